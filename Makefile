@@ -1,0 +1,166 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# limpet: Kconfig -> .config -> $(O)/include/generated/autoconf.h -> objects
+# selected by CONFIG_* switches -> one binary, $(O)/limpet.
+#
+#   make defconfig | menuconfig | olddefconfig | <board>_defconfig
+#   make            build $(O)/limpet
+#   make check      unit + integration tests, then again under ASan+UBSan
+#   make install DESTDIR=... PREFIX=/usr
+#   make deps       install the Debian packages needed to build and test
+
+VERSION := 0.1.0
+srctree := $(CURDIR)
+O ?= build
+KCONFIG_CONFIG ?= $(srctree)/.config
+export srctree KCONFIG_CONFIG
+
+PREFIX ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR ?=
+
+HOSTARCH := $(shell uname -m)
+ifeq ($(HOSTARCH),aarch64)
+DEFCONFIG ?= rpi4_defconfig
+else
+DEFCONFIG ?= x86_64_defconfig
+endif
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := libconfig jansson
+# CFLAGS is the user's (optimisation, debug); LP_CFLAGS is what the code needs.
+CFLAGS ?= -O2 -g
+LP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
+	  -fno-strict-aliasing -I$(srctree) -I$(O)/include \
+	  -include $(O)/include/generated/autoconf.h \
+	  -DLIMPET_VERSION='"$(VERSION)"' -MMD -MP
+ifeq ($(SANITIZE),1)
+LP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
+NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help
+
+.PHONY: all check check-unit check-integration check-asan install deps clean distclean \
+	defconfig menuconfig olddefconfig savedefconfig demo bench help
+all: $(O)/limpet
+
+# ---------------------------------------------------------------- Kconfig
+KCONFIG_FILES := Kconfig $(wildcard */Kconfig */*/Kconfig)
+
+$(KCONFIG_CONFIG):
+	@echo "  DEFCONFIG platform/board/configs/$(DEFCONFIG) (no .config yet)"
+	@kconfig-conf --defconfig=platform/board/configs/$(DEFCONFIG) Kconfig >/dev/null
+
+defconfig:
+	kconfig-conf --defconfig=platform/board/configs/$(DEFCONFIG) Kconfig >/dev/null
+%_defconfig: platform/board/configs/%_defconfig
+	kconfig-conf --defconfig=$< Kconfig >/dev/null
+olddefconfig:
+	kconfig-conf --olddefconfig Kconfig >/dev/null
+menuconfig:
+	kconfig-mconf Kconfig
+savedefconfig:
+	kconfig-conf --savedefconfig=defconfig Kconfig
+
+# kconfig-conf writes include/ relative to its working directory: run it in $(O).
+$(O)/include/config/auto.conf $(O)/include/generated/autoconf.h: $(KCONFIG_CONFIG) $(KCONFIG_FILES)
+	@mkdir -p $(O)/include/config $(O)/include/generated
+	@cd $(O) && kconfig-conf --olddefconfig $(srctree)/Kconfig >/dev/null
+	@cd $(O) && kconfig-conf --silentoldconfig $(srctree)/Kconfig </dev/null >/dev/null
+	@touch $(O)/include/config/auto.conf
+
+ifeq ($(filter $(NO_BUILD_TARGETS),$(MAKECMDGOALS)),)
+-include $(O)/include/config/auto.conf
+endif
+
+# ---------------------------------------------------------------- objects
+ifeq ($(CONFIG_SECCOMP),y)
+PKGS += libseccomp
+endif
+LP_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+gated-src := platform/linux/seccomp.c platform/linux/cgroup_v1.c platform/linux/cgroup_v2.c \
+	     platform/linux/cgroup_bpf.c \
+	     agent/cmd_agent.c
+lib-src := $(filter-out agent/main.c $(gated-src), \
+	     $(wildcard platform/lib/*.c platform/linux/*.c platform/board/*.c agent/*.c))
+lib-src-$(CONFIG_SECCOMP) += platform/linux/seccomp.c
+lib-src-$(CONFIG_CGROUP_V1) += platform/linux/cgroup_v1.c
+lib-src-$(CONFIG_CGROUP_V2) += platform/linux/cgroup_v2.c platform/linux/cgroup_bpf.c
+lib-src-$(CONFIG_AGENT) += agent/cmd_agent.c
+lib-src += $(filter $(wildcard $(gated-src)),$(lib-src-y))
+
+lib-obj := $(lib-src:%.c=$(O)/%.o)
+main-obj := $(O)/agent/main.o
+
+$(O)/%.o: %.c $(O)/include/generated/autoconf.h
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(LP_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(O)/liblimpet.a: $(lib-obj)
+	@rm -f $@
+	@$(AR) rcs $@ $^
+
+$(O)/limpet: $(main-obj) $(O)/liblimpet.a
+	@echo "  LD      $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- tests
+unit-src := $(wildcard tests/unit/test_*.c)
+unit-bin := $(unit-src:tests/unit/%.c=$(O)/tests/unit/%)
+
+$(O)/tests/unit/%: tests/unit/%.c $(O)/liblimpet.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(LP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/liblimpet.a $(LDLIBS) -lcmocka
+
+check-unit: $(unit-bin)
+	@set -e; for t in $(unit-bin); do echo "# $$t"; $$t; done
+
+check-integration: $(O)/limpet
+	LIMPET=$(abspath $(O)/limpet) prove -v --timer tests/integration/*.t
+
+# The suite once as shipped, then once more under ASan+UBSan.
+check: check-unit check-integration
+	$(MAKE) O=build-asan SANITIZE=1 check-unit check-integration
+
+check-asan:
+	$(MAKE) O=build-asan SANITIZE=1 check-unit check-integration
+
+# ---------------------------------------------------------------- usage
+demo: $(O)/limpet
+	tests/lib/demo.sh $(abspath $(O)/limpet)
+
+bench: $(O)/limpet
+	tests/bench/start.sh $(abspath $(O)/limpet)
+
+install: $(O)/limpet
+	install -D -m 0755 $(O)/limpet $(DESTDIR)$(PREFIX)/bin/limpet
+	install -D -m 0644 agent/limpet.conf $(DESTDIR)$(SYSCONFDIR)/limpet/limpet.conf
+	install -d -m 0700 $(DESTDIR)/var/lib/limpet
+
+# Everything needed to build and test on a fresh Debian 12.
+DEB_BUILD := build-essential pkg-config kconfig-frontends-nox libncurses-dev \
+	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev
+DEB_TEST := busybox-static crun runc hyperfine iproute2 procps
+deps:
+	@if command -v apt-get >/dev/null; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		dpkg -s $(DEB_BUILD) $(DEB_TEST) >/dev/null 2>&1 || \
+		{ apt-get update -q && apt-get install -y -q --no-install-recommends $(DEB_BUILD) $(DEB_TEST); }; \
+	else echo "make deps: needs apt-get (Debian 12); install: $(DEB_BUILD) $(DEB_TEST)" >&2; exit 1; fi
+
+clean:
+	rm -rf $(O) build-asan
+distclean: clean
+	rm -f .config .config.old
+
+help:
+	@sed -n '3,12p' Makefile

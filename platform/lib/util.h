@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Small helpers shared by agent/ and platform/: scoped cleanup, file I/O. */
+#ifndef LIMPET_UTIL_H
+#define LIMPET_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/*
+ * Scope-bound cleanup: a variable declared with one of these is released
+ * when it goes out of scope, so early returns cannot leak it.  Ownership is
+ * handed on with steal_ptr()/steal_fd().
+ */
+void lp_freep(void *p);
+void lp_closep(int *fd);
+void lp_fclosep(void *f);
+#define cleanup_free __attribute__((cleanup(lp_freep)))
+#define cleanup_fd __attribute__((cleanup(lp_closep)))
+#define cleanup_file __attribute__((cleanup(lp_fclosep)))
+
+static inline void *steal_ptr_(void **p)
+{
+	void *v = *p;
+
+	*p = NULL;
+	return v;
+}
+#define steal_ptr(p) steal_ptr_((void **)&(p))
+static inline int steal_fd(int *fd)
+{
+	int v = *fd;
+
+	*fd = -1;
+	return v;
+}
+
+/* Write all of buf to path (created/truncated with mode 0644). */
+int lp_write_file(const char *path, const char *buf, size_t len, struct lp_err *err);
+/* Same as lp_write_file for a NUL-terminated string, relative to dirfd. */
+int lp_write_at(int dirfd, const char *name, const char *s, struct lp_err *err);
+/* Write to a temporary file beside path, fsync, rename over path. */
+int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct lp_err *err);
+/* Read at most max bytes; *out is NUL terminated and must be freed. */
+int lp_read_file(const char *path, size_t max, char **out, size_t *len, struct lp_err *err);
+/* mkdir -p with the given mode for created components. */
+int lp_mkdir_p(const char *path, mode_t mode, struct lp_err *err);
+/* rm -rf that never crosses into another mount (st_dev checked). */
+int lp_remove_tree(const char *path, struct lp_err *err);
+/* snprintf that reports truncation as an error instead of silently cutting. */
+int lp_path(char *buf, size_t size, struct lp_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Monotonic clock in milliseconds. */
+int64_t lp_now_ms(void);
+/* Realtime clock in seconds. */
+int64_t lp_wall_s(void);
+
+#endif
