@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cgroup v1 and v2 behind one interface.  The mode is detected at run time:
+ * a board may boot either way (Raspberry Pi OS uses v2, older images v1).
+ */
+#ifndef LIMPET_CGROUP_H
+#define LIMPET_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+#include "runtime.h"
+
+enum lp_cgroup_mode {
+	LP_CGROUP_NONE = 0,	/* no usable hierarchy */
+	LP_CGROUP_V1,		/* per-controller hierarchies (legacy or hybrid) */
+	LP_CGROUP_V2,		/* unified hierarchy owns the controllers */
+};
+
+/* The mount point of all hierarchies; LIMPET_CGROUP_ROOT overrides (tests). */
+const char *lp_cgroup_root(void);
+enum lp_cgroup_mode lp_cgroup_mode(void);
+const char *lp_cgroup_mode_name(enum lp_cgroup_mode mode);
+
+/*
+ * Where limpet puts its containers when the config says nothing: on v2 under
+ * systemd with Delegate=yes, our own (delegated) cgroup; otherwise "/limpet".
+ * Writes a path relative to the hierarchy root, starting with '/'.
+ */
+int lp_cgroup_default_parent(char *buf, size_t len, struct lp_err *err);
+
+/*
+ * Create cgroup `path` (relative, e.g. "/limpet/3f2a...") in every hierarchy
+ * limpet uses, write the limits and the device allowlist, and move pid into it.
+ * On v2, enables the needed controllers in the ancestors' subtree_control.
+ */
+int lp_cgroup_setup(const char *path, const struct lp_limits *limits,
+		    const struct lp_device *devices, size_t n_devices, pid_t pid,
+		    struct lp_err *err);
+
+/* How many times the OOM killer fired in the cgroup (memory.events / oom_control). */
+int lp_cgroup_oom_kills(const char *path, uint64_t *count, struct lp_err *err);
+
+/* SIGKILL everything left in the cgroup (cgroup.kill on v2, a procs loop on v1). */
+int lp_cgroup_kill(const char *path, struct lp_err *err);
+
+/* Remove the cgroup from every hierarchy; ENOENT is not an error. */
+int lp_cgroup_destroy(const char *path, struct lp_err *err);
+
+/* Absolute directory of the cgroup for a controller ("memory", "pids", ...). */
+int lp_cgroup_dir(const char *path, const char *controller, char *buf, size_t len,
+		  struct lp_err *err);
+
+/*
+ * Attach a cgroup v2 device filter (a BPF_PROG_TYPE_CGROUP_DEVICE program) to
+ * the cgroup open at cgroup_dirfd: the default nodes every container gets and
+ * devs are allowed, every other device is denied.  Used by the v2 backend;
+ * v1 has the devices controller instead.
+ */
+int lp_cgroup_bpf_devices(int cgroup_dirfd, const struct lp_device *devs, size_t n,
+			  struct lp_err *err);
+
+/*
+ * ---- Shared by the backends (platform/linux/cgroup*.c), not by callers ----
+ *
+ * cgroup.c detects the mode and dispatches to one of these; each exists only
+ * when its CONFIG_CGROUP_V1 / CONFIG_CGROUP_V2 is set.
+ */
+struct lp_cgroup_ops {
+	int (*setup)(const char *path, const struct lp_limits *limits,
+		     const struct lp_device *devices, size_t n_devices, pid_t pid,
+		     struct lp_err *err);
+	int (*oom_kills)(const char *path, uint64_t *count, struct lp_err *err);
+	int (*kill)(const char *path, struct lp_err *err);
+	int (*destroy)(const char *path, struct lp_err *err);
+	int (*dir)(const char *path, const char *controller, char *buf, size_t len,
+		   struct lp_err *err);
+};
+extern const struct lp_cgroup_ops lp_cgroup_v1_ops;
+extern const struct lp_cgroup_ops lp_cgroup_v2_ops;
+
+/* One device rule; major or minor LP_CGROUP_DEV_ANY is the "*" of devices.allow. */
+#define LP_CGROUP_DEV_ANY (-1)
+struct lp_cgroup_dev_rule {
+	char type;		/* 'c' or 'b' */
+	long major, minor;	/* or LP_CGROUP_DEV_ANY */
+	char perms[4];		/* non-empty subset of "rwm" */
+};
+
+/* The nodes every container gets (null, zero, full, random, urandom, tty, ptmx, pts). */
+extern const struct lp_cgroup_dev_rule lp_cgroup_default_devices[];
+extern const size_t lp_cgroup_n_default_devices;
+/* Check a granted device and turn it into a rule. */
+int lp_cgroup_dev_rule(const struct lp_device *dev, struct lp_cgroup_dev_rule *rule,
+		       struct lp_err *err);
+
+/*
+ * Where a v1 controller's hierarchy is mounted: ROOT/CONTROLLER when
+ * LIMPET_CGROUP_ROOT is set, else found in /proc/self/mountinfo (which
+ * handles "cpu,cpuacct" co-mounts).  Returns 1 and fills buf, 0 if the
+ * controller is not mounted, -1 on error.
+ */
+int lp_cgroup_v1_mount(const char *controller, char *buf, size_t len, struct lp_err *err);
+
+/* Our own cgroup on the unified hierarchy (the "0::" line of /proc/self/cgroup). */
+int lp_cgroup_self_v2(char *buf, size_t len, struct lp_err *err);
+
+/* Write "value\n" to dir/file, which must exist; errors name the file and value. */
+int lp_cgroup_write(const char *dir, const char *file, const char *value, struct lp_err *err);
+int lp_cgroup_write_int(const char *dir, const char *file, int64_t value, struct lp_err *err);
+/* 1 if dir/file exists, 0 if not, -1 on any other error. */
+int lp_cgroup_has_file(const char *dir, const char *file, struct lp_err *err);
+/* Read the "KEY N" line of a flat-keyed file; 1 if found, 0 if the key is absent. */
+int lp_cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t *value,
+		       struct lp_err *err);
+/* SIGKILL the processes of dir and its descendants until none are left. */
+int lp_cgroup_kill_tree(const char *dir, struct lp_err *err);
+/* rmdir dir after its descendants, waiting out EBUSY while processes exit. */
+int lp_cgroup_remove_tree(const char *dir, struct lp_err *err);
+
+#endif

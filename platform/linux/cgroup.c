@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cgroup mode detection, the default parent, dispatch to the v1/v2 backends
+ * and the file helpers both backends share.
+ */
+#include "platform/cgroup.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "platform/lib/util.h"
+
+#define CGROUP_DEFAULT_ROOT "/sys/fs/cgroup"
+#define CGROUP_DEFAULT_PARENT "/limpet"
+/* Sub-cgroup our own pid moves to so a delegated cgroup has no internal processes. */
+#define CGROUP_AGENT_LEAF "agent"
+#define CGROUP_POLL_MS 10
+/* How long kill and destroy wait for processes to exit. */
+#define CGROUP_WAIT_MS 1000
+
+const struct lp_cgroup_dev_rule lp_cgroup_default_devices[] = {
+	{ 'c', 1, 3, "rwm" },			/* /dev/null */
+	{ 'c', 1, 5, "rwm" },			/* /dev/zero */
+	{ 'c', 1, 7, "rwm" },			/* /dev/full */
+	{ 'c', 1, 8, "rwm" },			/* /dev/random */
+	{ 'c', 1, 9, "rwm" },			/* /dev/urandom */
+	{ 'c', 5, 0, "rwm" },			/* /dev/tty */
+	{ 'c', 5, 2, "rwm" },			/* /dev/ptmx */
+	{ 'c', 136, LP_CGROUP_DEV_ANY, "rwm" },	/* /dev/pts/N */
+};
+const size_t lp_cgroup_n_default_devices = ARRAY_SIZE(lp_cgroup_default_devices);
+
+const char *lp_cgroup_root(void)
+{
+	const char *root = getenv("LIMPET_CGROUP_ROOT");
+
+	return root && *root ? root : CGROUP_DEFAULT_ROOT;
+}
+
+static bool root_overridden(void)
+{
+	const char *root = getenv("LIMPET_CGROUP_ROOT");
+
+	return root && *root;
+}
+
+/* True if opts, a comma-separated mount option list, has exactly word. */
+static bool has_option(const char *opts, const char *word)
+{
+	size_t n = strlen(word);
+	const char *p = opts;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (len == n && !strncmp(p, word, n))
+			return true;
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *out = s;
+
+	while (*s) {
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*out++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+			s += 4;
+		} else {
+			*out++ = *s++;
+		}
+	}
+	*out = '\0';
+}
+
+/*
+ * One /proc/self/mountinfo line:
+ *   ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+ * Returns true with the (still escaped) mount point if it is a v1 hierarchy
+ * carrying controller.
+ */
+static bool mountinfo_v1_match(char *line, const char *controller, char **mountpoint)
+{
+	char *save = NULL, *tok, *fstype, *superopts;
+	int field = 0;
+
+	*mountpoint = NULL;
+	for (tok = strtok_r(line, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		if (++field == 5)
+			*mountpoint = tok;
+		if (field > 6 && !strcmp(tok, "-"))
+			break;
+	}
+	if (!tok || !*mountpoint)
+		return false;
+	fstype = strtok_r(NULL, " \n", &save);
+	if (!fstype || strcmp(fstype, "cgroup") || !strtok_r(NULL, " \n", &save))
+		return false;
+	superopts = strtok_r(NULL, " \n", &save);
+	return superopts && has_option(superopts, controller);
+}
+
+static int v1_mount_from_mountinfo(const char *controller, char *buf, size_t len,
+				   struct lp_err *err)
+{
+	const char *path = "/proc/self/mountinfo";
+	cleanup_file FILE *f = fopen(path, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	char *mountpoint;
+
+	if (!f)
+		return lp_fail_errno(err, "open %s", path);
+	errno = 0;
+	while (getline(&line, &cap, f) >= 0) {
+		if (!mountinfo_v1_match(line, controller, &mountpoint))
+			continue;
+		unescape_octal(mountpoint);
+		if (lp_path(buf, len, err, "%s", mountpoint) < 0)
+			return -1;
+		return 1;
+	}
+	if (ferror(f))
+		return lp_fail_errno(err, "read %s", path);
+	return 0;
+}
+
+int lp_cgroup_v1_mount(const char *controller, char *buf, size_t len, struct lp_err *err)
+{
+	struct stat st;
+
+	if (!root_overridden())
+		return v1_mount_from_mountinfo(controller, buf, len, err);
+	if (lp_path(buf, len, err, "%s/%s", lp_cgroup_root(), controller) < 0)
+		return -1;
+	if (stat(buf, &st) < 0) {
+		if (errno == ENOENT)
+			return 0;
+		return lp_fail_errno(err, "stat %s", buf);
+	}
+	return S_ISDIR(st.st_mode) ? 1 : 0;
+}
+
+static bool any_v1_controller(void)
+{
+	static const char *const controllers[] = { "memory", "cpu", "pids", "devices" };
+	char dir[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(controllers); i++) {
+		if (lp_cgroup_v1_mount(controllers[i], dir, sizeof(dir), NULL) == 1)
+			return true;
+	}
+	return false;
+}
+
+enum lp_cgroup_mode lp_cgroup_mode(void)
+{
+	const char *forced = getenv("LIMPET_CGROUP_MODE");
+	struct statfs sfs;
+
+	if (forced && *forced) {
+		if (!strcmp(forced, "v1"))
+			return LP_CGROUP_V1;
+		if (!strcmp(forced, "v2"))
+			return LP_CGROUP_V2;
+		return LP_CGROUP_NONE;
+	}
+	if (statfs(lp_cgroup_root(), &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
+		return LP_CGROUP_V2;
+	/* Hybrid systems land here too: their cgroup2 at ROOT/unified has no controllers. */
+	if (any_v1_controller())
+		return LP_CGROUP_V1;
+	return LP_CGROUP_NONE;
+}
+
+const char *lp_cgroup_mode_name(enum lp_cgroup_mode mode)
+{
+	switch (mode) {
+	case LP_CGROUP_V1:
+		return "v1";
+	case LP_CGROUP_V2:
+		return "v2";
+	case LP_CGROUP_NONE:
+		break;
+	}
+	return "none";
+}
+
+static const struct lp_cgroup_ops *backend(struct lp_err *err)
+{
+	const char *forced = getenv("LIMPET_CGROUP_MODE");
+
+	switch (lp_cgroup_mode()) {
+	case LP_CGROUP_V1:
+#ifdef CONFIG_CGROUP_V1
+		return &lp_cgroup_v1_ops;
+#else
+		lp_fail(err, ENOTSUP, "cgroup v1 support not built in (CONFIG_CGROUP_V1)");
+		return NULL;
+#endif
+	case LP_CGROUP_V2:
+#ifdef CONFIG_CGROUP_V2
+		return &lp_cgroup_v2_ops;
+#else
+		lp_fail(err, ENOTSUP, "cgroup v2 support not built in (CONFIG_CGROUP_V2)");
+		return NULL;
+#endif
+	case LP_CGROUP_NONE:
+		break;
+	}
+	if (forced && *forced)
+		lp_fail(err, EINVAL, "LIMPET_CGROUP_MODE=%s: expected v1 or v2", forced);
+	else
+		lp_fail(err, ENOENT, "no cgroup hierarchy at %s: neither cgroup2 nor v1 controllers are mounted",
+			lp_cgroup_root());
+	return NULL;
+}
+
+/*
+ * Paths come from limpet itself, but a bad one would reach far: "/" names
+ * the root (kill would hit every process) and ".." escapes the hierarchy.
+ */
+static int check_path(const char *path, bool allow_root, struct lp_err *err)
+{
+	const char *p;
+
+	if (!path || path[0] != '/')
+		return lp_fail(err, EINVAL, "cgroup path \"%s\" is not absolute", path ? path : "");
+	if (!allow_root && !path[strspn(path, "/")])
+		return lp_fail(err, EINVAL, "cgroup path \"%s\" names the root cgroup", path);
+	for (p = path; *p; p += strcspn(p, "/")) {
+		p += strspn(p, "/");
+		if (!strncmp(p, "..", 2) && (p[2] == '/' || !p[2]))
+			return lp_fail(err, EINVAL, "cgroup path \"%s\" contains \"..\"", path);
+	}
+	return 0;
+}
+
+int lp_cgroup_self_v2(char *buf, size_t len, struct lp_err *err)
+{
+	const char *path = "/proc/self/cgroup";
+	cleanup_file FILE *f = fopen(path, "re");
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+
+	if (!f)
+		return lp_fail_errno(err, "open %s", path);
+	while ((n = getline(&line, &cap, f)) >= 0) {
+		if (strncmp(line, "0::", 3))
+			continue;
+		if (n > 0 && line[n - 1] == '\n')
+			line[n - 1] = '\0';
+		return lp_path(buf, len, err, "%s", line + 3);
+	}
+	return lp_fail(err, ENOENT, "%s has no cgroup v2 (\"0::\") line", path);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && !strcmp(s + n - m, suffix);
+}
+
+/*
+ * If we already moved into OWN/agent (an earlier call), own is that leaf:
+ * strip it so the answer stays the delegated service cgroup.
+ */
+static void strip_agent_leaf(char *own)
+{
+	char *slash = strrchr(own, '/');
+
+	if (!slash || strcmp(slash + 1, CGROUP_AGENT_LEAF))
+		return;
+	*slash = '\0';
+	if (!ends_with(own, ".service"))
+		*slash = '/';
+}
+
+static int move_self_to_leaf(const char *own, struct lp_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (lp_path(dir, sizeof(dir), err, "%s%s/%s", lp_cgroup_root(), own,
+		    CGROUP_AGENT_LEAF) < 0)
+		return -1;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return lp_fail_errno(err, "mkdir %s", dir);
+	return lp_cgroup_write_int(dir, "cgroup.procs", getpid(), err);
+}
+
+int lp_cgroup_default_parent(char *buf, size_t len, struct lp_err *err)
+{
+	const char *invocation = getenv("INVOCATION_ID");
+	char own[PATH_MAX];
+
+	if (lp_cgroup_mode() != LP_CGROUP_V2 || !invocation || !*invocation)
+		return lp_path(buf, len, err, "%s", CGROUP_DEFAULT_PARENT);
+	if (lp_cgroup_self_v2(own, sizeof(own), err) < 0)
+		return -1;
+	strip_agent_leaf(own);
+	if (!ends_with(own, ".service"))
+		return lp_path(buf, len, err, "%s", CGROUP_DEFAULT_PARENT);
+	/*
+	 * systemd delegated OWN to us (Delegate=yes).  cgroup v2 enables
+	 * controllers for children only in cgroups without processes of their
+	 * own, so we step aside into a leaf before putting containers beside it.
+	 */
+	if (move_self_to_leaf(own, err) < 0)
+		return lp_prefix(err, "move limpet out of its delegated cgroup %s", own);
+	return lp_path(buf, len, err, "%s", own);
+}
+
+
+/* The backend for this host, once path is known to be a sane relative cgroup. */
+static const struct lp_cgroup_ops *checked_backend(const char *path, struct lp_err *err)
+{
+	if (check_path(path, false, err) < 0)
+		return NULL;
+	return backend(err);
+}
+
+int lp_cgroup_setup(const char *path, const struct lp_limits *limits,
+		    const struct lp_device *devices, size_t n_devices, pid_t pid,
+		    struct lp_err *err)
+{
+	const struct lp_cgroup_ops *ops = checked_backend(path, err);
+
+	return ops ? ops->setup(path, limits, devices, n_devices, pid, err) : -1;
+}
+
+int lp_cgroup_oom_kills(const char *path, uint64_t *count, struct lp_err *err)
+{
+	const struct lp_cgroup_ops *ops = checked_backend(path, err);
+
+	return ops ? ops->oom_kills(path, count, err) : -1;
+}
+
+int lp_cgroup_kill(const char *path, struct lp_err *err)
+{
+	const struct lp_cgroup_ops *ops = checked_backend(path, err);
+
+	return ops ? ops->kill(path, err) : -1;
+}
+
+int lp_cgroup_destroy(const char *path, struct lp_err *err)
+{
+	const struct lp_cgroup_ops *ops = checked_backend(path, err);
+
+	return ops ? ops->destroy(path, err) : -1;
+}
+
+int lp_cgroup_dir(const char *path, const char *controller, char *buf, size_t len,
+		  struct lp_err *err)
+{
+	const struct lp_cgroup_ops *ops;
+
+	if (check_path(path, true, err) < 0)
+		return -1;
+	ops = backend(err);
+	if (!ops)
+		return -1;
+	return ops->dir(path, controller, buf, len, err);
+}
+
+int lp_cgroup_dev_rule(const struct lp_device *dev, struct lp_cgroup_dev_rule *rule,
+		       struct lp_err *err)
+{
+	size_t n = strnlen(dev->perms, sizeof(dev->perms));
+
+	if (dev->type != 'c' && dev->type != 'b')
+		return lp_fail(err, EINVAL, "device %s: type '%c' is not 'c' or 'b'", dev->host,
+			       dev->type);
+	if (n == 0 || n == sizeof(dev->perms) || dev->perms[strspn(dev->perms, "rwm")])
+		return lp_fail(err, EINVAL, "device %s: permissions \"%.*s\" are not a subset of \"rwm\"",
+			       dev->host, (int)n, dev->perms);
+	rule->type = dev->type;
+	rule->major = (long)dev->major;
+	rule->minor = (long)dev->minor;
+	memcpy(rule->perms, dev->perms, n + 1);
+	return 0;
+}
+
+/*
+ * O_APPEND: cgroupfs ignores the file offset, so this changes nothing on a
+ * real hierarchy, while a plain file standing in for one (tests) keeps
+ * every line written, e.g. each devices.allow rule.
+ */
+int lp_cgroup_write(const char *dir, const char *file, const char *value, struct lp_err *err)
+{
+	char path[PATH_MAX], line[256];
+	cleanup_fd int fd = -1;
+	size_t len;
+	ssize_t n;
+
+	if (lp_path(path, sizeof(path), err, "%s/%s", dir, file) < 0)
+		return -1;
+	if (lp_path(line, sizeof(line), err, "%s\n", value) < 0)
+		return -1;
+	len = strlen(line);
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (fd < 0)
+		return lp_fail_errno(err, "open %s", path);
+	/* One write per value: cgroupfs parses each write on its own. */
+	do {
+		n = write(fd, line, len);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return lp_fail_errno(err, "write %s = %s", path, value);
+	if ((size_t)n != len)
+		return lp_fail(err, EIO, "write %s = %s: short write", path, value);
+	return 0;
+}
+
+int lp_cgroup_write_int(const char *dir, const char *file, int64_t value, struct lp_err *err)
+{
+	char buf[32];
+
+	snprintf(buf, sizeof(buf), "%" PRId64, value);
+	return lp_cgroup_write(dir, file, buf, err);
+}
+
+int lp_cgroup_has_file(const char *dir, const char *file, struct lp_err *err)
+{
+	char path[PATH_MAX];
+
+	if (lp_path(path, sizeof(path), err, "%s/%s", dir, file) < 0)
+		return -1;
+	if (access(path, F_OK) == 0)
+		return 1;
+	if (errno == ENOENT)
+		return 0;
+	return lp_fail_errno(err, "access %s", path);
+}
+
+static const char *next_line(const char *s)
+{
+	const char *nl = strchr(s, '\n');
+
+	return nl ? nl + 1 : NULL;
+}
+
+/* Flat-keyed files ("KEY VALUE" per line) are small: a page is plenty. */
+#define CGROUP_KEYED_MAX 8192
+
+int lp_cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t *value,
+		       struct lp_err *err)
+{
+	char path[PATH_MAX];
+	cleanup_free char *text = NULL;
+	size_t klen = strlen(key);
+	const char *line;
+
+	if (lp_path(path, sizeof(path), err, "%s/%s", dir, file) < 0)
+		return -1;
+	if (lp_read_file(path, CGROUP_KEYED_MAX, &text, NULL, err) < 0)
+		return -1;
+	for (line = text; line && *line; line = next_line(line)) {
+		char *end;
+
+		if (strncmp(line, key, klen) || line[klen] != ' ')
+			continue;
+		errno = 0;
+		*value = strtoull(line + klen + 1, &end, 10);
+		if (errno || end == line + klen + 1 || (*end && *end != '\n'))
+			return lp_fail(err, EINVAL, "%s: bad \"%s\" line", path, key);
+		return 1;
+	}
+	return 0;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+typedef int (*cgroup_visit_fn)(const char *dir, void *arg, struct lp_err *err);
+
+/* Calls fn for every descendant cgroup of dir, deepest first, then for dir. */
+static int walk_post_order(const char *dir, cgroup_visit_fn fn, void *arg, struct lp_err *err)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int ret = 0;
+
+	if (!d) {
+		if (errno == ENOENT)
+			return 0;
+		return lp_fail_errno(err, "open %s", dir);
+	}
+	while (ret == 0 && (de = readdir(d)) != NULL) {
+		char child[PATH_MAX];
+		struct stat st;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		ret = lp_path(child, sizeof(child), err, "%s/%s", dir, de->d_name);
+		if (ret < 0)
+			break;
+		if (de->d_type == DT_UNKNOWN &&
+		    (lstat(child, &st) < 0 || !S_ISDIR(st.st_mode)))
+			continue;
+		ret = walk_post_order(child, fn, arg, err);
+	}
+	closedir(d);
+	if (ret < 0)
+		return -1;
+	return fn(dir, arg, err);
+}
+
+static int kill_procs_of(const char *dir, void *arg, struct lp_err *err)
+{
+	size_t *left = arg;
+	char path[PATH_MAX];
+	cleanup_file FILE *f = NULL;
+	long pid;
+
+	if (lp_path(path, sizeof(path), err, "%s/cgroup.procs", dir) < 0)
+		return -1;
+	f = fopen(path, "re");
+	if (!f) {
+		/* The cgroup went away while we walked it: nothing left there. */
+		if (errno == ENOENT)
+			return 0;
+		return lp_fail_errno(err, "open %s", path);
+	}
+	while (fscanf(f, "%ld", &pid) == 1) {
+		if (pid == (long)getpid())
+			return lp_fail(err, EPERM,
+				       "refusing to kill cgroup %s: limpet itself (pid %ld) is in it",
+				       dir, pid);
+		(*left)++;
+		/* A pid that exited since we read it is ESRCH; the next round re-reads. */
+		if (kill((pid_t)pid, SIGKILL) < 0 && errno != ESRCH)
+			return lp_fail_errno(err, "kill %ld in %s", pid, dir);
+	}
+	if (ferror(f))
+		return lp_fail_errno(err, "read %s", path);
+	return 0;
+}
+
+int lp_cgroup_kill_tree(const char *dir, struct lp_err *err)
+{
+	int64_t deadline = lp_now_ms() + CGROUP_WAIT_MS;
+	size_t left;
+
+	for (;;) {
+		left = 0;
+		if (walk_post_order(dir, kill_procs_of, &left, err) < 0)
+			return -1;
+		if (left == 0)
+			return 0;
+		if (lp_now_ms() >= deadline)
+			break;
+		sleep_ms(CGROUP_POLL_MS);
+	}
+	return lp_fail(err, EBUSY, "%zu processes still in %s after SIGKILL for %d ms", left,
+		       dir, CGROUP_WAIT_MS);
+}
+
+static int rmdir_waiting(const char *dir, void *arg, struct lp_err *err)
+{
+	int64_t deadline = *(int64_t *)arg;
+
+	for (;;) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		/* EBUSY: killed processes have not finished exiting yet. */
+		if (errno != EBUSY || lp_now_ms() >= deadline)
+			break;
+		sleep_ms(CGROUP_POLL_MS);
+	}
+	return lp_fail_errno(err, "rmdir %s", dir);
+}
+
+int lp_cgroup_remove_tree(const char *dir, struct lp_err *err)
+{
+	int64_t deadline = lp_now_ms() + CGROUP_WAIT_MS;
+
+	return walk_post_order(dir, rmdir_waiting, &deadline, err);
+}
