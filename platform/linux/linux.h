@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Internal to platform/linux: the steps the container's first process takes. */
+#ifndef LIMPET_LINUX_H
+#define LIMPET_LINUX_H
+
+#include <stdbool.h>
+
+#include "platform/lib/err.h"
+#include "platform/runtime.h"
+
+/* Mount the overlay, /proc, /dev, /sys, masks; pivot_root into it. */
+int lp_mount_rootfs(const struct lp_spec *spec, struct lp_err *err);
+/* After pivot_root: remount / read-only if asked. */
+int lp_mount_finish(const struct lp_spec *spec, struct lp_err *err);
+
+/* Docker's default capability set; CAP_MKNOD kept only when keep_mknod. */
+int lp_caps_apply(bool keep_mknod, struct lp_err *err);
+/* Drop the bounding set to the default set (before changing uid). */
+int lp_caps_bound(bool keep_mknod, struct lp_err *err);
+
+/* Load the default seccomp profile (a no-op when built without it). */
+int lp_seccomp_apply(struct lp_err *err);
+
+/* Bring up loopback in the current (new) network namespace. */
+int lp_net_loopback_up(struct lp_err *err);
+
+/* PID 1 in the container: run child pid until it exits, forwarding signals. */
+__attribute__((noreturn)) void lp_init_run(pid_t child, int exit_fd);
+
+#endif

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Start a container: clone into new namespaces, let the parent put the child
+ * into its cgroup (and write uid maps), then the child builds its root,
+ * drops privileges and execs.  Failures in the child travel back over a
+ * close-on-exec pipe, so the parent learns either "exec happened" (EOF) or
+ * exactly which step failed.
+ */
+#include "linux.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "platform/cgroup.h"
+#include "platform/lib/util.h"
+
+#ifndef CLONE_PIDFD
+#define CLONE_PIDFD 0x00001000
+#endif
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+extern char **environ;
+
+#ifndef CONFIG_SECCOMP
+int lp_seccomp_apply(struct lp_err *err)
+{
+	(void)err;
+	return 0;
+}
+#endif
+
+/* What the child reports when a step fails: the errno and the message. */
+struct child_report {
+	int code;
+	int exec_failed;
+	char msg[LP_ERR_MAX];
+};
+
+struct child_ctx {
+	const struct lp_spec *spec;
+	int sync_fd;	/* parent writes one byte when the cgroup is ready */
+	int report_fd;	/* close-on-exec: EOF means the exec happened */
+	int exit_fd;	/* --init records the exit status here */
+	bool keep_mknod;
+};
+
+static __attribute__((noreturn)) void child_die(const struct child_ctx *c, struct lp_err *err,
+						 int exec_failed)
+{
+	struct child_report r = { .code = err->code, .exec_failed = exec_failed };
+	ssize_t n;
+
+	memcpy(r.msg, err->msg, sizeof(r.msg));
+	n = write(c->report_fd, &r, sizeof(r));
+	(void)n;
+	_exit(exec_failed ? (err->code == ENOENT ? 127 : 126) : 125);
+}
+
+static int set_stdio(const struct lp_spec *spec, struct lp_err *err)
+{
+	int i;
+
+	for (i = 0; i < 3; i++) {
+		if (spec->stdio[i] < 0)
+			continue;
+		if (dup2(spec->stdio[i], i) < 0)
+			return lp_fail_errno(err, "attach stdio %d", i);
+	}
+	return 0;
+}
+
+/* Hardening shared by the entrypoint and, with --init, PID 1. */
+static int drop_privileges(const struct child_ctx *c, uid_t uid, gid_t gid, struct lp_err *err)
+{
+	if (lp_caps_bound(c->keep_mknod, err) < 0)
+		return -1;
+	if (!c->spec->userns_count && setgroups(0, NULL) < 0)
+		return lp_fail_errno(err, "clear supplementary groups");
+	if (setresgid(gid, gid, gid) < 0)
+		return lp_fail_errno(err, "setgid %u", (unsigned int)gid);
+	if (setresuid(uid, uid, uid) < 0)
+		return lp_fail_errno(err, "setuid %u", (unsigned int)uid);
+	/* A non-root user keeps no capabilities, as under Docker. */
+	if (uid == 0 && lp_caps_apply(c->keep_mknod, err) < 0)
+		return -1;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return lp_fail_errno(err, "set no_new_privs");
+	return lp_seccomp_apply(err);
+}
+
+/* Close every fd from 3 up except a and b (either may be -1). */
+static void close_all_except(int a, int b)
+{
+	int lo = a < b ? a : b, hi = a < b ? b : a, from = 3;
+
+	if (lo >= from) {
+		syscall(SYS_close_range, from, lo - 1, 0);
+		from = lo + 1;
+	}
+	if (hi >= from) {
+		if (hi > from)
+			syscall(SYS_close_range, from, hi - 1, 0);
+		from = hi + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static __attribute__((noreturn)) void run_init(const struct child_ctx *c, pid_t entry)
+{
+	struct lp_err err = { 0 };
+
+	close_all_except(c->exit_fd, c->report_fd);
+	if (drop_privileges(c, 0, 0, &err) < 0)
+		child_die(c, &err, 0);
+	close(c->report_fd);
+	lp_init_run(entry, c->exit_fd);
+}
+
+static int setup_namespaces(const struct child_ctx *c, struct lp_err *err)
+{
+	const struct lp_spec *spec = c->spec;
+	const char *hostname = spec->hostname ? spec->hostname : spec->name;
+
+	/* After the parent placed us: our cgroup becomes the container's "/". */
+	if (unshare(CLONE_NEWCGROUP) < 0 && errno != EINVAL)
+		return lp_fail_errno(err, "new cgroup namespace");
+	if (sethostname(hostname, strlen(hostname)) < 0)
+		return lp_fail_errno(err, "set hostname %s", hostname);
+	if (setsid() < 0)
+		return lp_fail_errno(err, "setsid");
+	if (!spec->net_host && lp_net_loopback_up(err) < 0)
+		return -1;
+	if (lp_mount_rootfs(spec, err) < 0 || lp_mount_finish(spec, err) < 0)
+		return -1;
+	if (spec->cwd && chdir(spec->cwd) < 0)
+		return lp_fail_errno(err, "working directory %s", spec->cwd);
+	return 0;
+}
+
+static __attribute__((noreturn)) void child_main(struct child_ctx *c)
+{
+	const struct lp_spec *spec = c->spec;
+	struct lp_err err = { 0 };
+	sigset_t all, none;
+	char go;
+	pid_t entry;
+
+	/* Until the exec, die with the parent instead of running half set up. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (read(c->sync_fd, &go, 1) != 1)
+		_exit(125); /* the parent gave up (cgroup setup failed) */
+	close(c->sync_fd);
+	/* A detached container must outlive the agent that started it. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	if (setup_namespaces(c, &err) < 0)
+		child_die(c, &err, 0);
+	sigfillset(&all);
+	sigemptyset(&none);
+	if (spec->init) {
+		/* Block first so no signal slips past PID 1 before it waits for them. */
+		sigprocmask(SIG_BLOCK, &all, NULL);
+		entry = fork();
+		if (entry < 0) {
+			lp_fail_errno(&err, "fork entrypoint");
+			child_die(c, &err, 0);
+		}
+		if (entry > 0)
+			run_init(c, entry);
+	}
+	/* The supervisor blocks signals it reads from a signalfd; the container must not. */
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (set_stdio(spec, &err) < 0)
+		child_die(c, &err, 0);
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (drop_privileges(c, spec->uid, spec->gid, &err) < 0)
+		child_die(c, &err, 0);
+	environ = (char **)spec->envp;
+	execvp(spec->argv[0], spec->argv);
+	lp_fail_errno(&err, "exec %s", spec->argv[0]);
+	child_die(c, &err, 1);
+}
+
+static int write_id_maps(pid_t pid, const struct lp_spec *spec, struct lp_err *err)
+{
+	char path[64], map[64];
+
+	snprintf(map, sizeof(map), "0 %u %u\n", spec->userns_uid, spec->userns_count);
+	snprintf(path, sizeof(path), "/proc/%d/uid_map", (int)pid);
+	if (lp_write_file(path, map, strlen(map), err) < 0)
+		return lp_prefix(err, "user namespace");
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)pid);
+	if (lp_write_file(path, "deny", 4, err) < 0)
+		return lp_prefix(err, "user namespace");
+	snprintf(path, sizeof(path), "/proc/%d/gid_map", (int)pid);
+	if (lp_write_file(path, map, strlen(map), err) < 0)
+		return lp_prefix(err, "user namespace");
+	return 0;
+}
+
+static int place_child(pid_t pid, const struct lp_spec *spec, struct lp_err *err)
+{
+	if (spec->userns_count && write_id_maps(pid, spec, err) < 0)
+		return -1;
+	if (spec->cgroup && lp_cgroup_setup(spec->cgroup, &spec->limits, spec->devices,
+					    spec->n_devices, pid, err) < 0)
+		return lp_prefix(err, "cgroup %s", spec->cgroup);
+	return 0;
+}
+
+/* Read the child's report: 0 on EOF (exec happened), -1 with err filled. */
+static int await_exec(int fd, struct lp_proc *proc, struct lp_err *err)
+{
+	struct child_report r;
+	ssize_t n;
+
+	do {
+		n = read(fd, &r, sizeof(r));
+	} while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return 0;
+	if (n != (ssize_t)sizeof(r))
+		return lp_fail(err, EIO, "container died during setup");
+	proc->exec_errno = r.exec_failed ? r.code : 0;
+	r.msg[sizeof(r.msg) - 1] = '\0';
+	return lp_fail(err, r.code, "%s", r.msg);
+}
+
+static void reap(struct lp_proc *proc)
+{
+	kill(proc->pid, SIGKILL);
+	while (waitpid(proc->pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	close(proc->pidfd);
+	proc->pidfd = -1;
+}
+
+int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp_err *err)
+{
+	int sync[2], report[2];
+	struct child_ctx c = { .spec = spec, .exit_fd = -1 };
+	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
+			      CLONE_PIDFD | SIGCHLD;
+	int pidfd = -1, ret;
+	pid_t pid;
+
+	memset(proc, 0, sizeof(*proc));
+	proc->pidfd = -1;
+	if (!spec->net_host)
+		flags |= CLONE_NEWNET;
+#ifdef CONFIG_USERNS
+	if (spec->userns_count)
+		flags |= CLONE_NEWUSER;
+#else
+	if (spec->userns_count)
+		return lp_fail(err, ENOTSUP, "user namespaces not built in (CONFIG_USERNS)");
+#endif
+	/* Without a device cgroup on v2, CAP_MKNOD would let a container reach any device. */
+	c.keep_mknod = lp_cgroup_mode() == LP_CGROUP_V1;
+	if (spec->init && spec->exit_file) {
+		c.exit_fd = open(spec->exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (c.exit_fd < 0)
+			return lp_fail_errno(err, "open %s", spec->exit_file);
+	}
+	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+		if (c.exit_fd >= 0)
+			close(c.exit_fd);
+		return lp_fail_errno(err, "pipe");
+	}
+	fflush(NULL);
+	pid = (pid_t)syscall(SYS_clone, flags, NULL, &pidfd, NULL, NULL);
+	if (pid == 0) {
+		close(sync[1]);
+		close(report[0]);
+		c.sync_fd = sync[0];
+		c.report_fd = report[1];
+		child_main(&c);
+	}
+	close(sync[0]);
+	close(report[1]);
+	if (c.exit_fd >= 0)
+		close(c.exit_fd);
+	if (pid < 0) {
+		lp_fail_errno(err, "clone (namespaces)");
+		close(sync[1]);
+		close(report[0]);
+		return -1;
+	}
+	proc->pid = pid;
+	proc->pidfd = pidfd;
+	ret = place_child(pid, spec, err);
+	if (ret == 0 && write(sync[1], "g", 1) != 1)
+		ret = lp_fail_errno(err, "start container");
+	close(sync[1]);
+	if (ret == 0)
+		ret = await_exec(report[0], proc, err);
+	close(report[0]);
+	if (ret < 0) {
+		reap(proc);
+		return -1;
+	}
+	proc->starttime = lp_proc_starttime(pid);
+	return 0;
+}

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The narrow interface agent/ uses to start a container.  Everything here is
+ * already validated and resolved (paths absolute, limits in bytes/us); the
+ * platform code only carries it out.
+ */
+#ifndef LIMPET_RUNTIME_H
+#define LIMPET_RUNTIME_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "lib/err.h"
+
+#define LP_DEV_PATH_MAX 256
+
+/* A host device node handed to the container (--device). */
+struct lp_device {
+	char host[LP_DEV_PATH_MAX];	/* node on the host, e.g. /dev/gpiochip0 */
+	char inner[LP_DEV_PATH_MAX];	/* where it appears inside, e.g. /dev/gpiochip0 */
+	char perms[4];			/* subset of "rwm" */
+	char type;			/* 'c' or 'b' */
+	unsigned int major, minor;
+};
+
+/* Resource limits; 0 means "not limited" / "kernel default". */
+struct lp_limits {
+	int64_t memory;		/* bytes */
+	int64_t cpu_quota;	/* microseconds of CPU per period */
+	int64_t cpu_period;	/* microseconds; 100000 when a quota is set */
+	int cpu_weight;		/* 1..10000, cgroup v2 scale (v1 shares are derived) */
+	int64_t pids;		/* max tasks */
+};
+
+struct lp_spec {
+	const char *name;
+	const char *lowerdir;	/* overlay lowerdir (read-only image layers, ':' separated) */
+	const char *upperdir;	/* per-container writable layer */
+	const char *workdir;	/* overlay work dir, same filesystem as upperdir */
+	const char *mergedir;	/* where the overlay is mounted before pivot_root */
+	char *const *argv;	/* argv[0] is looked up in the container's PATH */
+	char *const *envp;
+	const char *hostname;
+	const char *cwd;	/* NULL: "/" */
+	uid_t uid;
+	gid_t gid;
+	bool net_host;		/* share the host network namespace */
+	bool read_only;		/* mount the rootfs read-only */
+	bool init;		/* run limpet's minimal init as PID 1 */
+	uint32_t userns_uid;	/* with userns_count > 0: container 0 -> host userns_uid */
+	uint32_t userns_count;
+	struct lp_limits limits;
+	const struct lp_device *devices;
+	size_t n_devices;
+	int stdio[3];		/* fds for the container's 0, 1, 2; -1 inherits ours */
+	const char *cgroup;	/* cgroup path relative to each hierarchy root */
+	const char *exit_file;	/* with init: where the init records the exit status */
+};
+
+struct lp_proc {
+	pid_t pid;			/* host pid of the container's PID 1 */
+	int pidfd;			/* pidfd for it, owned by the caller */
+	unsigned long long starttime;	/* /proc/PID/stat field 22, to recognise it later */
+	int exec_errno;			/* set when setup worked but the exec failed */
+};
+
+/*
+ * Create namespaces, cgroup (with limits and device allowlist), mounts and
+ * privileges, then exec spec->argv.  Returns once the exec has succeeded;
+ * any failure before that comes back in err with the step that failed.
+ */
+int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp_err *err);
+
+/* starttime of pid, 0 if it does not exist. */
+unsigned long long lp_proc_starttime(pid_t pid);
+/* Is pid still the process that had starttime, and not a zombie? */
+bool lp_proc_running(pid_t pid, unsigned long long starttime);
+
+/* Open a pidfd for pid and check it is still the process that had starttime. */
+int lp_proc_adopt(pid_t pid, unsigned long long starttime, struct lp_proc *proc);
+
+
+#endif
