@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * limpet agent: the daemon.  It takes over containers an earlier agent left
+ * running, brings the config's containers to their declared state, starts
+ * what `run -d` asks for, and supervises all of them in one process.
+ * SIGTERM ends the agent but not the containers: the next agent adopts them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "container.h"
+#include "control.h"
+#include "platform/lib/util.h"
+#include "supervise.h"
+
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "limpet agent: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* One agent per state directory: the lock lives as long as the process. */
+static int take_lock(struct lp_globals *g, struct lp_err *err)
+{
+	char path[PATH_MAX], pid[32];
+	int fd;
+
+	if (lp_path(path, sizeof(path), err, "%s/agent.pid", g->run_dir) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return lp_fail_errno(err, "open %s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int n = (int)read(fd, pid, sizeof(pid) - 1);
+
+		pid[n > 0 ? n : 0] = '\0';
+		close(fd);
+		return lp_fail(err, EBUSY, "another agent is running for %s (pid %s)", g->root,
+			       pid[0] ? strtok(pid, "\n") : "?");
+	}
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+		close(fd);
+		return lp_fail_errno(err, "write %s", path);
+	}
+	return fd;
+}
+
+/* Tell systemd (Type=notify) we are up; nothing to do outside systemd. */
+static void notify_ready(void)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	socklen_t len;
+	int fd;
+
+	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
+		return;
+	memcpy(sa.sun_path, path, strlen(path));
+	if (path[0] == '@')
+		sa.sun_path[0] = '\0'; /* abstract namespace */
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
+		log_line("sd_notify: %s", strerror(errno));
+	close(fd);
+}
+
+static const struct lp_container_cfg *config_entry(struct lp_globals *g, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < g->cfg.n_containers; i++)
+		if (!strcmp(g->cfg.containers[i].name, name))
+			return &g->cfg.containers[i];
+	return NULL;
+}
+
+static bool same_config(const struct lp_container_cfg *a, const struct lp_container_cfg *b)
+{
+	struct lp_err err;
+	char *ja = lp_container_cfg_to_json(a, &err), *jb = lp_container_cfg_to_json(b, &err);
+	bool same = ja && jb && !strcmp(ja, jb);
+
+	free(ja);
+	free(jb);
+	return same;
+}
+
+/* What an earlier agent left: adopt what runs, note what died meanwhile. */
+static void recover(struct lp_supervisor *sv, struct lp_globals *g)
+{
+	struct lp_err err = { 0 };
+	char **names;
+	size_t n, i;
+
+	if (lp_ct_names(g, &names, &n, &err) < 0) {
+		log_line("%s", err.msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct lp_container ct;
+		const struct lp_container_cfg *want;
+
+		if (lp_ct_load(g, names[i], &ct, &err) < 0) {
+			log_line("%s", err.msg);
+			continue;
+		}
+		want = config_entry(g, names[i]);
+		if (lp_ct_alive(&ct) && lp_ct_supervised(&ct) && ct.st.supervisor != getpid()) {
+			/* A foreground `limpet run` owns it. */
+			lp_ct_free(&ct);
+			continue;
+		}
+		if (lp_ct_alive(&ct) && (!want || same_config(want, &ct.cfg))) {
+			log_line("container %s: adopted (pid %d)", names[i], (int)ct.st.pid);
+			if (lp_sv_adopt(sv, &ct, &err) < 0)
+				log_line("%s", err.msg);
+			continue;
+		}
+		if (lp_ct_alive(&ct)) {
+			log_line("container %s: config changed, replacing it", names[i]);
+			if (lp_ct_stop(&ct, g->cfg.stop_timeout_ms, &err) < 0)
+				log_line("%s", err.msg);
+		} else if (ct.st.status == LP_CT_RUNNING) {
+			/* It ended while no agent was there to see how. */
+			lp_ct_record_exit(&ct, false, 0, 0, &err);
+			log_line("container %s: exited while no agent was running", names[i]);
+		}
+		if (want) {
+			/* Config containers are re-created from the config below. */
+			if (lp_ct_remove(&ct, &err) < 0)
+				log_line("%s", err.msg);
+			lp_ct_free(&ct);
+		} else if (ct.st.status == LP_CT_EXITED && ct.st.restarts >= 0 &&
+			   ct.cfg.restart.policy == LP_RESTART_ALWAYS && !ct.st.stop_requested) {
+			/* `run -d --restart always` outlives agent restarts and reboots. */
+			ct.st.restarts++;
+			if (lp_sv_start(sv, &ct, NULL, &err) < 0)
+				log_line("%s", err.msg);
+		} else {
+			lp_ct_free(&ct);
+		}
+	}
+	lp_ct_names_free(names, n);
+}
+
+static int start_new(struct lp_supervisor *sv, struct lp_container_cfg *cfg, bool remove,
+		     struct lp_err *err)
+{
+	struct lp_container ct;
+
+	if (lp_ct_create(sv->g, cfg, true, remove, &ct, err) < 0)
+		return -1;
+	return lp_sv_start(sv, &ct, NULL, err);
+}
+
+static void start_configured(struct lp_supervisor *sv, struct lp_globals *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->cfg.n_containers; i++) {
+		struct lp_container_cfg copy;
+		struct lp_err err = { 0 };
+		char *json;
+
+		if (lp_sv_has(sv, g->cfg.containers[i].name))
+			continue;
+		/* The supervisor takes ownership: hand it a deep copy. */
+		json = lp_container_cfg_to_json(&g->cfg.containers[i], &err);
+		if (!json || lp_container_cfg_from_json(json, &copy, &err) < 0 ||
+		    start_new(sv, &copy, false, &err) < 0)
+			log_line("%s", err.msg);
+		else
+			log_line("container %s: started", g->cfg.containers[i].name);
+		free(json);
+	}
+}
+
+static json_t *handle_run(struct lp_supervisor *sv, json_t *req)
+{
+	struct lp_container_cfg cfg;
+	struct lp_err err = { 0 };
+	json_t *jcfg = json_object_get(req, "config");
+	char *text = jcfg ? json_dumps(jcfg, JSON_COMPACT) : NULL;
+	int rc;
+
+	if (!text)
+		return json_pack("{s:s}", "error", "request has no config");
+	rc = lp_container_cfg_from_json(text, &cfg, &err);
+	free(text);
+	if (rc == 0 && lp_container_cfg_validate(&cfg, &err) < 0) {
+		lp_container_cfg_free(&cfg);
+		rc = -1;
+	}
+	if (rc == 0 && start_new(sv, &cfg, json_is_true(json_object_get(req, "rm")), &err) < 0)
+		rc = -1;
+	if (rc < 0)
+		return json_pack("{s:s}", "error", err.msg);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static void on_request(struct lp_supervisor *sv, int conn)
+{
+	struct lp_err err = { 0 };
+	json_t *req = NULL, *reply;
+	const char *op;
+
+	if (lp_control_read(conn, &req, &err) < 0) {
+		log_line("%s", err.msg);
+		return;
+	}
+	op = json_string_value(json_object_get(req, "op"));
+	if (op && !strcmp(op, "run"))
+		reply = handle_run(sv, req);
+	else
+		reply = json_pack("{s:s}", "error", "unknown request");
+	if (reply && lp_control_write(conn, reply, &err) < 0)
+		log_line("%s", err.msg);
+	json_decref(reply);
+	json_decref(req);
+}
+
+int cmd_agent(int argc, char **argv, struct lp_globals *g)
+{
+	struct lp_supervisor sv;
+	struct lp_err err = { 0 };
+	int lock_fd, rc;
+
+	if (argc > 1)
+		return lp_usage_error("agent", "unknown argument %s", argv[1]);
+	if (lp_mkdir_p(g->root, 0700, &err) < 0 || lp_mkdir_p(g->run_dir, 0700, &err) < 0)
+		return lp_cmd_fail("agent", &err);
+	lock_fd = take_lock(g, &err);
+	if (lock_fd < 0)
+		return lp_cmd_fail("agent", &err);
+	if (lp_sv_init(&sv, g, false, &err) < 0)
+		goto fail;
+	sv.listen_fd = lp_control_listen(g, &err);
+	if (sv.listen_fd < 0)
+		goto fail;
+	sv.on_request = on_request;
+	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->root,
+		 g->cfg.path ? g->cfg.path : "none: defaults");
+	recover(&sv, g);
+	start_configured(&sv, g);
+	notify_ready();
+	rc = lp_sv_loop(&sv, &err);
+	close(sv.listen_fd);
+	lp_sv_free(&sv);
+	close(lock_fd);
+	if (rc < 0)
+		return lp_cmd_fail("agent", &err);
+	log_line("stopping; containers keep running");
+	return 0;
+fail:
+	if (sv.listen_fd >= 0)
+		close(sv.listen_fd);
+	lp_sv_free(&sv);
+	close(lock_fd);
+	return lp_cmd_fail("agent", &err);
+}

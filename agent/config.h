@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The agent config file (libconfig), turned into a validated struct. */
+#ifndef LIMPET_CONFIG_H
+#define LIMPET_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform/lib/err.h"
+#include "spec.h"
+
+#define LP_DEFAULT_CONFIG "/etc/limpet/limpet.conf"
+#define LP_DEFAULT_ROOT "/var/lib/limpet"
+#define LP_DEFAULT_RUN_DIR "/run/limpet"
+
+struct lp_agent_config {
+	char *path;		/* file it was read from; NULL when defaults only */
+	char *root;		/* persistent state (containers' upper dirs, logs) */
+	char *run_dir;		/* run-time state; NULL: derived from root */
+	char *cgroup_parent;	/* NULL: lp_cgroup_default_parent() */
+	int64_t log_max_size;	/* bytes per log file before rotation */
+	int log_files;		/* files kept per container, current included */
+	int64_t stop_timeout_ms;
+	struct lp_container_cfg *containers;
+	size_t n_containers;
+};
+
+/* Defaults only (used when no file exists and -c was not given). */
+int lp_config_defaults(struct lp_agent_config *cfg, struct lp_err *err);
+
+/*
+ * Load path.  must_exist=0 means a missing file gives the defaults (the
+ * default path need not exist); a file given with -c must exist.
+ * Errors read "FILE:LINE: SETTING: reason".
+ */
+int lp_config_load(const char *path, int must_exist, struct lp_agent_config *cfg,
+		   struct lp_err *err);
+
+void lp_config_free(struct lp_agent_config *cfg);
+
+#endif

@@ -1,0 +1,568 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "container.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "logs.h"
+#include "platform/cgroup.h"
+#include "platform/lib/util.h"
+
+#define STATE_MAX (64 * 1024)
+#define CONFIG_MAX (1024 * 1024)
+
+static const char *const status_names[] = { "created", "running", "exited" };
+
+static int ct_path(const struct lp_container *ct, const char *leaf, char *buf, size_t len,
+		   struct lp_err *err)
+{
+	return lp_path(buf, len, err, "%s/%s", ct->dir, leaf);
+}
+
+static int containers_dir(struct lp_globals *g, char *buf, size_t len, struct lp_err *err)
+{
+	return lp_path(buf, len, err, "%s/containers", g->root);
+}
+
+static int set_dirs(struct lp_globals *g, const char *name, struct lp_container *ct,
+		    struct lp_err *err)
+{
+	if (lp_path(ct->dir, sizeof(ct->dir), err, "%s/containers/%s", g->root, name) < 0)
+		return -1;
+	return ct_path(ct, "container.log", ct->log_path, sizeof(ct->log_path), err);
+}
+
+/* ---------------------------------------------------------------- state file */
+
+static json_t *state_to_json(const struct lp_ct_state *s)
+{
+	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:b, s:i, s:i, s:b, s:b,"
+			 " s:i, s:I, s:I, s:s}",
+			 "id", s->id, "status", status_names[s->status], "pid", (int)s->pid,
+			 "starttime", (json_int_t)s->starttime, "supervisor", (int)s->supervisor,
+			 "supervisor_start", (json_int_t)s->supervisor_start, "stop_requested",
+			 s->stop_requested, "detached", s->detached, "auto_remove",
+			 s->auto_remove, "exit_code", s->exit_code, "signal", s->signal,
+			 "oom_killed", s->oom_killed, "exit_unknown", s->exit_unknown, "restarts",
+			 s->restarts, "started_at", (json_int_t)s->started_at, "finished_at",
+			 (json_int_t)s->finished_at, "cgroup", s->cgroup);
+}
+
+static int state_from_json(json_t *j, struct lp_ct_state *s, struct lp_err *err)
+{
+	const char *id, *status, *cgroup;
+	json_int_t starttime, sup_start, started, finished;
+	int pid, sup, stop_req, detached, auto_rm, oom, unknown;
+	json_error_t jerr;
+	size_t i;
+
+	if (json_unpack_ex(j, &jerr, JSON_STRICT,
+			   "{s:s, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:b, s:i, s:i, s:b, s:b,"
+			   " s:i, s:I, s:I, s:s}",
+			   "id", &id, "status", &status, "pid", &pid, "starttime", &starttime,
+			   "supervisor", &sup, "supervisor_start", &sup_start, "stop_requested",
+			   &stop_req, "detached", &detached, "auto_remove", &auto_rm, "exit_code",
+			   &s->exit_code, "signal", &s->signal, "oom_killed", &oom, "exit_unknown",
+			   &unknown, "restarts", &s->restarts, "started_at", &started,
+			   "finished_at", &finished, "cgroup", &cgroup) < 0)
+		return lp_fail(err, EINVAL, "state.json: %s", jerr.text);
+	snprintf(s->id, sizeof(s->id), "%s", id);
+	snprintf(s->cgroup, sizeof(s->cgroup), "%s", cgroup);
+	for (i = 0; i < ARRAY_SIZE(status_names); i++)
+		if (!strcmp(status, status_names[i]))
+			s->status = (enum lp_ct_status)i;
+	s->pid = pid;
+	s->starttime = (unsigned long long)starttime;
+	s->supervisor = sup;
+	s->supervisor_start = (unsigned long long)sup_start;
+	s->stop_requested = stop_req;
+	s->detached = detached;
+	s->auto_remove = auto_rm;
+	s->oom_killed = oom;
+	s->exit_unknown = unknown;
+	s->started_at = started;
+	s->finished_at = finished;
+	return 0;
+}
+
+int lp_ct_save(struct lp_container *ct, struct lp_err *err)
+{
+	char path[PATH_MAX];
+	json_t *j = state_to_json(&ct->st);
+	char *text;
+	int rc;
+
+	if (!j)
+		return lp_fail(err, ENOMEM, "container %s: cannot encode state", ct->cfg.name);
+	text = json_dumps(j, JSON_COMPACT);
+	json_decref(j);
+	if (!text)
+		return lp_fail(err, ENOMEM, "container %s: cannot encode state", ct->cfg.name);
+	rc = ct_path(ct, "state.json", path, sizeof(path), err);
+	if (rc == 0)
+		rc = lp_write_file_atomic(path, text, strlen(text), err);
+	free(text);
+	return rc;
+}
+
+int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
+	       struct lp_err *err)
+{
+	char path[PATH_MAX];
+	cleanup_free char *text = NULL;
+	json_error_t jerr;
+	json_t *j;
+	int rc;
+
+	memset(ct, 0, sizeof(*ct));
+	if (lp_name_valid(name, err) < 0 || set_dirs(g, name, ct, err) < 0)
+		return -1;
+	if (ct_path(ct, "config.json", path, sizeof(path), err) < 0)
+		return -1;
+	if (access(ct->dir, F_OK) < 0)
+		return lp_fail(err, ENOENT, "no such container: %s", name);
+	if (lp_read_file(path, CONFIG_MAX, &text, NULL, err) < 0 ||
+	    lp_container_cfg_from_json(text, &ct->cfg, err) < 0)
+		return lp_prefix(err, "container %s", name);
+	free(steal_ptr(text));
+	if (ct_path(ct, "state.json", path, sizeof(path), err) < 0 ||
+	    lp_read_file(path, STATE_MAX, &text, NULL, err) < 0) {
+		lp_ct_free(ct);
+		return lp_prefix(err, "container %s", name);
+	}
+	j = json_loads(text, 0, &jerr);
+	if (!j) {
+		lp_ct_free(ct);
+		return lp_fail(err, EINVAL, "container %s: state.json: %s", name, jerr.text);
+	}
+	rc = state_from_json(j, &ct->st, err);
+	json_decref(j);
+	if (rc < 0) {
+		lp_ct_free(ct);
+		return lp_prefix(err, "container %s", name);
+	}
+	return 0;
+}
+
+void lp_ct_free(struct lp_container *ct)
+{
+	lp_container_cfg_free(&ct->cfg);
+}
+
+/* ---------------------------------------------------------------- create */
+
+static int make_id(char *id, size_t len, struct lp_err *err)
+{
+	unsigned char raw[8];
+	size_t i;
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return lp_fail_errno(err, "getrandom");
+	for (i = 0; i < sizeof(raw) && 2 * i + 2 < len; i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+static int write_config(struct lp_container *ct, struct lp_err *err)
+{
+	char path[PATH_MAX];
+	char *text = lp_container_cfg_to_json(&ct->cfg, err);
+	int rc;
+
+	if (!text)
+		return -1;
+	rc = ct_path(ct, "config.json", path, sizeof(path), err);
+	if (rc == 0)
+		rc = lp_write_file_atomic(path, text, strlen(text), err);
+	free(text);
+	return rc;
+}
+
+static int make_layout(struct lp_container *ct, struct lp_err *err)
+{
+	static const char *const dirs[] = { "upper", "work", "rootfs" };
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
+		if (ct_path(ct, dirs[i], path, sizeof(path), err) < 0)
+			return -1;
+		if (mkdir(path, 0755) < 0 && errno != EEXIST)
+			return lp_fail_errno(err, "mkdir %s", path);
+	}
+	return 0;
+}
+
+int lp_ct_create(struct lp_globals *g, struct lp_container_cfg *cfg, bool detached,
+		 bool auto_remove, struct lp_container *ct, struct lp_err *err)
+{
+	char parent[PATH_MAX];
+
+	memset(ct, 0, sizeof(*ct));
+	ct->cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	if (set_dirs(g, ct->cfg.name, ct, err) < 0 ||
+	    containers_dir(g, parent, sizeof(parent), err) < 0 ||
+	    lp_mkdir_p(parent, 0700, err) < 0)
+		goto fail;
+	/* mkdir is the name lock: two creators cannot both get it. */
+	if (mkdir(ct->dir, 0700) < 0) {
+		if (errno == EEXIST)
+			lp_fail(err, EEXIST, "container name %s is already in use (limpet rm %s)",
+				ct->cfg.name, ct->cfg.name);
+		else
+			lp_fail_errno(err, "mkdir %s", ct->dir);
+		goto fail;
+	}
+	ct->st.detached = detached;
+	ct->st.auto_remove = auto_remove;
+	if (make_id(ct->st.id, sizeof(ct->st.id), err) < 0 || make_layout(ct, err) < 0 ||
+	    write_config(ct, err) < 0 || lp_ct_save(ct, err) < 0) {
+		struct lp_err ignored;
+
+		lp_remove_tree(ct->dir, &ignored);
+		goto fail;
+	}
+	return 0;
+fail:
+	lp_ct_free(ct);
+	return -1;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int lp_ct_names(struct lp_globals *g, char ***names, size_t *n, struct lp_err *err)
+{
+	char path[PATH_MAX];
+	char **v = NULL, **nv;
+	size_t count = 0;
+	struct dirent *de;
+	DIR *d;
+
+	*names = NULL;
+	*n = 0;
+	if (containers_dir(g, path, sizeof(path), err) < 0)
+		return -1;
+	d = opendir(path);
+	if (!d)
+		return errno == ENOENT ? 0 : lp_fail_errno(err, "open %s", path);
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		nv = realloc(v, (count + 1) * sizeof(*v));
+		if (!nv || !(nv[count] = strdup(de->d_name))) {
+			v = nv ? nv : v;
+			lp_ct_names_free(v, count);
+			closedir(d);
+			return lp_fail(err, ENOMEM, "listing containers: out of memory");
+		}
+		v = nv;
+		count++;
+	}
+	closedir(d);
+	if (count)
+		qsort(v, count, sizeof(*v), cmp_names);
+	*names = v;
+	*n = count;
+	return 0;
+}
+
+void lp_ct_names_free(char **names, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* ---------------------------------------------------------------- start */
+
+static bool env_has(char **env, const char *key)
+{
+	size_t klen = strlen(key);
+
+	for (; env && *env; env++)
+		if (!strncmp(*env, key, klen) && (*env)[klen] == '=')
+			return true;
+	return false;
+}
+
+/* The image's env plus what Docker always provides: PATH, HOSTNAME, HOME. */
+static char **build_env(const struct lp_container_cfg *cfg, char *extra[3], size_t nextra_max)
+{
+	size_t n = 0, i, k = 0;
+	char **env;
+	const char *host = cfg->hostname ? cfg->hostname : cfg->name;
+
+	(void)nextra_max;
+	while (cfg->env && cfg->env[n])
+		n++;
+	env = calloc(n + 4, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (i = 0; i < n; i++)
+		env[k++] = cfg->env[i];
+	if (!env_has(cfg->env, "PATH"))
+		env[k++] = extra[0];
+	if (!env_has(cfg->env, "HOSTNAME") && asprintf(&extra[1], "HOSTNAME=%s", host) > 0)
+		env[k++] = extra[1];
+	if (!env_has(cfg->env, "HOME"))
+		env[k++] = extra[2];
+	return env;
+}
+
+static int cgroup_path(struct lp_globals *g, struct lp_container *ct, struct lp_err *err)
+{
+	char parent[PATH_MAX];
+
+	if (g->cfg.cgroup_parent) {
+		if (lp_path(parent, sizeof(parent), err, "%s", g->cfg.cgroup_parent) < 0)
+			return -1;
+	} else if (lp_cgroup_default_parent(parent, sizeof(parent), err) < 0) {
+		return -1;
+	}
+	return lp_path(ct->st.cgroup, sizeof(ct->st.cgroup), err, "%s/%s-%.8s",
+		       strcmp(parent, "/") ? parent : "", ct->cfg.name, ct->st.id);
+}
+
+static int open_log(struct lp_globals *g, struct lp_container *ct, struct lp_err *err)
+{
+	int fd;
+
+	if (lp_log_rotate(ct->log_path, g->cfg.log_max_size, g->cfg.log_files, err) < 0)
+		return -1;
+	fd = open(ct->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return lp_fail_errno(err, "open %s", ct->log_path);
+	return fd;
+}
+
+int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *proc,
+		struct lp_err *err)
+{
+	const struct lp_container_cfg *cfg = &ct->cfg;
+	char upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX], exitf[PATH_MAX];
+	char *extra[3] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			   NULL, cfg->uid ? "HOME=/" : "HOME=/root" };
+	cleanup_free char **env = NULL;
+	cleanup_fd int null_fd = -1, log_fd = -1;
+	struct lp_err ignored;
+	struct lp_spec spec;
+	int rc;
+
+	if (ct_path(ct, "upper", upper, sizeof(upper), err) < 0 ||
+	    ct_path(ct, "work", work, sizeof(work), err) < 0 ||
+	    ct_path(ct, "rootfs", merged, sizeof(merged), err) < 0 ||
+	    ct_path(ct, "exit", exitf, sizeof(exitf), err) < 0 || cgroup_path(g, ct, err) < 0)
+		return -1;
+	env = build_env(cfg, extra, ARRAY_SIZE(extra));
+	if (!env)
+		return lp_fail(err, ENOMEM, "environment: out of memory");
+	memset(&spec, 0, sizeof(spec));
+	spec.name = cfg->name;
+	spec.lowerdir = cfg->rootfs;
+	spec.upperdir = upper;
+	spec.workdir = work;
+	spec.mergedir = merged;
+	spec.argv = cfg->argv;
+	spec.envp = env;
+	spec.hostname = cfg->hostname;
+	spec.cwd = cfg->cwd;
+	spec.uid = cfg->uid;
+	spec.gid = cfg->gid;
+	spec.net_host = cfg->net == LP_NET_HOST;
+	spec.read_only = cfg->read_only;
+	spec.init = cfg->init;
+	spec.userns_uid = cfg->userns_uid;
+	spec.userns_count = cfg->userns_count;
+	spec.limits = cfg->limits;
+	spec.devices = cfg->devices;
+	spec.n_devices = cfg->n_devices;
+	spec.cgroup = ct->st.cgroup;
+	spec.exit_file = exitf;
+	spec.stdio[0] = spec.stdio[1] = spec.stdio[2] = -1;
+	unlink(exitf);
+	if (ct->st.detached) {
+		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		log_fd = open_log(g, ct, err);
+		if (null_fd < 0 || log_fd < 0)
+			return null_fd < 0 ? lp_fail_errno(err, "open /dev/null") : -1;
+		spec.stdio[0] = null_fd;
+		spec.stdio[1] = spec.stdio[2] = log_fd;
+	}
+	/* A cgroup left by a previous run of this container would carry its counters. */
+	lp_cgroup_destroy(ct->st.cgroup, &ignored);
+	rc = lp_runtime_start(&spec, proc, err);
+	free(extra[1]);
+	if (rc < 0) {
+		lp_cgroup_destroy(ct->st.cgroup, &ignored);
+		return lp_prefix(err, "container %s", cfg->name);
+	}
+	ct->st.status = LP_CT_RUNNING;
+	ct->st.pid = proc->pid;
+	ct->st.starttime = proc->starttime;
+	ct->st.supervisor = getpid();
+	ct->st.supervisor_start = lp_proc_starttime(getpid());
+	ct->st.exit_code = ct->st.signal = 0;
+	ct->st.oom_killed = ct->st.exit_unknown = false;
+	ct->st.started_at = lp_wall_s();
+	ct->st.finished_at = 0;
+	return lp_ct_save(ct, err);
+}
+
+/* ---------------------------------------------------------------- exit */
+
+static bool read_exit_file(struct lp_container *ct, int *code, int *sig)
+{
+	char path[PATH_MAX], *text = NULL;
+	struct lp_err ignored;
+	bool ok = false;
+	int v;
+
+	if (ct_path(ct, "exit", path, sizeof(path), &ignored) < 0 ||
+	    lp_read_file(path, 64, &text, NULL, &ignored) < 0)
+		return false;
+	if (sscanf(text, "exit %d", &v) == 1) {
+		*code = v;
+		*sig = 0;
+		ok = true;
+	} else if (sscanf(text, "signal %d", &v) == 1) {
+		*code = 128 + v;
+		*sig = v;
+		ok = true;
+	}
+	free(text);
+	return ok;
+}
+
+int lp_ct_record_exit(struct lp_container *ct, bool have_status, int code, int sig,
+		      struct lp_err *err)
+{
+	uint64_t ooms = 0;
+	struct lp_err ignored;
+
+	/* With --init, PID 1's own status hides the entrypoint's: the file has it. */
+	if (ct->cfg.init && read_exit_file(ct, &code, &sig))
+		have_status = true;
+	ct->st.exit_unknown = !have_status;
+	ct->st.exit_code = have_status ? code : 0;
+	ct->st.signal = have_status ? sig : 0;
+	ct->st.oom_killed = lp_cgroup_oom_kills(ct->st.cgroup, &ooms, &ignored) == 0 && ooms > 0;
+	/* The entrypoint is gone; anything it left behind goes with it. */
+	lp_cgroup_kill(ct->st.cgroup, &ignored);
+	lp_cgroup_destroy(ct->st.cgroup, &ignored);
+	ct->st.status = LP_CT_EXITED;
+	ct->st.pid = 0;
+	ct->st.starttime = 0;
+	ct->st.finished_at = lp_wall_s();
+	return lp_ct_save(ct, err);
+}
+
+bool lp_ct_alive(const struct lp_container *ct)
+{
+	return ct->st.status == LP_CT_RUNNING && lp_proc_running(ct->st.pid, ct->st.starttime);
+}
+
+bool lp_ct_supervised(const struct lp_container *ct)
+{
+	return lp_proc_running(ct->st.supervisor, ct->st.supervisor_start);
+}
+
+/* ---------------------------------------------------------------- stop, rm */
+
+static int pidfd_signal(int pidfd, int sig)
+{
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+}
+
+static bool wait_gone(int pidfd, int64_t timeout_ms)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	int64_t deadline = lp_now_ms() + timeout_ms;
+	int64_t left;
+
+	for (;;) {
+		left = deadline - lp_now_ms();
+		if (left < 0)
+			left = 0;
+		if (poll(&p, 1, (int)left) > 0)
+			return true;
+		if (left == 0)
+			return false;
+	}
+}
+
+int lp_ct_stop(struct lp_container *ct, int64_t timeout_ms, struct lp_err *err)
+{
+	struct lp_proc proc;
+	struct lp_err ignored;
+	int sig = SIGTERM;
+
+	ct->st.stop_requested = true;
+	if (lp_ct_save(ct, err) < 0)
+		return -1;
+	if (lp_proc_adopt(ct->st.pid, ct->st.starttime, &proc) < 0)
+		return 0; /* already gone */
+	if (timeout_ms > 0 && pidfd_signal(proc.pidfd, SIGTERM) == 0 &&
+	    wait_gone(proc.pidfd, timeout_ms))
+		goto gone;
+	/* It ignored SIGTERM (PID 1 without a handler does): no more asking. */
+	sig = SIGKILL;
+	pidfd_signal(proc.pidfd, SIGKILL);
+	lp_cgroup_kill(ct->st.cgroup, &ignored);
+	if (!wait_gone(proc.pidfd, 10000)) {
+		close(proc.pidfd);
+		return lp_fail(err, ETIMEDOUT, "container %s: still running after SIGKILL",
+			       ct->cfg.name);
+	}
+gone:
+	close(proc.pidfd);
+	/* Gone, even if its supervisor has not reaped it yet. */
+	ct->st.status = LP_CT_EXITED;
+	/* Its supervisor records the exit; with none left, we are the only witness. */
+	if (!lp_ct_supervised(ct))
+		return lp_ct_record_exit(ct, sig == SIGKILL, 128 + sig, sig, err);
+	return 0;
+}
+
+int lp_ct_remove(struct lp_container *ct, struct lp_err *err)
+{
+	struct lp_err ignored;
+
+	if (lp_ct_alive(ct))
+		return lp_fail(err, EBUSY, "container %s is running (stop it first, or rm -f)",
+			       ct->cfg.name);
+	if (ct->st.cgroup[0])
+		lp_cgroup_destroy(ct->st.cgroup, &ignored);
+	if (lp_remove_tree(ct->dir, err) < 0)
+		return lp_prefix(err, "remove container %s", ct->cfg.name);
+	return 0;
+}
+
+const char *lp_ct_status_name(const struct lp_container *ct)
+{
+	if (ct->st.status == LP_CT_RUNNING && !lp_ct_alive(ct))
+		return "lost";
+	return status_names[ct->st.status];
+}
+
+int lp_ct_exit_status(const struct lp_container *ct)
+{
+	if (ct->st.signal)
+		return 128 + ct->st.signal;
+	return ct->st.exit_code;
+}

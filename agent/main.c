@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * limpet: one binary, subcommands in one table (like BusyBox applets), and
+ * the global options every subcommand understands: -c PATH and --root DIR.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "platform/lib/util.h"
+
+struct applet {
+	const char *name;
+	lp_cmd_fn fn;
+	bool needs_config;	/* reads the config file / state directory */
+	const char *usage;
+};
+
+static const struct applet applets[] = {
+	{ "run", cmd_run, true,
+	  "run [--name N] [--memory 64M] [--cpus 0.5] [--cpu-weight W] [--pids 64]\n"
+	  "      [--hostname H] [-e K=V]... [--net none|host] [--read-only] [--init]\n"
+	  "      [--device HOST[:INNER][:rwm]]... [--user UID[:GID]] [--workdir DIR]\n"
+	  "      [--userns HOSTUID[:COUNT]] [-d] [--rm] [--restart no|on-failure[:N]|always]\n"
+	  "      ROOTFS_DIR [CMD ARGS...]" },
+	{ "ps", cmd_ps, true, "ps [--json]" },
+	{ "stop", cmd_stop, true, "stop [-t SECS] NAME..." },
+	{ "rm", cmd_rm, true, "rm [-f] NAME..." },
+	{ "logs", cmd_logs, true, "logs [-f] [--tail N] NAME" },
+#ifdef CONFIG_AGENT
+	{ "agent", cmd_agent, true, "agent" },
+#endif
+	{ "doctor", cmd_doctor, false, "doctor [--json]" },
+	{ "version", cmd_version, false, "version" },
+};
+
+static void usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: limpet [-c CONFIG] [--root DIR] COMMAND [ARGS...]\n\ncommands:\n");
+	for (i = 0; i < ARRAY_SIZE(applets); i++)
+		fprintf(out, "  %s\n", applets[i].usage);
+	fprintf(out, "\n  -c CONFIG   agent config (default %s)\n"
+		     "  --root DIR  state directory (default %s)\n",
+		LP_DEFAULT_CONFIG, LP_DEFAULT_ROOT);
+}
+
+int lp_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "limpet %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return LP_EXIT_USAGE;
+}
+
+int lp_cmd_fail(const char *cmd, const struct lp_err *err)
+{
+	fprintf(stderr, "limpet %s: %s\n", cmd, err->msg);
+	return LP_EXIT_FAILURE;
+}
+
+int cmd_version(int argc, char **argv, struct lp_globals *g)
+{
+	(void)g;
+	if (argc > 1)
+		return lp_usage_error(argv[0], "takes no arguments");
+	printf("limpet %s\n", LIMPET_VERSION);
+	return 0;
+}
+
+/* --root wins over the config's root; run-time state sits beside it. */
+static int resolve_dirs(struct lp_globals *g, const char *root_opt, struct lp_err *err)
+{
+	const char *root = root_opt ? root_opt : g->cfg.root;
+
+	if (root[0] != '/')
+		return lp_fail(err, EINVAL, "--root %s: must be an absolute path", root);
+	if (lp_path(g->root, sizeof(g->root), err, "%s", root) < 0)
+		return -1;
+	if (g->cfg.run_dir && !root_opt)
+		return lp_path(g->run_dir, sizeof(g->run_dir), err, "%s", g->cfg.run_dir);
+	if (!root_opt && !strcmp(root, LP_DEFAULT_ROOT))
+		return lp_path(g->run_dir, sizeof(g->run_dir), err, "%s", LP_DEFAULT_RUN_DIR);
+	return lp_path(g->run_dir, sizeof(g->run_dir), err, "%s/run", root);
+}
+
+static const struct applet *find_applet(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(applets); i++)
+		if (!strcmp(applets[i].name, name))
+			return &applets[i];
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	struct lp_globals g = { .argv0 = argv[0], .config_path = LP_DEFAULT_CONFIG };
+	const char *root_opt = NULL;
+	const struct applet *a;
+	struct lp_err err = { 0 };
+	int i, rc;
+
+	/* Global options come before the command (limpet --root /x run ...). */
+	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			return cmd_version(1, argv, &g);
+		} else if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
+			if (++i == argc)
+				return lp_usage_error("-c", "needs a config file path");
+			g.config_path = argv[i];
+			g.config_given = true;
+		} else if (!strcmp(argv[i], "--root")) {
+			if (++i == argc)
+				return lp_usage_error("--root", "needs a directory");
+			root_opt = argv[i];
+		} else {
+			usage(stderr);
+			return lp_usage_error(argv[i], "unknown global option");
+		}
+	}
+	if (i == argc) {
+		usage(stderr);
+		return LP_EXIT_USAGE;
+	}
+	a = find_applet(argv[i]);
+	if (!a) {
+		usage(stderr);
+		return lp_usage_error(argv[i], "unknown command");
+	}
+	if (a->needs_config) {
+		if (lp_config_load(g.config_path, g.config_given, &g.cfg, &err) < 0 ||
+		    resolve_dirs(&g, root_opt, &err) < 0) {
+			fprintf(stderr, "limpet: %s\n", err.msg);
+			lp_config_free(&g.cfg);
+			return g.config_given || root_opt ? LP_EXIT_USAGE : LP_EXIT_FAILURE;
+		}
+	}
+	rc = a->fn(argc - i, argv + i, &g);
+	if (a->needs_config)
+		lp_config_free(&g.cfg);
+	return rc;
+}

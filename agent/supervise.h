@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * One supervisor for all containers of a process: a foreground `limpet run`
+ * has one, the agent has many.  It waits on pidfds (so containers started by
+ * a previous agent can be watched too), applies restart policies with
+ * backoff, keeps log files bounded, and never needs a process per container.
+ */
+#ifndef LIMPET_SUPERVISE_H
+#define LIMPET_SUPERVISE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "container.h"
+
+struct lp_sv_entry;
+
+struct lp_supervisor {
+	struct lp_globals *g;
+	struct lp_sv_entry **v;
+	size_t n;
+	int sigfd;
+	int inotify_fd;
+	int listen_fd;		/* agent control socket, -1 if none */
+	bool foreground;	/* forward our signals to the one container */
+	bool quit;		/* leave the loop; containers keep running */
+	int last_status;	/* foreground: what the container's last run returned */
+	/* agent: handle one request on an accepted connection */
+	void (*on_request)(struct lp_supervisor *sv, int conn);
+};
+
+int lp_sv_init(struct lp_supervisor *sv, struct lp_globals *g, bool foreground,
+	       struct lp_err *err);
+void lp_sv_free(struct lp_supervisor *sv);
+
+/*
+ * Start ct (owned by the supervisor from now on, even on failure).  When the
+ * setup worked but the command could not be executed, *exec_errno says why.
+ */
+int lp_sv_start(struct lp_supervisor *sv, struct lp_container *ct, int *exec_errno,
+		struct lp_err *err);
+
+/* Take over a container that is already running (started by an earlier agent). */
+int lp_sv_adopt(struct lp_supervisor *sv, struct lp_container *ct, struct lp_err *err);
+
+/* Is a container of this name supervised here? */
+bool lp_sv_has(const struct lp_supervisor *sv, const char *name);
+
+/*
+ * Run until nothing is left to supervise (foreground) or a stop signal
+ * arrives (agent: containers keep running for the next agent to adopt).
+ */
+int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err);
+
+#endif
