@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# limpet run in the foreground: output, exit codes, namespaces, overlay, bad input.
+. "$(dirname "$0")/../lib/tap.sh"
+
+out=$(L run --rm "$ROOTFS" /bin/echo hello world)
+is "$out" "hello world" "stdout of the container reaches us"
+
+L run --rm "$ROOTFS" /bin/sh -c 'exit 3'
+is "$?" 3 "exit code propagates"
+
+# PID 1 is immune to its own namespace's SIGKILL: --init makes the entrypoint PID 2.
+L run --rm --init "$ROOTFS" /bin/sh -c 'kill -KILL $$; sleep 1'
+is "$?" 137 "an entrypoint killed by SIGKILL exits 128+9"
+
+err=$(L run --rm "$ROOTFS" /no/such/cmd 2>&1)
+rc=$?
+is "$rc" 127 "a missing command exits 127"
+like "$err" "exec /no/such/cmd: No such file or directory" "and says why in one line"
+
+out=$(L run --rm --hostname box1 "$ROOTFS" /bin/hostname)
+is "$out" box1 "--hostname sets the UTS name"
+is "$(hostname)" "$(hostname)" "host hostname untouched"
+
+out=$(L run --rm "$ROOTFS" /bin/sh -c 'echo $$')
+is "$out" 1 "the container sees itself as PID 1"
+
+out=$(L run --rm "$ROOTFS" /bin/sh -c 'ls /proc | grep -c "^[0-9]"')
+is "$out" 3 "it sees no host processes (only sh, ls and grep)"
+
+out=$(L run --rm "$ROOTFS" /bin/sh -c "test -d /proc/$$ && echo visible || echo hidden")
+is "$out" hidden "the test's own host pid is not visible"
+
+out=$(L run --rm -e GREETING=hi -e EMPTY= "$ROOTFS" /bin/sh -c 'echo "$GREETING:$EMPTY:$PATH"')
+is "$out" "hi::/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" "-e sets env, PATH defaults"
+
+out=$(L run --rm --workdir /tmp --user 1000:1000 "$ROOTFS" /bin/sh -c 'echo $(pwd) $(id -u) $(id -g)')
+is "$out" "/tmp 1000 1000" "--workdir and --user"
+
+out=$(L run --rm "$ROOTFS" /bin/sh -c 'ls /sys/class/net | tr "\n" " "')
+is "$out" "lo " "own network namespace with only loopback"
+out=$(L run --rm "$ROOTFS" /bin/sh -c 'ip link show lo | grep -c UP')
+is "$out" 1 "loopback is up"
+out=$(L run --rm --net host "$ROOTFS" /bin/sh -c 'ls /sys/class/net | wc -l')
+is "$out" "$(ls /sys/class/net | wc -l)" "--net host shares the host's interfaces"
+
+# Overlay: writes land in the upper dir, the lower rootfs is never written.
+before=$(cd "$ROOTFS" && find . -newer bin/busybox | sort | md5sum)
+L run --name writer "$ROOTFS" /bin/sh -c 'echo data > /etc/newfile; rm /bin/ls; echo x >> /etc/passwd'
+is "$?" 0 "container writes to its root"
+is "$(cat "$ROOT/containers/writer/upper/etc/newfile")" data "the write is in the upper dir"
+check "deleting a lower file leaves a whiteout in the upper dir" test -c "$ROOT/containers/writer/upper/bin/ls"
+check "the lower file is untouched" test -L "$ROOTFS/bin/ls"
+check "the lower has no new file" test ! -e "$ROOTFS/etc/newfile"
+is "$(grep -c x "$ROOTFS/etc/passwd")" 2 "the lower /etc/passwd is unchanged"
+after=$(cd "$ROOTFS" && find . -newer bin/busybox | sort | md5sum)
+is "$after" "$before" "nothing in the lower changed"
+like "$(L ps)" "writer +exited\(0\)" "ps lists the exited container"
+L rm writer >/dev/null
+is "$?" 0 "rm removes it"
+check "and its directory" test ! -e "$ROOT/containers/writer"
+
+L run --rm --read-only "$ROOTFS" /bin/sh -c 'touch /x' 2>/dev/null
+isnt=$?
+check "--read-only root refuses writes" test "$isnt" -ne 0
+out=$(L run --rm --read-only "$ROOTFS" /bin/sh -c 'echo ok > /tmp/x 2>/dev/null || echo ro')
+is "$out" ro "--read-only covers /tmp too (it is part of the image)"
+
+L run --rm --name gone "$ROOTFS" /bin/true
+check "--rm removes the container after it exits" test ! -e "$ROOT/containers/gone"
+
+L run --name twice "$ROOTFS" /bin/true
+err=$(L run --name twice "$ROOTFS" /bin/true 2>&1)
+rc=$?
+is "$rc" 125 "a name in use is refused"
+like "$err" "container name twice is already in use" "with the reason"
+L rm twice >/dev/null
+
+# Bad input: one line, exit 2, nothing created.
+err=$(L run --memory 12X "$ROOTFS" /bin/true 2>&1)
+is "$?" 2 "bad --memory exits 2"
+is "$(echo "$err" | wc -l)" 1 "in one line"
+like "$err" "^limpet run: --memory: .*12X" "naming the option and the value"
+err=$(L run --cpus -1 "$ROOTFS" /bin/true 2>&1)
+is "$?" 2 "bad --cpus exits 2"
+err=$(L run --restart sometimes "$ROOTFS" /bin/true 2>&1)
+is "$?" 2 "bad --restart exits 2"
+err=$(L run --bogus "$ROOTFS" /bin/true 2>&1)
+is "$?" 2 "unknown option exits 2"
+err=$(L run /does/not/exist /bin/true 2>&1)
+is "$?" 2 "missing rootfs exits 2"
+like "$err" "ROOTFS_DIR /does/not/exist" "naming the rootfs"
+err=$(L run --device /dev/nonexistent "$ROOTFS" /bin/true 2>&1)
+is "$?" 2 "a missing --device exits 2"
+err=$("$LIMPET" frobnicate 2>&1)
+is "$?" 2 "unknown command exits 2"
+is "$(L ps | wc -l)" 1 "bad input created no container"

@@ -1,0 +1,52 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# cgroup limits (v1 or v2, whichever this kernel runs): files, OOM, pids.
+. "$(dirname "$0")/../lib/tap.sh"
+
+cg_file() { # CONTROLLER V1FILE V2FILE: the limit file of container "lim"
+	local cg base=/sys/fs/cgroup
+	cg=$(ps_field lim cgroup)
+	if [ -d "$base/$1$cg" ]; then cat "$base/$1$cg/$2"; else cat "$base$cg/$3"; fi
+}
+
+L run --name lim --memory 48M --cpus 0.5 --cpu-weight 200 --pids 32 "$ROOTFS" /bin/sleep 30 &
+runner=$!
+wait_for 10 bash -c "[ \"\$($LIMPET --root $ROOT ps --json | grep -c '\"running\"')\" = 1 ]"
+is "$(cg_file memory memory.limit_in_bytes memory.max)" 50331648 "memory limit is in the cgroup"
+if [ -d /sys/fs/cgroup/cpu/limpet ]; then
+	is "$(cg_file cpu cpu.cfs_quota_us x)" 50000 "cpu quota is in the cgroup (v1)"
+	is "$(cg_file cpu cpu.cfs_period_us x)" 100000 "cpu period is in the cgroup (v1)"
+	is "$(cg_file cpu cpu.shares x)" 5219 "cpu weight becomes cpu.shares (v1)"
+else
+	is "$(cg_file cpu x cpu.max)" "50000 100000" "cpu.max holds the quota (v2)"
+	is "$(cg_file cpu x cpu.weight)" 200 "cpu.weight (v2)"
+fi
+is "$(cg_file pids pids.max pids.max)" 32 "pids limit is in the cgroup"
+cg=$(ps_field lim cgroup)
+L stop -t 0 lim >/dev/null
+wait $runner
+is "$?" 137 "stopped with SIGKILL, the foreground run exits 137"
+check "the cgroup is removed after the container ends" bash -c "! ls -d /sys/fs/cgroup/*$cg /sys/fs/cgroup$cg 2>/dev/null | grep -q ."
+L rm lim >/dev/null
+
+# A memory hog is OOM-killed and reported as such.
+err=$(L run --name hog --memory 32M "$ROOTFS" /bin/sh -c 'dd if=/dev/zero of=/dev/null bs=100M count=1' 2>&1)
+is "$?" 137 "the memory hog is killed (137)"
+like "$err" "killed by the OOM killer" "and reported as an OOM kill"
+is "$(ps_field hog oom_killed)" True "ps --json says oom_killed"
+like "$(L ps)" "hog +oom-killed" "ps says oom-killed"
+L rm hog >/dev/null
+
+# A fork bomb stops at --pids: ash gives up with "can't fork"; the counter is
+# written by a builtin (no fork needed) into the container's upper dir.
+err=$(L run --name bomb --pids 20 "$ROOTFS" /bin/sh -c '
+	i=0; while [ $i -lt 100 ]; do sleep 5 & i=$((i+1)); echo $i > /tmp/count; done' 2>&1)
+count=$(cat "$ROOT/containers/bomb/upper/tmp/count" 2>/dev/null)
+like "$err" "can't fork" "the fork bomb hits the pids limit"
+check "it got no further than 20 tasks (started $count sleeps)" test "${count:-99}" -lt 20
+check "but forks below the limit worked" test "${count:-0}" -ge 10
+L rm -f bomb >/dev/null
+
+# Without limits nothing is limited: no memory limit file value below the host's.
+out=$(L run --rm "$ROOTFS" /bin/sh -c 'dd if=/dev/zero of=/dev/null bs=64M count=1 2>/dev/null && echo fine')
+is "$out" fine "no --memory: a 64M buffer is fine"

@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The agent: detached containers, stop, restart policies, bounded logs,
+# config-declared containers, and an agent restart that kills nothing.
+. "$(dirname "$0")/../lib/tap.sh"
+
+cat >"$T/limpet.conf" <<CONF
+log = { max_size = "16K"; files = 2; };
+stop_timeout = "2s";
+containers = (
+	{ name = "svc"; rootfs = "$ROOTFS"; command = [ "/bin/sh", "-c", "echo svc up; exec sleep 1000" ];
+	  memory = "32M"; pids = 16; restart = "always"; init = true; }
+);
+CONF
+
+err=$(L run -d "$ROOTFS" /bin/true 2>&1)
+is "$?" 125 "run -d without an agent fails"
+like "$err" "no agent is running" "and says so"
+
+check "the agent starts" start_agent -c "$T/limpet.conf"
+check "the config's container runs" wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep -q '^svc .*running'"
+check "its output is in the log" wait_for 5 bash -c "$LIMPET --root $ROOT logs svc | grep -q 'svc up'"
+
+is "$(L run -d --name bg "$ROOTFS" /bin/sh -c 'echo started; exec sleep 1000')" bg "run -d prints the name"
+check "run -d container is running" wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^bg .*running'"
+pid=$(ps_field bg pid)
+check "its PID 1 is a real host process" test -d "/proc/$pid"
+
+# stop: SIGTERM is ignored by a PID 1 without a handler, so stop escalates.
+t0=$(date +%s%N)
+L stop -t 1 bg >/dev/null
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+check "stop waited about the timeout before SIGKILL (${ms} ms)" test $ms -ge 900 -a $ms -lt 5000
+check "the container is gone" test ! -d "/proc/$pid"
+check "ps says killed by signal 9" wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^bg .*killed(9)'"
+sleep 0.5
+like "$(L ps)" "bg +killed\(9\)" "and the agent did not restart it"
+
+# With --init, SIGTERM reaches the entrypoint and stop is quick.
+L run -d --init --name graceful "$ROOTFS" /bin/sleep 1000 >/dev/null
+wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^graceful .*running'"
+t0=$(date +%s%N)
+L stop -t 10 graceful >/dev/null
+ms=$((($(date +%s%N) - t0) / 1000000))
+check "with --init SIGTERM is forwarded and stop is quick (${ms} ms)" test $ms -lt 3000
+check "exit recorded as signal 15" wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^graceful .*killed(15)'"
+
+# Restart policy: on-failure:3 restarts three times, then gives up.
+L run -d --name flaky --restart on-failure:3 "$ROOTFS" /bin/sh -c 'echo attempt; exit 1' >/dev/null
+check "on-failure:3 gives up after 3 restarts" wait_for 15 bash -c "$LIMPET --root $ROOT ps | grep -qE '^flaky +exited\(1\) +0 +3 '"
+is "$(L logs flaky | grep -c attempt)" 4 "it ran four times in all"
+sleep 1
+is "$(ps_field flaky restarts)" 3 "and stays given up"
+like "$(cat "$T/agent.log")" "giving up after 3 restarts" "the agent says it gave up"
+
+L run -d --name okonce --restart on-failure:3 "$ROOTFS" /bin/true >/dev/null
+sleep 1
+is "$(ps_field okonce restarts)" 0 "on-failure does not restart a clean exit"
+
+# Logs are bounded: 1 MB of output, 16K files, 2 kept.
+L run -d --name chatty "$ROOTFS" /bin/sh -c 'i=0; while [ $i -lt 20000 ]; do echo "line $i of chatter ......................"; i=$((i+1)); done; exec sleep 1000' >/dev/null
+check "chatty wrote its last line" wait_for 30 bash -c "$LIMPET --root $ROOT logs --tail 1 chatty | grep -q 'line 19999 '"
+size=$(cat "$ROOT"/containers/chatty/container.log* | wc -c)
+check "its logs stay within 2 x 16K ($size bytes)" test "$size" -le 32768
+is "$(ls "$ROOT"/containers/chatty/ | grep -c container.log)" 2 "two log files"
+is "$(L logs --tail 3 chatty | wc -l)" 3 "logs --tail 3 gives 3 lines"
+
+# The agent restarts; the containers keep running and are adopted.
+svc_pid=$(ps_field svc pid)
+chatty_pid=$(ps_field chatty pid)
+stop_agent
+check "agent stopped, svc still running" test -d "/proc/$svc_pid"
+check "agent stopped, chatty still running" test -d "/proc/$chatty_pid"
+check "the agent starts again" start_agent -c "$T/limpet.conf"
+check "it adopts svc" wait_for 5 grep -q "container svc: adopted (pid $svc_pid)" "$T/agent.log"
+is "$(ps_field svc pid)" "$svc_pid" "svc kept its process"
+is "$(ps_field svc restarts)" 0 "svc was not restarted"
+
+# An adopted container's exit is still seen (with --init, even its status).
+kill -TERM "$(cat /proc/$svc_pid/task/$svc_pid/children | awk '{print $1}')"
+check "the adopted svc exit is noticed and it restarts (policy always)" wait_for 10 bash -c "[ \"\$($LIMPET --root $ROOT ps --json | python3 -c 'import json,sys; print([c[\"restarts\"] for c in json.load(sys.stdin) if c[\"name\"]==\"svc\"][0])')\" = 1 ]"
+like "$(cat "$T/agent.log")" "container svc was killed by signal 15" "the agent knew how it ended (exit file)"
+
+# A second agent on the same state directory is refused.
+err=$(L -c "$T/limpet.conf" agent 2>&1)
+is "$?" 1 "a second agent is refused"
+like "$err" "another agent is running" "and says why"
+
+# Bad config: file:line and setting, exit 2, the running agent is unaffected.
+printf 'log = { max_size = "12Q"; };\n' >"$T/bad.conf"
+err=$(L -c "$T/bad.conf" ps 2>&1)
+is "$?" 2 "a bad config exits 2"
+like "$err" "bad.conf:1.*max_size" "naming file:line and the setting"
+
+L rm -f svc chatty okonce flaky graceful bg >/dev/null
+stop_agent

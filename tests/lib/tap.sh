@@ -1,0 +1,90 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# TAP helpers for the integration tests: each test script sources this file,
+# gets a private state directory ($ROOT) and a shared busybox rootfs ($ROOTFS).
+set -u
+: "${LIMPET:?set LIMPET to the limpet binary (make check does)}"
+LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$LIB/rootfs.sh"
+
+T=$(mktemp -d /tmp/limpet-test.XXXXXX)
+ROOT=$T/state
+WORK=$(cd "$LIB/../.." && pwd)/tests/.work
+ROOTFS=$WORK/rootfs
+AGENT_PID=
+_n=0
+_failed=0
+
+if [ ! -x "$ROOTFS/bin/busybox" ]; then
+	mkdir -p "$WORK"
+	make_busybox_rootfs "$ROOTFS" || exit 1
+fi
+
+# L ARGS: limpet on this test's private state directory.
+L() { "$LIMPET" --root "$ROOT" "$@"; }
+
+ok() { _n=$((_n + 1)); echo "ok $_n - $*"; }
+not_ok() { _n=$((_n + 1)); _failed=$((_failed + 1)); echo "not ok $_n - $*"; }
+diag() { sed 's/^/# /' <<<"$*"; }
+
+# check DESC CMD...: passes when CMD succeeds.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; diag "command failed: $*"; fi
+}
+
+# is GOT WANT DESC
+is() {
+	if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: '$2'"; fi
+}
+
+# like GOT REGEX DESC
+like() {
+	if [[ $1 =~ $2 ]]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: /$2/"; fi
+}
+
+# wait_for SECONDS CMD...: poll until CMD succeeds.
+wait_for() {
+	local deadline=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ $SECONDS -ge $deadline ] && return 1
+		sleep 0.1
+	done
+}
+
+# start_agent [ARGS...]: the agent on $ROOT in the background, ready when its socket is.
+start_agent() {
+	"$LIMPET" --root "$ROOT" "$@" agent >>"$T/agent.log" 2>&1 &
+	AGENT_PID=$!
+	wait_for 10 test -S "$ROOT/run/agent.sock"
+}
+
+stop_agent() {
+	[ -n "$AGENT_PID" ] || return 0
+	kill -TERM "$AGENT_PID" 2>/dev/null
+	wait "$AGENT_PID" 2>/dev/null
+	AGENT_PID=
+}
+
+# json FIELD NAME: one field of `limpet ps --json` for container NAME.
+ps_field() {
+	L ps --json | python3 -c "import json,sys
+for c in json.load(sys.stdin):
+    if c['name'] == sys.argv[1]: print(c[sys.argv[2]])" "$1" "$2"
+}
+
+_finish() {
+	local rc=$?
+	stop_agent
+	if [ -d "$ROOT/containers" ]; then
+		for c in "$ROOT"/containers/*; do
+			[ -e "$c" ] && "$LIMPET" --root "$ROOT" rm -f "$(basename "$c")" >/dev/null 2>&1
+		done
+	fi
+	rm -rf "$T"
+	echo "1..$_n"
+	[ $_failed -eq 0 ] && [ $rc -eq 0 ]
+}
+trap _finish EXIT
