@@ -1,0 +1,710 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The agent config: libconfig syntax, read into struct lp_agent_config and
+ * checked strictly.  Every setting is looked up in a table of rules, so an
+ * unknown name (a typo) is an error rather than a line silently ignored, and
+ * every message reads "FILE:LINE: SETTING: reason".
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "parse.h"
+#include "platform/lib/util.h"
+
+#define DEFAULT_STOP_TIMEOUT_MS 10000
+#define LOG_SIZE_MIN ((int64_t)4 << 10)		/* the range Kconfig allows */
+#define LOG_SIZE_MAX ((int64_t)1 << 30)
+#define LOG_FILES_MAX 16
+#define SETTING_PATH_MAX 160
+
+struct loader {
+	const char *file;	/* for settings libconfig has no file name for */
+	struct lp_agent_config *cfg;
+	struct lp_err *err;
+};
+
+/* Reads one setting into dst; the reason goes in err, the caller adds where. */
+typedef int (*apply_fn)(struct loader *ld, const config_setting_t *s, const char *path,
+			void *dst);
+
+struct rule {
+	const char *name;
+	apply_fn apply;
+	bool nested;	/* a group: its members' errors already say where they are */
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static int fail_at(const struct loader *ld, const config_setting_t *s, const char *path)
+{
+	const char *file = config_setting_source_file(s);
+
+	return lp_prefix(ld->err, "%s:%u: %s", file ? file : ld->file,
+			 (unsigned int)config_setting_source_line(s), path);
+}
+
+/* Setting paths only label messages: one cut short, marked with '~', still helps. */
+static void join_path(char *buf, const char *path, const char *name)
+{
+	if (snprintf(buf, SETTING_PATH_MAX, "%s%s%s", path, *path ? "." : "", name) >=
+	    SETTING_PATH_MAX)
+		buf[SETTING_PATH_MAX - 2] = '~';
+}
+
+static const char *type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_GROUP:
+		return "a group { ... }";
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "an integer";
+	case CONFIG_TYPE_FLOAT:
+		return "a float";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array [ ... ]";
+	case CONFIG_TYPE_LIST:
+		return "a list ( ... )";
+	}
+	return "nothing";
+}
+
+static int wrong_type(struct loader *ld, const config_setting_t *s, const char *want)
+{
+	return lp_fail(ld->err, EINVAL, "expected %s, got %s", want, type_name(s));
+}
+
+static bool is_int(const config_setting_t *s)
+{
+	return config_setting_type(s) == CONFIG_TYPE_INT ||
+	       config_setting_type(s) == CONFIG_TYPE_INT64;
+}
+
+static int get_string(struct loader *ld, const config_setting_t *s, const char **out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return wrong_type(ld, s, "a string");
+	*out = config_setting_get_string(s);
+	return 0;
+}
+
+static int replace_string(struct loader *ld, const char *value, char **dst)
+{
+	char *copy = strdup(value);
+
+	if (!copy)
+		return lp_fail(ld->err, ENOMEM, "out of memory");
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+static int set_string(struct loader *ld, const config_setting_t *s, char **dst)
+{
+	const char *value = NULL;
+
+	if (get_string(ld, s, &value) < 0)
+		return -1;
+	return replace_string(ld, value, dst);
+}
+
+static int set_abs_path(struct loader *ld, const config_setting_t *s, char **dst)
+{
+	const char *value = NULL;
+
+	if (get_string(ld, s, &value) < 0)
+		return -1;
+	if (value[0] != '/')
+		return lp_fail(ld->err, EINVAL, "'%s' is not an absolute path", value);
+	return replace_string(ld, value, dst);
+}
+
+static int get_int64(struct loader *ld, const config_setting_t *s, int64_t *out)
+{
+	if (!is_int(s))
+		return wrong_type(ld, s, "an integer");
+	*out = config_setting_get_int64(s);
+	return 0;
+}
+
+static int get_int_in(struct loader *ld, const config_setting_t *s, int64_t min, int64_t max,
+		      int *out)
+{
+	int64_t v = 0;
+
+	if (get_int64(ld, s, &v) < 0)
+		return -1;
+	if (v < min || v > max)
+		return lp_fail(ld->err, ERANGE, "%lld is out of range (%lld to %lld)", (long long)v,
+			       (long long)min, (long long)max);
+	*out = (int)v;
+	return 0;
+}
+
+static int set_bool(struct loader *ld, const config_setting_t *s, bool *dst)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+		return wrong_type(ld, s, "true or false");
+	*dst = config_setting_get_bool(s);
+	return 0;
+}
+
+/* "64M" or a plain number of bytes. */
+static int get_size(struct loader *ld, const config_setting_t *s, int64_t *bytes)
+{
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return lp_parse_size(config_setting_get_string(s), bytes, ld->err);
+	if (!is_int(s))
+		return wrong_type(ld, s, "a size (\"64M\") or a number of bytes");
+	*bytes = config_setting_get_int64(s);
+	if (*bytes < 0)
+		return lp_fail(ld->err, EINVAL, "%lld is negative", (long long)*bytes);
+	return 0;
+}
+
+/* "10s", "500ms" or a plain number of seconds. */
+static int get_duration(struct loader *ld, const config_setting_t *s, int64_t *ms)
+{
+	long long seconds;
+
+	if (config_setting_type(s) == CONFIG_TYPE_STRING)
+		return lp_parse_duration(config_setting_get_string(s), ms, ld->err);
+	if (!is_int(s))
+		return wrong_type(ld, s, "a duration (\"10s\") or a number of seconds");
+	seconds = config_setting_get_int64(s);
+	if (seconds < 0)
+		return lp_fail(ld->err, EINVAL, "%lld is negative", seconds);
+	if (seconds > INT64_MAX / 1000)
+		return lp_fail(ld->err, ERANGE, "%lld is too large", seconds);
+	*ms = seconds * 1000;
+	return 0;
+}
+
+static void free_strv(char **v)
+{
+	char **p;
+
+	if (!v)
+		return;
+	for (p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* [ "a", "b" ] (or a list of strings) into a NULL-terminated vector. */
+static int set_strv(struct loader *ld, const config_setting_t *s, char ***dst)
+{
+	int i, n;
+	char **v;
+
+	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
+	    config_setting_type(s) != CONFIG_TYPE_LIST)
+		return wrong_type(ld, s, "an array of strings [ \"...\" ]");
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++) {
+		const config_setting_t *elem = config_setting_get_elem(s, (unsigned int)i);
+
+		if (config_setting_type(elem) != CONFIG_TYPE_STRING)
+			return lp_fail(ld->err, EINVAL, "element %d: expected a string, got %s", i,
+				       type_name(elem));
+	}
+	v = calloc((size_t)n + 1, sizeof(*v));
+	if (!v)
+		return lp_fail(ld->err, ENOMEM, "out of memory");
+	for (i = 0; i < n; i++) {
+		v[i] = strdup(config_setting_get_string_elem(s, (unsigned int)i));
+		if (!v[i]) {
+			free_strv(v);
+			return lp_fail(ld->err, ENOMEM, "out of memory");
+		}
+	}
+	free_strv(*dst);
+	*dst = v;
+	return 0;
+}
+
+static const struct rule *find_rule(const struct rule *rules, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(rules[i].name, name))
+			return &rules[i];
+	return NULL;
+}
+
+static int apply_group(struct loader *ld, const config_setting_t *group, const char *path,
+		       const struct rule *rules, size_t n_rules, void *dst)
+{
+	char sub[SETTING_PATH_MAX];
+	int i, n = config_setting_length(group);
+
+	for (i = 0; i < n; i++) {
+		const config_setting_t *s = config_setting_get_elem(group, (unsigned int)i);
+		const struct rule *rule = find_rule(rules, n_rules, config_setting_name(s));
+
+		join_path(sub, path, config_setting_name(s));
+		if (!rule) {
+			lp_fail(ld->err, EINVAL, "unknown setting");
+			return fail_at(ld, s, sub);
+		}
+		if (rule->apply(ld, s, sub, dst) < 0)
+			return rule->nested ? -1 : fail_at(ld, s, sub);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- container settings */
+
+static int apply_name(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	return set_string(ld, s, &((struct lp_container_cfg *)dst)->name);
+}
+
+static int apply_rootfs(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	return set_string(ld, s, &((struct lp_container_cfg *)dst)->rootfs);
+}
+
+static int apply_command(struct loader *ld, const config_setting_t *s, const char *path,
+			 void *dst)
+{
+	return set_strv(ld, s, &((struct lp_container_cfg *)dst)->argv);
+}
+
+static int apply_env(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	return set_strv(ld, s, &((struct lp_container_cfg *)dst)->env);
+}
+
+static int apply_hostname(struct loader *ld, const config_setting_t *s, const char *path,
+			  void *dst)
+{
+	return set_string(ld, s, &((struct lp_container_cfg *)dst)->hostname);
+}
+
+static int apply_workdir(struct loader *ld, const config_setting_t *s, const char *path,
+			 void *dst)
+{
+	return set_string(ld, s, &((struct lp_container_cfg *)dst)->cwd);
+}
+
+static int apply_user(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	struct lp_container_cfg *c = dst;
+
+	if (config_setting_type(s) != CONFIG_TYPE_STRING)
+		return wrong_type(ld, s, "a string (\"UID\" or \"UID:GID\")");
+	return lp_parse_user(config_setting_get_string(s), &c->uid, &c->gid, ld->err);
+}
+
+static int apply_memory(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	return get_size(ld, s, &((struct lp_container_cfg *)dst)->limits.memory);
+}
+
+static int apply_cpus(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	struct lp_limits *limits = &((struct lp_container_cfg *)dst)->limits;
+
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_STRING:
+		return lp_parse_cpus(config_setting_get_string(s), limits, ld->err);
+	case CONFIG_TYPE_FLOAT:
+		return lp_cpus_to_limits(config_setting_get_float(s), limits, ld->err);
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return lp_cpus_to_limits((double)config_setting_get_int64(s), limits, ld->err);
+	}
+	return wrong_type(ld, s, "a number of CPUs (0.5, 2 or \"1.5\")");
+}
+
+static int apply_cpu_weight(struct loader *ld, const config_setting_t *s, const char *path,
+			    void *dst)
+{
+	return get_int_in(ld, s, 1, LP_CPU_WEIGHT_MAX,
+			  &((struct lp_container_cfg *)dst)->limits.cpu_weight);
+}
+
+static int apply_pids(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	return get_int64(ld, s, &((struct lp_container_cfg *)dst)->limits.pids);
+}
+
+static int apply_net(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	const char *value = NULL;
+
+	if (get_string(ld, s, &value) < 0)
+		return -1;
+	return lp_parse_net(value, &((struct lp_container_cfg *)dst)->net, ld->err);
+}
+
+static int apply_read_only(struct loader *ld, const config_setting_t *s, const char *path,
+			   void *dst)
+{
+	return set_bool(ld, s, &((struct lp_container_cfg *)dst)->read_only);
+}
+
+static int apply_init(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	return set_bool(ld, s, &((struct lp_container_cfg *)dst)->init);
+}
+
+static int apply_restart(struct loader *ld, const config_setting_t *s, const char *path,
+			 void *dst)
+{
+	const char *value = NULL;
+
+	if (get_string(ld, s, &value) < 0)
+		return -1;
+	return lp_parse_restart(value, &((struct lp_container_cfg *)dst)->restart, ld->err);
+}
+
+static int apply_devices(struct loader *ld, const config_setting_t *s, const char *path,
+			 void *dst)
+{
+	struct lp_container_cfg *c = dst;
+	struct lp_device *devices;
+	char **specs = NULL;
+	size_t i, n;
+	int ret = 0;
+
+	if (set_strv(ld, s, &specs) < 0)
+		return -1;
+	for (n = 0; specs[n]; n++)
+		;
+	devices = n ? calloc(n, sizeof(*devices)) : NULL;
+	if (n && !devices)
+		ret = lp_fail(ld->err, ENOMEM, "out of memory");
+	for (i = 0; ret == 0 && i < n; i++)
+		ret = lp_parse_device(specs[i], &devices[i], ld->err);
+	free_strv(specs);
+	if (ret < 0) {
+		free(devices);
+		return -1;
+	}
+	free(c->devices);
+	c->devices = devices;
+	c->n_devices = n;
+	return 0;
+}
+
+static int apply_userns(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	struct lp_container_cfg *c = dst;
+	const char *value = NULL;
+
+	if (get_string(ld, s, &value) < 0)
+		return -1;
+	return lp_parse_userns(value, &c->userns_uid, &c->userns_count, ld->err);
+}
+
+static const struct rule container_rules[] = {
+	{ "name", apply_name, false },
+	{ "rootfs", apply_rootfs, false },
+	{ "command", apply_command, false },
+	{ "env", apply_env, false },
+	{ "hostname", apply_hostname, false },
+	{ "workdir", apply_workdir, false },
+	{ "user", apply_user, false },
+	{ "memory", apply_memory, false },
+	{ "cpus", apply_cpus, false },
+	{ "cpu_weight", apply_cpu_weight, false },
+	{ "pids", apply_pids, false },
+	{ "net", apply_net, false },
+	{ "read_only", apply_read_only, false },
+	{ "init", apply_init, false },
+	{ "restart", apply_restart, false },
+	{ "devices", apply_devices, false },
+	{ "userns", apply_userns, false },
+};
+
+/* ---------------------------------------------------------------- containers */
+
+/* "containers.web" when the entry has a usable name, else "containers.[2]". */
+static void container_path(const config_setting_t *entry, int index, char *buf)
+{
+	const config_setting_t *name = config_setting_get_member(entry, "name");
+	const char *value = NULL;
+
+	if (name && config_setting_type(name) == CONFIG_TYPE_STRING)
+		value = config_setting_get_string(name);
+	if (value && lp_name_valid(value, NULL) == 0)
+		snprintf(buf, SETTING_PATH_MAX, "containers.%s", value);
+	else
+		snprintf(buf, SETTING_PATH_MAX, "containers.[%d]", index);
+}
+
+/* Blame the setting the check names, or the whole entry if it is not there. */
+static int check_container(struct loader *ld, const config_setting_t *entry, const char *path,
+			   const struct lp_container_cfg *c)
+{
+	const config_setting_t *member;
+	char sub[SETTING_PATH_MAX];
+	const char *field = NULL;
+
+	if (lp_container_cfg_check(c, &field, ld->err) == 0)
+		return 0;
+	member = config_setting_get_member(entry, field);
+	join_path(sub, path, field);
+	return fail_at(ld, member ? member : entry, sub);
+}
+
+static int check_unique(struct loader *ld, const config_setting_t *entry, const char *path,
+			const struct lp_container_cfg *c)
+{
+	char sub[SETTING_PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < ld->cfg->n_containers; i++) {
+		const struct lp_container_cfg *other = &ld->cfg->containers[i];
+
+		if (strcmp(other->name, c->name))
+			continue;
+		lp_fail(ld->err, EEXIST, "duplicate name '%s' (also used at line %d)", c->name,
+			other->source_line);
+		join_path(sub, path, "name");
+		return fail_at(ld, config_setting_get_member(entry, "name"), sub);
+	}
+	return 0;
+}
+
+/* Moves c into the config's array; c is left empty. */
+static int append_container(struct loader *ld, struct lp_container_cfg *c)
+{
+	struct lp_agent_config *cfg = ld->cfg;
+	struct lp_container_cfg *grown;
+
+	grown = reallocarray(cfg->containers, cfg->n_containers + 1, sizeof(*grown));
+	if (!grown)
+		return lp_fail(ld->err, ENOMEM, "out of memory");
+	cfg->containers = grown;
+	cfg->containers[cfg->n_containers++] = *c;
+	memset(c, 0, sizeof(*c));
+	return 0;
+}
+
+static int load_container(struct loader *ld, const config_setting_t *entry, int index)
+{
+	struct lp_container_cfg c = { 0 };
+	char path[SETTING_PATH_MAX];
+	int ret;
+
+	container_path(entry, index, path);
+	if (!config_setting_is_group(entry)) {
+		wrong_type(ld, entry, "a group { name = ...; ... }");
+		return fail_at(ld, entry, path);
+	}
+	c.source = ld->cfg->path;
+	c.source_line = (int)config_setting_source_line(entry);
+	ret = apply_group(ld, entry, path, container_rules, ARRAY_SIZE(container_rules), &c);
+	/* env is a list, possibly empty, never NULL: users iterate it directly */
+	if (ret == 0 && !c.env) {
+		c.env = calloc(1, sizeof(*c.env));
+		if (!c.env)
+			ret = lp_fail(ld->err, ENOMEM, "out of memory");
+	}
+	if (ret == 0)
+		ret = check_container(ld, entry, path, &c);
+	if (ret == 0)
+		ret = check_unique(ld, entry, path, &c);
+	if (ret == 0)
+		ret = append_container(ld, &c);
+	lp_container_cfg_free(&c);
+	return ret;
+}
+
+static int apply_containers(struct loader *ld, const config_setting_t *s, const char *path,
+			    void *dst)
+{
+	int i, n;
+
+	if (!config_setting_is_list(s)) {
+		wrong_type(ld, s, "a list ( { ... }, { ... } )");
+		return fail_at(ld, s, path);
+	}
+	n = config_setting_length(s);
+	for (i = 0; i < n; i++)
+		if (load_container(ld, config_setting_get_elem(s, (unsigned int)i), i) < 0)
+			return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- agent settings */
+
+static int apply_root(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	return set_abs_path(ld, s, &((struct lp_agent_config *)dst)->root);
+}
+
+static int apply_run_dir(struct loader *ld, const config_setting_t *s, const char *path,
+			 void *dst)
+{
+	return set_abs_path(ld, s, &((struct lp_agent_config *)dst)->run_dir);
+}
+
+static int apply_cgroup_parent(struct loader *ld, const config_setting_t *s, const char *path,
+			       void *dst)
+{
+	const char *value = NULL;
+
+	if (get_string(ld, s, &value) < 0)
+		return -1;
+	if (!lp_path_confined(value))
+		return lp_fail(ld->err, EINVAL,
+			       "'%s' is not a cgroup path (absolute, e.g. \"/limpet\", without '..')",
+			       value);
+	return replace_string(ld, value, &((struct lp_agent_config *)dst)->cgroup_parent);
+}
+
+static int apply_log_max_size(struct loader *ld, const config_setting_t *s, const char *path,
+			      void *dst)
+{
+	struct lp_agent_config *cfg = dst;
+	int64_t bytes;
+
+	if (get_size(ld, s, &bytes) < 0)
+		return -1;
+	if (bytes < LOG_SIZE_MIN || bytes > LOG_SIZE_MAX)
+		return lp_fail(ld->err, ERANGE, "%lld bytes is out of range (4K to 1G)",
+			       (long long)bytes);
+	cfg->log_max_size = bytes;
+	return 0;
+}
+
+static int apply_log_files(struct loader *ld, const config_setting_t *s, const char *path,
+			   void *dst)
+{
+	return get_int_in(ld, s, 1, LOG_FILES_MAX, &((struct lp_agent_config *)dst)->log_files);
+}
+
+static const struct rule log_rules[] = {
+	{ "max_size", apply_log_max_size, false },
+	{ "files", apply_log_files, false },
+};
+
+static int apply_log(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	if (!config_setting_is_group(s)) {
+		wrong_type(ld, s, "a group { max_size = ...; files = ...; }");
+		return fail_at(ld, s, path);
+	}
+	return apply_group(ld, s, path, log_rules, ARRAY_SIZE(log_rules), dst);
+}
+
+static int apply_stop_timeout(struct loader *ld, const config_setting_t *s, const char *path,
+			      void *dst)
+{
+	return get_duration(ld, s, &((struct lp_agent_config *)dst)->stop_timeout_ms);
+}
+
+static const struct rule top_rules[] = {
+	{ "root", apply_root, false },
+	{ "run_dir", apply_run_dir, false },
+	{ "cgroup_parent", apply_cgroup_parent, false },
+	{ "log", apply_log, true },
+	{ "stop_timeout", apply_stop_timeout, false },
+	{ "containers", apply_containers, true },
+};
+
+/* ---------------------------------------------------------------- public */
+
+int lp_config_defaults(struct lp_agent_config *cfg, struct lp_err *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->root = strdup(LP_DEFAULT_ROOT);
+	if (!cfg->root)
+		return lp_fail(err, ENOMEM, "out of memory");
+	cfg->log_max_size = (int64_t)CONFIG_DEFAULT_LOG_MAX_KB * 1024;
+	cfg->log_files = CONFIG_DEFAULT_LOG_FILES;
+	cfg->stop_timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
+	return 0;
+}
+
+static int read_error(const config_t *lc, const char *path, int saved_errno, struct lp_err *err)
+{
+	const char *file = config_error_file(lc);
+
+	if (config_error_type(lc) == CONFIG_ERR_FILE_IO && saved_errno) {
+		errno = saved_errno;
+		return lp_fail_errno(err, "%s", path);
+	}
+	if (config_error_type(lc) == CONFIG_ERR_FILE_IO)
+		return lp_fail(err, EIO, "%s: %s", path, config_error_text(lc));
+	return lp_fail(err, EINVAL, "%s:%d: %s", file ? file : path, config_error_line(lc),
+		       config_error_text(lc));
+}
+
+static int read_config(struct lp_agent_config *cfg, struct lp_err *err)
+{
+	struct loader ld = { .file = cfg->path, .cfg = cfg, .err = err };
+	config_t lc;
+	int ret;
+
+	config_init(&lc);
+	errno = 0;
+	if (config_read_file(&lc, cfg->path) == CONFIG_FALSE)
+		ret = read_error(&lc, cfg->path, errno, err);
+	else
+		ret = apply_group(&ld, config_root_setting(&lc), "", top_rules,
+				  ARRAY_SIZE(top_rules), cfg);
+	config_destroy(&lc);
+	return ret;
+}
+
+int lp_config_load(const char *path, int must_exist, struct lp_agent_config *cfg,
+		   struct lp_err *err)
+{
+	struct lp_agent_config loaded;
+	struct stat st;
+
+	memset(cfg, 0, sizeof(*cfg));
+	if (stat(path, &st) < 0) {
+		if (errno == ENOENT && !must_exist)
+			return lp_config_defaults(cfg, err);
+		return lp_fail_errno(err, "%s", path);
+	}
+	/* fopen() succeeds on a directory; libconfig would only say "file I/O error" */
+	if (S_ISDIR(st.st_mode))
+		return lp_fail(err, EISDIR, "%s: is a directory", path);
+	if (lp_config_defaults(&loaded, err) < 0)
+		return -1;
+	loaded.path = strdup(path);
+	if (!loaded.path) {
+		lp_config_free(&loaded);
+		return lp_fail(err, ENOMEM, "out of memory");
+	}
+	if (read_config(&loaded, err) < 0) {
+		lp_config_free(&loaded);
+		return -1;
+	}
+	*cfg = loaded;
+	return 0;
+}
+
+void lp_config_free(struct lp_agent_config *cfg)
+{
+	size_t i;
+
+	if (!cfg)
+		return;
+	for (i = 0; i < cfg->n_containers; i++)
+		lp_container_cfg_free(&cfg->containers[i]);
+	free(cfg->containers);
+	free(cfg->path);
+	free(cfg->root);
+	free(cfg->run_dir);
+	free(cfg->cgroup_parent);
+	memset(cfg, 0, sizeof(*cfg));
+}

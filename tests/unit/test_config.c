@@ -1,0 +1,502 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The agent config file: defaults, a full file, and every kind of error. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/config.h"
+
+/* The suite runs from the top of the tree. */
+#define SHIPPED_CONFIG "agent/limpet.conf"
+
+static char dir[] = "/tmp/limpet-config-XXXXXX";
+static char conf_path[sizeof(dir) + 16];
+
+static int make_dir(void **state)
+{
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(conf_path, sizeof(conf_path), "%s/limpet.conf", dir);
+	return 0;
+}
+
+static int remove_dir(void **state)
+{
+	unlink(conf_path);
+	return rmdir(dir);
+}
+
+static const char *write_conf(const char *text)
+{
+	FILE *f = fopen(conf_path, "w");
+
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) < 0, 0);
+	assert_int_equal(fclose(f), 0);
+	return conf_path;
+}
+
+static void load_ok(const char *text, struct lp_agent_config *cfg)
+{
+	struct lp_err err = { 0 };
+
+	if (lp_config_load(write_conf(text), 1, cfg, &err) != 0)
+		fail_msg("rejected: %s", err.msg);
+}
+
+/* The message must start with "FILE:LINE: " followed by `want`. */
+static void expect_error(const char *text, int line, const char *want)
+{
+	struct lp_agent_config cfg;
+	struct lp_err err = { 0 };
+	char prefix[256];
+
+	memset(&cfg, 0x5a, sizeof(cfg));
+	if (lp_config_load(write_conf(text), 1, &cfg, &err) != -1)
+		fail_msg("accepted:\n%s", text);
+	snprintf(prefix, sizeof(prefix), "%s:%d: %s", conf_path, line, want);
+	if (strncmp(err.msg, prefix, strlen(prefix)))
+		fail_msg("expected the message to start with\n  \"%s\"\nbut it is\n  \"%s\"",
+			 prefix, err.msg);
+	/* a failed load leaves an empty config that is safe to free */
+	assert_null(cfg.root);
+	assert_null(cfg.containers);
+	assert_int_equal(cfg.n_containers, 0);
+	lp_config_free(&cfg);
+}
+
+static void assert_defaults(const struct lp_agent_config *cfg)
+{
+	assert_string_equal(cfg->root, LP_DEFAULT_ROOT);
+	assert_null(cfg->run_dir);
+	assert_null(cfg->cgroup_parent);
+	assert_int_equal(cfg->log_max_size, (int64_t)CONFIG_DEFAULT_LOG_MAX_KB * 1024);
+	assert_int_equal(cfg->log_files, CONFIG_DEFAULT_LOG_FILES);
+	assert_int_equal(cfg->stop_timeout_ms, 10000);
+	assert_int_equal(cfg->n_containers, 0);
+}
+
+/* ---------------------------------------------------------------- defaults, files */
+
+static void test_defaults(void **state)
+{
+	struct lp_agent_config cfg;
+	struct lp_err err = { 0 };
+
+	assert_int_equal(lp_config_defaults(&cfg, &err), 0);
+	assert_defaults(&cfg);
+	assert_null(cfg.path);
+	lp_config_free(&cfg);
+	assert_null(cfg.root);
+	lp_config_free(&cfg);
+}
+
+static void test_missing_file(void **state)
+{
+	struct lp_agent_config cfg;
+	struct lp_err err = { 0 };
+	char path[sizeof(dir) + 32];
+
+	snprintf(path, sizeof(path), "%s/nonexistent.conf", dir);
+	/* the default path need not exist */
+	assert_int_equal(lp_config_load(path, 0, &cfg, &err), 0);
+	assert_defaults(&cfg);
+	assert_null(cfg.path);
+	lp_config_free(&cfg);
+	/* a file named with -c must */
+	assert_int_equal(lp_config_load(path, 1, &cfg, &err), -1);
+	assert_int_equal(err.code, ENOENT);
+	assert_string_equal(strstr(err.msg, path), err.msg);
+	assert_non_null(strstr(err.msg, "nonexistent.conf: No such file or directory"));
+}
+
+static void test_directory(void **state)
+{
+	struct lp_agent_config cfg;
+	struct lp_err err = { 0 };
+
+	assert_int_equal(lp_config_load(dir, 0, &cfg, &err), -1);
+	assert_non_null(strstr(err.msg, ": is a directory"));
+}
+
+static void test_empty_file(void **state)
+{
+	struct lp_agent_config cfg;
+
+	load_ok("# nothing here\n", &cfg);
+	assert_defaults(&cfg);
+	assert_string_equal(cfg.path, conf_path);
+	lp_config_free(&cfg);
+}
+
+static void test_shipped_config(void **state)
+{
+	struct lp_agent_config cfg;
+	struct lp_err err = { 0 };
+
+	if (lp_config_load(SHIPPED_CONFIG, 1, &cfg, &err) != 0)
+		fail_msg("%s: %s", SHIPPED_CONFIG, err.msg);
+	/* it documents the defaults, so loading it changes nothing */
+	assert_defaults(&cfg);
+	assert_string_equal(cfg.path, SHIPPED_CONFIG);
+	lp_config_free(&cfg);
+}
+
+/* ---------------------------------------------------------------- a full file */
+
+static const char full_conf[] =
+	"root = \"/data/limpet\";\n"				/* 1 */
+	"run_dir = \"/run/lp\";\n"				/* 2 */
+	"cgroup_parent = \"/edge/limpet\";\n"			/* 3 */
+	"log = { max_size = \"256K\"; files = 4; };\n"		/* 4 */
+	"stop_timeout = \"2500ms\";\n"				/* 5 */
+	"containers = (\n"					/* 6 */
+	"  {\n"							/* 7 */
+	"    name = \"web\";\n"					/* 8 */
+	"    rootfs = \"/srv/web\";\n"				/* 9 */
+	"    command = [ \"/bin/httpd\", \"-f\", \"-p\", \"80\" ];\n"
+	"    env = [ \"A=B\", \"C=\" ];\n"
+	"    hostname = \"web-host\";\n"
+	"    workdir = \"/www\";\n"
+	"    user = \"1000:100\";\n"
+	"    memory = \"64M\";\n"
+	"    cpus = 0.5;\n"
+	"    cpu_weight = 200;\n"
+	"    pids = 64;\n"
+	"    net = \"host\";\n"
+	"    read_only = true;\n"
+	"    init = true;\n"
+	"    restart = \"on-failure:3\";\n"
+	"    devices = [ \"/dev/null:rw\", \"/dev/null:/dev/gpiochip0\" ];\n"
+	"  },\n"						/* 24 */
+	"  {\n"							/* 25 */
+	"    name = \"db\";\n"
+	"    rootfs = \"/srv/db\";\n"
+	"    command = ( \"/bin/db\" );\n"
+	"    memory = 8388608;\n"
+	"    cpus = 2;\n"
+	"    restart = \"always\";\n"
+	"  },\n"
+	"  { name = \"cron\"; rootfs = \"/srv/cron\"; command = [ \"/bin/crond\", \"-f\" ];\n"
+	"    cpus = \"1.5\"; memory = 4294967296L; }\n"		/* 34 */
+	");\n";
+
+static void assert_web(const struct lp_container_cfg *c, const char *path)
+{
+	assert_string_equal(c->name, "web");
+	assert_string_equal(c->rootfs, "/srv/web");
+	assert_string_equal(c->argv[0], "/bin/httpd");
+	assert_string_equal(c->argv[3], "80");
+	assert_null(c->argv[4]);
+	assert_string_equal(c->env[0], "A=B");
+	assert_string_equal(c->env[1], "C=");
+	assert_null(c->env[2]);
+	assert_string_equal(c->hostname, "web-host");
+	assert_string_equal(c->cwd, "/www");
+	assert_int_equal(c->uid, 1000);
+	assert_int_equal(c->gid, 100);
+	assert_int_equal(c->limits.memory, 64 << 20);
+	assert_int_equal(c->limits.cpu_quota, 50000);
+	assert_int_equal(c->limits.cpu_period, 100000);
+	assert_int_equal(c->limits.cpu_weight, 200);
+	assert_int_equal(c->limits.pids, 64);
+	assert_int_equal(c->net, LP_NET_HOST);
+	assert_true(c->read_only);
+	assert_true(c->init);
+	assert_int_equal(c->restart.policy, LP_RESTART_ON_FAILURE);
+	assert_int_equal(c->restart.max_retries, 3);
+	assert_int_equal(c->n_devices, 2);
+	assert_string_equal(c->devices[0].inner, "/dev/null");
+	assert_string_equal(c->devices[0].perms, "rw");
+	assert_string_equal(c->devices[1].inner, "/dev/gpiochip0");
+	assert_string_equal(c->devices[1].perms, "rwm");
+	assert_int_equal(c->devices[1].type, 'c');
+	assert_int_equal(c->devices[1].major, 1);
+	assert_int_equal(c->devices[1].minor, 3);
+	assert_int_equal(c->userns_count, 0);
+	assert_ptr_equal(c->source, path);
+	assert_int_equal(c->source_line, 7);
+}
+
+static void test_full_config(void **state)
+{
+	struct lp_agent_config cfg;
+	const struct lp_container_cfg *db, *cron;
+
+	load_ok(full_conf, &cfg);
+	assert_string_equal(cfg.path, conf_path);
+	assert_string_equal(cfg.root, "/data/limpet");
+	assert_string_equal(cfg.run_dir, "/run/lp");
+	assert_string_equal(cfg.cgroup_parent, "/edge/limpet");
+	assert_int_equal(cfg.log_max_size, 256 << 10);
+	assert_int_equal(cfg.log_files, 4);
+	assert_int_equal(cfg.stop_timeout_ms, 2500);
+	assert_int_equal(cfg.n_containers, 3);
+	assert_web(&cfg.containers[0], cfg.path);
+
+	db = &cfg.containers[1];
+	assert_string_equal(db->name, "db");
+	assert_string_equal(db->argv[0], "/bin/db");
+	assert_null(db->argv[1]);
+	/* no env setting: an empty list, never NULL */
+	assert_non_null(db->env);
+	assert_null(db->env[0]);
+	assert_null(db->hostname);
+	assert_null(db->cwd);
+	assert_int_equal(db->limits.memory, 8 << 20);
+	assert_int_equal(db->limits.cpu_quota, 200000);
+	assert_int_equal(db->limits.pids, 0);
+	assert_int_equal(db->net, LP_NET_NONE);
+	assert_int_equal(db->restart.policy, LP_RESTART_ALWAYS);
+	assert_int_equal(db->n_devices, 0);
+	assert_null(db->devices);
+	assert_int_equal(db->source_line, 25);
+
+	cron = &cfg.containers[2];
+	assert_string_equal(cron->name, "cron");
+	assert_int_equal(cron->limits.cpu_quota, 150000);
+	assert_int_equal(cron->limits.memory, (int64_t)4 << 30);
+	assert_int_equal(cron->restart.policy, LP_RESTART_NO);
+	assert_int_equal(cron->source_line, 33);
+	lp_config_free(&cfg);
+	assert_null(cfg.containers);
+}
+
+static void test_numbers_as_plain_values(void **state)
+{
+	struct lp_agent_config cfg;
+
+	load_ok("stop_timeout = 30;\n"
+		"log = { max_size = 65536; };\n"
+		"containers = ( { name = \"a\"; rootfs = \"/a\"; command = [ \"/a\" ];\n"
+		"                 memory = \"1.5G\"; } );\n",
+		&cfg);
+	assert_int_equal(cfg.stop_timeout_ms, 30000);
+	assert_int_equal(cfg.log_max_size, 65536);
+	assert_int_equal(cfg.log_files, CONFIG_DEFAULT_LOG_FILES);
+	assert_int_equal(cfg.containers[0].limits.memory, (int64_t)3 << 29);
+	lp_config_free(&cfg);
+}
+
+static void test_userns(void **state)
+{
+	static const char conf[] =
+		"containers = (\n"
+		"  { name = \"web\"; rootfs = \"/srv\"; command = [ \"/bin/sh\" ];\n"
+		"    userns = \"100000:1000\"; }\n"
+		");\n";
+#ifdef CONFIG_USERNS
+	struct lp_agent_config cfg;
+
+	load_ok(conf, &cfg);
+	assert_int_equal(cfg.containers[0].userns_uid, 100000);
+	assert_int_equal(cfg.containers[0].userns_count, 1000);
+	lp_config_free(&cfg);
+	expect_error("containers = (\n"
+		     "  { name = \"web\"; rootfs = \"/srv\"; command = [ \"/bin/sh\" ];\n"
+		     "    userns = \"100000:0\"; }\n"
+		     ");\n",
+		     3, "containers.web.userns: '100000:0': the count must be at least 1");
+#else
+	expect_error(conf, 3, "containers.web.userns: not built in (CONFIG_USERNS)");
+#endif
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static void test_syntax_error(void **state)
+{
+	expect_error("root = \"/x\";\nlog = ;\n", 2, "syntax error");
+	expect_error("containers = (\n  { name = \"web\" \n", 3, "syntax error");
+	/* libconfig catches these itself */
+	expect_error("root = \"/x\";\nroot = \"/y\";\n", 2, "duplicate setting name");
+}
+
+static void test_unknown_settings(void **state)
+{
+	expect_error("root = \"/x\";\nrot = \"/x\";\n", 2, "rot: unknown setting");
+	expect_error("log = {\n  maxsize = \"1M\";\n};\n", 2, "log.maxsize: unknown setting");
+	expect_error("containers = (\n"
+		     "  { name = \"web\"; rootfs = \"/srv\"; command = [ \"/bin/sh\" ];\n"
+		     "    memroy = \"64M\"; }\n"
+		     ");\n",
+		     3, "containers.web.memroy: unknown setting");
+	/* without a usable name, the entry is known by its index */
+	expect_error("containers = (\n"
+		     "  { rootfs = \"/srv\";\n"
+		     "    cmd = [ \"/bin/sh\" ]; }\n"
+		     ");\n",
+		     3, "containers.[0].cmd: unknown setting");
+	expect_error("containers = (\n"
+		     "  { name = \"web\"; rootfs = \"/srv\"; command = [ \"/bin/sh\" ]; },\n"
+		     "  { name = \"bad name\"; rootfs = \"/srv\";\n"
+		     "    cmd = [ \"/bin/sh\" ]; }\n"
+		     ");\n",
+		     4, "containers.[1].cmd: unknown setting");
+}
+
+#define ENTRY(line) \
+	"containers = (\n  { name = \"web\"; rootfs = \"/srv\"; command = [ \"/bin/sh\" ];\n" line \
+	" }\n);\n"
+
+static void test_wrong_types(void **state)
+{
+	expect_error("root = 5;\n", 1, "root: expected a string, got an integer");
+	expect_error("\nrun_dir = [ \"/run\" ];\n", 2, "run_dir: expected a string, got an array");
+	expect_error("log = 5;\n", 1, "log: expected a group { max_size = ...; files = ...; }");
+	expect_error("log = { files = \"2\"; };\n", 1,
+		     "log.files: expected an integer, got a string");
+	expect_error("log = { max_size = 1.5; };\n", 1, "log.max_size: expected a size");
+	expect_error("stop_timeout = 1.5;\n", 1, "stop_timeout: expected a duration");
+	expect_error("containers = { };\n", 1, "containers: expected a list ( { ... }, { ... } )");
+	expect_error("containers = ( \"web\" );\n", 1, "containers.[0]: expected a group");
+	expect_error(ENTRY("    read_only = \"yes\";"), 3,
+		     "containers.web.read_only: expected true or false, got a string");
+	expect_error(ENTRY("    init = 1;"), 3, "containers.web.init: expected true or false");
+	expect_error(ENTRY("    env = \"A=B\";"), 3,
+		     "containers.web.env: expected an array of strings");
+	expect_error(ENTRY("    devices = [ 1 ];"), 3,
+		     "containers.web.devices: element 0: expected a string, got an integer");
+	expect_error(ENTRY("    cpus = true;"), 3,
+		     "containers.web.cpus: expected a number of CPUs");
+	expect_error(ENTRY("    memory = 1.5;"), 3,
+		     "containers.web.memory: expected a size (\"64M\") or a number of bytes, "
+		     "got a float");
+	expect_error(ENTRY("    pids = \"64\";"), 3, "containers.web.pids: expected an integer");
+	expect_error(ENTRY("    user = 1000;"), 3, "containers.web.user: expected a string");
+	expect_error(ENTRY("    net = 0;"), 3, "containers.web.net: expected a string");
+	expect_error("containers = (\n"
+		     "  { name = 5; rootfs = \"/srv\"; command = [ \"/bin/sh\" ]; }\n"
+		     ");\n",
+		     2, "containers.[0].name: expected a string, got an integer");
+	expect_error("containers = (\n"
+		     "  { name = \"web\"; rootfs = \"/srv\";\n"
+		     "    command = ( \"/bin/sh\", 1 ); }\n"
+		     ");\n",
+		     3, "containers.web.command: element 1: expected a string, got an integer");
+	expect_error("containers = (\n"
+		     "  { name = \"web\"; rootfs = \"/srv\";\n"
+		     "    command = \"/bin/sh\"; }\n"
+		     ");\n",
+		     3, "containers.web.command: expected an array of strings");
+}
+
+static void test_bad_values(void **state)
+{
+	expect_error(ENTRY("    memory = \"64Q\";"), 3,
+		     "containers.web.memory: '64Q' is not a size (e.g. 64M, 1G)");
+	expect_error(ENTRY("    memory = -5;"), 3, "containers.web.memory: -5 is negative");
+	expect_error(ENTRY("    cpus = 0;"), 3, "containers.web.cpus: '0' is out of range");
+	expect_error(ENTRY("    cpus = \"2000\";"), 3,
+		     "containers.web.cpus: '2000' is out of range");
+	expect_error(ENTRY("    cpus = -0.5;"), 3, "containers.web.cpus: '-0.5' is out of range");
+	expect_error(ENTRY("    cpu_weight = 0;"), 3,
+		     "containers.web.cpu_weight: 0 is out of range (1 to 10000)");
+	expect_error(ENTRY("    cpu_weight = 20000;"), 3, "containers.web.cpu_weight: 20000");
+	expect_error(ENTRY("    restart = \"sometimes\";"), 3,
+		     "containers.web.restart: 'sometimes' is not a restart policy");
+	expect_error(ENTRY("    net = \"bridge\";"), 3,
+		     "containers.web.net: 'bridge' is not a network");
+	expect_error(ENTRY("    user = \"www\";"), 3, "containers.web.user: 'www' is not a user");
+	expect_error(ENTRY("    devices = [ \"/dev/null\", \"/dev/limpet-nope\" ];"), 3,
+		     "containers.web.devices: /dev/limpet-nope: No such file or directory");
+	expect_error(ENTRY("    devices = [ \"/dev/null:rwx\" ];"), 3,
+		     "containers.web.devices: /dev/null: 'rwx' is not a set of permissions");
+	expect_error(ENTRY("    userns = \"nobody\";"), 3,
+		     "containers.web.userns: 'nobody' is not a uid mapping");
+	expect_error("stop_timeout = \"soon\";\n", 1,
+		     "stop_timeout: 'soon' is not a duration (e.g. 10s, 500ms, 2m)");
+	expect_error("stop_timeout = -1;\n", 1, "stop_timeout: -1 is negative");
+	expect_error("log = {\n  max_size = \"1K\";\n};\n", 2,
+		     "log.max_size: 1024 bytes is out of range (4K to 1G)");
+	expect_error("log = { max_size = \"2G\"; };\n", 1, "log.max_size: 2147483648 bytes is out");
+	expect_error("log = { files = 0; };\n", 1, "log.files: 0 is out of range (1 to 16)");
+	expect_error("log = { files = 17; };\n", 1, "log.files: 17 is out of range (1 to 16)");
+	expect_error("root = \"var/lib/limpet\";\n", 1,
+		     "root: 'var/lib/limpet' is not an absolute path");
+	expect_error("run_dir = \"\";\n", 1, "run_dir: '' is not an absolute path");
+	expect_error("cgroup_parent = \"/a/../b\";\n", 1,
+		     "cgroup_parent: '/a/../b' is not a cgroup path");
+	expect_error("cgroup_parent = \"limpet\";\n", 1, "cgroup_parent: 'limpet' is not a cgroup");
+}
+
+/* Checks on the whole entry still point at the setting at fault. */
+static void test_validation_errors(void **state)
+{
+	expect_error(ENTRY("    memory = \"1M\";"), 3,
+		     "containers.web.memory: 1M is below the 4M minimum a container needs");
+	expect_error(ENTRY("    env = [ \"A=B\",\n            \"FOO\" ];"), 3,
+		     "containers.web.env: 'FOO' is not NAME=VALUE");
+	expect_error(ENTRY("    hostname = \"web_1\";"), 3,
+		     "containers.web.hostname: 'web_1' is not a valid hostname");
+	expect_error(ENTRY("    workdir = \"www\";"), 3,
+		     "containers.web.workdir: 'www' is not an absolute path");
+	expect_error(ENTRY("    pids = -1;"), 3, "containers.web.pids: -1 is negative");
+	expect_error("containers = (\n"
+		     "  { name = \"web\";\n"
+		     "    rootfs = \"srv\"; command = [ \"/bin/sh\" ]; }\n"
+		     ");\n",
+		     3, "containers.web.rootfs: 'srv' is not an absolute path");
+	expect_error("containers = (\n"
+		     "  { name = \"web\";\n"
+		     "    command = [ ]; rootfs = \"/srv\"; }\n"
+		     ");\n",
+		     3, "containers.web.command: empty");
+	/* a missing setting: blame the entry */
+	expect_error("containers = (\n"
+		     "  {\n"
+		     "    name = \"web\"; command = [ \"/bin/sh\" ]; }\n"
+		     ");\n",
+		     2, "containers.web.rootfs: missing");
+	expect_error("containers = (\n"
+		     "  { rootfs = \"/srv\"; command = [ \"/bin/sh\" ]; }\n"
+		     ");\n",
+		     2, "containers.[0].name: missing");
+	expect_error("containers = (\n"
+		     "  { rootfs = \"/srv\"; command = [ \"/bin/sh\" ];\n"
+		     "    name = \"bad name\"; }\n"
+		     ");\n",
+		     3, "containers.[0].name: 'bad name' is not a valid name");
+}
+
+static void test_duplicate_names(void **state)
+{
+	expect_error("containers = (\n"
+		     "  { name = \"web\"; rootfs = \"/srv\"; command = [ \"/bin/sh\" ]; },\n"
+		     "  { name = \"db\"; rootfs = \"/srv\"; command = [ \"/bin/sh\" ]; },\n"
+		     "  { rootfs = \"/srv\"; command = [ \"/bin/sh\" ];\n"
+		     "    name = \"web\"; }\n"
+		     ");\n",
+		     5, "containers.web.name: duplicate name 'web' (also used at line 2)");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_directory),
+		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_shipped_config),
+		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_numbers_as_plain_values),
+		cmocka_unit_test(test_userns),
+		cmocka_unit_test(test_syntax_error),
+		cmocka_unit_test(test_unknown_settings),
+		cmocka_unit_test(test_wrong_types),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_validation_errors),
+		cmocka_unit_test(test_duplicate_names),
+	};
+
+	return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
