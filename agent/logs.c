@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/falloc.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -38,13 +39,48 @@ static int copy_range(int in, int out, off_t from, off_t to, struct lp_err *err)
 	return 0;
 }
 
+static int shift_rotated(const char *path, int files, struct lp_err *err)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int i;
+
+	for (i = files - 1; i > 1; i--) {
+		if (rotated_name(from, sizeof(from), path, i - 1, err) < 0 ||
+		    rotated_name(to, sizeof(to), path, i, err) < 0)
+			return -1;
+		if (rename(from, to) < 0 && errno != ENOENT)
+			return lp_fail_errno(err, "rename %s", from);
+	}
+	return 0;
+}
+
+/* PATH.1 := the newest max_size bytes of [0, end) of the current log. */
+static int write_rotated(int in, const char *path, off_t end, int64_t max_size,
+			 struct lp_err *err)
+{
+	char to[PATH_MAX], tmp[PATH_MAX];
+	cleanup_fd int out = -1;
+	off_t start = end > max_size ? end - max_size : 0;
+
+	if (rotated_name(to, sizeof(to), path, 1, err) < 0 ||
+	    lp_path(tmp, sizeof(tmp), err, "%s.tmp", to) < 0)
+		return -1;
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	if (out < 0)
+		return lp_fail_errno(err, "open %s", tmp);
+	if (copy_range(in, out, start, end, err) < 0)
+		return -1;
+	if (rename(tmp, to) < 0)
+		return lp_fail_errno(err, "rename %s", tmp);
+	return 0;
+}
+
 int lp_log_rotate(const char *path, int64_t max_size, int files, struct lp_err *err)
 {
-	char from[PATH_MAX], to[PATH_MAX], tmp[PATH_MAX];
-	cleanup_fd int in = -1, out = -1;
+	cleanup_fd int in = -1;
 	struct stat st;
-	off_t start;
-	int i;
+	off_t cut;
+	int tries;
 
 	in = open(path, O_RDWR | O_CLOEXEC);
 	if (in < 0)
@@ -53,26 +89,34 @@ int lp_log_rotate(const char *path, int64_t max_size, int files, struct lp_err *
 		return lp_fail_errno(err, "stat %s", path);
 	if (st.st_size <= max_size)
 		return 0;
-	if (files > 1) {
-		for (i = files - 1; i > 1; i--) {
-			if (rotated_name(from, sizeof(from), path, i - 1, err) < 0 ||
-			    rotated_name(to, sizeof(to), path, i, err) < 0)
-				return -1;
-			if (rename(from, to) < 0 && errno != ENOENT)
-				return lp_fail_errno(err, "rename %s", from);
-		}
-		if (rotated_name(to, sizeof(to), path, 1, err) < 0 ||
-		    lp_path(tmp, sizeof(tmp), err, "%s.tmp", to) < 0)
+	if (files > 1 && shift_rotated(path, files, err) < 0)
+		return -1;
+	/*
+	 * Preferred: move whole blocks out and collapse them from the head of the
+	 * file.  The kernel serialises that with the container's O_APPEND writes,
+	 * so nothing written meanwhile is lost.
+	 */
+	cut = st.st_size - st.st_size % (st.st_blksize > 0 ? st.st_blksize : 4096);
+	if (cut > 0) {
+		if (files > 1 && write_rotated(in, path, cut, max_size, err) < 0)
 			return -1;
-		out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-		if (out < 0)
-			return lp_fail_errno(err, "open %s", tmp);
-		/* A burst may have gone far past the cap: keep only the newest part. */
-		start = st.st_size > max_size ? st.st_size - max_size : 0;
-		if (copy_range(in, out, start, st.st_size, err) < 0)
+		if (fallocate(in, FALLOC_FL_COLLAPSE_RANGE, 0, cut) == 0)
+			return 0;
+	}
+	/*
+	 * The filesystem cannot collapse (tmpfs, vfat): copy what is there, copy
+	 * again what arrived meanwhile, then truncate.  Only a write landing
+	 * between the last fstat and the truncate can be lost.
+	 */
+	for (tries = 0; tries < 8; tries++) {
+		off_t size = st.st_size;
+
+		if (files > 1 && write_rotated(in, path, size, max_size, err) < 0)
 			return -1;
-		if (rename(tmp, to) < 0)
-			return lp_fail_errno(err, "rename %s", tmp);
+		if (fstat(in, &st) < 0)
+			return lp_fail_errno(err, "stat %s", path);
+		if (st.st_size == size)
+			break;
 	}
 	if (ftruncate(in, 0) < 0)
 		return lp_fail_errno(err, "truncate %s", path);
@@ -131,22 +175,29 @@ static int print_file(const char *path, long lines, struct lp_err *err)
 			  st.st_size, err);
 }
 
-static long count_up_to(const char *path, long lines)
+/* Lines among the last `lines` of path; *partial: it ends without a newline. */
+static long count_up_to(const char *path, long lines, bool *partial)
 {
 	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	long found = 0;
+	char last = '\n';
 
-	if (fd >= 0 && fstat(fd, &st) == 0)
-		tail_offset(fd, st.st_size, lines, &found);
+	*partial = false;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return 0;
+	if (st.st_size > 0 && pread(fd, &last, 1, st.st_size - 1) == 1)
+		*partial = last != '\n';
+	tail_offset(fd, st.st_size, lines, &found);
 	return found;
 }
 
 int lp_log_print(const char *path, int files, long tail, struct lp_err *err)
 {
 	char name[PATH_MAX];
-	long take[16], remaining = tail;
+	long take[16], remaining = tail, found;
 	int i, n = files < 16 ? files : 16;
+	bool partial;
 
 	/* Newest file first to see how many lines each contributes ... */
 	for (i = 0; i < n; i++) {
@@ -156,8 +207,18 @@ int lp_log_print(const char *path, int files, long tail, struct lp_err *err)
 			take[i] = tail < 0 ? -1 : 0;
 			continue;
 		}
-		take[i] = remaining;
-		remaining -= count_up_to(name, remaining);
+		found = count_up_to(name, remaining, &partial);
+		/*
+		 * Rotation cuts at block boundaries: an older file may end inside
+		 * the line the newer file begins with, already counted there.
+		 */
+		if (i > 0 && partial) {
+			found = count_up_to(name, remaining + 1, &partial) - 1;
+			take[i] = remaining + 1;
+		} else {
+			take[i] = remaining;
+		}
+		remaining -= found;
 	}
 	/* ... then print oldest first. */
 	for (i = n - 1; i >= 0; i--) {
