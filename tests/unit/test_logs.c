@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Log rotation keeps the cap and loses no line; --tail reads across files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/logs.h"
+#include "platform/lib/util.h"
+
+static char dir[64];
+static char logpath[128];
+
+static int setup(void **state)
+{
+	(void)state;
+	/* Under the build tree, not /tmp: tmpfs cannot collapse ranges. */
+	snprintf(dir, sizeof(dir), "%s", "/var/tmp/limpet-logs-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(logpath, sizeof(logpath), "%s/container.log", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct lp_err err;
+
+	(void)state;
+	assert_int_equal(lp_remove_tree(dir, &err), 0);
+	return 0;
+}
+
+static void append_lines(int fd, int from, int to)
+{
+	char line[64];
+
+	for (int i = from; i < to; i++) {
+		int n = snprintf(line, sizeof(line), "line %06d of the log\n", i);
+
+		assert_int_equal(write(fd, line, (size_t)n), n);
+	}
+}
+
+static off_t size_of(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* Run lp_log_print with stdout captured; returns the malloc'd text. */
+static char *capture_print(int files, long tail)
+{
+	char out[128], *text = NULL;
+	struct lp_err err;
+	int saved, fd;
+
+	snprintf(out, sizeof(out), "%s/captured", dir);
+	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	assert_int_equal(lp_log_print(logpath, files, tail, &err), 0);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	close(fd);
+	assert_int_equal(lp_read_file(out, 1 << 24, &text, NULL, &err), 0);
+	return text;
+}
+
+static int count_lines(const char *s)
+{
+	int n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void test_under_cap_untouched(void **state)
+{
+	struct lp_err err;
+	int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+	(void)state;
+	append_lines(fd, 0, 10);
+	assert_int_equal(lp_log_rotate(logpath, 4096, 2, &err), 0);
+	assert_int_equal(size_of(logpath), 10 * 23);
+	close(fd);
+}
+
+static void test_rotation_caps_and_keeps_order(void **state)
+{
+	char rotated[PATH_MAX + 4];
+	struct lp_err err;
+	int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	cleanup_free char *all = NULL, *tail = NULL;
+
+	(void)state;
+	snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+	/* Write through the same descriptor a container would keep. */
+	for (int round = 0; round < 20; round++) {
+		append_lines(fd, round * 500, round * 500 + 500);
+		assert_int_equal(lp_log_rotate(logpath, 8192, 2, &err), 0);
+		assert_true(size_of(logpath) <= 8192);
+		assert_true(size_of(rotated) <= 8192);
+	}
+	close(fd);
+	all = capture_print(2, -1);
+	/* The newest line is last and whole; lines come out in order. */
+	assert_non_null(strstr(all, "line 009999 of the log\n"));
+	assert_true(strstr(all, "line 009990") < strstr(all, "line 009999"));
+	tail = capture_print(2, 3);
+	assert_int_equal(count_lines(tail), 3);
+	assert_string_equal(tail, "line 009997 of the log\nline 009998 of the log\n"
+				  "line 009999 of the log\n");
+}
+
+static void test_tail_across_files(void **state)
+{
+	struct lp_err err;
+	int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	cleanup_free char *tail = NULL;
+	long want;
+
+	(void)state;
+	append_lines(fd, 0, 1000);
+	assert_int_equal(lp_log_rotate(logpath, 8192, 2, &err), 0);
+	append_lines(fd, 1000, 1002);
+	close(fd);
+	/* More lines than the newest file holds: the rest come from .1. */
+	want = (long)(size_of(logpath) / 23) + 5;
+	tail = capture_print(2, want);
+	assert_int_equal(count_lines(tail), want);
+	assert_non_null(strstr(tail, "line 001001 of the log\n"));
+}
+
+static void test_single_file_just_truncates(void **state)
+{
+	char rotated[PATH_MAX + 4];
+	struct lp_err err;
+	int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+	(void)state;
+	snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+	append_lines(fd, 0, 1000);
+	assert_int_equal(lp_log_rotate(logpath, 4096, 1, &err), 0);
+	assert_true(size_of(logpath) <= 4096);
+	assert_int_equal(access(rotated, F_OK), -1);
+	close(fd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_under_cap_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_caps_and_keeps_order, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_tail_across_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_single_file_just_truncates, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
