@@ -191,14 +191,20 @@ static int write_config(struct lp_container *ct, struct lp_err *err)
 static int make_layout(struct lp_container *ct, struct lp_err *err)
 {
 	static const char *const dirs[] = { "upper", "work", "rootfs" };
+	uid_t owner = ct->cfg.userns_count ? ct->cfg.userns_uid : 0;
 	char path[PATH_MAX];
 	size_t i;
 
+	/* With a user namespace, its root mounts the overlay: it must own these. */
+	if (owner && chown(ct->dir, owner, owner) < 0)
+		return lp_fail_errno(err, "chown %s", ct->dir);
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		if (ct_path(ct, dirs[i], path, sizeof(path), err) < 0)
 			return -1;
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return lp_fail_errno(err, "mkdir %s", path);
+		if (owner && chown(path, owner, owner) < 0)
+			return lp_fail_errno(err, "chown %s", path);
 	}
 	return 0;
 }
@@ -213,7 +219,7 @@ int lp_ct_create(struct lp_globals *g, struct lp_container_cfg *cfg, bool detach
 	memset(cfg, 0, sizeof(*cfg));
 	if (set_dirs(g, ct->cfg.name, ct, err) < 0 ||
 	    containers_dir(g, parent, sizeof(parent), err) < 0 ||
-	    lp_mkdir_p(parent, 0700, err) < 0)
+	    lp_mkdir_p(parent, 0711, err) < 0)
 		goto fail;
 	/* mkdir is the name lock: two creators cannot both get it. */
 	if (mkdir(ct->dir, 0700) < 0) {

@@ -173,8 +173,9 @@ static int mount_overlay(const struct lp_spec *spec, struct lp_err *err)
 {
 	char opts[PATH_MAX * 2];
 
-	if (lp_path(opts, sizeof(opts), err, "lowerdir=%s,upperdir=%s,workdir=%s", spec->lowerdir,
-		    spec->upperdir, spec->workdir) < 0)
+	/* Inside a user namespace overlay may not use trusted.* xattrs: user.* instead. */
+	if (lp_path(opts, sizeof(opts), err, "lowerdir=%s,upperdir=%s,workdir=%s%s", spec->lowerdir,
+		    spec->upperdir, spec->workdir, spec->userns_count ? ",userxattr" : "") < 0)
 		return -1;
 	/*
 	 * nodev: device nodes that happen to be in an image are inert; the only

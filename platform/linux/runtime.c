@@ -164,6 +164,11 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 	close(c->sync_fd);
 	/* A detached container must outlive the agent that started it. */
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	/* Become the user namespace's root: host root has no mapping inside it. */
+	if (spec->userns_count && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
+		lp_fail_errno(&err, "become root of the user namespace");
+		child_die(c, &err, 0);
+	}
 	if (setup_namespaces(c, &err) < 0)
 		child_die(c, &err, 0);
 	sigfillset(&all);

@@ -52,3 +52,13 @@ if lo=$(losetup -f 2>/dev/null) && [ -b "$lo" ]; then
 else
 	ok "# SKIP no free loop device"
 fi
+
+# User namespace: container root is host uid 100000.  The rootfs must belong
+# to the mapped range (idmapped image layers come with image import).
+ufs=$T/userns-rootfs
+cp -a "$ROOTFS" "$ufs" && chown -R -h 100000:100000 "$ufs"
+out=$(L run --name uns --userns 100000:65536 "$ufs" /bin/sh -c 'tr -s " " < /proc/self/uid_map; id -u; echo hi > /tmp/x && echo wrote' 2>&1)
+like "$out" "0 100000 65536" "--userns maps container root to host uid 100000"
+like "$out" "wrote" "root inside writes its own root"
+is "$(stat -c %u "$ROOT/containers/uns/upper/tmp/x")" 100000 "the written file belongs to host uid 100000"
+L rm uns >/dev/null
