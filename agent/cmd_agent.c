@@ -248,7 +248,7 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 
 	if (argc > 1)
 		return lp_usage_error("agent", "unknown argument %s", argv[1]);
-	if (lp_mkdir_p(g->root, 0700, &err) < 0 || lp_mkdir_p(g->run_dir, 0700, &err) < 0)
+	if (lp_mkdir_p(g->root, 0711, &err) < 0 || lp_mkdir_p(g->run_dir, 0700, &err) < 0)
 		return lp_cmd_fail("agent", &err);
 	lock_fd = take_lock(g, &err);
 	if (lock_fd < 0)

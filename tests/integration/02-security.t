@@ -55,6 +55,8 @@ fi
 
 # User namespace: container root is host uid 100000.  The rootfs must belong
 # to the mapped range (idmapped image layers come with image import).
+# A user namespace root must be able to walk down to its container directory.
+chmod 711 "$T"
 ufs=$T/userns-rootfs
 cp -a "$ROOTFS" "$ufs" && chown -R -h 100000:100000 "$ufs"
 out=$(L run --name uns --userns 100000:65536 "$ufs" /bin/sh -c 'tr -s " " < /proc/self/uid_map; id -u; echo hi > /tmp/x && echo wrote' 2>&1)
