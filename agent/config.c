@@ -190,17 +190,6 @@ static int get_duration(struct loader *ld, const config_setting_t *s, int64_t *m
 	return 0;
 }
 
-static void free_strv(char **v)
-{
-	char **p;
-
-	if (!v)
-		return;
-	for (p = v; *p; p++)
-		free(*p);
-	free(v);
-}
-
 /* [ "a", "b" ] (or a list of strings) into a NULL-terminated vector. */
 static int set_strv(struct loader *ld, const config_setting_t *s, char ***dst)
 {
@@ -224,11 +213,11 @@ static int set_strv(struct loader *ld, const config_setting_t *s, char ***dst)
 	for (i = 0; i < n; i++) {
 		v[i] = strdup(config_setting_get_string_elem(s, (unsigned int)i));
 		if (!v[i]) {
-			free_strv(v);
+			lp_strv_free(v);
 			return lp_fail(ld->err, ENOMEM, "out of memory");
 		}
 	}
-	free_strv(*dst);
+	lp_strv_free(*dst);
 	*dst = v;
 	return 0;
 }
@@ -389,7 +378,7 @@ static int apply_devices(struct loader *ld, const config_setting_t *s, const cha
 		ret = lp_fail(ld->err, ENOMEM, "out of memory");
 	for (i = 0; ret == 0 && i < n; i++)
 		ret = lp_parse_device(specs[i], &devices[i], ld->err);
-	free_strv(specs);
+	lp_strv_free(specs);
 	if (ret < 0) {
 		free(devices);
 		return -1;

@@ -13,23 +13,28 @@
 
 #define MSG_MAX (1024 * 1024)
 
-static int socket_addr(struct lp_globals *g, struct sockaddr_un *sa, struct lp_err *err)
+/* A stream socket and the address of RUN_DIR/agent.sock; -1 on failure. */
+static int control_socket(struct lp_globals *g, struct sockaddr_un *sa, struct lp_err *err)
 {
+	int fd;
+
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	return lp_path(sa->sun_path, sizeof(sa->sun_path), err, "%s/agent.sock", g->run_dir);
+	if (lp_path(sa->sun_path, sizeof(sa->sun_path), err, "%s/agent.sock", g->run_dir) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return lp_fail_errno(err, "control socket");
+	return fd;
 }
 
 int lp_control_listen(struct lp_globals *g, struct lp_err *err)
 {
 	struct sockaddr_un sa;
-	cleanup_fd int fd = -1;
+	cleanup_fd int fd = control_socket(g, &sa, err);
 
-	if (socket_addr(g, &sa, err) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return lp_fail_errno(err, "control socket");
+		return -1;
 	unlink(sa.sun_path); /* the caller holds the agent lock: a leftover is stale */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return lp_fail_errno(err, "bind %s", sa.sun_path);
@@ -94,13 +99,10 @@ int lp_control_read(int fd, json_t **msg, struct lp_err *err)
 int lp_control_call(struct lp_globals *g, json_t *req, json_t **reply, struct lp_err *err)
 {
 	struct sockaddr_un sa;
-	cleanup_fd int fd = -1;
+	cleanup_fd int fd = control_socket(g, &sa, err);
 
-	if (socket_addr(g, &sa, err) < 0)
-		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return lp_fail_errno(err, "control socket");
+		return -1;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		if (errno == ENOENT || errno == ECONNREFUSED)
 			return lp_fail(err, errno,

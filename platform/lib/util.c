@@ -31,6 +31,17 @@ void lp_fclosep(void *f)
 		fclose(*fp);
 }
 
+void lp_strv_free(char **v)
+{
+	char **p;
+
+	if (!v)
+		return;
+	for (p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
 static int write_all(int fd, const char *buf, size_t len)
 {
 	while (len > 0) {

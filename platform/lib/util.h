@@ -41,6 +41,9 @@ static inline int steal_fd(int *fd)
 	return v;
 }
 
+/* Free a NULL-terminated vector of strings and the strings in it. */
+void lp_strv_free(char **v);
+
 /* Write all of buf to path (created/truncated with mode 0644). */
 int lp_write_file(const char *path, const char *buf, size_t len, struct lp_err *err);
 /* Same as lp_write_file for a NUL-terminated string, relative to dirfd. */
