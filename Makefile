@@ -72,7 +72,8 @@ $(O)/include/config/auto.conf $(O)/include/generated/autoconf.h: $(KCONFIG_CONFI
 	@cd $(O) && kconfig-conf --silentoldconfig $(srctree)/Kconfig </dev/null >/dev/null
 	@touch $(O)/include/config/auto.conf
 
-ifeq ($(filter $(NO_BUILD_TARGETS),$(MAKECMDGOALS)),)
+# Read the config unless every goal is one that must work without it.
+ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_BUILD_TARGETS),$(MAKECMDGOALS)),all),)
 -include $(O)/include/config/auto.conf
 endif
 
