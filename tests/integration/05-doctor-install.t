@@ -1,0 +1,22 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# doctor on the real kernel, and what `make install` lays out.
+. "$(dirname "$0")/../lib/tap.sh"
+
+out=$(L doctor)
+is "$?" 0 "doctor passes on this host"
+like "$out" "ok +namespaces +mnt pid uts ipc net" "it checks namespaces"
+like "$out" "ok +cgroup +v[12]" "it reports the cgroup version"
+like "$out" "(ok|warn) +kvm" "it reports KVM"
+json=$(L doctor --json | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["ok"], len(d["checks"]))')
+like "$json" "^True [0-9]+$" "doctor --json is JSON with the checks"
+L doctor extra >/dev/null 2>&1
+is "$?" 2 "doctor with a stray argument exits 2"
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+dest=$T/pkg
+make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr O="$(dirname "$LIMPET")" >/dev/null 2>&1
+check "make install puts the binary in PREFIX/bin" test -x "$dest/usr/bin/limpet"
+check "and the commented config in /etc/limpet" test -f "$dest/etc/limpet/limpet.conf"
+"$dest/usr/bin/limpet" -c "$dest/etc/limpet/limpet.conf" --root "$T/st" ps >/dev/null
+is "$?" 0 "the installed config loads"
