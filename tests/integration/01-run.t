@@ -96,3 +96,19 @@ is "$?" 2 "a missing --device exits 2"
 err=$("$LIMPET" frobnicate 2>&1)
 is "$?" 2 "unknown command exits 2"
 is "$(L ps | wc -l)" 1 "bad input created no container"
+
+# Signals reach PID 1: a foreground run forwards SIGTERM to the container.
+# (limpet itself, not the L function: a backgrounded function is a subshell.)
+"$LIMPET" --root "$ROOT" run --rm --name sig "$ROOTFS" /bin/sh -c 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done' >"$T/sig.out" &
+runner=$!
+wait_for 5 grep -q ready "$T/sig.out"
+kill -TERM $runner
+wait $runner
+is "$?" 7 "SIGTERM to limpet run is forwarded to PID 1 (its trap exits 7)"
+is "$(grep -c 'got TERM' "$T/sig.out")" 1 "PID 1 saw the signal once"
+
+# With --init, orphans are reaped: no zombie is left behind.
+out=$(L run --rm --init "$ROOTFS" /bin/sh -c '(sleep 0.2 &); sleep 1; grep -l "^State:.*Z" /proc/[0-9]*/status 2>/dev/null | wc -l')
+is "$out" 0 "--init reaps orphaned children (no zombies)"
+out=$(L run --rm --init "$ROOTFS" /bin/sh -c 'echo $$; cat /proc/1/cmdline | tr "\0" " "')
+like "$out" "^2" "--init: the entrypoint is PID 2 under limpet's init"
