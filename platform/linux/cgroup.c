@@ -143,12 +143,37 @@ static int v1_mount_from_mountinfo(const char *controller, char *buf, size_t len
 	return 0;
 }
 
+/*
+ * Every cgroup operation asks where a controller is mounted; the answer does
+ * not change while we run, so each hit is read from mountinfo only once.
+ */
+static int v1_mount_cached(const char *controller, char *buf, size_t len, struct lp_err *err)
+{
+	static struct {
+		char controller[16];
+		char path[PATH_MAX];
+	} cache[8];
+	size_t i;
+	int rc;
+
+	for (i = 0; i < ARRAY_SIZE(cache) && cache[i].controller[0]; i++)
+		if (!strcmp(cache[i].controller, controller))
+			return lp_path(buf, len, err, "%s", cache[i].path) < 0 ? -1 : 1;
+	rc = v1_mount_from_mountinfo(controller, buf, len, err);
+	if (rc == 1 && i < ARRAY_SIZE(cache) && strlen(controller) < sizeof(cache[i].controller) &&
+	    strlen(buf) < sizeof(cache[i].path)) {
+		strcpy(cache[i].controller, controller);
+		strcpy(cache[i].path, buf);
+	}
+	return rc;
+}
+
 int lp_cgroup_v1_mount(const char *controller, char *buf, size_t len, struct lp_err *err)
 {
 	struct stat st;
 
 	if (!root_overridden())
-		return v1_mount_from_mountinfo(controller, buf, len, err);
+		return v1_mount_cached(controller, buf, len, err);
 	if (lp_path(buf, len, err, "%s/%s", lp_cgroup_root(), controller) < 0)
 		return -1;
 	if (stat(buf, &st) < 0) {
