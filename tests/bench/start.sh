@@ -6,8 +6,12 @@
 #   1. start-to-exit time of /bin/true in one busybox rootfs (median of 50 runs)
 #   2. size and linkage of the limpet binary
 #   3. the agent's idle RSS/PSS and CPU time while it supervises 5 containers
-# Needs root. Runs in well under a minute on 2 cores; leaves nothing behind
-# except, if crun needed it, the hugetlb cgroup v1 mount (see crun_hybrid_fix).
+# Needs root, python3, busybox-static; hyperfine, crun and runc are optional
+# (a missing peer is reported as skipped; without hyperfine a shell loop times
+# the runs). About 40 s on 2 cores. Leaves nothing behind except, if crun
+# needed it, the hugetlb cgroup v1 mount (see crun_hybrid_fix).
+# Knobs: LIMPET_BENCH_RUNS (50), LIMPET_BENCH_WARMUP (5), LIMPET_BENCH_ROUNDS
+# (10), LIMPET_BENCH_IDLE (10 s), LIMPET_BENCH_LOOP=1 (shell loop, no hyperfine).
 set -euo pipefail
 
 RUNS=${LIMPET_BENCH_RUNS:-50}
@@ -31,12 +35,14 @@ TAG=lpbench-$$ # prefix of every crun/runc container id and cgroup we create
 AGENT_PID=
 AGENT_ROOT=$TMP/agent
 CT_PIDS=()
+NAP_PID=
 
 # ------------------------------------------------------------------ cleanup
 cleanup() {
 	local rc=$? pid id rt d i
 	trap - EXIT INT TERM
 	set +e
+	[ -n "$NAP_PID" ] && kill "$NAP_PID" 2>/dev/null
 	if [ -n "$AGENT_PID" ]; then
 		for i in $(seq 1 "$NCONT"); do
 			"$LIMPET" --root "$AGENT_ROOT" rm -f "$TAG-c$i" >/dev/null 2>&1
@@ -72,6 +78,15 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ helpers
+# sleep that a trapped INT/TERM interrupts at once (a foreground sleep would
+# hold the trap back until it ends).
+nap() {
+	sleep "$1" &
+	NAP_PID=$!
+	wait "$NAP_PID"
+	NAP_PID=
+}
+
 # An OCI bundle for crun/runc: their own default spec, running /bin/true on
 # the shared busybox rootfs, read-only, no terminal.
 make_bundle() { # RUNTIME DIR
@@ -177,6 +192,7 @@ loop_bench() {
 
 # ------------------------------------------------------------------ 1. start time
 ROOTFS=$TMP/rootfs
+# shellcheck source=tests/lib/rootfs.sh
 . "$TOP/tests/lib/rootfs.sh"
 make_busybox_rootfs "$ROOTFS"
 
@@ -273,8 +289,9 @@ echo
 rollup() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/smaps_rollup"; }
 cputicks() { sed 's/.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'; } # utime + stime
 running() {
-	"$LIMPET" --root "$AGENT_ROOT" ps --json |
-		python3 -c 'import json,sys; print(sum(c["status"] == "running" for c in json.load(sys.stdin)))'
+	{ "$LIMPET" --root "$AGENT_ROOT" ps --json |
+		python3 -c 'import json,sys; print(sum(c["status"] == "running" for c in json.load(sys.stdin)))'; } 2>/dev/null ||
+		echo 0
 }
 
 : >"$TMP/agent.conf" # no config-declared containers, whatever /etc/limpet holds
@@ -283,10 +300,10 @@ AGENT_PID=$!
 for i in $(seq 100); do
 	[ -S "$AGENT_ROOT/run/agent.sock" ] && break
 	kill -0 "$AGENT_PID" 2>/dev/null || { cat "$TMP/agent.log" >&2; die "the agent exited"; }
-	sleep 0.1
+	nap 0.1
 done
 [ -S "$AGENT_ROOT/run/agent.sock" ] || die "no $AGENT_ROOT/run/agent.sock after 10 s"
-sleep 1
+nap 1
 rss0=$(rollup "$AGENT_PID" Rss) pss0=$(rollup "$AGENT_PID" Pss)
 
 for i in $(seq 1 "$NCONT"); do
@@ -294,17 +311,17 @@ for i in $(seq 1 "$NCONT"); do
 done
 for i in $(seq 100); do
 	[ "$(running)" -eq "$NCONT" ] && break
-	sleep 0.1
+	nap 0.1
 done
 n=$(running)
 [ "$n" -eq "$NCONT" ] || die "only $n of $NCONT containers are running"
 mapfile -t CT_PIDS < <("$LIMPET" --root "$AGENT_ROOT" ps --json |
 	python3 -c 'import json,sys; [print(c["pid"]) for c in json.load(sys.stdin)]')
 
-sleep 2
+nap 2
 rss=$(rollup "$AGENT_PID" Rss) pss=$(rollup "$AGENT_PID" Pss)
 t0=$(cputicks "$AGENT_PID")
-sleep "$IDLE_SECS"
+nap "$IDLE_SECS"
 t1=$(cputicks "$AGENT_PID")
 hz=$(getconf CLK_TCK)
 kids=$(ps --no-headers --ppid "$AGENT_PID" -o comm | sort | uniq -c | awk '{ printf "%s%d x %s", s, $1, $2; s = ", " }')
