@@ -28,7 +28,7 @@ endif
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libconfig jansson
+PKGS := libconfig jansson libarchive
 # CFLAGS is the user's (optimisation, debug); LP_CFLAGS is what the code needs.
 CFLAGS ?= -O2 -g
 LP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
@@ -83,6 +83,8 @@ PKGS += libseccomp
 endif
 LP_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+# mbedtls (agent/trust.c) ships no .pc file in Debian 12
+LDLIBS += -lmbedcrypto
 
 gated-src := platform/linux/seccomp.c platform/linux/cgroup_v1.c platform/linux/cgroup_v2.c \
 	     platform/linux/cgroup_bpf.c \
@@ -149,8 +151,10 @@ install: $(O)/limpet
 
 # Everything needed to build and test on a fresh Debian 12.
 DEB_BUILD := build-essential pkg-config kconfig-frontends-nox libncurses-dev \
-	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev
-DEB_TEST := busybox-static crun runc hyperfine iproute2 procps
+	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev libmbedtls-dev \
+	     libarchive-dev
+DEB_TEST := busybox-static crun runc hyperfine iproute2 procps openssl skopeo umoci zstd \
+	    python3 file
 deps:
 	@if command -v apt-get >/dev/null; then \
 		export DEBIAN_FRONTEND=noninteractive; \

@@ -36,5 +36,9 @@ int cmd_logs(int argc, char **argv, struct lp_globals *g);
 int cmd_agent(int argc, char **argv, struct lp_globals *g);
 int cmd_doctor(int argc, char **argv, struct lp_globals *g);
 int cmd_version(int argc, char **argv, struct lp_globals *g);
+int cmd_image(int argc, char **argv, struct lp_globals *g);
+int cmd_keygen(int argc, char **argv, struct lp_globals *g);
+int cmd_image_sign(int argc, char **argv, struct lp_globals *g);
+int cmd_image_verify(int argc, char **argv, struct lp_globals *g);
 
 #endif

@@ -21,6 +21,9 @@
 #define LOG_SIZE_MIN ((int64_t)4 << 10)		/* the range Kconfig allows */
 #define LOG_SIZE_MAX ((int64_t)1 << 30)
 #define LOG_FILES_MAX 16
+#define IMAGE_MAX_FILE_SIZE ((int64_t)1 << 30)
+#define IMAGE_MAX_SIZE ((int64_t)8 << 30)
+#define IMAGE_SIZE_MIN ((int64_t)1 << 20)	/* below this, a unit was surely forgotten */
 #define SETTING_PATH_MAX 160
 
 struct loader {
@@ -598,12 +601,81 @@ static int apply_stop_timeout(struct loader *ld, const config_setting_t *s, cons
 	return get_duration(ld, s, &((struct lp_agent_config *)dst)->stop_timeout_ms);
 }
 
+static int apply_trust(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	struct lp_agent_config *cfg = dst;
+	char **keys = NULL;
+	size_t i;
+
+	if (set_strv(ld, s, &keys) < 0)
+		return -1;
+	for (i = 0; keys[i]; i++) {
+		if (keys[i][0] == '/')
+			continue;
+		lp_fail(ld->err, EINVAL, "element %zu: '%s' is not an absolute path", i, keys[i]);
+		lp_strv_free(keys);
+		return -1;
+	}
+	lp_strv_free(cfg->trusted_keys);
+	cfg->trusted_keys = keys;
+	return 0;
+}
+
+static int apply_allow_unsigned(struct loader *ld, const config_setting_t *s, const char *path,
+				void *dst)
+{
+	return set_bool(ld, s, &((struct lp_agent_config *)dst)->allow_unsigned);
+}
+
+static int get_image_size(struct loader *ld, const config_setting_t *s, int64_t *dst)
+{
+	int64_t bytes;
+
+	if (get_size(ld, s, &bytes) < 0)
+		return -1;
+	if (bytes < IMAGE_SIZE_MIN)
+		return lp_fail(ld->err, ERANGE, "%lld bytes is below the 1M minimum",
+			       (long long)bytes);
+	*dst = bytes;
+	return 0;
+}
+
+static int apply_image_max_file_size(struct loader *ld, const config_setting_t *s,
+				     const char *path, void *dst)
+{
+	return get_image_size(ld, s, &((struct lp_agent_config *)dst)->image_max_file_size);
+}
+
+static int apply_image_max_size(struct loader *ld, const config_setting_t *s, const char *path,
+				void *dst)
+{
+	return get_image_size(ld, s, &((struct lp_agent_config *)dst)->image_max_size);
+}
+
+static const struct rule images_rules[] = {
+	{ "max_file_size", apply_image_max_file_size, false },
+	{ "max_size", apply_image_max_size, false },
+};
+
+static int apply_images(struct loader *ld, const config_setting_t *s, const char *path,
+			void *dst)
+{
+	if (!config_setting_is_group(s)) {
+		wrong_type(ld, s, "a group { max_file_size = ...; max_size = ...; }");
+		return fail_at(ld, s, path);
+	}
+	return apply_group(ld, s, path, images_rules, ARRAY_SIZE(images_rules), dst);
+}
+
 static const struct rule top_rules[] = {
 	{ "root", apply_root, false },
 	{ "run_dir", apply_run_dir, false },
 	{ "cgroup_parent", apply_cgroup_parent, false },
 	{ "log", apply_log, true },
 	{ "stop_timeout", apply_stop_timeout, false },
+	{ "trust", apply_trust, false },
+	{ "allow_unsigned", apply_allow_unsigned, false },
+	{ "images", apply_images, true },
 	{ "containers", apply_containers, true },
 };
 
@@ -618,6 +690,14 @@ int lp_config_defaults(struct lp_agent_config *cfg, struct lp_err *err)
 	cfg->log_max_size = (int64_t)CONFIG_DEFAULT_LOG_MAX_KB * 1024;
 	cfg->log_files = CONFIG_DEFAULT_LOG_FILES;
 	cfg->stop_timeout_ms = DEFAULT_STOP_TIMEOUT_MS;
+	cfg->image_max_file_size = IMAGE_MAX_FILE_SIZE;
+	cfg->image_max_size = IMAGE_MAX_SIZE;
+	/* a list, possibly empty, never NULL: users iterate it directly */
+	cfg->trusted_keys = calloc(1, sizeof(*cfg->trusted_keys));
+	if (!cfg->trusted_keys) {
+		lp_config_free(cfg);
+		return lp_fail(err, ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -695,5 +775,6 @@ void lp_config_free(struct lp_agent_config *cfg)
 	free(cfg->root);
 	free(cfg->run_dir);
 	free(cfg->cgroup_parent);
+	lp_strv_free(cfg->trusted_keys);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -3,6 +3,7 @@
 #ifndef LIMPET_CONFIG_H
 #define LIMPET_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,10 @@ struct lp_agent_config {
 	int64_t log_max_size;	/* bytes per log file before rotation */
 	int log_files;		/* files kept per container, current included */
 	int64_t stop_timeout_ms;
+	char **trusted_keys;	/* PEM paths of image signing keys; NULL-terminated */
+	bool allow_unsigned;	/* import images without a valid signature */
+	int64_t image_max_file_size;	/* largest single file in an image layer */
+	int64_t image_max_size;		/* total uncompressed size of one image */
 	struct lp_container_cfg *containers;
 	size_t n_containers;
 };

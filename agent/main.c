@@ -25,6 +25,9 @@ static const struct applet applets[] = {
 	  "      [--device HOST[:INNER][:rwm]]... [--user UID[:GID]] [--workdir DIR]\n"
 	  "      [--userns HOSTUID[:COUNT]] [-d] [--rm] [--restart no|on-failure[:N]|always]\n"
 	  "      ROOTFS_DIR [CMD ARGS...]" },
+	{ "image", cmd_image, true,
+	  "image import [--trust PEM]... [--sig SIG] [--name N] [--platform P] FILE\n"
+	  "  image ls [--json] | inspect NAME | rm NAME... | gc | sign KEY FILE | verify FILE" },
 	{ "ps", cmd_ps, true, "ps [--json]" },
 	{ "stop", cmd_stop, true, "stop [-t SECS] NAME..." },
 	{ "rm", cmd_rm, true, "rm [-f] NAME..." },
@@ -32,6 +35,7 @@ static const struct applet applets[] = {
 #ifdef CONFIG_AGENT
 	{ "agent", cmd_agent, true, "agent" },
 #endif
+	{ "keygen", cmd_keygen, false, "keygen [--force] PREFIX" },
 	{ "doctor", cmd_doctor, false, "doctor [--json]" },
 	{ "version", cmd_version, false, "version" },
 };

@@ -82,6 +82,12 @@ static void assert_defaults(const struct lp_agent_config *cfg)
 	assert_int_equal(cfg->log_max_size, (int64_t)CONFIG_DEFAULT_LOG_MAX_KB * 1024);
 	assert_int_equal(cfg->log_files, CONFIG_DEFAULT_LOG_FILES);
 	assert_int_equal(cfg->stop_timeout_ms, 10000);
+	/* no keys: an empty list, never NULL */
+	assert_non_null(cfg->trusted_keys);
+	assert_null(cfg->trusted_keys[0]);
+	assert_false(cfg->allow_unsigned);
+	assert_int_equal(cfg->image_max_file_size, (int64_t)1 << 30);
+	assert_int_equal(cfg->image_max_size, (int64_t)8 << 30);
 	assert_int_equal(cfg->n_containers, 0);
 }
 
@@ -188,7 +194,11 @@ static const char full_conf[] =
 	"  },\n"
 	"  { name = \"cron\"; rootfs = \"/srv/cron\"; command = [ \"/bin/crond\", \"-f\" ];\n"
 	"    cpus = \"1.5\"; memory = 4294967296L; }\n"		/* 34 */
-	");\n";
+	");\n"
+	"trust = [ \"/etc/limpet/keys/release.pem\",\n"
+	"          \"/etc/limpet/keys/backup.pem\" ];\n"
+	"allow_unsigned = true;\n"
+	"images = { max_file_size = \"256M\"; max_size = \"10G\"; };\n";
 
 static void assert_web(const struct lp_container_cfg *c, const char *path)
 {
@@ -240,6 +250,12 @@ static void test_full_config(void **state)
 	assert_int_equal(cfg.log_max_size, 256 << 10);
 	assert_int_equal(cfg.log_files, 4);
 	assert_int_equal(cfg.stop_timeout_ms, 2500);
+	assert_string_equal(cfg.trusted_keys[0], "/etc/limpet/keys/release.pem");
+	assert_string_equal(cfg.trusted_keys[1], "/etc/limpet/keys/backup.pem");
+	assert_null(cfg.trusted_keys[2]);
+	assert_true(cfg.allow_unsigned);
+	assert_int_equal(cfg.image_max_file_size, (int64_t)256 << 20);
+	assert_int_equal(cfg.image_max_size, (int64_t)10 << 30);
 	assert_int_equal(cfg.n_containers, 3);
 	assert_web(&cfg.containers[0], cfg.path);
 
@@ -277,12 +293,18 @@ static void test_numbers_as_plain_values(void **state)
 
 	load_ok("stop_timeout = 30;\n"
 		"log = { max_size = 65536; };\n"
+		"images = { max_size = 8589934592L; max_file_size = 1048576; };\n"
+		"trust = ( \"/k.pem\" );\n"
 		"containers = ( { name = \"a\"; rootfs = \"/a\"; command = [ \"/a\" ];\n"
 		"                 memory = \"1.5G\"; } );\n",
 		&cfg);
 	assert_int_equal(cfg.stop_timeout_ms, 30000);
 	assert_int_equal(cfg.log_max_size, 65536);
 	assert_int_equal(cfg.log_files, CONFIG_DEFAULT_LOG_FILES);
+	assert_int_equal(cfg.image_max_size, (int64_t)8 << 30);
+	assert_int_equal(cfg.image_max_file_size, 1 << 20);
+	assert_string_equal(cfg.trusted_keys[0], "/k.pem");
+	assert_null(cfg.trusted_keys[1]);
 	assert_int_equal(cfg.containers[0].limits.memory, (int64_t)3 << 29);
 	lp_config_free(&cfg);
 }
@@ -325,6 +347,8 @@ static void test_unknown_settings(void **state)
 {
 	expect_error("root = \"/x\";\nrot = \"/x\";\n", 2, "rot: unknown setting");
 	expect_error("log = {\n  maxsize = \"1M\";\n};\n", 2, "log.maxsize: unknown setting");
+	expect_error("images = {\n  max_files = 3;\n};\n", 2, "images.max_files: unknown setting");
+	expect_error("trusted = [ \"/k.pem\" ];\n", 1, "trusted: unknown setting");
 	expect_error("containers = (\n"
 		     "  { name = \"web\"; rootfs = \"/srv\"; command = [ \"/bin/sh\" ];\n"
 		     "    memroy = \"64M\"; }\n"
@@ -357,6 +381,20 @@ static void test_wrong_types(void **state)
 		     "log.files: expected an integer, got a string");
 	expect_error("log = { max_size = 1.5; };\n", 1, "log.max_size: expected a size");
 	expect_error("stop_timeout = 1.5;\n", 1, "stop_timeout: expected a duration");
+	expect_error("trust = \"/k.pem\";\n", 1,
+		     "trust: expected an array of strings [ \"...\" ], got a string");
+	/* libconfig arrays hold one type; a list may mix them */
+	expect_error("\ntrust = ( \"/k.pem\", 5 );\n", 2,
+		     "trust: element 1: expected a string, got an integer");
+	expect_error("allow_unsigned = \"yes\";\n", 1,
+		     "allow_unsigned: expected true or false, got a string");
+	expect_error("allow_unsigned = 1;\n", 1, "allow_unsigned: expected true or false");
+	expect_error("images = \"8G\";\n", 1,
+		     "images: expected a group { max_file_size = ...; max_size = ...; }, got a string");
+	expect_error("images = { max_size = 1.5; };\n", 1,
+		     "images.max_size: expected a size (\"64M\") or a number of bytes, got a float");
+	expect_error("images = { max_file_size = true; };\n", 1,
+		     "images.max_file_size: expected a size");
 	expect_error("containers = { };\n", 1, "containers: expected a list ( { ... }, { ... } )");
 	expect_error("containers = ( \"web\" );\n", 1, "containers.[0]: expected a group");
 	expect_error(ENTRY("    read_only = \"yes\";"), 3,
@@ -421,6 +459,17 @@ static void test_bad_values(void **state)
 	expect_error("log = { max_size = \"2G\"; };\n", 1, "log.max_size: 2147483648 bytes is out");
 	expect_error("log = { files = 0; };\n", 1, "log.files: 0 is out of range (1 to 16)");
 	expect_error("log = { files = 17; };\n", 1, "log.files: 17 is out of range (1 to 16)");
+	expect_error("trust = [ \"/etc/limpet/keys/a.pem\",\n"
+		     "          \"keys/b.pem\" ];\n",
+		     1, "trust: element 1: 'keys/b.pem' is not an absolute path");
+	expect_error("trust = [ \"\" ];\n", 1, "trust: element 0: '' is not an absolute path");
+	expect_error("images = {\n  max_size = \"512K\";\n};\n", 2,
+		     "images.max_size: 524288 bytes is below the 1M minimum");
+	expect_error("images = { max_file_size = 8; };\n", 1,
+		     "images.max_file_size: 8 bytes is below the 1M minimum");
+	expect_error("images = { max_size = -1; };\n", 1, "images.max_size: -1 is negative");
+	expect_error("images = { max_size = \"8X\"; };\n", 1,
+		     "images.max_size: '8X' is not a size");
 	expect_error("root = \"var/lib/limpet\";\n", 1,
 		     "root: 'var/lib/limpet' is not an absolute path");
 	expect_error("run_dir = \"\";\n", 1, "run_dir: '' is not an absolute path");
