@@ -17,6 +17,7 @@
 #include "control.h"
 #include "parse.h"
 #include "platform/lib/util.h"
+#include "store.h"
 #include "supervise.h"
 
 /* Exit statuses of our own, as Docker uses them: not the container's. */
@@ -139,7 +140,14 @@ static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err
 	case OPT_DEVICE:
 		return push_device(c, arg, err);
 	case 'u':
-		return lp_parse_user(arg, &c->uid, &c->gid, err);
+		/* Names are resolved in an image's /etc/passwd when it starts. */
+		free(c->user);
+		c->user = strdup(arg);
+		if (!c->user)
+			return lp_fail(err, ENOMEM, "out of memory");
+		if (lp_parse_user(arg, &c->uid, &c->gid, err) == 0)
+			return 0;
+		return strchr("0123456789", arg[0]) ? -1 : 0;
 	case 'w':
 		if (arg[0] != '/')
 			return lp_fail(err, EINVAL, "'%s' is not an absolute path", arg);
@@ -179,12 +187,39 @@ static int random_name(struct lp_container_cfg *c)
 	return asprintf(&c->name, "run-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]) < 0 ? -1 : 0;
 }
 
+/*
+ * A directory (anything with a '/', or an existing dir) is a root filesystem;
+ * otherwise the argument names an image in the store.
+ */
+static int set_root(struct lp_globals *g, struct run_opts *o, const char *arg)
+{
+	char rootfs[PATH_MAX];
+	struct lp_err err = { 0 };
+	struct stat st;
+	json_t *rec;
+
+	if (strchr(arg, '/') || stat(arg, &st) == 0) {
+		if (!realpath(arg, rootfs) || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			lp_usage_error("run", "ROOTFS_DIR %s: %s", arg,
+				       errno ? strerror(errno) : "not a directory");
+			return -1;
+		}
+		o->cfg.rootfs = strdup(rootfs);
+		return o->cfg.rootfs ? 0 : -1;
+	}
+	if (lp_store_load_image(g, arg, &rec, &err) < 0) {
+		lp_usage_error("run", "%s (not a directory, and %s)", arg, err.msg);
+		return -1;
+	}
+	json_decref(rec);
+	o->cfg.image = strdup(arg);
+	return o->cfg.image ? 0 : -1;
+}
+
 /* argv -> a validated config; returns 0 or an exit status. */
-static int parse_args(int argc, char **argv, struct run_opts *o)
+static int parse_args(int argc, char **argv, struct lp_globals *g, struct run_opts *o)
 {
 	struct lp_err err = { 0 };
-	char rootfs[PATH_MAX];
-	struct stat st;
 	int opt, i;
 
 	optind = 1;
@@ -198,20 +233,18 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			return lp_usage_error("run", "--%s: %s", opt_name(opt), err.msg);
 	}
 	if (optind == argc)
-		return lp_usage_error("run", "missing ROOTFS_DIR");
-	if (!realpath(argv[optind], rootfs) || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
-		return lp_usage_error("run", "ROOTFS_DIR %s: %s", argv[optind],
-				      errno ? strerror(errno) : "not a directory");
-	o->cfg.rootfs = strdup(rootfs);
-	if (optind + 1 == argc)
-		return lp_usage_error("run", "missing CMD (the rootfs has no image config to "
+		return lp_usage_error("run", "missing ROOTFS_DIR or IMAGE");
+	if (set_root(g, o, argv[optind]) < 0)
+		return LP_EXIT_USAGE;
+	if (optind + 1 == argc && !o->cfg.image)
+		return lp_usage_error("run", "missing CMD (a root directory has no image config to "
 					     "default to)");
 	for (i = optind + 1; i < argc; i++)
 		if (push_str(&o->cfg.argv, argv[i]) < 0)
 			return lp_usage_error("run", "out of memory");
 	if (!o->cfg.name && random_name(&o->cfg) < 0)
 		return lp_usage_error("run", "cannot make a container name");
-	if (!o->cfg.env && push_str(&o->cfg.env, "TERM=xterm") < 0)
+	if (!o->cfg.env && !o->cfg.image && push_str(&o->cfg.env, "TERM=xterm") < 0)
 		return lp_usage_error("run", "out of memory");
 	if (lp_container_cfg_validate(&o->cfg, &err) < 0)
 		return lp_usage_error("run", "%s", err.msg);
@@ -295,7 +328,7 @@ int cmd_run(int argc, char **argv, struct lp_globals *g)
 	int rc;
 
 	memset(&o, 0, sizeof(o));
-	rc = parse_args(argc, argv, &o);
+	rc = parse_args(argc, argv, g, &o);
 	if (rc == 0)
 		rc = o.detach ? run_detached(g, &o) : run_foreground(g, &o);
 	lp_container_cfg_free(&o.cfg);

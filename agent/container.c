@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "image_cfg.h"
 #include "logs.h"
 #include "platform/cgroup.h"
 #include "platform/lib/util.h"
@@ -307,26 +308,25 @@ static bool env_has(char **env, const char *key)
 	return false;
 }
 
-/* The image's env plus what Docker always provides: PATH, HOSTNAME, HOME. */
-static char **build_env(const struct lp_container_cfg *cfg, char *extra[3], size_t nextra_max)
+/* The container's env plus what Docker always provides: PATH, HOSTNAME, HOME. */
+static char **build_env(const struct lp_container_cfg *cfg, char **base, char *extra[3])
 {
 	size_t n = 0, i, k = 0;
 	char **env;
 	const char *host = cfg->hostname ? cfg->hostname : cfg->name;
 
-	(void)nextra_max;
-	while (cfg->env && cfg->env[n])
+	while (base && base[n])
 		n++;
 	env = calloc(n + 4, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (i = 0; i < n; i++)
-		env[k++] = cfg->env[i];
-	if (!env_has(cfg->env, "PATH"))
+		env[k++] = base[i];
+	if (!env_has(base, "PATH"))
 		env[k++] = extra[0];
-	if (!env_has(cfg->env, "HOSTNAME") && asprintf(&extra[1], "HOSTNAME=%s", host) > 0)
+	if (!env_has(base, "HOSTNAME") && asprintf(&extra[1], "HOSTNAME=%s", host) > 0)
 		env[k++] = extra[1];
-	if (!env_has(cfg->env, "HOME"))
+	if (!env_has(base, "HOME"))
 		env[k++] = extra[2];
 	return env;
 }
@@ -366,6 +366,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 			   NULL, cfg->uid ? "HOME=/" : "HOME=/root" };
 	cleanup_free char **env = NULL;
 	cleanup_fd int null_fd = -1, log_fd = -1;
+	struct lp_image_run img;
 	struct lp_err ignored;
 	struct lp_spec spec;
 	int rc;
@@ -375,21 +376,28 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	    ct_path(ct, "rootfs", merged, sizeof(merged), err) < 0 ||
 	    ct_path(ct, "exit", exitf, sizeof(exitf), err) < 0 || cgroup_path(g, ct, err) < 0)
 		return -1;
-	env = build_env(cfg, extra, ARRAY_SIZE(extra));
-	if (!env)
+	memset(&img, 0, sizeof(img));
+	if (cfg->image && lp_image_resolve(g, cfg, &img, err) < 0)
+		return lp_prefix(err, "container %s", cfg->name);
+	if (cfg->image && img.uid)
+		extra[2] = "HOME=/";
+	env = build_env(cfg, img.env ? img.env : cfg->env, extra);
+	if (!env) {
+		lp_image_run_free(&img);
 		return lp_fail(err, ENOMEM, "environment: out of memory");
+	}
 	memset(&spec, 0, sizeof(spec));
 	spec.name = cfg->name;
-	spec.lowerdir = cfg->rootfs;
+	spec.lowerdir = cfg->image ? img.lowerdir : cfg->rootfs;
 	spec.upperdir = upper;
 	spec.workdir = work;
 	spec.mergedir = merged;
-	spec.argv = cfg->argv;
+	spec.argv = cfg->image ? img.argv : cfg->argv;
 	spec.envp = env;
 	spec.hostname = cfg->hostname;
-	spec.cwd = cfg->cwd;
-	spec.uid = cfg->uid;
-	spec.gid = cfg->gid;
+	spec.cwd = cfg->cwd ? cfg->cwd : img.cwd;
+	spec.uid = cfg->image ? img.uid : cfg->uid;
+	spec.gid = cfg->image ? img.gid : cfg->gid;
 	spec.net_host = cfg->net == LP_NET_HOST;
 	spec.read_only = cfg->read_only;
 	spec.init = cfg->init;
@@ -405,8 +413,11 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	if (ct->st.detached) {
 		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		log_fd = open_log(g, ct, err);
-		if (null_fd < 0 || log_fd < 0)
+		if (null_fd < 0 || log_fd < 0) {
+			lp_image_run_free(&img);
+			free(extra[1]);
 			return null_fd < 0 ? lp_fail_errno(err, "open /dev/null") : -1;
+		}
 		spec.stdio[0] = null_fd;
 		spec.stdio[1] = spec.stdio[2] = log_fd;
 	}
@@ -414,6 +425,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	lp_cgroup_destroy(ct->st.cgroup, &ignored);
 	rc = lp_runtime_start(&spec, proc, err);
 	free(extra[1]);
+	lp_image_run_free(&img);
 	if (rc < 0) {
 		lp_cgroup_destroy(ct->st.cgroup, &ignored);
 		return lp_prefix(err, "container %s", cfg->name);

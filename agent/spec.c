@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "parse.h"
+#include "store.h"
 #include "platform/lib/util.h"
 
 #define LP_HOSTNAME_MAX 64	/* HOST_NAME_MAX on Linux */
@@ -23,6 +24,8 @@ void lp_container_cfg_free(struct lp_container_cfg *c)
 		return;
 	free(c->name);
 	free(c->rootfs);
+	free(c->image);
+	free(c->user);
 	lp_strv_free(c->argv);
 	lp_strv_free(c->env);
 	free(c->hostname);
@@ -93,8 +96,12 @@ static int check_name(const struct lp_container_cfg *c, struct lp_err *err)
 
 static int check_rootfs(const struct lp_container_cfg *c, struct lp_err *err)
 {
+	if (c->rootfs && c->image)
+		return lp_fail(err, EINVAL, "give either a root directory or an image, not both");
+	if (c->image)
+		return lp_image_name_valid(c->image, err);
 	if (!c->rootfs)
-		return lp_fail(err, EINVAL, "missing (the container's root directory)");
+		return lp_fail(err, EINVAL, "missing (the container's root directory, or an image)");
 	if (c->rootfs[0] != '/')
 		return lp_fail(err, EINVAL, "'%s' is not an absolute path", c->rootfs);
 	return 0;
@@ -102,6 +109,8 @@ static int check_rootfs(const struct lp_container_cfg *c, struct lp_err *err)
 
 static int check_command(const struct lp_container_cfg *c, struct lp_err *err)
 {
+	if (c->image && (!c->argv || !c->argv[0]))
+		return 0; /* the image's Entrypoint/Cmd */
 	if (!c->argv || !c->argv[0])
 		return lp_fail(err, EINVAL, "empty (it needs at least the program to run)");
 	if (!c->argv[0][0])

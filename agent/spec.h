@@ -40,8 +40,10 @@ enum lp_net_mode {
 
 struct lp_container_cfg {
 	char *name;
-	char *rootfs;		/* absolute path of the read-only root directory */
-	char **argv;		/* NULL-terminated, at least one element */
+	char *rootfs;		/* absolute path of the read-only root directory, or: */
+	char *image;		/* an image in the store (exactly one of rootfs, image) */
+	char **argv;		/* NULL-terminated; may be empty with an image (its Cmd) */
+	char *user;		/* with an image: "name[:group]" or "uid[:gid]" to resolve in it */
 	char **env;		/* NULL-terminated "K=V" list, may be empty */
 	char *hostname;		/* NULL: the container name */
 	char *cwd;		/* NULL: "/" */

@@ -556,7 +556,9 @@ static int decode_devices(json_t *v, void *base, const char *path, struct lp_err
 static const struct field container_fields[] = {
 	FIELD(struct lp_container_cfg, "name", F_STRING, name),
 	FIELD(struct lp_container_cfg, "rootfs", F_STRING, rootfs),
+	FIELD(struct lp_container_cfg, "image", F_STRING, image),
 	FIELD(struct lp_container_cfg, "command", F_STRV, argv),
+	FIELD(struct lp_container_cfg, "user", F_STRING, user),
 	FIELD(struct lp_container_cfg, "env", F_STRV, env),
 	FIELD(struct lp_container_cfg, "hostname", F_STRING, hostname),
 	FIELD(struct lp_container_cfg, "workdir", F_STRING, cwd),

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: Apache-2.0
+/* limpet image import|ls|inspect|rm|gc|sign|verify */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "container.h"
+#include "import.h"
+#include "platform/lib/util.h"
+#include "store.h"
+#include "trust.h"
+
+/* Keys from the config plus any --trust PEM given for this one command. */
+static int load_trust(struct lp_globals *g, char **extra, size_t n_extra, struct lp_trust *t,
+		      struct lp_err *err)
+{
+	char **k;
+	size_t i;
+
+	lp_trust_init(t);
+	for (k = g->cfg.trusted_keys; k && *k; k++)
+		if (lp_trust_add_key(t, *k, err) < 0)
+			return -1;
+	for (i = 0; i < n_extra; i++)
+		if (lp_trust_add_key(t, extra[i], err) < 0)
+			return -1;
+	return 0;
+}
+
+static int image_import(int argc, char **argv, struct lp_globals *g)
+{
+	static const struct option opts[] = {
+		{ "sig", required_argument, NULL, 's' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "platform", required_argument, NULL, 'p' },
+		{ "trust", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lp_import_opts o = { .allow_unsigned = g->cfg.allow_unsigned };
+	struct lp_err err = { 0 };
+	struct lp_trust trust;
+	char *extra[16], *name = NULL;
+	size_t n_extra = 0;
+	int opt, rc;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (opt == 's')
+			o.sig = optarg;
+		else if (opt == 'n')
+			o.name = optarg;
+		else if (opt == 'p')
+			o.platform = optarg;
+		else if (opt == 't' && n_extra < ARRAY_SIZE(extra))
+			extra[n_extra++] = optarg;
+		else
+			return lp_usage_error("image import", "%s: unknown option or missing value",
+					      argv[optind - 1]);
+	}
+	if (optind + 1 != argc)
+		return lp_usage_error("image import", "needs exactly one FILE");
+	o.file = argv[optind];
+	if (o.name && lp_image_name_valid(o.name, &err) < 0)
+		return lp_usage_error("image import", "--name: %s", err.msg);
+	if (load_trust(g, extra, n_extra, &trust, &err) < 0) {
+		lp_trust_free(&trust);
+		return lp_cmd_fail("image import", &err);
+	}
+	o.trust = &trust;
+	rc = lp_image_import(g, &o, &name, &err);
+	lp_trust_free(&trust);
+	if (rc < 0)
+		return lp_cmd_fail("image import", &err);
+	printf("%s\n", name);
+	free(name);
+	return 0;
+}
+
+static void print_image_line(json_t *rec)
+{
+	json_int_t size = json_integer_value(json_object_get(rec, "size"));
+
+	printf("%-32s %-19.19s %-8zu %8.1f MB  %s\n", json_string_value(json_object_get(rec, "name")),
+	       json_string_value(json_object_get(rec, "digest")),
+	       json_array_size(json_object_get(rec, "layers")), (double)size / (1024.0 * 1024.0),
+	       json_is_string(json_object_get(rec, "signed_by"))
+		       ? json_string_value(json_object_get(rec, "signed_by"))
+		       : "unsigned");
+}
+
+static int image_ls(int argc, char **argv, struct lp_globals *g)
+{
+	bool as_json = argc == 2 && !strcmp(argv[1], "--json");
+	struct lp_err err = { 0 };
+	json_t *all, *rec;
+	size_t i;
+
+	if (argc > 1 && !as_json)
+		return lp_usage_error("image ls", "unknown argument %s (usage: image ls [--json])",
+				      argv[1]);
+	if (lp_store_list_images(g, &all, &err) < 0)
+		return lp_cmd_fail("image ls", &err);
+	if (as_json) {
+		json_array_foreach(all, i, rec)
+			json_object_del(rec, "config");
+		char *s = json_dumps(all, JSON_INDENT(2));
+
+		printf("%s\n", s ? s : "[]");
+		free(s);
+	} else {
+		printf("%-32s %-19s %-8s %11s  %s\n", "NAME", "DIGEST", "LAYERS", "SIZE",
+		       "SIGNED BY");
+		json_array_foreach(all, i, rec)
+			print_image_line(rec);
+	}
+	json_decref(all);
+	return 0;
+}
+
+static int image_inspect(int argc, char **argv, struct lp_globals *g)
+{
+	struct lp_err err = { 0 };
+	json_t *rec;
+	char *s;
+
+	if (argc != 2)
+		return lp_usage_error("image inspect", "needs exactly one image NAME");
+	if (lp_store_load_image(g, argv[1], &rec, &err) < 0)
+		return lp_cmd_fail("image inspect", &err);
+	s = json_dumps(rec, JSON_INDENT(2) | JSON_SORT_KEYS);
+	printf("%s\n", s ? s : "{}");
+	free(s);
+	json_decref(rec);
+	return 0;
+}
+
+/* Which container (if any) was made from image `name`. */
+static int image_user(struct lp_globals *g, const char *name, char *who, size_t len,
+		      struct lp_err *err)
+{
+	char **names;
+	size_t n, i;
+	int found = 0;
+
+	if (lp_ct_names(g, &names, &n, err) < 0)
+		return -1;
+	for (i = 0; i < n && !found; i++) {
+		struct lp_container ct;
+		struct lp_err ignored;
+
+		if (lp_ct_load(g, names[i], &ct, &ignored) < 0)
+			continue;
+		if (ct.cfg.image && !strcmp(ct.cfg.image, name)) {
+			snprintf(who, len, "%s", names[i]);
+			found = 1;
+		}
+		lp_ct_free(&ct);
+	}
+	lp_ct_names_free(names, n);
+	return found;
+}
+
+static int image_rm(int argc, char **argv, struct lp_globals *g)
+{
+	struct lp_err err = { 0 };
+	struct lp_store st;
+	char who[LP_NAME_MAX + 1];
+	int i, rc = 0, used;
+
+	if (argc < 2)
+		return lp_usage_error("image rm", "missing image NAME");
+	if (lp_store_open(g, &st, &err) < 0)
+		return lp_cmd_fail("image rm", &err);
+	for (i = 1; i < argc; i++) {
+		used = image_user(g, argv[i], who, sizeof(who), &err);
+		if (used > 0)
+			lp_fail(&err, EBUSY, "image %s is used by container %s (limpet rm %s first)",
+				argv[i], who, who);
+		if (used != 0 || lp_store_remove_image(&st, argv[i], &err) < 0)
+			rc = lp_cmd_fail("image rm", &err);
+		else
+			printf("%s\n", argv[i]);
+	}
+	lp_store_close(&st);
+	return rc;
+}
+
+static int image_gc(int argc, char **argv, struct lp_globals *g)
+{
+	struct lp_err err = { 0 };
+	struct lp_store st;
+	unsigned int freed;
+	int rc;
+
+	if (argc > 1)
+		return lp_usage_error("image gc", "takes no arguments");
+	if (lp_store_open(g, &st, &err) < 0)
+		return lp_cmd_fail("image gc", &err);
+	rc = lp_store_gc(&st, &freed, &err);
+	lp_store_close(&st);
+	if (rc < 0)
+		return lp_cmd_fail("image gc", &err);
+	printf("removed %u unused layer%s\n", freed, freed == 1 ? "" : "s");
+	return 0;
+}
+
+int cmd_image(int argc, char **argv, struct lp_globals *g)
+{
+	static const struct {
+		const char *name;
+		lp_cmd_fn fn;
+	} sub[] = {
+		{ "import", image_import }, { "ls", image_ls },	    { "inspect", image_inspect },
+		{ "rm", image_rm },	    { "gc", image_gc },	    { "sign", cmd_image_sign },
+		{ "verify", cmd_image_verify },
+	};
+	size_t i;
+
+	if (argc < 2)
+		return lp_usage_error("image", "needs a subcommand: import ls inspect rm gc sign "
+					       "verify");
+	for (i = 0; i < ARRAY_SIZE(sub); i++)
+		if (!strcmp(argv[1], sub[i].name))
+			return sub[i].fn(argc - 1, argv + 1, g);
+	return lp_usage_error("image", "unknown subcommand %s", argv[1]);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef LIMPET_IMAGE_CFG_H
+#define LIMPET_IMAGE_CFG_H
+
+#include <stdint.h>
+
+#include "cli.h"
+#include "spec.h"
+
+/* An image container's start-time view: what the image config filled in. */
+struct lp_image_run {
+	char *lowerdir;		/* overlay lower dirs, top layer first */
+	char **argv;
+	char **env;
+	char *cwd;		/* NULL: the container's own (or "/") */
+	uint32_t uid, gid;
+};
+
+int lp_image_resolve(struct lp_globals *g, const struct lp_container_cfg *c,
+		     struct lp_image_run *r, struct lp_err *err);
+void lp_image_run_free(struct lp_image_run *r);
+
+#endif

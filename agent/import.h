@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Importing a signed image archive: an OCI image layout archive (skopeo
+ * oci-archive, umoci, buildah, Docker >= 25 `docker save`) or a classic
+ * `docker save` archive.
+ *
+ * 1. The signature over the file's SHA-256 is checked first: one sequential
+ *    read, and an archive that fails costs no disk.
+ * 2. One streaming pass over the archive unpacks each layer into staging
+ *    while hashing its stored bytes (blob digest) and its tar (diff_id), and
+ *    hashes the whole file again (so a file changed since step 1 is caught).
+ * 3. Manifests and config are resolved; every digest, size and diff_id must
+ *    match.  Only then do the layers and the image record become visible.
+ */
+#ifndef LIMPET_IMPORT_H
+#define LIMPET_IMPORT_H
+
+#include "cli.h"
+#include "trust.h"
+
+struct lp_import_opts {
+	const char *file;
+	const char *sig;	/* NULL: FILE.sig */
+	const char *name;	/* NULL: from the archive, else the file name */
+	const char *platform;	/* NULL: this host's, e.g. "linux/arm64" */
+	const struct lp_trust *trust;
+	bool allow_unsigned;
+};
+
+/* On success *name_out (malloc'd) is the image's name in the store. */
+int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char **name_out,
+		    struct lp_err *err);
+
+/* "linux/amd64", "linux/arm64/v8", "linux/arm/v7" for this host. */
+const char *lp_host_platform(void);
+
+#endif

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "unpack.h"
+
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "platform/lib/util.h"
+#include "trust.h"
+
+#define CHUNK (128 * 1024)
+#define WHITEOUT ".wh."
+#define OPAQUE ".wh..wh..opq"
+
+/*
+ * The pull chain: the tar reader asks `plain` for bytes, which asks the
+ * decompressing reader, which asks `blob` for the stored bytes from the
+ * outer archive.  Each link hashes what passes through it.
+ */
+struct blob_src {
+	struct archive *outer;
+	const void *peek;
+	size_t peek_len;
+	struct lp_sha256 hash;
+	uint64_t size;
+	char buf[CHUNK];
+};
+
+struct plain_src {
+	struct archive *decompressor;
+	struct lp_sha256 hash;
+	uint64_t size;
+	char buf[CHUNK];
+};
+
+static la_ssize_t blob_read(struct archive *a, void *ud, const void **out)
+{
+	struct blob_src *s = ud;
+	la_ssize_t n;
+
+	(void)a;
+	if (s->peek_len) {
+		*out = s->peek;
+		n = (la_ssize_t)s->peek_len;
+		s->peek_len = 0;
+	} else {
+		n = archive_read_data(s->outer, s->buf, sizeof(s->buf));
+		*out = s->buf;
+	}
+	if (n > 0) {
+		lp_sha256_update(&s->hash, *out, (size_t)n);
+		s->size += (uint64_t)n;
+	}
+	return n;
+}
+
+static la_ssize_t plain_read(struct archive *a, void *ud, const void **out)
+{
+	struct plain_src *s = ud;
+	la_ssize_t n = archive_read_data(s->decompressor, s->buf, sizeof(s->buf));
+
+	(void)a;
+	*out = s->buf;
+	if (n > 0) {
+		lp_sha256_update(&s->hash, s->buf, (size_t)n);
+		s->size += (uint64_t)n;
+	}
+	return n;
+}
+
+/* ---------------------------------------------------------------- path rules */
+
+/* Relative, no "..", no empty component trickery, not too long. */
+static int check_path(const char *what, const char *p, struct lp_err *err)
+{
+	const char *c = p;
+
+	if (!p || !*p)
+		return lp_fail(err, EINVAL, "%s: empty path", what);
+	if (strlen(p) >= PATH_MAX)
+		return lp_fail(err, ENAMETOOLONG, "%s: path longer than %d bytes", what, PATH_MAX);
+	if (p[0] == '/')
+		return lp_fail(err, EPERM, "%s %s: absolute path", what, p);
+	while (*c) {
+		size_t len = strcspn(c, "/");
+
+		if (len == 2 && c[0] == '.' && c[1] == '.')
+			return lp_fail(err, EPERM, "%s %.200s: '..' escapes the layer", what, p);
+		if (len > NAME_MAX)
+			return lp_fail(err, ENAMETOOLONG, "%s %.200s: a name longer than %d bytes",
+				       what, p, NAME_MAX);
+		c += len;
+		while (*c == '/')
+			c++;
+	}
+	return 0;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *slash = strrchr(p, '/');
+
+	return slash ? slash + 1 : p;
+}
+
+/* mkdir -p of the directory part of rel (relative to the cwd: the layer). */
+static int make_parents(const char *rel, struct lp_err *err)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", rel);
+	slash = strrchr(dir, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	return lp_mkdir_p(dir, 0755, err);
+}
+
+/* A ".wh.NAME" entry hides NAME of the lower layers: overlayfs wants a 0:0 char device. */
+static int make_whiteout(const char *rel, struct lp_err *err)
+{
+	char target[PATH_MAX];
+	const char *name = base_name(rel);
+	size_t dirlen = (size_t)(name - rel);
+
+	if (strlen(name) == strlen(WHITEOUT))
+		return lp_fail(err, EINVAL, "whiteout %s names nothing", rel);
+	snprintf(target, sizeof(target), "%.*s%s", (int)dirlen, rel, name + strlen(WHITEOUT));
+	if (make_parents(target, err) < 0)
+		return -1;
+	if (mknod(target, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
+		return lp_fail_errno(err, "whiteout %s", target);
+	return 0;
+}
+
+/* ".wh..wh..opq": the directory hides everything below it in lower layers. */
+static int make_opaque(const char *rel, struct lp_err *err)
+{
+	char dir[PATH_MAX];
+	size_t dirlen = (size_t)(base_name(rel) - rel);
+
+	snprintf(dir, sizeof(dir), "%.*s", (int)(dirlen ? dirlen : 1), dirlen ? rel : ".");
+	if (lp_mkdir_p(dir, 0755, err) < 0)
+		return -1;
+	if (lsetxattr(dir, "trusted.overlay.opaque", "y", 1, 0) < 0)
+		return lp_fail_errno(err, "mark %s opaque", dir);
+	return 0;
+}
+
+/* Layers may not set overlayfs' own xattrs: they would forge whiteouts or redirects. */
+static void drop_overlay_xattrs(struct archive_entry *e)
+{
+	const char *name;
+	const void *value;
+	size_t size, n, i = 0;
+	struct {
+		char *name;
+		void *value;
+		size_t size;
+	} keep[32];
+
+	n = (size_t)archive_entry_xattr_reset(e);
+	if (!n)
+		return;
+	while (archive_entry_xattr_next(e, &name, &value, &size) == ARCHIVE_OK && i < 32) {
+		if (!strncmp(name, "trusted.overlay.", 16))
+			continue;
+		keep[i].name = strdup(name);
+		keep[i].value = malloc(size ? size : 1);
+		if (!keep[i].name || !keep[i].value) {
+			free(keep[i].name);
+			free(keep[i].value);
+			continue;
+		}
+		memcpy(keep[i].value, value, size);
+		keep[i].size = size;
+		i++;
+	}
+	archive_entry_xattr_clear(e);
+	for (n = 0; n < i; n++) {
+		archive_entry_xattr_add_entry(e, keep[n].name, keep[n].value, keep[n].size);
+		free(keep[n].name);
+		free(keep[n].value);
+	}
+}
+
+/* Decide what to do with one entry; 1: write it, 0: handled here, -1: refuse. */
+static int vet_entry(struct archive_entry *e, const struct lp_unpack_limits *lim,
+		     struct lp_err *err)
+{
+	const char *path = archive_entry_pathname(e);
+	const char *link = archive_entry_hardlink(e);
+	mode_t type = archive_entry_filetype(e);
+	int64_t size = archive_entry_size(e);
+
+	if (check_path("entry", path, err) < 0)
+		return -1;
+	if (link && check_path("hardlink target", link, err) < 0)
+		return -1;
+	if (!strcmp(base_name(path), OPAQUE))
+		return make_opaque(path, err) < 0 ? -1 : 0;
+	if (!strncmp(base_name(path), WHITEOUT, strlen(WHITEOUT))) {
+		if (type == AE_IFDIR)
+			return lp_fail(err, EINVAL, "whiteout %s is a directory", path);
+		return make_whiteout(path, err) < 0 ? -1 : 0;
+	}
+	if (type == AE_IFCHR || type == AE_IFBLK)
+		return lp_fail(err, EPERM, "%s: device nodes are not allowed in layers", path);
+	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFIFO)
+		return lp_fail(err, EPERM, "%s: unsupported entry type", path);
+	if (size > lim->max_file_size)
+		return lp_fail(err, EFBIG, "%s: %lld bytes is over the %lld-byte file limit", path,
+			       (long long)size, (long long)lim->max_file_size);
+	if (size > 0 && (*lim->budget -= size) < 0)
+		return lp_fail(err, EFBIG, "%s: the image is over its size limit", path);
+	drop_overlay_xattrs(e);
+	return 1;
+}
+
+static struct archive *open_writer(void)
+{
+	struct archive *w = archive_write_disk_new();
+
+	if (!w)
+		return NULL;
+	/*
+	 * libarchive's own guards (as bsdtar -x uses them) on top of ours: no
+	 * "..", no absolute names, never follow a symlink while creating a path.
+	 */
+	archive_write_disk_set_options(
+		w, ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+			   ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+			   ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |
+			   ARCHIVE_EXTRACT_UNLINK);
+	return w;
+}
+
+static int copy_data(struct archive *in, struct archive *out, const char *path,
+		     struct lp_err *err)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	int r;
+
+	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
+		if (archive_write_data_block(out, buf, len, off) < ARCHIVE_OK)
+			return lp_fail(err, archive_errno(out), "%s: %s", path,
+				       archive_error_string(out));
+	}
+	if (r != ARCHIVE_EOF)
+		return lp_fail(err, archive_errno(in), "%s: %s", path, archive_error_string(in));
+	return 0;
+}
+
+static int extract_all(struct archive *tar, const struct lp_unpack_limits *lim, uint64_t *files,
+		       struct lp_err *err)
+{
+	struct archive *w = open_writer();
+	struct archive_entry *e;
+	int r, rc = 0, vet;
+
+	if (!w)
+		return lp_fail(err, ENOMEM, "out of memory");
+	while ((r = archive_read_next_header(tar, &e)) == ARCHIVE_OK) {
+		vet = vet_entry(e, lim, err);
+		if (vet < 0) {
+			rc = -1;
+			break;
+		}
+		if (vet == 0)
+			continue;
+		if (archive_write_header(w, e) < ARCHIVE_OK) {
+			rc = lp_fail(err, archive_errno(w), "%.200s: %s", archive_entry_pathname(e),
+				     archive_error_string(w));
+			break;
+		}
+		if (archive_entry_size(e) > 0 &&
+		    copy_data(tar, w, archive_entry_pathname(e), err) < 0) {
+			rc = -1;
+			break;
+		}
+		if (archive_write_finish_entry(w) < ARCHIVE_OK) {
+			rc = lp_fail(err, archive_errno(w), "%.200s: %s", archive_entry_pathname(e),
+				     archive_error_string(w));
+			break;
+		}
+		(*files)++;
+	}
+	if (rc == 0 && r != ARCHIVE_EOF)
+		rc = lp_fail(err, archive_errno(tar), "layer tar: %s", archive_error_string(tar));
+	/* Directory times and modes are applied last, as tar -x does. */
+	if (archive_write_close(w) < ARCHIVE_OK && rc == 0)
+		rc = lp_fail(err, archive_errno(w), "finish layer: %s", archive_error_string(w));
+	archive_write_free(w);
+	return rc;
+}
+
+/*
+ * The digests cover every byte, also what follows the tar's end marker, so
+ * the rest is pulled through the same hashing callbacks.
+ */
+static int drain(la_ssize_t (*rd)(struct archive *, void *, const void **), void *src,
+		 struct archive *errs, const char *what, struct lp_err *err)
+{
+	const void *buf;
+	la_ssize_t n;
+
+	while ((n = rd(NULL, src, &buf)) > 0)
+		;
+	if (n < 0)
+		return lp_fail(err, archive_errno(errs), "%s: %s", what, archive_error_string(errs));
+	return 0;
+}
+
+static int run_chain(struct blob_src *blob, struct plain_src *plain,
+		     const struct lp_unpack_limits *lim, struct lp_layer_result *res,
+		     struct lp_err *err)
+{
+	struct archive *dec = archive_read_new(), *tar = archive_read_new();
+	struct archive_entry *raw;
+	int rc = -1;
+
+	if (!dec || !tar) {
+		lp_fail(err, ENOMEM, "out of memory");
+		goto out;
+	}
+	archive_read_support_filter_gzip(dec);
+	archive_read_support_filter_zstd(dec);
+	archive_read_support_format_raw(dec);
+	if (archive_read_open(dec, blob, NULL, blob_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(dec, &raw) != ARCHIVE_OK) {
+		lp_fail(err, archive_errno(dec), "layer: %s", archive_error_string(dec));
+		goto out;
+	}
+	plain->decompressor = dec;
+	archive_read_support_format_tar(tar);
+	if (archive_read_open(tar, plain, NULL, plain_read, NULL) != ARCHIVE_OK) {
+		lp_fail(err, archive_errno(tar), "layer tar: %s", archive_error_string(tar));
+		goto out;
+	}
+	if (extract_all(tar, lim, &res->files, err) < 0)
+		goto out;
+	if (drain(plain_read, plain, dec, "layer", err) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (tar)
+		archive_read_free(tar);
+	if (dec)
+		archive_read_free(dec);
+	return rc;
+}
+
+int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, const char *dir,
+		    const struct lp_unpack_limits *limits, struct lp_layer_result *res,
+		    struct lp_err *err)
+{
+	cleanup_free struct blob_src *blob = calloc(1, sizeof(*blob));
+	cleanup_free struct plain_src *plain = calloc(1, sizeof(*plain));
+	cleanup_fd int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	if (!blob || !plain)
+		return lp_fail(err, ENOMEM, "out of memory");
+	if (here < 0)
+		return lp_fail_errno(err, "open the working directory");
+	blob->outer = outer;
+	blob->peek = peek;
+	blob->peek_len = peek_len;
+	lp_sha256_init(&blob->hash);
+	lp_sha256_init(&plain->hash);
+	/* libarchive's secure-extraction checks work relative to the cwd. */
+	if (chdir(dir) < 0) {
+		rc = lp_fail_errno(err, "chdir %s", dir);
+	} else {
+		rc = run_chain(blob, plain, limits, res, err);
+		if (fchdir(here) < 0 && rc == 0)
+			rc = lp_fail_errno(err, "return to the working directory");
+	}
+	/* The blob digest needs every stored byte, compression trailer included. */
+	if (rc == 0)
+		rc = drain(blob_read, blob, outer, "archive", err);
+	if (rc == 0 && (lp_sha256_final(&blob->hash, res->blob_digest, err) < 0 ||
+			lp_sha256_final(&plain->hash, res->diff_id, err) < 0))
+		rc = -1;
+	res->blob_size = blob->size;
+	lp_sha256_free(&blob->hash);
+	lp_sha256_free(&plain->hash);
+	return rc;
+}
