@@ -268,6 +268,11 @@ static int apply_rootfs(struct loader *ld, const config_setting_t *s, const char
 	return set_string(ld, s, &((struct lp_container_cfg *)dst)->rootfs);
 }
 
+static int apply_image(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	return set_string(ld, s, &((struct lp_container_cfg *)dst)->image);
+}
+
 static int apply_command(struct loader *ld, const config_setting_t *s, const char *path,
 			 void *dst)
 {
@@ -295,9 +300,17 @@ static int apply_user(struct loader *ld, const config_setting_t *s, const char *
 {
 	struct lp_container_cfg *c = dst;
 
+	const char *v;
+
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return wrong_type(ld, s, "a string (\"UID\" or \"UID:GID\")");
-	return lp_parse_user(config_setting_get_string(s), &c->uid, &c->gid, ld->err);
+		return wrong_type(ld, s, "a string (\"UID\", \"UID:GID\" or, with an image, a name)");
+	v = config_setting_get_string(s);
+	/* A name is looked up in the image's /etc/passwd when it starts. */
+	if (set_string(ld, s, &c->user) < 0)
+		return -1;
+	if (!strchr("0123456789", v[0]))
+		return 0;
+	return lp_parse_user(v, &c->uid, &c->gid, ld->err);
 }
 
 static int apply_memory(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
@@ -405,6 +418,7 @@ static int apply_userns(struct loader *ld, const config_setting_t *s, const char
 static const struct rule container_rules[] = {
 	{ "name", apply_name, false },
 	{ "rootfs", apply_rootfs, false },
+	{ "image", apply_image, false },
 	{ "command", apply_command, false },
 	{ "env", apply_env, false },
 	{ "hostname", apply_hostname, false },

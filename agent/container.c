@@ -379,7 +379,15 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	memset(&img, 0, sizeof(img));
 	if (cfg->image && lp_image_resolve(g, cfg, &img, err) < 0)
 		return lp_prefix(err, "container %s", cfg->name);
-	if (cfg->image && img.uid)
+	if (!cfg->image) {
+		img.uid = cfg->uid;
+		img.gid = cfg->gid;
+		/* A user name is looked up in the root directory's own /etc/passwd. */
+		if (cfg->user && !strchr("0123456789", cfg->user[0]) &&
+		    lp_resolve_user(cfg->user, cfg->rootfs, &img.uid, &img.gid, err) < 0)
+			return lp_prefix(err, "container %s", cfg->name);
+	}
+	if (img.uid)
 		extra[2] = "HOME=/";
 	env = build_env(cfg, img.env ? img.env : cfg->env, extra);
 	if (!env) {
@@ -396,8 +404,8 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	spec.envp = env;
 	spec.hostname = cfg->hostname;
 	spec.cwd = cfg->cwd ? cfg->cwd : img.cwd;
-	spec.uid = cfg->image ? img.uid : cfg->uid;
-	spec.gid = cfg->image ? img.gid : cfg->gid;
+	spec.uid = img.uid;
+	spec.gid = img.gid;
 	spec.net_host = cfg->net == LP_NET_HOST;
 	spec.read_only = cfg->read_only;
 	spec.init = cfg->init;

@@ -197,25 +197,25 @@ static int lookup_group(const char *lowerdir, const char *name, uint32_t *gid)
 	return rc;
 }
 
-/* "name", "uid", "name:group", "uid:gid", resolved in the image's own files. */
-static int resolve_user(const char *spec, const char *lowerdir, struct lp_image_run *r,
-			struct lp_err *err)
+int lp_resolve_user(const char *spec, const char *lowerdir, uint32_t *uid, uint32_t *gid,
+		    struct lp_err *err)
 {
 	char user[256], group[256] = "";
 	bool have_gid = false;
 
 	if (sscanf(spec, "%255[^:]:%255s", user, group) < 1)
 		return lp_fail(err, EINVAL, "user '%s' is empty", spec);
-	if (lookup_user(lowerdir, user, &r->uid, &r->gid, &have_gid) < 0) {
-		if (!numeric(user, &r->uid))
-			return lp_fail(err, ENOENT, "user '%s' is not in the image's /etc/passwd",
+	if (lookup_user(lowerdir, user, uid, gid, &have_gid) < 0) {
+		if (!numeric(user, uid))
+			return lp_fail(err, ENOENT, "user '%s' is not in the container's /etc/passwd",
 				       user);
-		r->gid = r->uid ? r->gid : 0;
+		*gid = *uid ? *gid : 0;
 	}
 	if (!group[0])
 		return 0;
-	if (!numeric(group, &r->gid) && lookup_group(lowerdir, group, &r->gid) < 0)
-		return lp_fail(err, ENOENT, "group '%s' is not in the image's /etc/group", group);
+	if (!numeric(group, gid) && lookup_group(lowerdir, group, gid) < 0)
+		return lp_fail(err, ENOENT, "group '%s' is not in the container's /etc/group",
+			       group);
 	return 0;
 }
 
@@ -241,7 +241,7 @@ int lp_image_resolve(struct lp_globals *g, const struct lp_container_cfg *c,
 	r->uid = c->uid;
 	r->gid = c->gid;
 	user = c->user ? c->user : json_string_value(json_object_get(conf, "User"));
-	if (user && *user && resolve_user(user, r->lowerdir, r, err) < 0)
+	if (user && *user && lp_resolve_user(user, r->lowerdir, &r->uid, &r->gid, err) < 0)
 		goto out;
 	if (json_object_get(conf, "ExposedPorts"))
 		fprintf(stderr, "limpet: image %s exposes ports; limpet does not publish ports "

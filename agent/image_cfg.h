@@ -20,4 +20,11 @@ int lp_image_resolve(struct lp_globals *g, const struct lp_container_cfg *c,
 		     struct lp_image_run *r, struct lp_err *err);
 void lp_image_run_free(struct lp_image_run *r);
 
+/*
+ * "name", "uid", "name:group" or "uid:gid", looked up in the /etc/passwd and
+ * /etc/group of the container's root (lowerdir: overlay lower dirs, top first).
+ */
+int lp_resolve_user(const char *spec, const char *lowerdir, uint32_t *uid, uint32_t *gid,
+		    struct lp_err *err);
+
 #endif

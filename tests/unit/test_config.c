@@ -444,7 +444,7 @@ static void test_bad_values(void **state)
 		     "containers.web.restart: 'sometimes' is not a restart policy");
 	expect_error(ENTRY("    net = \"bridge\";"), 3,
 		     "containers.web.net: 'bridge' is not a network");
-	expect_error(ENTRY("    user = \"www\";"), 3, "containers.web.user: 'www' is not a user");
+	expect_error(ENTRY("    user = \"1x\";"), 3, "containers.web.user: '1x' is not a user");
 	expect_error(ENTRY("    devices = [ \"/dev/null\", \"/dev/limpet-nope\" ];"), 3,
 		     "containers.web.devices: /dev/limpet-nope: No such file or directory");
 	expect_error(ENTRY("    devices = [ \"/dev/null:rwx\" ];"), 3,
