@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* limpet image import|ls|inspect|rm|gc|sign|verify */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "container.h"
@@ -209,6 +211,59 @@ static int image_gc(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
+/* Count entries of dir other than . and .. (0 when it does not exist). */
+static int count_entries(const char *dir)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int n = 0;
+
+	if (!d)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * What an interrupted import may leave is harmless, but worth seeing: every
+ * record must name layers that exist; unreferenced layers wait for gc.
+ */
+static int image_check(int argc, char **argv, struct lp_globals *g)
+{
+	struct lp_err err = { 0 };
+	char path[PATH_MAX + 96];
+	json_t *all, *rec, *layer;
+	size_t i, j;
+	int bad = 0, layers;
+
+	if (argc > 1)
+		return lp_usage_error("image check", "takes no arguments");
+	if (lp_store_list_images(g, &all, &err) < 0)
+		return lp_cmd_fail("image check", &err);
+	json_array_foreach(all, i, rec) {
+		const char *name = json_string_value(json_object_get(rec, "name"));
+
+		json_array_foreach(json_object_get(rec, "layers"), j, layer) {
+			snprintf(path, sizeof(path), "%s/store/layers/%s", g->root,
+				 json_string_value(layer) ? json_string_value(layer) : "?");
+			if (access(path, F_OK) < 0) {
+				printf("FAIL  image %s: layer %.12s is missing\n", name ? name : "?",
+				       json_string_value(layer) ? json_string_value(layer) : "?");
+				bad++;
+			}
+		}
+	}
+	snprintf(path, sizeof(path), "%s/store/layers", g->root);
+	layers = count_entries(path);
+	snprintf(path, sizeof(path), "%s/store/staging", g->root);
+	printf("%s  %zu images, %d layers, %d staging leftovers (removed by the next import or gc)\n",
+	       bad ? "FAIL" : "ok  ", json_array_size(all), layers, count_entries(path));
+	json_decref(all);
+	return bad ? LP_EXIT_FAILURE : 0;
+}
+
 int cmd_image(int argc, char **argv, struct lp_globals *g)
 {
 	static const struct {
@@ -216,14 +271,14 @@ int cmd_image(int argc, char **argv, struct lp_globals *g)
 		lp_cmd_fn fn;
 	} sub[] = {
 		{ "import", image_import }, { "ls", image_ls },	    { "inspect", image_inspect },
-		{ "rm", image_rm },	    { "gc", image_gc },	    { "sign", cmd_image_sign },
-		{ "verify", cmd_image_verify },
+		{ "rm", image_rm },	    { "gc", image_gc },	    { "check", image_check },
+		{ "sign", cmd_image_sign }, { "verify", cmd_image_verify },
 	};
 	size_t i;
 
 	if (argc < 2)
-		return lp_usage_error("image", "needs a subcommand: import ls inspect rm gc sign "
-					       "verify");
+		return lp_usage_error("image", "needs a subcommand: import ls inspect rm gc check "
+					       "sign verify");
 	for (i = 0; i < ARRAY_SIZE(sub); i++)
 		if (!strcmp(argv[1], sub[i].name))
 			return sub[i].fn(argc - 1, argv + 1, g);

@@ -27,7 +27,8 @@ static const struct applet applets[] = {
 	  "      ROOTFS_DIR [CMD ARGS...]" },
 	{ "image", cmd_image, true,
 	  "image import [--trust PEM]... [--sig SIG] [--name N] [--platform P] FILE\n"
-	  "  image ls [--json] | inspect NAME | rm NAME... | gc | sign KEY FILE | verify FILE" },
+	  "  image ls [--json] | inspect NAME | rm NAME... | gc | check | sign KEY FILE |\n"
+	  "  image verify FILE" },
 	{ "ps", cmd_ps, true, "ps [--json]" },
 	{ "stop", cmd_stop, true, "stop [-t SECS] NAME..." },
 	{ "rm", cmd_rm, true, "rm [-f] NAME..." },
