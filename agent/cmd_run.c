@@ -188,8 +188,9 @@ static int random_name(struct lp_container_cfg *c)
 }
 
 /*
- * A directory (anything with a '/', or an existing dir) is a root filesystem;
- * otherwise the argument names an image in the store.
+ * An existing directory, or anything written as a path (/x, ./x, ../x), is a
+ * root filesystem; otherwise the argument names an image in the store
+ * (references like docker.io/library/alpine:3 hold '/' too).
  */
 static int set_root(struct lp_globals *g, struct run_opts *o, const char *arg)
 {
@@ -198,7 +199,7 @@ static int set_root(struct lp_globals *g, struct run_opts *o, const char *arg)
 	struct stat st;
 	json_t *rec;
 
-	if (strchr(arg, '/') || stat(arg, &st) == 0) {
+	if (arg[0] == '/' || arg[0] == '.' || stat(arg, &st) == 0) {
 		if (!realpath(arg, rootfs) || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			lp_usage_error("run", "ROOTFS_DIR %s: %s", arg,
 				       errno ? strerror(errno) : "not a directory");

@@ -637,17 +637,38 @@ static json_t *make_record(struct importer *im, struct resolved *r, const char *
 	return rec;
 }
 
+/*
+ * The archive's own name for the image.  OCI's ref.name is usually just a tag
+ * ("latest"): like containerd, put the file's base name in front of it.
+ */
+static char *archive_name(const char *file, const char *ref)
+{
+	char *base = default_name(file), *out;
+
+	if (!ref || !base || strchr(ref, '/') || strchr(ref, ':') || !strcmp(ref, base)) {
+		if (ref) {
+			free(base);
+			return strdup(ref);
+		}
+		return base;
+	}
+	if (asprintf(&out, "%s:%s", base, ref) < 0)
+		out = NULL;
+	free(base);
+	return out;
+}
+
 static int commit(struct importer *im, struct resolved *r, char **name_out, struct lp_err *err)
 {
-	const char *name = im->o->name ? im->o->name : r->name;
 	cleanup_free char *fallback = NULL;
+	const char *name = im->o->name;
 	char hex[65];
 	json_t *rec;
 	size_t i;
 	int rc;
 
 	if (!name)
-		name = fallback = default_name(im->o->file);
+		name = fallback = archive_name(im->o->file, r->name);
 	if (!name || lp_image_name_valid(name, err) < 0)
 		return name ? -1 : lp_fail(err, ENOMEM, "out of memory");
 	for (i = 0; i < r->n_layers; i++) {

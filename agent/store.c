@@ -203,9 +203,20 @@ int lp_store_load_image(struct lp_globals *g, const char *name, json_t **record,
 	    lp_path(dir, sizeof(dir), err, "%s/store", g->root) < 0 ||
 	    record_path(dir, name, path, sizeof(path), err) < 0)
 		return -1;
-	if (access(path, F_OK) < 0)
-		return lp_fail(err, ENOENT, "no such image: %s", name);
-	return load_record_file(path, record, err);
+	if (access(path, F_OK) == 0)
+		return load_record_file(path, record, err);
+	/* As with docker: a name without a tag means its :latest. */
+	if (!strchr(strrchr(name, '/') ? strrchr(name, '/') : name, ':') &&
+	    strlen(name) + strlen(":latest") < PATH_MAX) {
+		char tagged[PATH_MAX];
+
+		snprintf(tagged, sizeof(tagged), "%s:latest", name);
+		if (record_path(dir, tagged, path, sizeof(path), err) < 0)
+			return -1;
+		if (access(path, F_OK) == 0)
+			return load_record_file(path, record, err);
+	}
+	return lp_fail(err, ENOENT, "no such image: %s", name);
 }
 
 static int by_name(const void *a, const void *b)

@@ -78,10 +78,14 @@ static la_ssize_t plain_read(struct archive *a, void *ud, const void **out)
 
 /* ---------------------------------------------------------------- path rules */
 
-/* Relative, no "..", no empty component trickery, not too long. */
+/* Deeper than any real image goes; a depth bomb stops here. */
+#define MAX_DEPTH 256
+
+/* Relative, no "..", no whiteout as a directory, not too long or deep. */
 static int check_path(const char *what, const char *p, struct lp_err *err)
 {
 	const char *c = p;
+	int depth = 0;
 
 	if (!p || !*p)
 		return lp_fail(err, EINVAL, "%s: empty path", what);
@@ -91,12 +95,19 @@ static int check_path(const char *what, const char *p, struct lp_err *err)
 		return lp_fail(err, EPERM, "%s %s: absolute path", what, p);
 	while (*c) {
 		size_t len = strcspn(c, "/");
+		bool last = !c[len] || !c[len + strspn(c + len, "/")];
 
 		if (len == 2 && c[0] == '.' && c[1] == '.')
 			return lp_fail(err, EPERM, "%s %.200s: '..' escapes the layer", what, p);
 		if (len > NAME_MAX)
 			return lp_fail(err, ENAMETOOLONG, "%s %.200s: a name longer than %d bytes",
 				       what, p, NAME_MAX);
+		if (!last && !strncmp(c, WHITEOUT, strlen(WHITEOUT)))
+			return lp_fail(err, EINVAL, "%s %.200s: a whiteout used as a directory",
+				       what, p);
+		if (++depth > MAX_DEPTH)
+			return lp_fail(err, ELOOP, "%s %.100s...: deeper than %d levels", what, p,
+				       MAX_DEPTH);
 		c += len;
 		while (*c == '/')
 			c++;
@@ -132,9 +143,12 @@ static int make_whiteout(const char *rel, struct lp_err *err)
 	const char *name = base_name(rel);
 	size_t dirlen = (size_t)(name - rel);
 
-	if (strlen(name) == strlen(WHITEOUT))
-		return lp_fail(err, EINVAL, "whiteout %s names nothing", rel);
-	snprintf(target, sizeof(target), "%.*s%s", (int)dirlen, rel, name + strlen(WHITEOUT));
+	const char *hidden = name + strlen(WHITEOUT);
+
+	/* ".wh." alone, ".wh..", ".wh..." would white out nothing, the dir, or its parent. */
+	if (!*hidden || !strcmp(hidden, ".") || !strcmp(hidden, ".."))
+		return lp_fail(err, EINVAL, "whiteout %s names no file", rel);
+	snprintf(target, sizeof(target), "%.*s%s", (int)dirlen, rel, hidden);
 	if (make_parents(target, err) < 0)
 		return -1;
 	if (mknod(target, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
