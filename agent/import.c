@@ -586,15 +586,15 @@ static int check_diff_ids(struct resolved *r, const char *platform, bool platfor
 				       "the config's diff_id",
 				       i + 1, r->layers[i]->path);
 	}
-	if (!platform_given && arch && os) {
+	/* An index may not say: the config always does. */
+	if (arch && os) {
 		char have[96];
 
 		snprintf(have, sizeof(have), "%s/%s", os, arch);
 		if (strncmp(platform, have, strlen(have)))
-			return lp_fail(err, ENOEXEC,
-				       "the image is for %s, this host is %s (--platform to "
-				       "import it anyway)",
-				       have, platform);
+			return lp_fail(err, ENOEXEC, "the image is for %s, not %s%s", have, platform,
+				       platform_given ? "" :
+				       " (this host; --platform imports one for another board)");
 	}
 	return 0;
 }

@@ -258,6 +258,19 @@ static struct archive *open_writer(void)
 	return w;
 }
 
+/* libarchive's text, plus the errno behind it when it left that out ("Write failed"). */
+static int archive_fail(struct lp_err *err, struct archive *a, const char *what)
+{
+	const char *text = archive_error_string(a);
+	int code = archive_errno(a);
+
+	if (!text)
+		text = "failed";
+	if (code > 0 && !strstr(text, strerror(code)))
+		return lp_fail(err, code, "%.200s: %s: %s", what, text, strerror(code));
+	return lp_fail(err, code, "%.200s: %s", what, text);
+}
+
 static int copy_data(struct archive *in, struct archive *out, const char *path,
 		     struct lp_err *err)
 {
@@ -268,11 +281,10 @@ static int copy_data(struct archive *in, struct archive *out, const char *path,
 
 	while ((r = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK) {
 		if (archive_write_data_block(out, buf, len, off) < ARCHIVE_OK)
-			return lp_fail(err, archive_errno(out), "%s: %s", path,
-				       archive_error_string(out));
+			return archive_fail(err, out, path);
 	}
 	if (r != ARCHIVE_EOF)
-		return lp_fail(err, archive_errno(in), "%s: %s", path, archive_error_string(in));
+		return archive_fail(err, in, path);
 	return 0;
 }
 
@@ -294,8 +306,7 @@ static int extract_all(struct archive *tar, const struct lp_unpack_limits *lim, 
 		if (vet == 0)
 			continue;
 		if (archive_write_header(w, e) < ARCHIVE_OK) {
-			rc = lp_fail(err, archive_errno(w), "%.200s: %s", archive_entry_pathname(e),
-				     archive_error_string(w));
+			rc = archive_fail(err, w, archive_entry_pathname(e));
 			break;
 		}
 		if (archive_entry_size(e) > 0 &&
@@ -304,8 +315,7 @@ static int extract_all(struct archive *tar, const struct lp_unpack_limits *lim, 
 			break;
 		}
 		if (archive_write_finish_entry(w) < ARCHIVE_OK) {
-			rc = lp_fail(err, archive_errno(w), "%.200s: %s", archive_entry_pathname(e),
-				     archive_error_string(w));
+			rc = archive_fail(err, w, archive_entry_pathname(e));
 			break;
 		}
 		(*files)++;

@@ -1,0 +1,174 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Signed image archives: import (OCI, docker-archive; gzip, zstd, plain), run
+# with the image config, whiteouts, refusals that leave the store unchanged,
+# the hostile corpus, shared layers and gc, kill -9 mid-import, a full disk.
+. "$(dirname "$0")/../lib/tap.sh"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+IMG=$T/images
+"$top/images/build.sh" "$IMG" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+KEY=$IMG/demo.key
+PUB=$IMG/demo.pub
+imp() { L image import --trust "$PUB" "$@"; }
+store_sum() { (cd "$ROOT/store" 2>/dev/null && find . -path ./lock -prune -o -print | sort | md5sum); }
+
+# --- importing what real tools wrote, and running it
+is "$(imp "$IMG/hello.tar")" "hello:latest" "skopeo oci-archive imports (named file:tag)"
+out=$(L run --rm hello)
+like "$out" "^hello from run-[0-9a-f]+ as 1000:1000 in /home/user with GREETING=hi$" \
+	"run IMAGE honours Entrypoint, Cmd, Env, WorkingDir and User (a name)"
+out=$(L run --rm -e GREETING=yo -w /tmp -u 0 hello)
+like "$out" "as 0:0 in /tmp with GREETING=yo" "-e, -w and -u override the image config"
+out=$(L run --rm hello 'echo args replace Cmd')
+is "$out" "args replace Cmd" "a command replaces Cmd and keeps the Entrypoint"
+is "$(imp "$IMG/hello-docker.tar")" "docker.io/limpet/hello:latest" "skopeo docker-archive imports"
+like "$(L run --rm docker.io/limpet/hello)" "as 1000:1000 in /home/user" "and runs (NAME means NAME:latest)"
+is "$(ls "$ROOT/store/layers" | wc -l)" 1 "both archives of hello share one stored layer"
+
+for v in layers layers-zstd layers-plain layers-docker; do
+	name=$(imp "$IMG/$v.tar")
+	check "$v imports" test -n "$name"
+	out=$(L run --rm "$name" /bin/sh -c 'ls /data /opt/dir | tr "\n" " "')
+	is "$out" "/data: keep.txt new.txt  /opt/dir: c.txt " "$v: whiteout hides gone.txt, opaque dir shows only c.txt"
+done
+layers=$(ls "$ROOT/store/layers" | wc -l)
+check "gzip, zstd and plain variants share layers by diff_id ($layers layers for 5 images)" test "$layers" -le 4
+like "$(L image ls)" "layers:latest +sha256:[0-9a-f]{12} +3 " "image ls lists layers and digest"
+is "$(L image inspect hello | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["config"]["User"])')" user "image inspect shows the config"
+L image check >/dev/null
+is "$?" 0 "the store passes its consistency check"
+
+# --- refusals leave the store exactly as it was
+before=$(store_sum)
+refuse() { # DESC ARCHIVE [import args]: must fail with one line, store unchanged
+	local desc=$1 f=$2 err
+	shift 2
+	err=$(imp "$@" "$f" 2>&1)
+	local rc=$?
+	if [ $rc -ne 0 ] && [ "$(echo "$err" | wc -l)" -eq 1 ] && [ "$(store_sum)" = "$before" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		diag "rc=$rc: $err"
+	fi
+}
+python3 "$top/tests/lib/ocitool.py" break --flip-layer 1 "$IMG/layers.tar" "$T/flip.tar"
+openssl dgst -sha256 -sign "$KEY" -out "$T/flip.tar.sig" "$T/flip.tar"
+refuse "one flipped byte in a (correctly signed) layer is refused" "$T/flip.tar"
+python3 "$top/tests/lib/ocitool.py" break --wrong-diffid 2 "$IMG/layers.tar" "$T/diffid.tar"
+openssl dgst -sha256 -sign "$KEY" -out "$T/diffid.tar.sig" "$T/diffid.tar"
+refuse "a wrong diff_id in the config is refused" "$T/diffid.tar"
+python3 "$top/tests/lib/ocitool.py" break --manifest-digest "$IMG/layers.tar" "$T/mdig.tar"
+openssl dgst -sha256 -sign "$KEY" -out "$T/mdig.tar.sig" "$T/mdig.tar"
+refuse "a manifest that does not match its digest is refused" "$T/mdig.tar"
+python3 "$top/tests/lib/ocitool.py" break --truncate=-1 "$IMG/layers.tar" "$T/trunc.tar"
+openssl dgst -sha256 -sign "$KEY" -out "$T/trunc.tar.sig" "$T/trunc.tar"
+refuse "a truncated archive is refused" "$T/trunc.tar"
+cp "$IMG/hello.tar" "$T/tampered.tar"
+cp "$IMG/hello.tar.sig" "$T/tampered.tar.sig"
+printf 'X' | dd of="$T/tampered.tar" bs=1 seek=4000 conv=notrunc 2>/dev/null
+refuse "a tampered archive fails its signature" "$T/tampered.tar"
+cp "$IMG/hello.tar" "$T/other.tar"
+cp "$IMG/layers.tar.sig" "$T/other.tar.sig"
+refuse "the signature of another file is refused" "$T/other.tar"
+L keygen "$T/stranger" >/dev/null
+L image sign "$T/stranger.key" "$T/other.tar" >/dev/null
+refuse "a signature by an untrusted key is refused" "$T/other.tar"
+cp "$IMG/hello.tar" "$T/unsigned.tar"
+refuse "an unsigned archive is refused" "$T/unsigned.tar"
+err=$(imp "$T/unsigned.tar" 2>&1)
+like "$err" "no signature .*allow_unsigned" "and the message says how development can allow it"
+refuse "an image for another platform is refused" "$IMG/hello.tar" --platform linux/arm64 --name other
+printf 'allow_unsigned = true;\n' >"$T/dev.conf"
+is "$(L -c "$T/dev.conf" image import --name dev "$T/unsigned.tar" 2>/dev/null)" dev "allow_unsigned imports unsigned archives (development)"
+L image rm dev >/dev/null
+before=$(store_sum)
+
+# --- the hostile corpus: digests are right, only the unpacker's rules stand
+python3 "$top/tests/lib/hostile.py" "$T/hostile" --key "$KEY" >/dev/null
+touch "$T/marker"
+while read -r name expect _; do
+	case $name in '#'* | '') continue ;; esac
+	err=$(timeout 120 "$LIMPET" --root "$ROOT" image import --trust "$PUB" --name "h-$name" "$T/hostile/hostile-$name.tar" 2>&1)
+	rc=$?
+	escaped=$(find / -xdev \( -path /proc -o -path "$ROOT" \) -prune -o -newer "$T/marker" \
+		\( -name 'evil*' -o -name 'hl' -o -name 'mem' -o -name 'sda' \) -print 2>/dev/null | grep -v "^$T/hostile" | head -3)
+	devices=$(find "$ROOT/store" \( -type b -o -type c \) ! -perm 0000 2>/dev/null | head -3)
+	case $expect in
+	refuse) good=$([ $rc -ne 0 ] && [ "$(store_sum)" = "$before" ] && echo y) ;;
+	accept) good=$([ $rc -eq 0 ] && echo y) ;;
+	*) good=y ;;
+	esac
+	if [ "$good" = y ] && [ -z "$escaped" ] && [ -z "$devices" ]; then
+		ok "hostile $name: $expect${err:+ ($(echo "$err" | sed 's/.*: //' | head -c 60))}"
+	else
+		not_ok "hostile $name: $expect"
+		diag "rc=$rc err=$err escaped=$escaped devices=$devices"
+	fi
+	L image rm "h-$name" >/dev/null 2>&1
+	L image gc >/dev/null
+	before=$(store_sum)
+done <"$T/hostile/cases.txt"
+mode=$(stat -c %a "$(find "$ROOT/store/layers" -name 'su*' -type f 2>/dev/null | head -1)" 2>/dev/null)
+L image import --trust "$PUB" --name h-setuid "$T/hostile/hostile-setuid.tar" >/dev/null
+check "setuid bits survive import" bash -c "find '$ROOT/store/layers' -perm -4000 -type f | grep -q ."
+L image rm h-setuid >/dev/null
+
+# --- rm and gc
+L run -d --name user-of-hello hello 2>/dev/null || L run --name user-of-hello hello >/dev/null
+err=$(L image rm hello 2>&1)
+is "$?" 1 "rm refuses an image a container uses"
+like "$err" "used by container user-of-hello" "and names the container"
+L rm -f user-of-hello >/dev/null
+n_before=$(ls "$ROOT/store/layers" | wc -l)
+L image rm layers-plain:latest layers-zstd:latest docker.io/limpet/layers:latest >/dev/null
+out=$(L image gc)
+gone=$((n_before - $(ls "$ROOT/store/layers" | wc -l)))
+like "$out" "removed $gone unused layer" "gc reports what it freed ($gone)"
+like "$(L run --rm layers /bin/cat /data/keep.txt)" "." "gc kept the layers a remaining image uses"
+L image rm layers:latest >/dev/null
+L image gc >/dev/null
+is "$(ls "$ROOT/store/layers" | wc -l)" 1 "after removing every layers image only hello's layer is left"
+
+# --- kill -9 mid-import: the store stays consistent and the old image runs
+head -c 40000000 /dev/urandom >"$T/big.bin"
+mkdir -p "$T/biglayer/opt" && mv "$T/big.bin" "$T/biglayer/opt/" && cp -a "$ROOTFS"/bin "$T/biglayer/"
+tar -C "$T/biglayer" -cf "$T/big-layer.tar" .
+python3 "$top/tests/lib/ocitool.py" build --layer "$T/big-layer.tar" --compression gzip --ref big "$T/big.tar" >/dev/null
+openssl dgst -sha256 -sign "$KEY" -out "$T/big.tar.sig" "$T/big.tar"
+for delay in 0.05 0.2 0.5 0.8; do
+	"$LIMPET" --root "$ROOT" image import --trust "$PUB" "$T/big.tar" >/dev/null 2>&1 &
+	pid=$!
+	sleep $delay
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	out=$(L image check)
+	rc=$?
+	if [ $rc -eq 0 ] && L run --rm hello >/dev/null; then
+		ok "kill -9 after ${delay}s: store consistent, hello still runs"
+	else
+		not_ok "kill -9 after ${delay}s"
+		diag "$out"
+	fi
+done
+L image rm big:latest >/dev/null 2>&1
+L image gc >/dev/null
+check "the next store operation cleared the staging leftovers" test -z "$(ls -A "$ROOT/store/staging")"
+
+# --- a full disk fails cleanly
+mkdir -p "$T/small"
+if mount -t tmpfs -o size=8m tmpfs "$T/small"; then
+	SMALL=$T/small/state
+	L2() { "$LIMPET" --root "$SMALL" "$@"; }
+	L2 image import --trust "$PUB" "$IMG/hello.tar" >/dev/null
+	sum=$(cd "$SMALL/store" && find . -path ./lock -prune -o -print | sort | md5sum)
+	err=$(L2 image import --trust "$PUB" "$T/big.tar" 2>&1)
+	rc=$?
+	is "$rc" 1 "importing onto a full disk fails"
+	like "$err" "No space left on device" "saying the disk is full"
+	is "$(cd "$SMALL/store" && find . -path ./lock -prune -o -print | sort | md5sum)" "$sum" "and the store is unchanged"
+	like "$(L2 run --rm hello)" "hello from" "the image already there still runs"
+	umount "$T/small"
+else
+	ok "# SKIP cannot mount a small tmpfs"
+fi
