@@ -24,17 +24,35 @@ static json_t *container_json(const struct lp_container *ct)
 
 	for (a = c->argv; a && *a; a++)
 		json_array_append_new(cmd, json_string(*a));
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:s, s:s, s:o,"
+	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:s, s:s?, s:s?, s:o,"
 			 " s:{s:I, s:I, s:I, s:i, s:I}}",
 			 "name", c->name, "id", ct->st.id, "status", lp_ct_status_name(ct), "pid",
 			 lp_ct_alive(ct) ? (int)ct->st.pid : 0, "exit_code", ct->st.exit_code,
 			 "signal", ct->st.signal, "oom_killed", ct->st.oom_killed, "restarts",
 			 ct->st.restarts, "started_at", (json_int_t)ct->st.started_at,
 			 "finished_at", (json_int_t)ct->st.finished_at, "cgroup", ct->st.cgroup,
-			 "rootfs", c->rootfs, "command", cmd, "limits", "memory",
+			 "rootfs", c->rootfs, "image", c->image, "command", cmd, "limits", "memory",
 			 (json_int_t)c->limits.memory, "cpu_quota", (json_int_t)c->limits.cpu_quota,
 			 "cpu_period", (json_int_t)c->limits.cpu_period, "cpu_weight",
 			 c->limits.cpu_weight, "pids", (json_int_t)c->limits.pids);
+}
+
+/* One line for the COMMAND column: the image or the command, cut short. */
+static void command_text(const struct lp_container *ct, char *buf, size_t len)
+{
+	const struct lp_container_cfg *c = &ct->cfg;
+	const char *what = c->argv && c->argv[0] ? c->argv[0] : "";
+	char *p;
+
+	if (c->image)
+		snprintf(buf, len, "%s%s%s", c->image, *what ? " " : "", what);
+	else
+		snprintf(buf, len, "%s", what);
+	for (p = buf; *p; p++)
+		if (*p == '\n' || *p == '\t')
+			*p = ' ';
+	if (strlen(buf) > 40)
+		strcpy(buf + 37, "...");
 }
 
 static void status_text(const struct lp_container *ct, char *buf, size_t len)
@@ -72,7 +90,7 @@ int cmd_ps(int argc, char **argv, struct lp_globals *g)
 		       "COMMAND");
 	for (i = 0; i < n; i++) {
 		struct lp_container ct;
-		char status[32];
+		char status[32], command[64];
 
 		if (lp_ct_load(g, names[i], &ct, &err) < 0) {
 			fprintf(stderr, "limpet ps: %s\n", err.msg);
@@ -82,9 +100,9 @@ int cmd_ps(int argc, char **argv, struct lp_globals *g)
 			json_array_append_new(all, container_json(&ct));
 		} else {
 			status_text(&ct, status, sizeof(status));
+			command_text(&ct, command, sizeof(command));
 			printf("%-20s %-12s %-8d %-8d %s\n", ct.cfg.name, status,
-			       lp_ct_alive(&ct) ? (int)ct.st.pid : 0, ct.st.restarts,
-			       ct.cfg.argv[0]);
+			       lp_ct_alive(&ct) ? (int)ct.st.pid : 0, ct.st.restarts, command);
 		}
 		lp_ct_free(&ct);
 	}

@@ -115,7 +115,9 @@ check "setuid bits survive import" bash -c "find '$ROOT/store/layers' -perm -400
 L image rm h-setuid >/dev/null
 
 # --- rm and gc
-L run -d --name user-of-hello hello 2>/dev/null || L run --name user-of-hello hello >/dev/null
+L run --name user-of-hello hello >/dev/null
+is "$(ps_field user-of-hello image)" hello "ps --json names a container's image"
+like "$(L ps)" "user-of-hello .* hello" "ps shows the image in COMMAND"
 err=$(L image rm hello 2>&1)
 is "$?" 1 "rm refuses an image a container uses"
 like "$err" "used by container user-of-hello" "and names the container"

@@ -1,23 +1,28 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# The README's first command: build a busybox rootfs and run it under limits,
-# then show from the host side that the limits are in the container's cgroup.
+# The README's first command: build the signed hello image (busybox-static,
+# umoci, skopeo, signed with a demo key), import it -- the signature and
+# every digest are checked -- and run it under memory, CPU and pids limits.
 set -eu
 LIMPET=${1:?usage: demo.sh PATH/TO/limpet}
-HERE=$(cd "$(dirname "$0")" && pwd)
-. "$HERE/rootfs.sh"
-WORK=$(cd "$HERE/../.." && pwd)/tests/.work
-mkdir -p "$WORK"
-[ -x "$WORK/rootfs/bin/busybox" ] || make_busybox_rootfs "$WORK/rootfs"
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+WORK=$TOP/tests/.work
+IMG=$WORK/images
 STATE=$WORK/demo-state
 L() { "$LIMPET" --root "$STATE" "$@"; }
-L rm -f demo >/dev/null 2>&1 || true
+mkdir -p "$WORK"
 
-echo "+ limpet run --name demo --memory 64M --cpus 0.5 --pids 64 --hostname demo $WORK/rootfs /bin/sh -c ..."
-L run --name demo --memory 64M --cpus 0.5 --pids 64 --hostname demo "$WORK/rootfs" /bin/sh -c '
-	echo "hello from $(hostname): I am PID $$ and see $(set -- /proc/[0-9]*; echo $#) process(es)"
-	grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status
-	sleep 2' &
+echo "+ images/build.sh $IMG   (hello.tar: an OCI archive, hello.tar.sig: its signature)"
+"$TOP/images/build.sh" "$IMG" >/dev/null
+echo "+ limpet image import --trust $IMG/demo.pub $IMG/hello.tar"
+L rm -f demo >/dev/null 2>&1 || true
+L image import --trust "$IMG/demo.pub" "$IMG/hello.tar"
+echo "+ limpet run --name demo --memory 64M --cpus 0.5 --pids 64 hello"
+L run --name demo --memory 64M --cpus 0.5 --pids 64 hello \
+	'echo "hello from $(hostname) as $(id -u):$(id -g) in $(pwd), GREETING=$GREETING"
+	 echo "I am PID $$ and see $(set -- /proc/[0-9]*; echo $#) process(es)"
+	 grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status
+	 sleep 2' &
 run=$!
 for _ in $(seq 50); do
 	cg=$(L ps --json | sed -n 's/.*"cgroup": "\(.*\)".*/\1/p' | head -1)
@@ -32,6 +37,7 @@ for f in memory.max cpu.max pids.max; do
 	[ -f "/sys/fs/cgroup$cg/$f" ] && echo "  $f = $(cat "/sys/fs/cgroup$cg/$f")"
 done
 wait $run
-echo "+ limpet ps"
+echo "+ limpet image ls; limpet ps"
+L image ls
 L ps
 L rm demo >/dev/null
