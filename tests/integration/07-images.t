@@ -114,6 +114,17 @@ L image import --trust "$PUB" --name h-setuid "$T/hostile/hostile-setuid.tar" >/
 check "setuid bits survive import" bash -c "find '$ROOT/store/layers' -perm -4000 -type f | grep -q ."
 L image rm h-setuid >/dev/null
 
+# --- the agent runs a config container that names an image
+cat >"$T/agent.conf" <<CONF
+trust = [ "$PUB" ];
+containers = ( { name = "from-image"; image = "hello"; memory = "32M";
+		 command = [ "echo from the config; sleep 1000" ]; } );
+CONF
+start_agent -c "$T/agent.conf"
+check "a config container can name an image" wait_for 10 bash -c "$LIMPET --root $ROOT logs from-image 2>/dev/null | grep -q 'from the config'"
+stop_agent
+L rm -f from-image >/dev/null
+
 # --- rm and gc
 L run --name user-of-hello hello >/dev/null
 is "$(ps_field user-of-hello image)" hello "ps --json names a container's image"
