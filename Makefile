@@ -84,7 +84,7 @@ endif
 LP_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 # mbedtls (agent/trust.c) ships no .pc file in Debian 12
-LDLIBS += -lmbedcrypto
+LDLIBS += -lmbedcrypto -pthread
 
 gated-src := platform/linux/seccomp.c platform/linux/cgroup_v1.c platform/linux/cgroup_v2.c \
 	     platform/linux/cgroup_bpf.c \

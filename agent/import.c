@@ -42,7 +42,9 @@ struct importer {
 	struct lp_store st;
 	int fd;
 	struct lp_sha256 file_hash;
-	char buf[CHUNK];
+	struct lp_hasher *hasher;	/* the other core hashes what we read */
+	struct lp_ring ring;		/* buffers handed to libarchive and the hasher */
+	char buf[CHUNK];		/* metadata members, read on this core */
 	struct blob *v;
 	size_t n;
 	int64_t budget;
@@ -106,17 +108,21 @@ static int check_signature(struct importer *im, struct lp_err *err)
 static la_ssize_t file_read(struct archive *a, void *ud, const void **out)
 {
 	struct importer *im = ud;
+	unsigned int slot;
+	char *buf = lp_ring_get(&im->ring, &slot);
 	ssize_t n;
 
 	do {
-		n = read(im->fd, im->buf, sizeof(im->buf));
+		n = read(im->fd, buf, LP_RING_BUF_SIZE);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		archive_set_error(a, errno, "read %s", im->o->file);
+		if (a)
+			archive_set_error(a, errno, "read %s", im->o->file);
 		return -1;
 	}
-	lp_sha256_update(&im->file_hash, im->buf, (size_t)n);
-	*out = im->buf;
+	if (n > 0)
+		lp_ring_hash(&im->ring, slot, &im->file_hash, (size_t)n);
+	*out = buf;
 	return n;
 }
 
@@ -227,7 +233,7 @@ static int read_layer(struct importer *im, struct archive *a, struct blob *b, co
 		return -1;
 	if (mkdir(b->dir, 0755) < 0)
 		return lp_fail_errno(err, "mkdir %s", b->dir);
-	if (lp_unpack_layer(a, peek, peek_len, b->dir, &lim, &res, err) < 0)
+	if (lp_unpack_layer(a, peek, peek_len, b->dir, &lim, im->hasher, &res, err) < 0)
 		return lp_prefix(err, "layer %s", b->path);
 	memcpy(b->digest, res.blob_digest, sizeof(b->digest));
 	memcpy(b->diff_id, res.diff_id, sizeof(b->diff_id));
@@ -302,12 +308,14 @@ out:
 static int check_file_unchanged(struct importer *im, struct lp_err *err)
 {
 	unsigned char now[32];
-	ssize_t n;
+	const void *buf;
+	la_ssize_t n;
 
-	while ((n = read(im->fd, im->buf, sizeof(im->buf))) > 0)
-		lp_sha256_update(&im->file_hash, im->buf, (size_t)n);
+	while ((n = file_read(NULL, im, &buf)) > 0)
+		;
 	if (n < 0)
 		return lp_fail_errno(err, "read %s", im->o->file);
+	lp_hasher_wait(im->hasher, 0);
 	if (lp_sha256_final(&im->file_hash, now, err) < 0)
 		return -1;
 	if (im->is_signed && memcmp(now, im->signed_digest, sizeof(now)))
@@ -724,6 +732,8 @@ static void importer_free(struct importer *im)
 		json_decref(im->v[i].json);
 	}
 	free(im->v);
+	lp_ring_free(&im->ring);
+	lp_hasher_stop(im->hasher);
 	lp_sha256_free(&im->file_hash);
 	if (im->fd >= 0)
 		close(im->fd);
@@ -748,6 +758,8 @@ int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char *
 		lp_fail_errno(err, "%s", o->file);
 		goto out;
 	}
+	if (lp_hasher_start(&im->hasher, err) < 0 || lp_ring_init(&im->ring, im->hasher, err) < 0)
+		goto out;
 	if (check_signature(im, err) < 0 || lp_store_open(g, &im->st, err) < 0 ||
 	    lp_store_staging(&im->st, im->staging, sizeof(im->staging), err) < 0)
 		goto out;

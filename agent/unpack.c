@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,9 +15,9 @@
 #include <unistd.h>
 
 #include "platform/lib/util.h"
+#include "hasher.h"
 #include "trust.h"
 
-#define CHUNK (128 * 1024)
 #define WHITEOUT ".wh."
 #define OPAQUE ".wh..wh..opq"
 
@@ -31,49 +32,140 @@ struct blob_src {
 	size_t peek_len;
 	struct lp_sha256 hash;
 	uint64_t size;
-	char buf[CHUNK];
+	struct lp_ring ring;	/* hashed on the other core while we decompress */
 };
+
+/*
+ * Decompression runs in a thread of its own and hands the uncompressed tar
+ * to the extracting thread through a few buffers; both threads and the
+ * hasher keep the two cores busy.
+ */
+#define PIPE_SLOTS 4
 
 struct plain_src {
 	struct archive *decompressor;
 	struct lp_sha256 hash;
 	uint64_t size;
-	char buf[CHUNK];
+	struct lp_hasher *hasher;
+	char (*bufs)[LP_RING_BUF_SIZE];
+	la_ssize_t len[PIPE_SLOTS];
+	uint64_t hashed[PIPE_SLOTS];	/* hasher job that last read each buffer */
+	uint64_t produced, consumed;	/* chunks made / given back by the reader */
+	bool holding;			/* the reader still uses chunk `consumed` */
+	bool cancel;
+	int errcode;
+	char errmsg[256];
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	pthread_t thread;
 };
 
 static la_ssize_t blob_read(struct archive *a, void *ud, const void **out)
 {
 	struct blob_src *s = ud;
+	unsigned int slot;
 	la_ssize_t n;
+	char *buf;
 
 	(void)a;
 	if (s->peek_len) {
 		*out = s->peek;
 		n = (la_ssize_t)s->peek_len;
 		s->peek_len = 0;
-	} else {
-		n = archive_read_data(s->outer, s->buf, sizeof(s->buf));
-		*out = s->buf;
+		lp_hasher_add(s->ring.h, &s->hash, s->peek, (size_t)n);
+		s->size += (uint64_t)n;
+		return n;
 	}
+	buf = lp_ring_get(&s->ring, &slot);
+	n = archive_read_data(s->outer, buf, LP_RING_BUF_SIZE);
+	*out = buf;
 	if (n > 0) {
-		lp_sha256_update(&s->hash, *out, (size_t)n);
+		lp_ring_hash(&s->ring, slot, &s->hash, (size_t)n);
 		s->size += (uint64_t)n;
 	}
 	return n;
 }
 
+/* The decompressing thread: fill free slots until the stream ends. */
+static void *decompress_thread(void *arg)
+{
+	struct plain_src *s = arg;
+	unsigned int slot;
+	la_ssize_t n;
+
+	do {
+		pthread_mutex_lock(&s->lock);
+		while (s->produced - s->consumed >= PIPE_SLOTS && !s->cancel)
+			pthread_cond_wait(&s->changed, &s->lock);
+		if (s->cancel) {
+			pthread_mutex_unlock(&s->lock);
+			break;
+		}
+		slot = s->produced % PIPE_SLOTS;
+		pthread_mutex_unlock(&s->lock);
+		if (s->hashed[slot])
+			lp_hasher_wait(s->hasher, s->hashed[slot]);
+		n = archive_read_data(s->decompressor, s->bufs[slot], LP_RING_BUF_SIZE);
+		if (n > 0) {
+			s->hashed[slot] = lp_hasher_add(s->hasher, &s->hash, s->bufs[slot], (size_t)n);
+			s->size += (uint64_t)n;
+		} else if (n < 0) {
+			s->errcode = archive_errno(s->decompressor);
+			snprintf(s->errmsg, sizeof(s->errmsg), "%s",
+				 archive_error_string(s->decompressor));
+		}
+		pthread_mutex_lock(&s->lock);
+		s->len[slot] = n;
+		s->produced++;
+		pthread_cond_broadcast(&s->changed);
+		pthread_mutex_unlock(&s->lock);
+	} while (n > 0);
+	return NULL;
+}
+
+/* The tar reader's source: the next chunk the decompressing thread made. */
 static la_ssize_t plain_read(struct archive *a, void *ud, const void **out)
 {
 	struct plain_src *s = ud;
-	la_ssize_t n = archive_read_data(s->decompressor, s->buf, sizeof(s->buf));
+	unsigned int slot;
+	la_ssize_t n;
 
-	(void)a;
-	*out = s->buf;
-	if (n > 0) {
-		lp_sha256_update(&s->hash, s->buf, (size_t)n);
-		s->size += (uint64_t)n;
+	pthread_mutex_lock(&s->lock);
+	if (s->holding) {
+		/* libarchive is done with the chunk it had: give it back. */
+		s->consumed++;
+		s->holding = false;
+		pthread_cond_broadcast(&s->changed);
 	}
+	while (s->produced == s->consumed)
+		pthread_cond_wait(&s->changed, &s->lock);
+	slot = s->consumed % PIPE_SLOTS;
+	n = s->len[slot];
+	s->holding = n > 0; /* the end (or an error) is kept for every later call */
+	pthread_mutex_unlock(&s->lock);
+	*out = s->bufs[slot];
+	if (n < 0 && a)
+		archive_set_error(a, s->errcode ? s->errcode : EIO, "layer: %s", s->errmsg);
 	return n;
+}
+
+static int pipe_start(struct plain_src *s, struct lp_err *err)
+{
+	int rc;
+
+	rc = pthread_create(&s->thread, NULL, decompress_thread, s);
+	if (rc)
+		return lp_fail(err, rc, "start the decompressing thread: %s", strerror(rc));
+	return 0;
+}
+
+static void pipe_stop(struct plain_src *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->cancel = true;
+	pthread_cond_broadcast(&s->changed);
+	pthread_mutex_unlock(&s->lock);
+	pthread_join(s->thread, NULL);
 }
 
 /* ---------------------------------------------------------------- path rules */
@@ -342,7 +434,8 @@ static int drain(la_ssize_t (*rd)(struct archive *, void *, const void **), void
 	while ((n = rd(NULL, src, &buf)) > 0)
 		;
 	if (n < 0)
-		return lp_fail(err, archive_errno(errs), "%s: %s", what, archive_error_string(errs));
+		return lp_fail(err, archive_errno(errs), "%s: %s", what,
+			       archive_error_string(errs) ? archive_error_string(errs) : "read error");
 	return 0;
 }
 
@@ -352,6 +445,7 @@ static int run_chain(struct blob_src *blob, struct plain_src *plain,
 {
 	struct archive *dec = archive_read_new(), *tar = archive_read_new();
 	struct archive_entry *raw;
+	bool started = false;
 	int rc = -1;
 
 	if (!dec || !tar) {
@@ -367,6 +461,9 @@ static int run_chain(struct blob_src *blob, struct plain_src *plain,
 		goto out;
 	}
 	plain->decompressor = dec;
+	if (pipe_start(plain, err) < 0)
+		goto out;
+	started = true;
 	archive_read_support_format_tar(tar);
 	if (archive_read_open(tar, plain, NULL, plain_read, NULL) != ARCHIVE_OK) {
 		lp_fail(err, archive_errno(tar), "layer tar: %s", archive_error_string(tar));
@@ -374,10 +471,13 @@ static int run_chain(struct blob_src *blob, struct plain_src *plain,
 	}
 	if (extract_all(tar, lim, &res->files, err) < 0)
 		goto out;
-	if (drain(plain_read, plain, dec, "layer", err) < 0)
+	if (drain(plain_read, plain, tar, "layer", err) < 0)
 		goto out;
 	rc = 0;
 out:
+	/* After a failure the decompressor may still be running: stop it first. */
+	if (started)
+		pipe_stop(plain);
 	if (tar)
 		archive_read_free(tar);
 	if (dec)
@@ -386,8 +486,8 @@ out:
 }
 
 int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, const char *dir,
-		    const struct lp_unpack_limits *limits, struct lp_layer_result *res,
-		    struct lp_err *err)
+		    const struct lp_unpack_limits *limits, struct lp_hasher *hasher,
+		    struct lp_layer_result *res, struct lp_err *err)
 {
 	cleanup_free struct blob_src *blob = calloc(1, sizeof(*blob));
 	cleanup_free struct plain_src *plain = calloc(1, sizeof(*plain));
@@ -404,6 +504,16 @@ int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, co
 	blob->peek_len = peek_len;
 	lp_sha256_init(&blob->hash);
 	lp_sha256_init(&plain->hash);
+	plain->hasher = hasher;
+	plain->bufs = malloc(PIPE_SLOTS * sizeof(*plain->bufs));
+	pthread_mutex_init(&plain->lock, NULL);
+	pthread_cond_init(&plain->changed, NULL);
+	if (!plain->bufs || lp_ring_init(&blob->ring, hasher, err) < 0) {
+		free(plain->bufs);
+		lp_sha256_free(&blob->hash);
+		lp_sha256_free(&plain->hash);
+		return plain->bufs ? -1 : lp_fail(err, ENOMEM, "out of memory");
+	}
 	/* libarchive's secure-extraction checks work relative to the cwd. */
 	if (chdir(dir) < 0) {
 		rc = lp_fail_errno(err, "chdir %s", dir);
@@ -415,6 +525,12 @@ int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, co
 	/* The blob digest needs every stored byte, compression trailer included. */
 	if (rc == 0)
 		rc = drain(blob_read, blob, outer, "archive", err);
+	/* Also on failure: the worker must be done with our buffers and hashes. */
+	lp_hasher_wait(hasher, 0);
+	lp_ring_free(&blob->ring);
+	free(plain->bufs);
+	pthread_mutex_destroy(&plain->lock);
+	pthread_cond_destroy(&plain->changed);
 	if (rc == 0 && (lp_sha256_final(&blob->hash, res->blob_digest, err) < 0 ||
 			lp_sha256_final(&plain->hash, res->diff_id, err) < 0))
 		rc = -1;

@@ -14,6 +14,7 @@
 #include <archive.h>
 #include <stdint.h>
 
+#include "hasher.h"
 #include "platform/lib/err.h"
 
 struct lp_unpack_limits {
@@ -34,7 +35,7 @@ struct lp_layer_result {
  * `peek`, and extract it into dir (which must exist and be empty).
  */
 int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, const char *dir,
-		    const struct lp_unpack_limits *limits, struct lp_layer_result *res,
-		    struct lp_err *err);
+		    const struct lp_unpack_limits *limits, struct lp_hasher *hasher,
+		    struct lp_layer_result *res, struct lp_err *err);
 
 #endif
