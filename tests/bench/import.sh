@@ -40,6 +40,8 @@ LIMPET=${1:-$TOP/build/limpet}
 case $LIMPET in /*) ;; *) LIMPET=$PWD/$LIMPET ;; esac
 
 die() { echo "import.sh: $*" >&2; exit 1; }
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || die "needs root (layer files are owned by root, umoci unpack wants root)"
 [ -x "$LIMPET" ] || die "$LIMPET is not an executable (run make first)"
 for t in python3 openssl hyperfine; do
@@ -379,18 +381,7 @@ LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for r in $(seq 0 $((RUNS - 1))); do
 	warm=0
 	[ "$r" -eq 0 ] && warm=$WARMUP
-	hf=(hyperfine --runs 1 --warmup "$warm" --style none --export-json "$TMP/round.json")
-	for k in "${!NAMES[@]}"; do
-		i=$(((k + r) % ${#NAMES[@]}))
-		hf+=(--command-name "${NAMES[$i]}" --prepare "${PREPS[$i]}" "${CMDS[$i]}")
-	done
-	"${hf[@]}" >/dev/null 2>"$TMP/hyperfine.err" || { cat "$TMP/hyperfine.err" >&2; die "hyperfine failed"; }
-	python3 - "$TMP/round.json" >>"$TIMES" <<'EOF2'
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    for t in r["times"]:
-        print(r["command"], t)
-EOF2
+	hyperfine_round 1 "$warm" "$r"
 done
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
 

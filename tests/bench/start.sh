@@ -26,6 +26,8 @@ LIMPET=${1:-$TOP/build/limpet}
 case $LIMPET in /*) ;; *) LIMPET=$PWD/$LIMPET ;; esac
 
 die() { echo "start.sh: $*" >&2; exit 1; }
+# shellcheck source=tests/bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 [ "$(id -u)" -eq 0 ] || die "needs root (namespaces, mounts, cgroups)"
 [ -x "$LIMPET" ] || die "$LIMPET is not an executable (run make first)"
 command -v python3 >/dev/null || die "needs python3"
@@ -152,23 +154,11 @@ add_peer() { # RUNTIME
 # hyperfine: each round is one hyperfine call (the warm-up runs in the first
 # round, one warm-up run per command after that).
 hyperfine_bench() {
-	local r i k per=$((RUNS / ROUNDS)) warm hf
+	local r per=$((RUNS / ROUNDS)) warm
 	for r in $(seq 0 $((ROUNDS - 1))); do
 		warm=1
 		[ "$r" -eq 0 ] && warm=$WARMUP
-		hf=(hyperfine --runs "$per" --warmup "$warm" --style none --export-json "$TMP/round.json")
-		for k in "${!NAMES[@]}"; do
-			i=$(((k + r) % ${#NAMES[@]}))
-			hf+=(--command-name "${NAMES[$i]}" "${CMDS[$i]}")
-		done
-		# Its outlier warnings are expected on a shared box; show its stderr only on failure.
-		"${hf[@]}" >/dev/null 2>"$TMP/hyperfine.err" || { cat "$TMP/hyperfine.err" >&2; die "hyperfine failed"; }
-		python3 - "$TMP/round.json" >>"$TIMES" <<'EOF'
-import json, sys
-for r in json.load(open(sys.argv[1]))["results"]:
-    for t in r["times"]:
-        print(r["command"], t)
-EOF
+		hyperfine_round "$per" "$warm" "$r"
 	done
 }
 

@@ -1,0 +1,27 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Shared by the benchmarks.  Sourced after the caller defined die(), $TMP,
+# $TIMES and the parallel arrays NAMES and CMDS (and PREPS, optional).
+
+# hyperfine_round RUNS WARMUP OFFSET: one hyperfine call timing every command
+# RUNS times, in an order rotated by OFFSET, so that a burst of load from other
+# work on the machine hits all of them alike across rounds.  Appends one
+# "NAME SECONDS" line per run to $TIMES.
+hyperfine_round() {
+	local runs=$1 warm=$2 off=$3 i k hf
+	hf=(hyperfine --runs "$runs" --warmup "$warm" --style none --export-json "$TMP/round.json")
+	for k in "${!NAMES[@]}"; do
+		i=$(((k + off) % ${#NAMES[@]}))
+		hf+=(--command-name "${NAMES[$i]}")
+		if [ -n "${PREPS[$i]-}" ]; then hf+=(--prepare "${PREPS[$i]}"); fi
+		hf+=("${CMDS[$i]}")
+	done
+	# Outlier warnings are expected on a shared box; show stderr only on failure.
+	"${hf[@]}" >/dev/null 2>"$TMP/hyperfine.err" || { cat "$TMP/hyperfine.err" >&2; die "hyperfine failed"; }
+	python3 - "$TMP/round.json" >>"$TIMES" <<'PY'
+import json, sys
+for r in json.load(open(sys.argv[1]))["results"]:
+    for t in r["times"]:
+        print(r["command"], t)
+PY
+}
