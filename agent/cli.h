@@ -33,6 +33,7 @@ int cmd_ps(int argc, char **argv, struct lp_globals *g);
 int cmd_stop(int argc, char **argv, struct lp_globals *g);
 int cmd_rm(int argc, char **argv, struct lp_globals *g);
 int cmd_logs(int argc, char **argv, struct lp_globals *g);
+int cmd_exec(int argc, char **argv, struct lp_globals *g);
 int cmd_agent(int argc, char **argv, struct lp_globals *g);
 int cmd_doctor(int argc, char **argv, struct lp_globals *g);
 int cmd_version(int argc, char **argv, struct lp_globals *g);
@@ -40,5 +41,6 @@ int cmd_image(int argc, char **argv, struct lp_globals *g);
 int cmd_keygen(int argc, char **argv, struct lp_globals *g);
 int cmd_image_sign(int argc, char **argv, struct lp_globals *g);
 int cmd_image_verify(int argc, char **argv, struct lp_globals *g);
+int cmd_image_pull(int argc, char **argv, struct lp_globals *g);
 
 #endif

@@ -508,6 +508,73 @@ bool lp_ct_supervised(const struct lp_container *ct)
 	return lp_proc_running(ct->st.supervisor, ct->st.supervisor_start);
 }
 
+int lp_ct_main_process(const struct lp_container *ct, pid_t *pid,
+		       unsigned long long *starttime)
+{
+	char path[96], buf[64];
+	FILE *f;
+	int child = 0;
+
+	if (!lp_ct_alive(ct))
+		return -1;
+	*pid = ct->st.pid;
+	*starttime = ct->st.starttime;
+	if (!ct->cfg.init)
+		return 0;
+	/* limpet's init has exactly one child of its own: the entrypoint. */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)*pid, (int)*pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (fgets(buf, sizeof(buf), f))
+		child = atoi(buf);
+	fclose(f);
+	if (child <= 0)
+		return -1;
+	*pid = child;
+	*starttime = lp_proc_starttime(child);
+	return 0;
+}
+
+int lp_ct_exec_env(pid_t pid, char *const *extra, struct lp_exec_spec *spec, struct lp_err *err)
+{
+	char path[64];
+	cleanup_free char *buf = NULL;
+	size_t len, i, n = 0, k;
+	char **env;
+
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
+	if (lp_read_file(path, 256 * 1024, &buf, &len, err) < 0)
+		return -1;
+	for (i = 0; i < len; i++)
+		n += buf[i] == '\0';
+	for (k = 0; extra && extra[k]; k++)
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (!env)
+		return lp_fail(err, ENOMEM, "out of memory");
+	n = 0;
+	for (k = 0; extra && extra[k]; k++)
+		env[n++] = strdup(extra[k]);
+	/* The -e values replace the container's own of the same name. */
+	for (i = 0; i < len; i += strlen(buf + i) + 1) {
+		size_t klen = strcspn(buf + i, "=");
+		bool replaced = false;
+
+		for (k = 0; extra && extra[k] && !replaced; k++)
+			replaced = !strncmp(extra[k], buf + i, klen) && extra[k][klen] == '=';
+		if (buf[i] && !replaced)
+			env[n++] = strdup(buf + i);
+	}
+	for (i = 0; i < n; i++)
+		if (!env[i]) {
+			lp_strv_free(env);
+			return lp_fail(err, ENOMEM, "out of memory");
+		}
+	spec->envp = env;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- stop, rm */
 
 static int pidfd_signal(int pidfd, int sig)

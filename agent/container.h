@@ -77,6 +77,15 @@ bool lp_ct_alive(const struct lp_container *ct);
 /* Is the recorded supervisor still alive (so it will record the exit)? */
 bool lp_ct_supervised(const struct lp_container *ct);
 
+/*
+ * The process that runs the container's command: PID 1, or with --init the
+ * entrypoint under limpet's init.  -1 when the container is not running.
+ */
+int lp_ct_main_process(const struct lp_container *ct, pid_t *pid,
+		       unsigned long long *starttime);
+/* spec->envp := pid's environment with extra (KEY=VALUE, NULL-terminated) on top. */
+int lp_ct_exec_env(pid_t pid, char *const *extra, struct lp_exec_spec *spec, struct lp_err *err);
+
 /* SIGTERM, then SIGKILL after timeout_ms; returns once PID 1 is gone. */
 int lp_ct_stop(struct lp_container *ct, int64_t timeout_ms, struct lp_err *err);
 /* Delete everything of a stopped container. */

@@ -33,6 +33,7 @@ static const struct applet applets[] = {
 	{ "stop", cmd_stop, true, "stop [-t SECS] NAME..." },
 	{ "rm", cmd_rm, true, "rm [-f] NAME..." },
 	{ "logs", cmd_logs, true, "logs [-f] [--tail N] NAME" },
+	{ "exec", cmd_exec, true, "exec [-e K=V]... NAME CMD [ARGS...]" },
 #ifdef CONFIG_AGENT
 	{ "agent", cmd_agent, true, "agent" },
 #endif

@@ -40,6 +40,12 @@ int lp_cgroup_setup(const char *path, const struct lp_limits *limits,
 		    const struct lp_device *devices, size_t n_devices, pid_t pid,
 		    struct lp_err *err);
 
+/*
+ * Move pid into an existing container cgroup (every hierarchy it has), as
+ * `limpet exec` does for processes started inside a running container.
+ */
+int lp_cgroup_attach(const char *path, pid_t pid, struct lp_err *err);
+
 /* How many times the OOM killer fired in the cgroup (memory.events / oom_control). */
 int lp_cgroup_oom_kills(const char *path, uint64_t *count, struct lp_err *err);
 

@@ -73,6 +73,23 @@ struct lp_proc {
  */
 int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp_err *err);
 
+/* A command to run inside a running container (limpet exec, health checks). */
+struct lp_exec_spec {
+	pid_t target;			/* the container process to join */
+	unsigned long long target_starttime;
+	const char *cgroup;		/* the container's cgroup path */
+	char *const *argv;
+	char *const *envp;		/* NULL: the target process's environment */
+	bool userns;			/* the container has its own user namespace */
+	int stdio[3];			/* -1 inherits ours */
+};
+
+/*
+ * Start argv inside the container of spec->target, as that process's user,
+ * with the container's privileges; proc describes the command, our child.
+ */
+int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struct lp_err *err);
+
 /* starttime of pid, 0 if it does not exist. */
 unsigned long long lp_proc_starttime(pid_t pid);
 /* Is pid still the process that had starttime, and not a zombie? */

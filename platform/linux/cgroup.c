@@ -374,6 +374,32 @@ int lp_cgroup_setup(const char *path, const struct lp_limits *limits,
 	return ops ? ops->setup(path, limits, devices, n_devices, pid, err) : -1;
 }
 
+int lp_cgroup_attach(const char *path, pid_t pid, struct lp_err *err)
+{
+	static const char *const controllers[] = { "memory", "cpu", "pids", "devices" };
+	enum lp_cgroup_mode mode = lp_cgroup_mode();
+	char dir[PATH_MAX], value[32];
+	size_t i;
+
+	snprintf(value, sizeof(value), "%d", (int)pid);
+	if (mode == LP_CGROUP_V2)
+		return lp_cgroup_dir(path, NULL, dir, sizeof(dir), err) < 0
+			       ? -1
+			       : lp_cgroup_write(dir, "cgroup.procs", value, err);
+	if (mode != LP_CGROUP_V1)
+		return lp_fail(err, ENOTSUP, "no usable cgroup hierarchy");
+	for (i = 0; i < ARRAY_SIZE(controllers); i++) {
+		struct lp_err ignored;
+
+		/* A controller this host does not mount holds nothing to join. */
+		if (lp_cgroup_dir(path, controllers[i], dir, sizeof(dir), &ignored) < 0)
+			continue;
+		if (lp_cgroup_write(dir, "cgroup.procs", value, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int lp_cgroup_oom_kills(const char *path, uint64_t *count, struct lp_err *err)
 {
 	const struct lp_cgroup_ops *ops = checked_backend(path, err);

@@ -18,6 +18,14 @@ int lp_caps_apply(bool keep_mknod, struct lp_err *err);
 /* Drop the bounding set to the default set (before changing uid). */
 int lp_caps_bound(bool keep_mknod, struct lp_err *err);
 
+/*
+ * Everything a container process gives up before its exec: the bounding set,
+ * supplementary groups, uid/gid, capabilities (Docker's set for root, none
+ * otherwise), no_new_privs, the seccomp profile.
+ */
+int lp_privileges_drop(bool keep_mknod, bool in_userns, uid_t uid, gid_t gid,
+		       struct lp_err *err);
+
 /* Load the default seccomp profile (a no-op when built without it). */
 int lp_seccomp_apply(struct lp_err *err);
 

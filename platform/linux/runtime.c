@@ -81,23 +81,29 @@ static int set_stdio(const struct lp_spec *spec, struct lp_err *err)
 	return 0;
 }
 
-/* Hardening shared by the entrypoint and, with --init, PID 1. */
-static int drop_privileges(const struct child_ctx *c, uid_t uid, gid_t gid, struct lp_err *err)
+int lp_privileges_drop(bool keep_mknod, bool in_userns, uid_t uid, gid_t gid, struct lp_err *err)
 {
-	if (lp_caps_bound(c->keep_mknod, err) < 0)
+	if (lp_caps_bound(keep_mknod, err) < 0)
 		return -1;
-	if (!c->spec->userns_count && setgroups(0, NULL) < 0)
+	/* In a user namespace setgroups is denied (and there is nothing to clear). */
+	if (!in_userns && setgroups(0, NULL) < 0)
 		return lp_fail_errno(err, "clear supplementary groups");
 	if (setresgid(gid, gid, gid) < 0)
 		return lp_fail_errno(err, "setgid %u", (unsigned int)gid);
 	if (setresuid(uid, uid, uid) < 0)
 		return lp_fail_errno(err, "setuid %u", (unsigned int)uid);
 	/* A non-root user keeps no capabilities, as under Docker. */
-	if (uid == 0 && lp_caps_apply(c->keep_mknod, err) < 0)
+	if (uid == 0 && lp_caps_apply(keep_mknod, err) < 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return lp_fail_errno(err, "set no_new_privs");
 	return lp_seccomp_apply(err);
+}
+
+/* Hardening shared by the entrypoint and, with --init, PID 1. */
+static int drop_privileges(const struct child_ctx *c, uid_t uid, gid_t gid, struct lp_err *err)
+{
+	return lp_privileges_drop(c->keep_mknod, c->spec->userns_count > 0, uid, gid, err);
 }
 
 /* Close every fd from 3 up except a and b (either may be -1). */
