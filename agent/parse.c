@@ -330,10 +330,9 @@ static int split_device(const char *s, struct lp_device *dev)
 	return 0;
 }
 
-int lp_parse_device(const char *s, struct lp_device *dev, struct lp_err *err)
+/* The fields of a device spec, with the host path absolute; nothing looked up yet. */
+static int split_device_spec(const char *s, struct lp_device *dev, struct lp_err *err)
 {
-	struct stat st;
-
 	memset(dev, 0, sizeof(*dev));
 	if (!s || split_device(s, dev) < 0)
 		return lp_fail(err, EINVAL,
@@ -342,6 +341,15 @@ int lp_parse_device(const char *s, struct lp_device *dev, struct lp_err *err)
 	/* a relative path would be looked up from wherever the agent runs */
 	if (dev->host[0] != '/')
 		return lp_fail(err, EINVAL, "'%s': '%s' is not an absolute path", s, dev->host);
+	return 0;
+}
+
+int lp_parse_device(const char *s, struct lp_device *dev, struct lp_err *err)
+{
+	struct stat st;
+
+	if (split_device_spec(s, dev, err) < 0)
+		return -1;
 	if (stat(dev->host, &st) < 0)
 		return lp_fail_errno(err, "%s", dev->host);
 	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
@@ -350,6 +358,18 @@ int lp_parse_device(const char *s, struct lp_device *dev, struct lp_err *err)
 	dev->major = major(st.st_rdev);
 	dev->minor = minor(st.st_rdev);
 	return lp_device_check(dev, err);
+}
+
+int lp_parse_device_syntax(const char *s, struct lp_device *dev, struct lp_err *err)
+{
+	struct lp_device typed;
+
+	if (split_device_spec(s, dev, err) < 0)
+		return -1;
+	/* the type comes from the node itself: stand one in so the other fields get checked */
+	typed = *dev;
+	typed.type = 'c';
+	return lp_device_check(&typed, err);
 }
 
 /* "A" or "A:B": plain numbers up to max; *has_b tells which form it was. */

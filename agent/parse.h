@@ -23,6 +23,12 @@ int lp_parse_restart(const char *s, struct lp_restart *r, struct lp_err *err);
 int lp_parse_net(const char *s, enum lp_net_mode *net, struct lp_err *err);
 /* "/dev/x", "/dev/x:rw", "/dev/x:/dev/y", "/dev/x:/dev/y:rwm"; stats the node. */
 int lp_parse_device(const char *s, struct lp_device *dev, struct lp_err *err);
+/*
+ * The same syntax, checked without looking at the node (which may exist only
+ * on the device a deployment is for): host, inner and perms are filled in,
+ * type, major and minor stay 0 until lp_parse_device resolves the spec.
+ */
+int lp_parse_device_syntax(const char *s, struct lp_device *dev, struct lp_err *err);
 /* "uid", "uid:gid" (numeric). */
 int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *err);
 /* "HOSTUID" or "HOSTUID:COUNT" for the user namespace mapping. */

@@ -1,0 +1,1167 @@
+// SPDX-License-Identifier: Apache-2.0
+/* Deployment documents: parsing, refusals, applicability, image URLs, signatures. */
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "agent/deploy_doc.h"
+#include "agent/parse.h"
+#include "agent/trust.h"
+#include "platform/lib/util.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+#define EXAMPLE "images/deployment.example.json"	/* make runs the tests from the top */
+#define EXAMPLE_WEB_SHA256 "5d41402abc4b2a76b9719d911017c592ae2cb0e1c8c26e7f0fd5a9ee5f0b1c3a"
+#define EXAMPLE_SENSOR_SHA256 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+#define T_2026 1767225600	/* 2026-01-01T00:00:00Z */
+#define T_EXAMPLE_EXPIRES 1798761599	/* 2026-12-31T23:59:59Z */
+
+static char dir[] = "/tmp/limpet-test-deploy-XXXXXX";
+
+static void assert_msg_has(const struct lp_err *err, const char *want)
+{
+	if (!strstr(err->msg, want))
+		fail_msg("expected \"%s\" in the message \"%s\"", want, err->msg);
+}
+
+static void assert_msg_starts(const struct lp_err *err, const char *want)
+{
+	if (strncmp(err->msg, want, strlen(want)))
+		fail_msg("expected the message to start with \"%s\", got \"%s\"", want, err->msg);
+}
+
+static char *read_example(size_t *len)
+{
+	struct lp_err err = { 0 };
+	char *text = NULL;
+
+	if (lp_read_file(EXAMPLE, LP_DEPLOY_MAX, &text, len, &err) < 0)
+		fail_msg("%s", err.msg);
+	return text;
+}
+
+static void parse_ok(const char *text, struct lp_deployment *d)
+{
+	struct lp_err err = { 0 };
+
+	if (lp_deploy_parse(text, strlen(text), d, &err) < 0)
+		fail_msg("refused: %s", err.msg);
+}
+
+static void assert_empty(const struct lp_deployment *d)
+{
+	static const struct lp_deployment zero;
+
+	assert_memory_equal(d, &zero, sizeof(zero));
+}
+
+/* The document must be refused with a message starting with want. */
+static void parse_refused(const char *text, const char *want)
+{
+	struct lp_err err = { 0 };
+	struct lp_deployment d;
+
+	if (lp_deploy_parse(text, strlen(text), &d, &err) == 0) {
+		lp_deploy_free(&d);
+		fail_msg("accepted, expected \"%s\":\n%s", want, text);
+	}
+	assert_msg_starts(&err, want);
+	assert_empty(&d);
+}
+
+static void assert_sha256(const unsigned char *got, const char *want_hex)
+{
+	char hex[LP_SHA256_HEX_LEN + 1];
+
+	lp_hex(got, LP_SHA256_LEN, hex);
+	assert_string_equal(hex, want_hex);
+}
+
+static void assert_strv(char *const *v, const char *const *want, size_t n)
+{
+	size_t i;
+
+	assert_non_null(v);
+	for (i = 0; i < n; i++) {
+		assert_non_null(v[i]);
+		assert_string_equal(v[i], want[i]);
+	}
+	assert_null(v[n]);
+}
+
+/* ---------------------------------------------------------------- the example */
+
+static void assert_example_web(const struct lp_deploy_container *c)
+{
+	static const char *const argv[] = { "/bin/httpd", "-f", "-p", "8080", "-h", "/srv/www" };
+	static const char *const env[] = { "GREETING=hello", "LOG_LEVEL=info" };
+	static const char *const probe[] = { "/bin/wget", "-q", "-O-",
+					     "http://127.0.0.1:8080/health" };
+	struct lp_err err = { 0 };
+
+	assert_string_equal(c->cfg.name, "web");
+	assert_string_equal(c->image_url, "images/web.tar");
+	assert_sha256(c->image_sha256, EXAMPLE_WEB_SHA256);
+	assert_int_equal(c->image_size, 12345678);
+	assert_string_equal(c->cfg.image, "web:1.4");
+	assert_null(c->cfg.rootfs);
+	assert_strv(c->cfg.argv, argv, N(argv));
+	assert_strv(c->cfg.env, env, N(env));
+	assert_string_equal(c->cfg.user, "1000:1000");
+	assert_int_equal(c->cfg.uid, 1000);
+	assert_int_equal(c->cfg.gid, 1000);
+	assert_string_equal(c->cfg.cwd, "/srv");
+	assert_string_equal(c->cfg.hostname, "web");
+	assert_int_equal(c->cfg.limits.memory, 64 << 20);
+	assert_int_equal(c->cfg.limits.cpu_quota, 50000);
+	assert_int_equal(c->cfg.limits.cpu_period, 100000);
+	assert_int_equal(c->cfg.limits.cpu_weight, 100);
+	assert_int_equal(c->cfg.limits.pids, 64);
+	assert_int_equal(c->cfg.restart.policy, LP_RESTART_ON_FAILURE);
+	assert_int_equal(c->cfg.restart.max_retries, 3);
+	assert_strv(c->health.argv, probe, N(probe));
+	assert_int_equal(c->health.interval_ms, 10000);
+	assert_int_equal(c->health.timeout_ms, 5000);
+	assert_int_equal(c->health.retries, 3);
+	assert_int_equal(c->health.start_period_ms, 15000);
+	assert_int_equal(c->isolation, LP_ISOLATION_CONTAINER);
+	assert_int_equal(c->cfg.net, LP_NET_HOST);
+	assert_int_equal(c->n_volumes, 1);
+	assert_string_equal(c->volumes[0].name, "web-data");
+	assert_string_equal(c->volumes[0].path, "/var/lib/web");
+	assert_strv(c->device_specs, NULL, 0);
+	assert_int_equal(c->cfg.n_devices, 0);
+	assert_true(c->cfg.init);
+	assert_true(c->cfg.read_only);
+	if (lp_container_cfg_validate(&c->cfg, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
+/* The second container leaves out everything it can: the defaults show. */
+static void assert_example_sensor(const struct lp_deploy_container *c)
+{
+	static const char *const devices[] = { "/dev/gpiochip0:rw", "/dev/i2c-1:/dev/i2c-1:rw" };
+	struct lp_err err = { 0 };
+
+	assert_string_equal(c->cfg.name, "sensor");
+	assert_string_equal(c->image_url, "https://fleet.example.com/images/sensor-2.0.tar");
+	assert_sha256(c->image_sha256, EXAMPLE_SENSOR_SHA256);
+	assert_int_equal(c->image_size, 4194304);
+	assert_string_equal(c->cfg.image, "deploy/sensor:9f86d081884c");
+	assert_null(c->cfg.argv);
+	assert_strv(c->cfg.env, NULL, 0);
+	assert_null(c->cfg.user);
+	assert_int_equal(c->cfg.uid, 0);
+	assert_null(c->cfg.cwd);
+	assert_null(c->cfg.hostname);
+	assert_int_equal(c->cfg.limits.memory, 32 << 20);
+	assert_int_equal(c->cfg.limits.cpu_quota, 0);
+	assert_int_equal(c->cfg.limits.cpu_weight, 0);
+	assert_int_equal(c->cfg.limits.pids, 16);
+	assert_int_equal(c->cfg.restart.policy, LP_RESTART_ALWAYS);
+	assert_int_equal(c->cfg.restart.max_retries, 0);
+	assert_null(c->health.argv);
+	assert_int_equal(c->health.start_period_ms, LP_HEALTH_START_PERIOD_MS);
+	assert_int_equal(c->health.interval_ms, LP_HEALTH_INTERVAL_MS);
+	assert_int_equal(c->health.timeout_ms, LP_HEALTH_TIMEOUT_MS);
+	assert_int_equal(c->health.retries, LP_HEALTH_RETRIES);
+	assert_int_equal(c->isolation, LP_ISOLATION_CONTAINER);
+	assert_int_equal(c->cfg.net, LP_NET_NONE);
+	assert_int_equal(c->n_volumes, 0);
+	assert_null(c->volumes);
+	assert_strv(c->device_specs, devices, N(devices));
+	/* devices are resolved on the device itself, not when parsing */
+	assert_int_equal(c->cfg.n_devices, 0);
+	assert_false(c->cfg.init);
+	assert_false(c->cfg.read_only);
+	if (lp_container_cfg_validate(&c->cfg, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
+static void test_example_parses(void **state)
+{
+	static const char *const devices[] = { "pi-0042" };
+	static const char *const groups[] = { "kitchen" };
+	struct lp_err err = { 0 };
+	struct lp_deployment d;
+	size_t len = 0;
+	char *text = read_example(&len);
+
+	/* not NUL terminated: the length is what counts */
+	text[len] = '}';
+	if (lp_deploy_parse(text, len, &d, &err) < 0)
+		fail_msg("%s: %s", EXAMPLE, err.msg);
+	free(text);
+	assert_int_equal(d.version, 42);
+	assert_int_equal(d.expires, T_EXAMPLE_EXPIRES);
+	assert_strv(d.target_devices, devices, N(devices));
+	assert_strv(d.target_groups, groups, N(groups));
+	assert_int_equal(d.n, 2);
+	assert_example_web(&d.containers[0]);
+	assert_example_sensor(&d.containers[1]);
+	lp_deploy_free(&d);
+	assert_empty(&d);
+	lp_deploy_free(&d);
+	lp_deploy_free(NULL);
+}
+
+static void test_minimal_document(void **state)
+{
+	struct lp_deployment d;
+
+	/* no containers: the device is to run none; only groups targeted */
+	parse_ok("{\"version\": 1, \"expires\": \"2030-01-01T00:00:00Z\","
+		 " \"target\": {\"groups\": [\"all\"]}, \"containers\": []}",
+		 &d);
+	assert_int_equal(d.n, 0);
+	assert_null(d.containers);
+	assert_non_null(d.target_devices);
+	assert_null(d.target_devices[0]);
+	assert_string_equal(d.target_groups[0], "all");
+	lp_deploy_free(&d);
+}
+
+static void test_other_values(void **state)
+{
+	struct lp_deployment d;
+	struct lp_deploy_container *c;
+
+	parse_ok("{\"version\": 9007199254740993, \"expires\": \"2030-01-01T01:00:00+01:00\","
+		 " \"target\": {\"devices\": [\"b8:27:eb:00:00:01\"], \"groups\": []},"
+		 " \"containers\": [{\"name\": \"a\", \"image\": {\"url\": \"./a.tar\","
+		 " \"sha256\": \"" EXAMPLE_WEB_SHA256 "\", \"size\": 1},"
+		 " \"user\": \"nobody\", \"limits\": {\"memory\": 8388608, \"cpus\": \"1.5\"},"
+		 " \"health\": {\"command\": [\"/bin/true\"], \"interval\": \"2s\"},"
+		 " \"isolation\": \"auto\", \"restart\": \"no\"},"
+		 " {\"name\": \"b\", \"image\": {\"url\": \"b.tar\", \"sha256\": \""
+		 EXAMPLE_WEB_SHA256 "\", \"size\": 2}, \"isolation\": \"vm\","
+		 " \"health\": {\"start_period\": \"1m\"}}]}",
+		 &d);
+	assert_int_equal(d.version, 9007199254740993LL);
+	assert_int_equal(d.expires, 1893456000);
+	c = &d.containers[0];
+	/* a name is kept for the image's /etc/passwd to resolve when it starts */
+	assert_string_equal(c->cfg.user, "nobody");
+	assert_int_equal(c->cfg.uid, 0);
+	assert_int_equal(c->cfg.limits.memory, 8 << 20);
+	assert_int_equal(c->cfg.limits.cpu_quota, 150000);
+	assert_int_equal(c->isolation, LP_ISOLATION_AUTO);
+	assert_int_equal(c->cfg.restart.policy, LP_RESTART_NO);
+	/* the default timeout (5s) shrinks to a shorter interval */
+	assert_int_equal(c->health.interval_ms, 2000);
+	assert_int_equal(c->health.timeout_ms, 2000);
+	assert_string_equal(c->cfg.image, "deploy/a:5d41402abc4b");
+	c = &d.containers[1];
+	assert_int_equal(c->isolation, LP_ISOLATION_VM);
+	assert_null(c->health.argv);
+	assert_int_equal(c->health.start_period_ms, 60000);
+	lp_deploy_free(&d);
+}
+
+/* ---------------------------------------------------------------- bad documents */
+
+/* The example, as a JSON tree to break one thing in. */
+static json_t *example_tree(void)
+{
+	json_error_t jerr;
+	json_t *root = json_load_file(EXAMPLE, 0, &jerr);
+
+	if (!root)
+		fail_msg("%s: %s", EXAMPLE, jerr.text);
+	return root;
+}
+
+/* "containers.1.limits": the object or array the last part of path lives in. */
+static json_t *walk(json_t *root, char *path, char **last)
+{
+	char *dot;
+
+	while ((dot = strchr(path, '.'))) {
+		*dot = '\0';
+		root = json_is_array(root) ? json_array_get(root, strtoul(path, NULL, 10))
+					   : json_object_get(root, path);
+		assert_non_null(root);
+		path = dot + 1;
+	}
+	*last = path;
+	return root;
+}
+
+/* Set path to the JSON text value, or remove it when value is NULL. */
+static void mutate(json_t *root, const char *path, const char *value)
+{
+	char buf[256], *last;
+	json_t *parent, *v = NULL;
+	json_error_t jerr;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	parent = walk(root, buf, &last);
+	if (value) {
+		v = json_loads(value, JSON_DECODE_ANY, &jerr);
+		if (!v)
+			fail_msg("%s: %s", value, jerr.text);
+	}
+	if (json_is_array(parent) && v)
+		assert_int_equal(json_array_set_new(parent, strtoul(last, NULL, 10), v), 0);
+	else if (json_is_array(parent))
+		assert_int_equal(json_array_remove(parent, strtoul(last, NULL, 10)), 0);
+	else if (v)
+		assert_int_equal(json_object_set_new(parent, last, v), 0);
+	else
+		assert_int_equal(json_object_del(parent, last), 0);
+}
+
+struct breakage {
+	const char *path;
+	const char *value;	/* JSON; NULL removes the field */
+	const char *msg;	/* how the message must start */
+};
+
+static void expect_refusals(const struct breakage *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		json_t *root = example_tree();
+		char *text;
+
+		mutate(root, cases[i].path, cases[i].value);
+		text = json_dumps(root, 0);
+		assert_non_null(text);
+		json_decref(root);
+		parse_refused(text, cases[i].msg);
+		free(text);
+	}
+}
+
+#define UPPER_SHA256 "5D41402ABC4B2A76B9719D911017C592AE2CB0E1C8C26E7F0FD5A9EE5F0B1C3A"
+
+static void test_bad_fields(void **state)
+{
+	static const struct breakage cases[] = {
+		{ "version", "\"42\"", "version: expected an integer, got a string" },
+		{ "version", "0", "version: 0 is out of range (1 to " },
+		{ "version", "42.0", "version: expected an integer, got a real number" },
+		{ "expires", "\"2026-12-31\"",
+		  "expires: '2026-12-31' is not an RFC 3339 date-time" },
+		{ "expires", "\"2026-02-29T00:00:00Z\"",
+		  "expires: '2026-02-29T00:00:00Z': no such date" },
+		{ "expires", "1798761599", "expires: expected a string, got an integer" },
+		{ "target", "{}", "target: names no devices and no groups" },
+		{ "target", "{\"devices\": [], \"groups\": []}",
+		  "target: names no devices and no groups" },
+		{ "target", "[\"pi-0042\"]", "target: expected an object, got an array" },
+		{ "target.devices", "[\"pi 42\"]", "target.devices[0]: 'pi 42' is not an id" },
+		{ "target.groups", "\"kitchen\"",
+		  "target.groups: expected an array of strings, got a string" },
+		{ "target.groups", "[\"kitchen\", 7]",
+		  "target.groups[1]: expected a string, got an integer" },
+		{ "containers", "{}",
+		  "containers: expected an array of containers, got an object" },
+		{ "containers.0", "\"web\"", "containers[0]: expected an object, got a string" },
+		{ "containers.0.name", "\"-web\"",
+		  "containers[0].name: '-web' is not a valid name" },
+		{ "containers.0.name", "null", "containers[0].name: expected a string, got null" },
+		{ "containers.0.image", "\"web:1.4\"",
+		  "containers[0].image: expected an object, got a string" },
+		{ "containers.0.image.url", "\"http://fleet.example.com/web.tar\"",
+		  "containers[0].image.url: 'http://fleet.example.com/web.tar': only https:// URLs "
+		  "are allowed, not http:" },
+		{ "containers.0.image.url", "\"images/../../etc/passwd\"",
+		  "containers[0].image.url: 'images/../../etc/passwd' has a '..' segment" },
+		{ "containers.0.image.url", "\"/images/web.tar\"",
+		  "containers[0].image.url: '/images/web.tar' starts with '/'" },
+		{ "containers.0.image.url", "\"\"", "containers[0].image.url: empty" },
+		{ "containers.0.image.sha256", "\"5d41402abc\"",
+		  "containers[0].image.sha256: '5d41402abc' is not 64 lowercase hex digits" },
+		{ "containers.0.image.sha256", "\"" UPPER_SHA256 "\"",
+		  "containers[0].image.sha256: '" UPPER_SHA256 "' is not 64 lowercase hex" },
+		{ "containers.0.image.sha256", "\"sha256:" EXAMPLE_WEB_SHA256 "\"",
+		  "containers[0].image.sha256: 'sha256:" },
+		{ "containers.0.image.size", "0", "containers[0].image.size: 0 is out of range" },
+		{ "containers.0.image.size", "\"12M\"",
+		  "containers[0].image.size: expected an integer, got a string" },
+		{ "containers.0.image.name", "\"web 1.4\"",
+		  "containers[0].image.name: image name 'web 1.4': ' ' is not allowed" },
+		{ "containers.1.limits.memory", "\"64Q\"",
+		  "containers[1].limits.memory: '64Q' is not a size (e.g. 64M, 1G)" },
+		{ "containers.0.limits.memory", "\"1M\"",
+		  "containers[0].limits.memory: 1M is below the 4M minimum" },
+		{ "containers.0.limits.memory", "-1",
+		  "containers[0].limits.memory: -1 is negative" },
+		{ "containers.0.limits.memory", "true",
+		  "containers[0].limits.memory: expected a size (\"64M\") or a number of bytes" },
+		{ "containers.0.limits.cpus", "0",
+		  "containers[0].limits.cpus: '0' is out of range" },
+		{ "containers.0.limits.cpus", "2000",
+		  "containers[0].limits.cpus: '2000' is out of range" },
+		{ "containers.0.limits.cpus", "\"half\"",
+		  "containers[0].limits.cpus: 'half' is not a number of CPUs" },
+		{ "containers.0.limits.cpus", "[1]",
+		  "containers[0].limits.cpus: expected a number of CPUs" },
+		{ "containers.0.limits.cpu_weight", "0",
+		  "containers[0].limits.cpu_weight: 0 is out of range (1 to 10000)" },
+		{ "containers.0.limits.cpu_weight", "10001",
+		  "containers[0].limits.cpu_weight: 10001 is out of range (1 to 10000)" },
+		{ "containers.0.limits.pids", "0", "containers[0].limits.pids: 0 is out of range" },
+		{ "containers.0.limits.pids", "\"64\"",
+		  "containers[0].limits.pids: expected an integer, got a string" },
+		{ "containers.0.restart", "\"sometimes\"",
+		  "containers[0].restart: 'sometimes' is not a restart policy" },
+		{ "containers.0.restart", "\"on-failure:0\"",
+		  "containers[0].restart: 'on-failure:0': the retry count must be 1 to" },
+		{ "containers.0.command", "[]",
+		  "containers[0].command: empty (leave it out for the default)" },
+		{ "containers.0.command", "[\"/bin/httpd\", 8080]",
+		  "containers[0].command[1]: expected a string, got an integer" },
+		{ "containers.0.command", "\"/bin/httpd -f\"",
+		  "containers[0].command: expected an array of strings, got a string" },
+		{ "containers.0.command", "[\"\"]",
+		  "containers[0].command: the program name is empty" },
+		{ "containers.0.env", "[\"NOEQUALS\"]",
+		  "containers[0].env: 'NOEQUALS' is not NAME=VALUE" },
+		{ "containers.0.user", "\"1000:x\"", "containers[0].user: '1000:x' is not a user" },
+		{ "containers.0.user", "\"\"", "containers[0].user: empty" },
+		{ "containers.0.user", "1000",
+		  "containers[0].user: expected a string, got an integer" },
+		{ "containers.0.workdir", "\"srv\"",
+		  "containers[0].workdir: 'srv' is not an absolute path" },
+		{ "containers.0.hostname", "\"web_1\"",
+		  "containers[0].hostname: 'web_1' is not a valid hostname" },
+		{ "containers.0.health", "[]",
+		  "containers[0].health: expected an object, got an array" },
+		{ "containers.0.health.interval", "\"10q\"",
+		  "containers[0].health.interval: '10q' is not a duration" },
+		{ "containers.0.health.interval", "\"0s\"",
+		  "containers[0].health.interval: '0s' is out of range (1s to 86400s)" },
+		{ "containers.0.health.interval", "10",
+		  "containers[0].health.interval: expected a duration string (e.g. \"10s\")" },
+		{ "containers.0.health.timeout", "\"20s\"",
+		  "containers[0].health.timeout: 20s is longer than the interval (10s)" },
+		{ "containers.0.health.timeout", "\"25h\"",
+		  "containers[0].health.timeout: '25h' is out of range (10ms to 86400s)" },
+		{ "containers.0.health.retries", "0",
+		  "containers[0].health.retries: 0 is out of range (1 to 100)" },
+		{ "containers.0.health.command", "[]", "containers[0].health.command: empty" },
+		{ "containers.0.health.command", NULL,
+		  "containers[0].health.interval: only goes with a command to probe with" },
+		{ "containers.0.health.start_period", "\"-1s\"",
+		  "containers[0].health.start_period: '-1s' is negative" },
+		{ "containers.0.isolation", "\"kvm\"",
+		  "containers[0].isolation: 'kvm' is not an isolation (container, vm, auto)" },
+		{ "containers.0.network", "\"bridge\"",
+		  "containers[0].network: 'bridge' is not a network mode (none, host)" },
+		{ "containers.0.volumes", "{}",
+		  "containers[0].volumes: expected an array of volumes, got an object" },
+		{ "containers.0.volumes.0.name", "\"..\"",
+		  "containers[0].volumes[0].name: '..' is not a volume name" },
+		{ "containers.0.volumes.0.name", "\"a/b\"",
+		  "containers[0].volumes[0].name: 'a/b' is not a volume name" },
+		{ "containers.0.volumes.0.name", "\"\"",
+		  "containers[0].volumes[0].name: '' is not a volume name" },
+		{ "containers.0.volumes.0.path", "\"var/lib/web\"",
+		  "containers[0].volumes[0].path: 'var/lib/web' is not an absolute path" },
+		{ "containers.0.volumes.0.path", "\"/\"",
+		  "containers[0].volumes[0].path: '/' is not an absolute path without '..' (and "
+		  "not /)" },
+		{ "containers.0.volumes.0.path", "\"/var/../etc\"",
+		  "containers[0].volumes[0].path: '/var/../etc' is not an absolute path" },
+		{ "containers.0.volumes.0.path", NULL,
+		  "containers[0].volumes[0].path: missing (where the container sees it)" },
+		{ "containers.0.volumes",
+		  "[{\"name\": \"a\", \"path\": \"/x\"}, {\"name\": \"a\", \"path\": \"/y\"}]",
+		  "containers[0].volumes[1].name: 'a' is already used by volumes[0]" },
+		{ "containers.0.volumes",
+		  "[{\"name\": \"a\", \"path\": \"/x\"}, {\"name\": \"b\", \"path\": \"/x\"}]",
+		  "containers[0].volumes[1].path: '/x' is already used by volumes[0]" },
+		{ "containers.1.devices.0", "\"gpiochip0\"",
+		  "containers[1].devices[0]: 'gpiochip0': 'gpiochip0' is not an absolute path" },
+		{ "containers.1.devices.1", "\"/dev/i2c-1:rwx\"",
+		  "containers[1].devices[1]: /dev/i2c-1: 'rwx' is not a set of permissions" },
+		{ "containers.1.devices.0", "\"/dev/gpiochip0:/dev/../etc/shadow\"",
+		  "containers[1].devices[0]: /dev/gpiochip0: the path inside" },
+		{ "containers.1.devices.0", "\"/dev/a:/dev/b:rw:m\"",
+		  "containers[1].devices[0]: '/dev/a:/dev/b:rw:m' is not a device" },
+		{ "containers.0.init", "\"yes\"",
+		  "containers[0].init: expected true or false, got a string" },
+		{ "containers.0.read_only", "1",
+		  "containers[0].read_only: expected true or false, got an integer" },
+	};
+
+	expect_refusals(cases, N(cases));
+}
+
+static void test_missing_fields(void **state)
+{
+	static const struct breakage cases[] = {
+		{ "version", NULL, "version: missing (" },
+		{ "expires", NULL, "expires: missing (" },
+		{ "target", NULL, "target: missing (" },
+		{ "containers", NULL, "containers: missing (" },
+		{ "containers.1.name", NULL,
+		  "containers[1].name: missing (every container needs a name)" },
+		{ "containers.1.image", NULL, "containers[1].image: missing (what to run)" },
+		{ "containers.0.image.url", NULL, "containers[0].image.url: missing (" },
+		{ "containers.0.image.sha256", NULL,
+		  "containers[0].image.sha256: missing (every image is pinned by its digest)" },
+		{ "containers.1.image.size", NULL,
+		  "containers[1].image.size: missing (every image is pinned by its size in "
+		  "bytes)" },
+		{ "containers.0.volumes.0.name", NULL, "containers[0].volumes[0].name: missing (" },
+	};
+
+	expect_refusals(cases, N(cases));
+}
+
+static void test_unknown_fields(void **state)
+{
+	static const struct breakage cases[] = {
+		{ "versoin", "42", "versoin: unknown field" },
+		{ "target.hosts", "[\"pi\"]", "target.hosts: unknown field" },
+		/* a config-file spelling at the wrong level */
+		{ "containers.0.memory", "\"64M\"", "containers[0].memory: unknown field" },
+		{ "containers.0.userns", "\"100000\"", "containers[0].userns: unknown field" },
+		{ "containers.0.rootfs", "\"/srv\"", "containers[0].rootfs: unknown field" },
+		{ "containers.1.image.digest", "\"x\"",
+		  "containers[1].image.digest: unknown field" },
+		{ "containers.0.limits.swap", "\"1G\"",
+		  "containers[0].limits.swap: unknown field" },
+		{ "containers.0.health.test", "[]", "containers[0].health.test: unknown field" },
+		{ "containers.0.volumes.0.mode", "\"ro\"",
+		  "containers[0].volumes[0].mode: unknown field" },
+		/* a typo is reported as itself, not as the field it was meant to be */
+		{ "containers.0.image.sha265", "\"x\"",
+		  "containers[0].image.sha265: unknown field" },
+	};
+
+	expect_refusals(cases, N(cases));
+}
+
+static void test_duplicate_names(void **state)
+{
+	static const struct breakage cases[] = {
+		{ "containers.1.name", "\"web\"",
+		  "containers[1].name: duplicate name 'web' (also containers[0])" },
+	};
+
+	expect_refusals(cases, N(cases));
+}
+
+static void test_not_json(void **state)
+{
+	parse_refused("", "JSON line ");
+	parse_refused("{\"version\": 1,}", "JSON line 1 column");
+	parse_refused("{\"version\": 1, \"version\": 2}", "JSON line 1");
+	parse_refused("[]", "deployment: expected an object, got an array");
+	parse_refused("{\"version\": 99999999999999999999}", "JSON line 1");
+	parse_refused("{\"version\": 1} trailing", "JSON line 1");
+}
+
+/* ---------------------------------------------------------------- applicability */
+
+static void example(struct lp_deployment *d)
+{
+	struct lp_err err = { 0 };
+	size_t len = 0;
+	char *text = read_example(&len);
+
+	if (lp_deploy_parse(text, len, d, &err) < 0)
+		fail_msg("%s", err.msg);
+	free(text);
+}
+
+static void applicable(const struct lp_deployment *d, int64_t current, int64_t now,
+		       const char *device, char *const *groups)
+{
+	struct lp_err err = { 0 };
+
+	if (lp_deploy_check_applicable(d, current, now, device, groups, &err) < 0)
+		fail_msg("refused: %s", err.msg);
+}
+
+static void not_applicable(const struct lp_deployment *d, int64_t current, int64_t now,
+			   const char *device, char *const *groups, int code, const char *msg)
+{
+	struct lp_err err = { 0 };
+
+	assert_int_equal(lp_deploy_check_applicable(d, current, now, device, groups, &err), -1);
+	assert_string_equal(err.msg, msg);
+	assert_int_equal(err.code, code);
+}
+
+static void test_applicable(void **state)
+{
+	char *kitchen[] = { "hall", "kitchen", NULL };
+	char *elsewhere[] = { "garage", "hall", NULL };
+	struct lp_deployment d;
+
+	example(&d);
+	/* by device, by group, and from nothing applied yet */
+	applicable(&d, 41, T_2026, "pi-0042", NULL);
+	applicable(&d, 0, T_2026, "pi-0042", elsewhere);
+	applicable(&d, 1, T_2026, "pi-0001", kitchen);
+	applicable(&d, 41, T_EXAMPLE_EXPIRES - 1, "pi-0001", kitchen);
+	lp_deploy_free(&d);
+}
+
+static void test_not_applicable(void **state)
+{
+	char *elsewhere[] = { "garage", "hall", NULL };
+	char *none[] = { NULL };
+	struct lp_deployment d;
+
+	example(&d);
+	not_applicable(&d, 43, T_2026, "pi-0042", NULL, ESTALE,
+		       "version 42 is not newer than the running 43 (rollback refused)");
+	not_applicable(&d, 42, T_2026, "pi-0042", NULL, EALREADY,
+		       "version 42 is not newer than the running 42 (already applied)");
+	not_applicable(&d, 41, T_EXAMPLE_EXPIRES, "pi-0042", NULL, ETIME,
+		       "expired at 2026-12-31T23:59:59Z");
+	not_applicable(&d, 41, T_EXAMPLE_EXPIRES + 86400, "pi-0042", NULL, ETIME,
+		       "expired at 2026-12-31T23:59:59Z");
+	not_applicable(&d, 41, T_2026, "pi-0001", elsewhere, ENXIO,
+		       "for devices [pi-0042] / groups [kitchen], not pi-0001 (groups garage, "
+		       "hall)");
+	not_applicable(&d, 41, T_2026, "pi-0001", NULL, ENXIO,
+		       "for devices [pi-0042] / groups [kitchen], not pi-0001 (no groups)");
+	not_applicable(&d, 41, T_2026, "pi-0001", none, ENXIO,
+		       "for devices [pi-0042] / groups [kitchen], not pi-0001 (no groups)");
+	/* group names are not device ids, and the other way round */
+	not_applicable(&d, 41, T_2026, "kitchen", NULL, ENXIO,
+		       "for devices [pi-0042] / groups [kitchen], not kitchen (no groups)");
+	lp_deploy_free(&d);
+}
+
+static void test_not_applicable_long_lists(void **state)
+{
+	struct lp_err err = { 0 };
+	struct lp_deployment d;
+	char json[8192], id[16];
+	size_t i, used;
+
+	used = (size_t)snprintf(json, sizeof(json),
+				"{\"version\": 2, \"expires\": \"2030-01-01T00:00:00Z\","
+				" \"containers\": [], \"target\": {\"devices\": [");
+	for (i = 0; i < 200; i++) {
+		snprintf(id, sizeof(id), "pi-%04zu", i);
+		used += (size_t)snprintf(json + used, sizeof(json) - used, "%s\"%s\"",
+					 i ? ", " : "", id);
+	}
+	snprintf(json + used, sizeof(json) - used, "]}}");
+	parse_ok(json, &d);
+	assert_int_equal(lp_deploy_check_applicable(&d, 1, T_2026, "pi-9999", NULL, &err), -1);
+	assert_msg_starts(&err, "for devices [pi-0000, pi-0001, ");
+	assert_msg_has(&err, ", ...] / groups [], not pi-9999 (no groups)");
+	applicable(&d, 1, T_2026, "pi-0199", NULL);
+	lp_deploy_free(&d);
+}
+
+/* ---------------------------------------------------------------- RFC 3339 */
+
+static void test_rfc3339_valid(void **state)
+{
+	static const struct {
+		const char *s;
+		int64_t t;
+	} good[] = {
+		{ "1970-01-01T00:00:00Z", 0 },
+		{ "1969-12-31T23:59:59Z", -1 },
+		{ "2026-12-31T23:59:59Z", T_EXAMPLE_EXPIRES },
+		{ "2026-01-01T00:00:00Z", T_2026 },
+		{ "2026-01-01t00:00:00z", T_2026 },
+		{ "2026-01-01T01:00:00+01:00", T_2026 },
+		{ "2025-12-31T19:00:00-05:00", T_2026 },
+		{ "2026-01-01T05:30:00+05:30", T_2026 },
+		{ "2026-01-01T00:00:00+00:00", T_2026 },
+		{ "2026-01-01T00:00:00-00:00", T_2026 },
+		{ "2026-01-01T00:00:00.999999Z", T_2026 },
+		{ "2026-01-01T00:45:00.5+00:45", T_2026 },
+		{ "2024-02-29T12:00:00Z", 1709208000 },
+		{ "2000-02-29T00:00:00Z", 951782400 },
+		{ "2016-12-31T23:59:60Z", 1483228800 },
+	};
+	struct lp_err err = { 0 };
+	size_t i;
+
+	for (i = 0; i < N(good); i++) {
+		int64_t t = 12345;
+
+		if (lp_rfc3339_parse(good[i].s, &t, &err) < 0)
+			fail_msg("'%s' refused: %s", good[i].s, err.msg);
+		if (t != good[i].t)
+			fail_msg("'%s' gave %lld, not %lld", good[i].s, (long long)t,
+				 (long long)good[i].t);
+	}
+}
+
+static void test_rfc3339_invalid(void **state)
+{
+	static const struct {
+		const char *s;
+		const char *msg;
+	} bad[] = {
+		{ "", "is not an RFC 3339 date-time" },
+		{ "2026-12-31", "is not an RFC 3339 date-time" },
+		{ "2026-12-31T23:59:59", "it needs a zone" },
+		{ "2026-12-31 23:59:59Z", "is not an RFC 3339 date-time" },
+		{ "2026-1-31T23:59:59Z", "is not an RFC 3339 date-time" },
+		{ "+026-12-31T23:59:59Z", "is not an RFC 3339 date-time" },
+		{ " 2026-12-31T23:59:59Z", "is not an RFC 3339 date-time" },
+		{ "2026-12-31T23:59:59ZZ", "it needs a zone" },
+		{ "2026-12-31T23:59:59+0100", "it needs a zone" },
+		{ "2026-12-31T23:59:59+01", "it needs a zone" },
+		{ "2026-12-31T23:59:59+01:00x", "it needs a zone" },
+		{ "2026-12-31T23:59:59.Z", "it needs a zone" },
+		{ "2026-12-31T23:59:59,5Z", "it needs a zone" },
+		{ "2026-12-31T23:59:59+24:00", "the offset +24:00 is out of range" },
+		{ "2026-12-31T23:59:59-01:60", "the offset -01:60 is out of range" },
+		{ "2026-13-01T00:00:00Z", "no such date" },
+		{ "2026-00-10T00:00:00Z", "no such date" },
+		{ "2026-01-00T00:00:00Z", "no such date" },
+		{ "2026-04-31T00:00:00Z", "no such date" },
+		{ "2026-02-29T00:00:00Z", "no such date" },
+		{ "1900-02-29T00:00:00Z", "no such date" },
+		{ "2026-01-32T00:00:00Z", "no such date" },
+		{ "2026-01-01T24:00:00Z", "no such time of day" },
+		{ "2026-01-01T23:60:00Z", "no such time of day" },
+		{ "2026-01-01T23:59:61Z", "no such time of day" },
+	};
+	struct lp_err err = { 0 };
+	size_t i;
+
+	for (i = 0; i < N(bad); i++) {
+		int64_t t = 12345;
+
+		if (lp_rfc3339_parse(bad[i].s, &t, &err) == 0)
+			fail_msg("'%s' accepted", bad[i].s);
+		assert_int_equal(t, 12345);
+		assert_msg_has(&err, bad[i].msg);
+	}
+}
+
+static void test_rfc3339_format(void **state)
+{
+	char buf[LP_RFC3339_LEN];
+
+	lp_rfc3339_format(0, buf);
+	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+	lp_rfc3339_format(T_EXAMPLE_EXPIRES, buf);
+	assert_string_equal(buf, "2026-12-31T23:59:59Z");
+	lp_rfc3339_format(1709208000, buf);
+	assert_string_equal(buf, "2024-02-29T12:00:00Z");
+	/* past year 9999 it no longer fits: the number, cut short but terminated */
+	lp_rfc3339_format(INT64_MAX, buf);
+	assert_int_equal(buf[0], '@');
+	assert_int_equal(strlen(buf), LP_RFC3339_LEN - 1);
+}
+
+/* ---------------------------------------------------------------- image URLs */
+
+static void resolves(const char *base, const char *ref, const char *want)
+{
+	struct lp_err err = { 0 };
+	char *out = NULL;
+
+	if (lp_deploy_resolve_url(base, ref, &out, &err) < 0)
+		fail_msg("%s + %s: %s", base, ref, err.msg);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void does_not_resolve(const char *base, const char *ref, const char *msg)
+{
+	struct lp_err err = { 0 };
+	char *out = (char *)"untouched";
+
+	assert_int_equal(lp_deploy_resolve_url(base, ref, &out, &err), -1);
+	assert_null(out);
+	assert_string_equal(err.msg, msg);
+}
+
+static void test_resolve_url(void **state)
+{
+	static const char base[] = "https://fleet.example.com/site/deployment.json";
+	char bundle[PATH_MAX], want[PATH_MAX + 32];
+
+	resolves(base, "images/web.tar", "https://fleet.example.com/site/images/web.tar");
+	resolves(base, "web.tar", "https://fleet.example.com/site/web.tar");
+	resolves(base, "./web.tar", "https://fleet.example.com/site/./web.tar");
+	resolves(base, "web-1.4_x~y+z@2=a,b.tar",
+		 "https://fleet.example.com/site/web-1.4_x~y+z@2=a,b.tar");
+	resolves("https://fleet.example.com/site/deployment.json?token=a/b#frag", "web.tar",
+		 "https://fleet.example.com/site/web.tar");
+	resolves("https://fleet.example.com/deployment.json", "web.tar",
+		 "https://fleet.example.com/web.tar");
+	resolves("https://fleet.example.com", "web.tar", "https://fleet.example.com/web.tar");
+	resolves("https://fleet.example.com/site/", "web.tar",
+		 "https://fleet.example.com/site/web.tar");
+	resolves("https://fleet.example.com:8443/d.json", "a/b.tar",
+		 "https://fleet.example.com:8443/a/b.tar");
+	/* absolute https refs pass through, whatever the base */
+	resolves(base, "https://cdn.example.net/web.tar?sig=x",
+		 "https://cdn.example.net/web.tar?sig=x");
+	resolves("/media/usb/limpet/deployment.json", "HTTPS://cdn.example.net/web.tar",
+		 "HTTPS://cdn.example.net/web.tar");
+	/* a local document gives local paths: its directory, or a bundle directory */
+	resolves("/media/usb/limpet/deployment.json", "images/web.tar",
+		 "/media/usb/limpet/images/web.tar");
+	resolves("/media/usb/limpet/", "web.tar", "/media/usb/limpet/web.tar");
+	resolves("/deployment.json", "web.tar", "/web.tar");
+	snprintf(bundle, sizeof(bundle), "%s", dir);
+	snprintf(want, sizeof(want), "%s/images/web.tar", dir);
+	resolves(bundle, "images/web.tar", want);
+}
+
+static void test_resolve_url_refused(void **state)
+{
+	static const char base[] = "https://fleet.example.com/site/deployment.json";
+
+	does_not_resolve(base, "http://fleet.example.com/web.tar",
+			 "image url: 'http://fleet.example.com/web.tar': only https:// URLs are "
+			 "allowed, not http:");
+	does_not_resolve(base, "file:///etc/passwd",
+			 "image url: 'file:///etc/passwd': only https:// URLs are allowed, "
+			 "not file:");
+	does_not_resolve(base, "web.tar:latest",
+			 "image url: 'web.tar:latest': only https:// URLs are allowed, "
+			 "not web.tar:");
+	does_not_resolve(base, "../web.tar", "image url: '../web.tar' has a '..' segment");
+	does_not_resolve(base, "images/../../web.tar",
+			 "image url: 'images/../../web.tar' has a '..' segment");
+	does_not_resolve(base, "images/..", "image url: 'images/..' has a '..' segment");
+	does_not_resolve(base, "https://cdn.example.net/a/../b.tar",
+			 "image url: 'https://cdn.example.net/a/../b.tar' has a '..' segment");
+	does_not_resolve(base, "/images/web.tar",
+			 "image url: '/images/web.tar' starts with '/' (give a path relative to "
+			 "the deployment, or an https:// URL)");
+	does_not_resolve(base, "//evil.example/web.tar",
+			 "image url: '//evil.example/web.tar' starts with '/' (give a path "
+			 "relative to the deployment, or an https:// URL)");
+	does_not_resolve(base, "%2e%2e/web.tar",
+			 "image url: '%2e%2e/web.tar': '%' is not allowed in a relative path");
+	does_not_resolve(base, "web.tar?x=1",
+			 "image url: 'web.tar?x=1': '?' is not allowed in a relative path");
+	does_not_resolve(base, "a\\..\\b",
+			 "image url: 'a\\..\\b': '\\' is not allowed in a relative path");
+	does_not_resolve(base, "a b.tar",
+			 "image url: 'a b.tar': ' ' is not allowed in a relative path");
+	does_not_resolve(base, "images//web.tar",
+			 "image url: 'images//web.tar' has an empty path segment");
+	does_not_resolve(base, "images/", "image url: 'images/' has an empty path segment");
+	does_not_resolve(base, "", "image url: empty (a path relative to the deployment, or an "
+				   "https:// URL)");
+	does_not_resolve(base, "https:///web.tar", "image url: 'https:///web.tar' has no host");
+	does_not_resolve(base, "https://cdn.example.net/a b.tar",
+			 "image url: 'https://cdn.example.net/a b.tar' has spaces or control "
+			 "characters");
+	does_not_resolve("http://fleet.example.com/deployment.json", "web.tar",
+			 "deployment location 'http://fleet.example.com/deployment.json' is "
+			 "neither an https:// URL nor an absolute path");
+	does_not_resolve("media/usb/deployment.json", "web.tar",
+			 "deployment location 'media/usb/deployment.json' is neither an https:// "
+			 "URL nor an absolute path");
+	does_not_resolve("https://fleet.example.com/../deployment.json", "web.tar",
+			 "deployment location: 'https://fleet.example.com/../deployment.json' has "
+			 "a '..' segment");
+}
+
+/* ---------------------------------------------------------------- devices */
+
+static void test_device_syntax(void **state)
+{
+	struct lp_err err = { 0 };
+	struct lp_device dev;
+
+	/* the node need not exist where the document is checked */
+	assert_int_equal(lp_parse_device_syntax("/dev/limpet-no-such:/dev/x:rw", &dev, &err), 0);
+	assert_string_equal(dev.host, "/dev/limpet-no-such");
+	assert_string_equal(dev.inner, "/dev/x");
+	assert_string_equal(dev.perms, "rw");
+	assert_int_equal(dev.type, 0);
+	assert_int_equal(lp_parse_device_syntax("/dev/gpiochip0", &dev, &err), 0);
+	assert_string_equal(dev.inner, "/dev/gpiochip0");
+	assert_string_equal(dev.perms, "rwm");
+	assert_int_equal(lp_parse_device_syntax("/dev/a:rwmr", &dev, &err), -1);
+	assert_msg_has(&err, "is not a device (HOST[:INNER][:PERMS]");
+	assert_int_equal(lp_parse_device_syntax("/dev/a:rr", &dev, &err), -1);
+	assert_msg_has(&err, "/dev/a: 'rr' is not a set of permissions from rwm");
+	assert_int_equal(lp_parse_device_syntax("/dev/a:rwx", &dev, &err), -1);
+	assert_msg_has(&err, "/dev/a: 'rwx' is not a set of permissions from rwm");
+	assert_int_equal(lp_parse_device_syntax("dev/a:/dev/a", &dev, &err), -1);
+	assert_msg_has(&err, "'dev/a:/dev/a': 'dev/a' is not an absolute path");
+	assert_int_equal(lp_parse_device_syntax("/dev/a:/dev/b:", &dev, &err), -1);
+	assert_msg_has(&err, "/dev/a: '' is not a set of permissions from rwm");
+	assert_int_equal(lp_parse_device_syntax(NULL, &dev, &err), -1);
+	assert_msg_has(&err, "'' is not a device");
+}
+
+static void test_resolve_devices(void **state)
+{
+	struct lp_err err = { 0 };
+	struct lp_deployment d;
+	struct lp_deploy_container *c;
+
+	example(&d);
+	c = &d.containers[1];
+	assert_int_equal(lp_deploy_resolve_devices(c, &err), -1);
+	assert_msg_starts(&err, "devices[0]: /dev/gpiochip0: ");
+	assert_int_equal(c->cfg.n_devices, 0);
+	lp_strv_free(c->device_specs);
+	c->device_specs = calloc(3, sizeof(*c->device_specs));
+	assert_non_null(c->device_specs);
+	c->device_specs[0] = strdup("/dev/null:rw");
+	c->device_specs[1] = strdup("/dev/zero:/dev/gpiochip0");
+	assert_non_null(c->device_specs[0]);
+	assert_non_null(c->device_specs[1]);
+	if (lp_deploy_resolve_devices(c, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(c->cfg.n_devices, 2);
+	assert_int_equal(c->cfg.devices[0].type, 'c');
+	assert_string_equal(c->cfg.devices[0].perms, "rw");
+	assert_string_equal(c->cfg.devices[1].inner, "/dev/gpiochip0");
+	if (lp_container_cfg_validate(&c->cfg, &err) < 0)
+		fail_msg("%s", err.msg);
+	/* resolving again replaces the list rather than adding to it */
+	if (lp_deploy_resolve_devices(c, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(c->cfg.n_devices, 2);
+	lp_deploy_free(&d);
+}
+
+/* ---------------------------------------------------------------- signed documents */
+
+static void in_dir(char *buf, const char *name)
+{
+	snprintf(buf, PATH_MAX, "%s/%s", dir, name);
+}
+
+static void write_ok(const char *path, const char *text, size_t len)
+{
+	struct lp_err err = { 0 };
+
+	if (lp_write_file(path, text, len, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
+static void hash_ok(const char *text, size_t len, unsigned char d[LP_SHA256_LEN])
+{
+	struct lp_err err = { 0 };
+	struct lp_sha256 h;
+
+	lp_sha256_init(&h);
+	lp_sha256_update(&h, text, len);
+	assert_int_equal(lp_sha256_final(&h, d, &err), 0);
+	lp_sha256_free(&h);
+}
+
+/* path gets text and path.sig a signature by the test key over exactly it. */
+static void write_signed(const char *path, const char *text, size_t len)
+{
+	unsigned char digest[LP_SHA256_LEN];
+	struct lp_err err = { 0 };
+	char sig[PATH_MAX + 8];
+	char key[PATH_MAX];
+
+	in_dir(key, "test.key");
+	snprintf(sig, sizeof(sig), "%s.sig", path);
+	write_ok(path, text, len);
+	hash_ok(text, len, digest);
+	if (lp_sign_digest_to_file(key, digest, sig, &err) < 0)
+		fail_msg("sign: %s", err.msg);
+}
+
+static void trusted(struct lp_trust *t)
+{
+	struct lp_err err = { 0 };
+	char pub[PATH_MAX];
+
+	in_dir(pub, "test.pub");
+	lp_trust_init(t);
+	if (lp_trust_add_key(t, pub, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
+static void load_refused(const char *path, const char *sig, const struct lp_trust *t,
+			 const char *msg)
+{
+	unsigned char digest[LP_SHA256_LEN] = { 0 };
+	static const unsigned char zero[LP_SHA256_LEN];
+	struct lp_err err = { 0 };
+	struct lp_deployment d;
+
+	assert_int_equal(lp_deploy_load_signed(path, sig, t, &d, digest, &err), -1);
+	assert_empty(&d);
+	assert_memory_equal(digest, zero, sizeof(zero));
+	if (strcmp(err.msg, msg))
+		fail_msg("expected \"%s\", got \"%s\"", msg, err.msg);
+}
+
+static void test_load_signed(void **state)
+{
+	unsigned char digest[LP_SHA256_LEN], want[LP_SHA256_LEN];
+	char path[PATH_MAX], sig[PATH_MAX], moved[PATH_MAX];
+	struct lp_err err = { 0 };
+	struct lp_deployment d;
+	struct lp_trust t;
+	size_t len = 0;
+	char *text = read_example(&len);
+
+	in_dir(path, "deployment.json");
+	in_dir(sig, "deployment.json.sig");
+	write_signed(path, text, len);
+	hash_ok(text, len, want);
+	trusted(&t);
+	if (lp_deploy_load_signed(path, NULL, &t, &d, digest, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_memory_equal(digest, want, sizeof(want));
+	assert_int_equal(d.version, 42);
+	assert_int_equal(d.n, 2);
+	lp_deploy_free(&d);
+
+	/* a signature kept elsewhere, and no digest wanted */
+	in_dir(moved, "elsewhere.sig");
+	assert_int_equal(rename(sig, moved), 0);
+	if (lp_deploy_load_signed(path, moved, &t, &d, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	lp_deploy_free(&d);
+	lp_trust_free(&t);
+	free(text);
+}
+
+/* Tampering is caught by the signature, before the JSON is even looked at. */
+static void test_load_tampered(void **state)
+{
+	char path[PATH_MAX], sig[PATH_MAX], msg[2 * PATH_MAX];
+	struct lp_trust t;
+	size_t len = 0;
+	char *text = read_example(&len);
+	char *version = strstr(text, "42");
+
+	in_dir(path, "deployment.json");
+	in_dir(sig, "deployment.json.sig");
+	snprintf(msg, sizeof(msg), "%s: signature does not match any trusted key (1 key)", path);
+	trusted(&t);
+	write_signed(path, text, len);
+	/* still a valid document, for a newer version */
+	assert_non_null(version);
+	version[1] = '3';
+	write_ok(path, text, len);
+	load_refused(path, NULL, &t, msg);
+	/* no longer JSON at all: the message is about the signature, not the syntax */
+	write_ok(path, text, len / 2);
+	load_refused(path, NULL, &t, msg);
+	lp_trust_free(&t);
+	free(text);
+}
+
+static void test_load_refused(void **state)
+{
+	char path[PATH_MAX], other[PATH_MAX], msg[3 * PATH_MAX];
+	struct lp_trust t, none;
+	size_t len = 0;
+	char *text = read_example(&len);
+	char *big;
+
+	in_dir(path, "deployment.json");
+	trusted(&t);
+	lp_trust_init(&none);
+	write_signed(path, text, len);
+	snprintf(msg, sizeof(msg),
+		 "%s: no trusted keys configured (trust = [...] in the config, or --trust PEM)",
+		 path);
+	load_refused(path, NULL, &none, msg);
+
+	in_dir(other, "unsigned.json");
+	write_ok(other, text, len);
+	snprintf(msg, sizeof(msg), "%s: %s.sig: no such file", other, other);
+	load_refused(other, NULL, &t, msg);
+
+	in_dir(other, "no-such.json");
+	snprintf(msg, sizeof(msg), "open %s: No such file or directory", other);
+	load_refused(other, NULL, &t, msg);
+
+	/* signed, but not a valid document: refused with the field, after the check */
+	in_dir(other, "bad.json");
+	strstr(text, "\"64M\"")[3] = 'Q';
+	write_signed(other, text, len);
+	snprintf(msg, sizeof(msg),
+		 "%s: containers[0].limits.memory: '64Q' is not a size (e.g. 64M, 1G)", other);
+	load_refused(other, NULL, &t, msg);
+
+	/* too large to be a document: not even hashed */
+	in_dir(other, "big.json");
+	big = calloc(LP_DEPLOY_MAX + 1, 1);
+	assert_non_null(big);
+	memset(big, ' ', LP_DEPLOY_MAX + 1);
+	write_signed(other, big, LP_DEPLOY_MAX + 1);
+	snprintf(msg, sizeof(msg), "%s: larger than 1024 KiB, not a deployment document", other);
+	load_refused(other, NULL, &t, msg);
+	free(big);
+
+	lp_trust_free(&t);
+	lp_trust_free(&none);
+	free(text);
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int make_dir(void **state)
+{
+	struct lp_err err = { 0 };
+	char key[PATH_MAX], pub[PATH_MAX];
+
+	if (!mkdtemp(dir))
+		return -1;
+	in_dir(key, "test.key");
+	in_dir(pub, "test.pub");
+	if (lp_keygen(key, pub, &err) < 0) {
+		fprintf(stderr, "keygen: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int remove_dir(void **state)
+{
+	struct lp_err err = { 0 };
+
+	return lp_remove_tree(dir, &err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_example_parses),
+		cmocka_unit_test(test_minimal_document),
+		cmocka_unit_test(test_other_values),
+		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_missing_fields),
+		cmocka_unit_test(test_unknown_fields),
+		cmocka_unit_test(test_duplicate_names),
+		cmocka_unit_test(test_not_json),
+		cmocka_unit_test(test_applicable),
+		cmocka_unit_test(test_not_applicable),
+		cmocka_unit_test(test_not_applicable_long_lists),
+		cmocka_unit_test(test_rfc3339_valid),
+		cmocka_unit_test(test_rfc3339_invalid),
+		cmocka_unit_test(test_rfc3339_format),
+		cmocka_unit_test(test_resolve_url),
+		cmocka_unit_test(test_resolve_url_refused),
+		cmocka_unit_test(test_device_syntax),
+		cmocka_unit_test(test_resolve_devices),
+		cmocka_unit_test(test_load_signed),
+		cmocka_unit_test(test_load_tampered),
+		cmocka_unit_test(test_load_refused),
+	};
+
+	return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
