@@ -34,6 +34,7 @@ int cmd_stop(int argc, char **argv, struct lp_globals *g);
 int cmd_rm(int argc, char **argv, struct lp_globals *g);
 int cmd_logs(int argc, char **argv, struct lp_globals *g);
 int cmd_exec(int argc, char **argv, struct lp_globals *g);
+int cmd_deploy(int argc, char **argv, struct lp_globals *g);
 int cmd_agent(int argc, char **argv, struct lp_globals *g);
 int cmd_doctor(int argc, char **argv, struct lp_globals *g);
 int cmd_version(int argc, char **argv, struct lp_globals *g);

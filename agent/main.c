@@ -34,6 +34,8 @@ static const struct applet applets[] = {
 	{ "rm", cmd_rm, true, "rm [-f] NAME..." },
 	{ "logs", cmd_logs, true, "logs [-f] [--tail N] NAME" },
 	{ "exec", cmd_exec, true, "exec [-e K=V]... NAME CMD [ARGS...]" },
+	{ "deploy", cmd_deploy, true,
+	  "deploy check [--trust PEM]... [--sig SIG] [--device ID] deployment.json" },
 #ifdef CONFIG_AGENT
 	{ "agent", cmd_agent, true, "agent" },
 #endif

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * limpet deploy check: what the agent would decide about a signed deployment
+ * document, without applying it, so an operator can check one before
+ * publishing it on the fleet server or a USB stick.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "deploy_doc.h"
+#include "platform/lib/util.h"
+#include "trust.h"
+
+static void print_summary(const struct lp_deployment *d, const unsigned char digest[32])
+{
+	char when[LP_RFC3339_LEN], hex[65];
+	size_t i;
+
+	lp_rfc3339_format(d->expires, when);
+	lp_hex(digest, 32, hex);
+	printf("version %lld, expires %s, sha256 %.16s\n", (long long)d->version, when, hex);
+	for (i = 0; i < d->n; i++) {
+		const struct lp_deploy_container *c = &d->containers[i];
+
+		printf("  %-20s %s (%lld bytes) as %s\n", c->cfg.name, c->image_url,
+		       (long long)c->image_size, c->cfg.image);
+	}
+}
+
+static int deploy_check(int argc, char **argv, struct lp_globals *g)
+{
+	static const struct option opts[] = {
+		{ "trust", required_argument, NULL, 't' },
+		{ "sig", required_argument, NULL, 's' },
+		{ "device", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lp_deployment d;
+	struct lp_trust trust;
+	struct lp_err err = { 0 };
+	unsigned char digest[32];
+	const char *sig = NULL, *device = NULL;
+	char **k;
+	int opt, rc = 0;
+
+	lp_trust_init(&trust);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (opt == 't' && lp_trust_add_key(&trust, optarg, &err) < 0) {
+			lp_trust_free(&trust);
+			return lp_cmd_fail("deploy check", &err);
+		} else if (opt == 's') {
+			sig = optarg;
+		} else if (opt == 'd') {
+			device = optarg;
+		} else if (opt != 't') {
+			lp_trust_free(&trust);
+			return lp_usage_error("deploy check", "%s: unknown option or missing value",
+					      argv[optind - 1]);
+		}
+	}
+	if (optind + 1 != argc) {
+		lp_trust_free(&trust);
+		return lp_usage_error("deploy check", "needs exactly one deployment FILE");
+	}
+	for (k = g->cfg.trusted_keys; k && *k; k++)
+		if (lp_trust_add_key(&trust, *k, &err) < 0) {
+			lp_trust_free(&trust);
+			return lp_cmd_fail("deploy check", &err);
+		}
+	if (lp_deploy_load_signed(argv[optind], sig, &trust, &d, digest, &err) < 0) {
+		lp_trust_free(&trust);
+		return lp_cmd_fail("deploy check", &err);
+	}
+	print_summary(&d, digest);
+	/* Version 0: as a fresh device sees it; the running version comes with the agent. */
+	if (device && lp_deploy_check_applicable(&d, 0, lp_wall_s(), device, NULL, &err) < 0)
+		rc = lp_cmd_fail("deploy check", &err);
+	else if (device)
+		printf("applicable to %s\n", device);
+	lp_deploy_free(&d);
+	lp_trust_free(&trust);
+	return rc;
+}
+
+int cmd_deploy(int argc, char **argv, struct lp_globals *g)
+{
+	if (argc >= 2 && !strcmp(argv[1], "check"))
+		return deploy_check(argc - 1, argv + 1, g);
+	return lp_usage_error("deploy", "needs a subcommand: check");
+}
