@@ -120,6 +120,8 @@ int lp_deploy_check_applicable(const struct lp_deployment *d, int64_t current_ve
  * ".." segments, and characters a file name would not need.  *out must be
  * freed.
  */
+/* An image reference: https://... or a relative path without '..' (no leading '/'). */
+int lp_deploy_check_ref(const char *ref, struct lp_err *err);
 int lp_deploy_resolve_url(const char *deployment_url, const char *ref, char **out,
 			  struct lp_err *err);
 
