@@ -28,7 +28,7 @@ endif
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libconfig jansson libarchive
+PKGS := libconfig jansson libarchive libcurl
 # CFLAGS is the user's (optimisation, debug); LP_CFLAGS is what the code needs.
 CFLAGS ?= -O2 -g
 LP_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter \
@@ -152,9 +152,9 @@ install: $(O)/limpet
 # Everything needed to build and test on a fresh Debian 12.
 DEB_BUILD := build-essential pkg-config kconfig-frontends-nox libncurses-dev \
 	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev libmbedtls-dev \
-	     libarchive-dev
+	     libarchive-dev libcurl4-openssl-dev
 DEB_TEST := busybox-static crun runc hyperfine iproute2 procps openssl skopeo umoci zstd \
-	    python3 file
+	    python3 file nginx-core
 deps:
 	@if command -v apt-get >/dev/null; then \
 		export DEBIAN_FRONTEND=noninteractive; \

@@ -273,12 +273,13 @@ int cmd_image(int argc, char **argv, struct lp_globals *g)
 		{ "import", image_import }, { "ls", image_ls },	    { "inspect", image_inspect },
 		{ "rm", image_rm },	    { "gc", image_gc },	    { "check", image_check },
 		{ "sign", cmd_image_sign }, { "verify", cmd_image_verify },
+		{ "pull", cmd_image_pull },
 	};
 	size_t i;
 
 	if (argc < 2)
-		return lp_usage_error("image", "needs a subcommand: import ls inspect rm gc check "
-					       "sign verify");
+		return lp_usage_error("image", "needs a subcommand: import pull ls inspect rm gc "
+					       "check sign verify");
 	for (i = 0; i < ARRAY_SIZE(sub); i++)
 		if (!strcmp(argv[1], sub[i].name))
 			return sub[i].fn(argc - 1, argv + 1, g);

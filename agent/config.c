@@ -7,13 +7,17 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "fetch.h"
 #include "parse.h"
 #include "platform/lib/util.h"
 
@@ -25,6 +29,11 @@
 #define IMAGE_MAX_SIZE ((int64_t)8 << 30)
 #define IMAGE_SIZE_MIN ((int64_t)1 << 20)	/* below this, a unit was surely forgotten */
 #define SETTING_PATH_MAX 160
+#define DEFAULT_POLL_INTERVAL_MS 60000
+#define DEFAULT_POLL_JITTER_MS 10000
+#define POLL_INTERVAL_MIN_MS 1000
+#define POLL_MAX_MS ((int64_t)24 * 3600 * 1000)
+#define FLEET_NAME_MAX 64
 
 struct loader {
 	const char *file;	/* for settings libconfig has no file name for */
@@ -681,6 +690,171 @@ static int apply_images(struct loader *ld, const config_setting_t *s, const char
 	return apply_group(ld, s, path, images_rules, ARRAY_SIZE(images_rules), dst);
 }
 
+/* ---------------------------------------------------------------- fleet settings */
+
+static int apply_fleet_server(struct loader *ld, const config_setting_t *s, const char *path,
+			      void *dst)
+{
+	const char *value = NULL;
+
+	if (get_string(ld, s, &value) < 0 || lp_fetch_url_check(value, ld->err) < 0)
+		return -1;
+	return replace_string(ld, value, &((struct lp_fleet_config *)dst)->server);
+}
+
+static int apply_fleet_ca(struct loader *ld, const config_setting_t *s, const char *path,
+			  void *dst)
+{
+	return set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->ca);
+}
+
+static int apply_fleet_cert(struct loader *ld, const config_setting_t *s, const char *path,
+			    void *dst)
+{
+	return set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->cert);
+}
+
+static int apply_fleet_key(struct loader *ld, const config_setting_t *s, const char *path,
+			   void *dst)
+{
+	return set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->key);
+}
+
+/* Device ids and group names end up in URL paths: keep them plain. */
+static bool fleet_name_valid(const char *name)
+{
+	size_t i, len = strlen(name);
+
+	if (len == 0 || len > FLEET_NAME_MAX || !isalnum((unsigned char)name[0]))
+		return false;
+	for (i = 1; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && !strchr("_.-", name[i]))
+			return false;
+	return true;
+}
+
+static int bad_fleet_name(struct loader *ld, const char *name, const char *what)
+{
+	return lp_fail(ld->err, EINVAL,
+		       "'%s' is not a valid %s (letters, digits, '_', '.' and '-', starting with "
+		       "a letter or digit, %d at most)",
+		       name, what, FLEET_NAME_MAX);
+}
+
+static int apply_fleet_device_id(struct loader *ld, const config_setting_t *s, const char *path,
+				 void *dst)
+{
+	const char *value = NULL;
+
+	if (get_string(ld, s, &value) < 0)
+		return -1;
+	if (!fleet_name_valid(value))
+		return bad_fleet_name(ld, value, "device id");
+	return replace_string(ld, value, &((struct lp_fleet_config *)dst)->device_id);
+}
+
+static int apply_fleet_groups(struct loader *ld, const config_setting_t *s, const char *path,
+			      void *dst)
+{
+	struct lp_fleet_config *f = dst;
+	char **groups = NULL;
+	size_t i;
+
+	if (set_strv(ld, s, &groups) < 0)
+		return -1;
+	for (i = 0; groups[i]; i++) {
+		if (fleet_name_valid(groups[i]))
+			continue;
+		bad_fleet_name(ld, groups[i], "group name");
+		lp_prefix(ld->err, "element %zu", i);
+		lp_strv_free(groups);
+		return -1;
+	}
+	lp_strv_free(f->groups);
+	f->groups = groups;
+	return 0;
+}
+
+static int get_duration_in(struct loader *ld, const config_setting_t *s, int64_t min_ms,
+			   int64_t max_ms, int64_t *dst)
+{
+	int64_t ms;
+
+	if (get_duration(ld, s, &ms) < 0)
+		return -1;
+	if (ms < min_ms || ms > max_ms)
+		return lp_fail(ld->err, ERANGE, "%lld ms is out of range (%llds to %llds)",
+			       (long long)ms, (long long)min_ms / 1000, (long long)max_ms / 1000);
+	*dst = ms;
+	return 0;
+}
+
+static int apply_fleet_poll_interval(struct loader *ld, const config_setting_t *s,
+				     const char *path, void *dst)
+{
+	return get_duration_in(ld, s, POLL_INTERVAL_MIN_MS, POLL_MAX_MS,
+			       &((struct lp_fleet_config *)dst)->poll_interval_ms);
+}
+
+static int apply_fleet_poll_jitter(struct loader *ld, const config_setting_t *s,
+				   const char *path, void *dst)
+{
+	return get_duration_in(ld, s, 0, POLL_MAX_MS,
+			       &((struct lp_fleet_config *)dst)->poll_jitter_ms);
+}
+
+static int apply_fleet_max_download_rate(struct loader *ld, const config_setting_t *s,
+					 const char *path, void *dst)
+{
+	return get_size(ld, s, &((struct lp_fleet_config *)dst)->max_download_rate);
+}
+
+static int apply_fleet_keep_downloads(struct loader *ld, const config_setting_t *s,
+				      const char *path, void *dst)
+{
+	return set_bool(ld, s, &((struct lp_fleet_config *)dst)->keep_downloads);
+}
+
+static const struct rule fleet_rules[] = {
+	{ "server", apply_fleet_server, false },
+	{ "ca", apply_fleet_ca, false },
+	{ "cert", apply_fleet_cert, false },
+	{ "key", apply_fleet_key, false },
+	{ "device_id", apply_fleet_device_id, false },
+	{ "groups", apply_fleet_groups, false },
+	{ "poll_interval", apply_fleet_poll_interval, false },
+	{ "poll_jitter", apply_fleet_poll_jitter, false },
+	{ "max_download_rate", apply_fleet_max_download_rate, false },
+	{ "keep_downloads", apply_fleet_keep_downloads, false },
+};
+
+/* A certificate without its key (or a key alone) proves nothing: blame the one given. */
+static int check_fleet_identity(struct loader *ld, const config_setting_t *group,
+				const char *path, const struct lp_fleet_config *f)
+{
+	const char *given = f->cert ? "cert" : "key";
+	char sub[SETTING_PATH_MAX];
+
+	if (!f->cert == !f->key)
+		return 0;
+	lp_fail(ld->err, EINVAL, "needs fleet.%s as well", f->cert ? "key" : "cert");
+	join_path(sub, path, given);
+	return fail_at(ld, config_setting_get_member(group, given), sub);
+}
+
+static int apply_fleet(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	struct lp_agent_config *cfg = dst;
+
+	if (!config_setting_is_group(s)) {
+		wrong_type(ld, s, "a group { server = ...; ... }");
+		return fail_at(ld, s, path);
+	}
+	if (apply_group(ld, s, path, fleet_rules, ARRAY_SIZE(fleet_rules), &cfg->fleet) < 0)
+		return -1;
+	return check_fleet_identity(ld, s, path, &cfg->fleet);
+}
+
 static const struct rule top_rules[] = {
 	{ "root", apply_root, false },
 	{ "run_dir", apply_run_dir, false },
@@ -691,9 +865,37 @@ static const struct rule top_rules[] = {
 	{ "allow_unsigned", apply_allow_unsigned, false },
 	{ "images", apply_images, true },
 	{ "containers", apply_containers, true },
+	{ "fleet", apply_fleet, true },
 };
 
 /* ---------------------------------------------------------------- public */
+
+static int fleet_defaults(struct lp_fleet_config *f, struct lp_err *err)
+{
+	char host[HOST_NAME_MAX + 1];
+
+	f->poll_interval_ms = DEFAULT_POLL_INTERVAL_MS;
+	f->poll_jitter_ms = DEFAULT_POLL_JITTER_MS;
+	if (gethostname(host, sizeof(host)) < 0)
+		return lp_fail_errno(err, "gethostname (the default fleet.device_id)");
+	host[HOST_NAME_MAX] = '\0';
+	f->device_id = strdup(host);
+	/* a list, possibly empty, never NULL: users iterate it directly */
+	f->groups = calloc(1, sizeof(*f->groups));
+	if (!f->device_id || !f->groups)
+		return lp_fail(err, ENOMEM, "out of memory");
+	return 0;
+}
+
+static void fleet_free(struct lp_fleet_config *f)
+{
+	free(f->server);
+	free(f->ca);
+	free(f->cert);
+	free(f->key);
+	free(f->device_id);
+	lp_strv_free(f->groups);
+}
 
 int lp_config_defaults(struct lp_agent_config *cfg, struct lp_err *err)
 {
@@ -711,6 +913,10 @@ int lp_config_defaults(struct lp_agent_config *cfg, struct lp_err *err)
 	if (!cfg->trusted_keys) {
 		lp_config_free(cfg);
 		return lp_fail(err, ENOMEM, "out of memory");
+	}
+	if (fleet_defaults(&cfg->fleet, err) < 0) {
+		lp_config_free(cfg);
+		return -1;
 	}
 	return 0;
 }
@@ -790,5 +996,6 @@ void lp_config_free(struct lp_agent_config *cfg)
 	free(cfg->run_dir);
 	free(cfg->cgroup_parent);
 	lp_strv_free(cfg->trusted_keys);
+	fleet_free(&cfg->fleet);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -14,6 +14,20 @@
 #define LP_DEFAULT_ROOT "/var/lib/limpet"
 #define LP_DEFAULT_RUN_DIR "/run/limpet"
 
+/* Where the agent gets its deployments: fleet = { ... } (all optional). */
+struct lp_fleet_config {
+	char *server;		/* https:// base URL; NULL: no fleet server */
+	char *ca;		/* PEM bundle the server must chain to; NULL: system store */
+	char *cert;		/* this device's client certificate (PEM); with key */
+	char *key;		/* its private key (PEM); with cert */
+	char *device_id;	/* default: the hostname */
+	char **groups;		/* NULL-terminated, never NULL */
+	int64_t poll_interval_ms;
+	int64_t poll_jitter_ms;	/* up to this much is added to each interval at random */
+	int64_t max_download_rate;	/* bytes per second; 0: no cap */
+	bool keep_downloads;	/* keep archives in ROOT/downloads after an import */
+};
+
 struct lp_agent_config {
 	char *path;		/* file it was read from; NULL when defaults only */
 	char *root;		/* persistent state (containers' upper dirs, logs) */
@@ -28,6 +42,7 @@ struct lp_agent_config {
 	int64_t image_max_size;		/* total uncompressed size of one image */
 	struct lp_container_cfg *containers;
 	size_t n_containers;
+	struct lp_fleet_config fleet;
 };
 
 /* Defaults only (used when no file exists and -c was not given). */

@@ -74,6 +74,25 @@ static void expect_error(const char *text, int line, const char *want)
 	lp_config_free(&cfg);
 }
 
+static void assert_fleet_defaults(const struct lp_fleet_config *f)
+{
+	char host[256] = "";
+
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	assert_null(f->server);
+	assert_null(f->ca);
+	assert_null(f->cert);
+	assert_null(f->key);
+	/* the hostname names the device unless the config does */
+	assert_string_equal(f->device_id, host);
+	assert_non_null(f->groups);
+	assert_null(f->groups[0]);
+	assert_int_equal(f->poll_interval_ms, 60000);
+	assert_int_equal(f->poll_jitter_ms, 10000);
+	assert_int_equal(f->max_download_rate, 0);
+	assert_false(f->keep_downloads);
+}
+
 static void assert_defaults(const struct lp_agent_config *cfg)
 {
 	assert_string_equal(cfg->root, LP_DEFAULT_ROOT);
@@ -89,6 +108,7 @@ static void assert_defaults(const struct lp_agent_config *cfg)
 	assert_int_equal(cfg->image_max_file_size, (int64_t)1 << 30);
 	assert_int_equal(cfg->image_max_size, (int64_t)8 << 30);
 	assert_int_equal(cfg->n_containers, 0);
+	assert_fleet_defaults(&cfg->fleet);
 }
 
 /* ---------------------------------------------------------------- defaults, files */
@@ -198,7 +218,19 @@ static const char full_conf[] =
 	"trust = [ \"/etc/limpet/keys/release.pem\",\n"
 	"          \"/etc/limpet/keys/backup.pem\" ];\n"
 	"allow_unsigned = true;\n"
-	"images = { max_file_size = \"256M\"; max_size = \"10G\"; };\n";
+	"images = { max_file_size = \"256M\"; max_size = \"10G\"; };\n"
+	"fleet = {\n"
+	"  server = \"https://fleet.example.com/devices/\";\n"
+	"  ca = \"/etc/limpet/fleet-ca.pem\";\n"
+	"  cert = \"/etc/limpet/device.pem\";\n"
+	"  key = \"/etc/limpet/device.key\";\n"
+	"  device_id = \"pi-0042\";\n"
+	"  groups = [ \"kitchen\", \"eu\" ];\n"
+	"  poll_interval = \"5m\";\n"
+	"  poll_jitter = 30;\n"
+	"  max_download_rate = \"512K\";\n"
+	"  keep_downloads = true;\n"
+	"};\n";
 
 static void assert_web(const struct lp_container_cfg *c, const char *path)
 {
@@ -256,6 +288,18 @@ static void test_full_config(void **state)
 	assert_true(cfg.allow_unsigned);
 	assert_int_equal(cfg.image_max_file_size, (int64_t)256 << 20);
 	assert_int_equal(cfg.image_max_size, (int64_t)10 << 30);
+	assert_string_equal(cfg.fleet.server, "https://fleet.example.com/devices/");
+	assert_string_equal(cfg.fleet.ca, "/etc/limpet/fleet-ca.pem");
+	assert_string_equal(cfg.fleet.cert, "/etc/limpet/device.pem");
+	assert_string_equal(cfg.fleet.key, "/etc/limpet/device.key");
+	assert_string_equal(cfg.fleet.device_id, "pi-0042");
+	assert_string_equal(cfg.fleet.groups[0], "kitchen");
+	assert_string_equal(cfg.fleet.groups[1], "eu");
+	assert_null(cfg.fleet.groups[2]);
+	assert_int_equal(cfg.fleet.poll_interval_ms, 300000);
+	assert_int_equal(cfg.fleet.poll_jitter_ms, 30000);
+	assert_int_equal(cfg.fleet.max_download_rate, 512 << 10);
+	assert_true(cfg.fleet.keep_downloads);
 	assert_int_equal(cfg.n_containers, 3);
 	assert_web(&cfg.containers[0], cfg.path);
 
@@ -517,6 +561,53 @@ static void test_validation_errors(void **state)
 		     3, "containers.[0].name: 'bad name' is not a valid name");
 }
 
+/* The fleet group: paths absolute, https only, plain names, a certificate with its key. */
+static void test_fleet_errors(void **state)
+{
+	struct lp_agent_config cfg;
+
+	load_ok("fleet = { };\n", &cfg);
+	assert_fleet_defaults(&cfg.fleet);
+	lp_config_free(&cfg);
+	load_ok("fleet = { max_download_rate = 1048576; poll_jitter = \"0s\"; };\n", &cfg);
+	assert_int_equal(cfg.fleet.max_download_rate, 1 << 20);
+	assert_int_equal(cfg.fleet.poll_jitter_ms, 0);
+	lp_config_free(&cfg);
+
+	expect_error("fleet = 1;\n", 1, "fleet: expected a group { server = ...; ... }");
+	expect_error("fleet = {\n  sever = \"https://x/\";\n};\n", 2, "fleet.sever: unknown setting");
+	expect_error("fleet = {\n  server = \"http://fleet.example.com/\";\n};\n", 2,
+		     "fleet.server: 'http://fleet.example.com/': only https:// URLs are allowed");
+	expect_error("fleet = { server = \"fleet.example.com\"; };\n", 1,
+		     "fleet.server: 'fleet.example.com' is not a URL");
+	expect_error("fleet = { server = 5; };\n", 1,
+		     "fleet.server: expected a string, got an integer");
+	expect_error("fleet = { ca = \"fleet-ca.pem\"; };\n", 1,
+		     "fleet.ca: 'fleet-ca.pem' is not an absolute path");
+	expect_error("fleet = {\n  cert = \"/d.pem\";\n  key = \"d.key\";\n};\n", 3,
+		     "fleet.key: 'd.key' is not an absolute path");
+	expect_error("fleet = {\n  server = \"https://x/\";\n  cert = \"/d.pem\";\n};\n", 3,
+		     "fleet.cert: needs fleet.key as well");
+	expect_error("fleet = {\n  key = \"/d.key\"; };\n", 2, "fleet.key: needs fleet.cert as well");
+	expect_error("fleet = { device_id = \"pi 42\"; };\n", 1,
+		     "fleet.device_id: 'pi 42' is not a valid device id");
+	expect_error("fleet = { device_id = \"\"; };\n", 1,
+		     "fleet.device_id: '' is not a valid device id");
+	expect_error("fleet = { groups = [ \"eu\", \"../x\" ]; };\n", 1,
+		     "fleet.groups: element 1: '../x' is not a valid group name");
+	expect_error("fleet = { groups = \"eu\"; };\n", 1,
+		     "fleet.groups: expected an array of strings");
+	expect_error("fleet = { poll_interval = \"500ms\"; };\n", 1,
+		     "fleet.poll_interval: 500 ms is out of range (1s to 86400s)");
+	expect_error("fleet = { poll_interval = \"2d\"; };\n", 1,
+		     "fleet.poll_interval: '2d' is not a duration");
+	expect_error("fleet = { poll_jitter = -1; };\n", 1, "fleet.poll_jitter: -1 is negative");
+	expect_error("fleet = { max_download_rate = \"fast\"; };\n", 1,
+		     "fleet.max_download_rate: 'fast' is not a size");
+	expect_error("fleet = { keep_downloads = \"no\"; };\n", 1,
+		     "fleet.keep_downloads: expected true or false, got a string");
+}
+
 static void test_duplicate_names(void **state)
 {
 	expect_error("containers = (\n"
@@ -545,6 +636,7 @@ int main(void)
 		cmocka_unit_test(test_bad_values),
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_duplicate_names),
+		cmocka_unit_test(test_fleet_errors),
 	};
 
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);

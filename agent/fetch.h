@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * HTTPS for the fleet: image archives (resumable, size and digest pinned),
+ * small documents revalidated by ETag, and PUT for status reports.  This
+ * module is the only user of libcurl.
+ *
+ * Only https:// URLs are used, redirects included.  The server's certificate
+ * must chain to opts->ca_file (or the system store) and name the host; the
+ * device proves who it is with a client certificate.
+ *
+ * A failure that may pass (the connection drops or times out, DNS fails,
+ * HTTP 408, 429 or 5xx) is retried inside the call, opts->attempts times in
+ * all, waiting 1 s, 2 s, 4 s ... (at most 16 s, each +-50 % random) in
+ * between.  Anything else returns at once.
+ *
+ * Every error is one line that starts with the URL, and err->code says what
+ * kind of failure it was, so a poller can decide what to do next:
+ *   EAGAIN       it may pass: network, timeout, HTTP 408/429/5xx (after all attempts)
+ *   ENOENT       HTTP 404 or 410
+ *   EACCES       HTTP 401 or 403
+ *   EPROTO       any other HTTP status that is not a success
+ *   EKEYREJECTED TLS: the server's certificate, our certificate or the handshake
+ *   EFBIG        the server sent more than pinned (lp_fetch_file) or max_len (lp_fetch_get)
+ *   EBADMSG      the file's size or SHA-256 is not what was pinned
+ *   EBUSY        another process is downloading to the same file
+ *   EINVAL       not an https:// URL
+ *   other errno  a local file could not be written
+ */
+#ifndef LIMPET_FETCH_H
+#define LIMPET_FETCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "platform/lib/err.h"
+
+#define LP_FETCH_ATTEMPTS 4		/* default for opts->attempts */
+#define LP_FETCH_CONNECT_TIMEOUT_S 15	/* default for opts->connect_timeout_s */
+#define LP_FETCH_STALL_TIMEOUT_S 30	/* default for opts->stall_timeout_s */
+
+/* Zero-initialised, these are the defaults. */
+struct lp_fetch_opts {
+	const char *ca_file;		/* PEM bundle the server must chain to; NULL: system store */
+	const char *cert_file;		/* client certificate (PEM): the device's identity */
+	const char *key_file;		/* its private key (PEM); needed with cert_file */
+	int64_t max_bytes_per_s;	/* download rate cap; 0: none */
+	long connect_timeout_s;		/* 0: LP_FETCH_CONNECT_TIMEOUT_S */
+	long stall_timeout_s;		/* a transfer moving no byte this long is dropped */
+	int attempts;			/* tries for failures that may pass; 0: LP_FETCH_ATTEMPTS */
+	bool progress;			/* progress bar (and retry notes) on stderr if it is a TTY */
+};
+
+/* url parses and is https:// with a host; the message quotes it. */
+int lp_fetch_url_check(const char *url, struct lp_err *err);
+
+/*
+ * The last component of url's path ("hello.tar" for
+ * https://h/images/hello.tar?x=1), to name a download after.  Fails when the
+ * path ends in '/' or the name would not be a plain file name.
+ */
+int lp_fetch_url_file_name(const char *url, char *out, size_t len, struct lp_err *err);
+
+/*
+ * Download url to dest.  Bytes go to "dest.partial", which is locked while
+ * the call runs; when it exists already (an earlier call was interrupted) the
+ * download resumes from its end with a Range request.  A server that answers
+ * 200 instead of 206 sends the whole file, which replaces the partial one.
+ *
+ * pinned_size (-1: unknown) is the exact size: the transfer is cut off as
+ * soon as the server sends a byte more, and a file that ends short or long is
+ * refused.  pinned_sha256 (NULL: none, else 32 bytes) must match the
+ * complete file.  On
+ * either refusal the partial file is deleted, so the next call starts over.
+ *
+ * Only a complete, verified file is renamed to dest (after fsync), replacing
+ * any file there.  Any other failure keeps dest.partial for the next call.
+ * Resuming assumes the URL's content does not change: pin the SHA-256 (or
+ * check a signature) to catch one that did.
+ */
+int lp_fetch_file(const char *url, const char *dest, int64_t pinned_size,
+		  const unsigned char *pinned_sha256, const struct lp_fetch_opts *o,
+		  struct lp_err *err);
+
+/*
+ * GET a small document.  With etag_in (NULL: none) it is sent as
+ * If-None-Match.  Returns 0 for a 2xx reply (*body is malloc'd and NUL
+ * terminated, *len its length, *etag_out the reply's ETag or NULL) and for a
+ * 304 (*body NULL, *len 0, *etag_out a copy of etag_in): an idle poll costs
+ * one request and no body.  A body over max_len bytes is refused (EFBIG).
+ * Any other status returns -1.  *status is the HTTP status, 0 when there was
+ * no reply.  etag_out may be NULL when the caller does not want it.
+ */
+int lp_fetch_get(const char *url, const char *etag_in, char **body, size_t *len, char **etag_out,
+		 long *status, size_t max_len, const struct lp_fetch_opts *o, struct lp_err *err);
+
+/* PUT body (a status report) at url; any 2xx reply is success. */
+int lp_fetch_put(const char *url, const char *body, size_t len, const char *content_type,
+		 const struct lp_fetch_opts *o, struct lp_err *err);
+
+#endif
