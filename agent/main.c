@@ -27,6 +27,8 @@ static const struct applet applets[] = {
 	  "      ROOTFS_DIR [CMD ARGS...]" },
 	{ "image", cmd_image, true,
 	  "image import [--trust PEM]... [--sig SIG] [--name N] [--platform P] FILE\n"
+	  "  image pull [--trust PEM]... [--ca F] [--cert F --key F] [--size N] [--sha256 H]\n"
+	  "             [--limit-rate R] [--name N] [--platform P] https://URL\n"
 	  "  image ls [--json] | inspect NAME | rm NAME... | gc | check | sign KEY FILE |\n"
 	  "  image verify FILE" },
 	{ "ps", cmd_ps, true, "ps [--json]" },
