@@ -16,23 +16,6 @@
 #include "store.h"
 #include "trust.h"
 
-/* Keys from the config plus any --trust PEM given for this one command. */
-static int load_trust(struct lp_globals *g, char **extra, size_t n_extra, struct lp_trust *t,
-		      struct lp_err *err)
-{
-	char **k;
-	size_t i;
-
-	lp_trust_init(t);
-	for (k = g->cfg.trusted_keys; k && *k; k++)
-		if (lp_trust_add_key(t, *k, err) < 0)
-			return -1;
-	for (i = 0; i < n_extra; i++)
-		if (lp_trust_add_key(t, extra[i], err) < 0)
-			return -1;
-	return 0;
-}
-
 static int image_import(int argc, char **argv, struct lp_globals *g)
 {
 	static const struct option opts[] = {
@@ -45,7 +28,8 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 	struct lp_import_opts o = { .allow_unsigned = g->cfg.allow_unsigned };
 	struct lp_err err = { 0 };
 	struct lp_trust trust;
-	char *extra[16], *name = NULL;
+	const char *extra[16];
+	char *name = NULL;
 	size_t n_extra = 0;
 	int opt, rc;
 
@@ -69,7 +53,7 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 	o.file = argv[optind];
 	if (o.name && lp_image_name_valid(o.name, &err) < 0)
 		return lp_usage_error("image import", "--name: %s", err.msg);
-	if (load_trust(g, extra, n_extra, &trust, &err) < 0) {
+	if (lp_import_trust(g, extra, n_extra, &trust, &err) < 0) {
 		lp_trust_free(&trust);
 		return lp_cmd_fail("image import", &err);
 	}

@@ -155,23 +155,6 @@ static int parse_args(int argc, char **argv, struct lp_globals *g, struct pull *
 	return 0;
 }
 
-/* Keys from the config plus any --trust PEM given for this pull. */
-static int load_trust(struct lp_globals *g, const struct pull *p, struct lp_trust *t,
-		      struct lp_err *err)
-{
-	char **k;
-	size_t i;
-
-	lp_trust_init(t);
-	for (k = g->cfg.trusted_keys; k && *k; k++)
-		if (lp_trust_add_key(t, *k, err) < 0)
-			return -1;
-	for (i = 0; i < p->n_extra_trust; i++)
-		if (lp_trust_add_key(t, p->extra_trust[i], err) < 0)
-			return -1;
-	return 0;
-}
-
 static int download_paths(struct lp_globals *g, struct pull *p, struct lp_err *err)
 {
 	unsigned char digest[LP_SHA256_LEN];
@@ -288,7 +271,7 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 	struct lp_trust trust;
 	int rc;
 
-	rc = load_trust(g, p, &trust, err);
+	rc = lp_import_trust(g, p->extra_trust, p->n_extra_trust, &trust, err);
 	if (rc == 0)
 		rc = download_paths(g, p, err);
 	if (rc == 0)

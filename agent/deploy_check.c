@@ -20,11 +20,6 @@
 
 #define LIST_BUF 160		/* one target list in a refusal; longer ones end in "..." */
 
-static bool ascii_alnum(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
 /* ---------------------------------------------------------------- signed file */
 
 static int read_document(const char *path, char **text, size_t *len, struct lp_err *err)
@@ -164,7 +159,7 @@ static size_t scheme_len(const char *s)
 
 	if (!((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
 		return 0;
-	for (n = 1; s[n] && (ascii_alnum(s[n]) || strchr("+-.", s[n])); n++)
+	for (n = 1; s[n] && (lp_ascii_alnum(s[n]) || strchr("+-.", s[n])); n++)
 		;
 	return s[n] == ':' ? n : 0;
 }
@@ -220,7 +215,7 @@ static int check_relative(const char *ref, struct lp_err *err)
 			       "an https:// URL)",
 			       ref);
 	for (p = ref; *p; p++)
-		if (!ascii_alnum(*p) && !strchr("/._~+@=,-", *p))
+		if (!lp_ascii_alnum(*p) && !strchr("/._~+@=,-", *p))
 			return lp_fail(err, EINVAL, "'%s': '%c' is not allowed in a relative path",
 				       ref, *p);
 	if (strstr(ref, "//") || ref[strlen(ref) - 1] == '/')

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "jsonpath.h"
 #include "parse.h"
 #include "store.h"
 #include "platform/lib/util.h"
@@ -67,35 +68,9 @@ static int out_of_memory(struct lp_err *err, const char *path)
 	return fail_at(err, path, ENOMEM, "out of memory");
 }
 
-static const char *json_kind(const json_t *v)
-{
-	static const char *const kinds[] = {
-		[JSON_OBJECT] = "an object",	[JSON_ARRAY] = "an array",
-		[JSON_STRING] = "a string",	[JSON_INTEGER] = "an integer",
-		[JSON_REAL] = "a real number",	[JSON_TRUE] = "a boolean",
-		[JSON_FALSE] = "a boolean",	[JSON_NULL] = "null",
-	};
-	unsigned int type = (unsigned int)json_typeof(v);
-
-	return type < ARRAY_SIZE(kinds) && kinds[type] ? kinds[type] : "an unknown type";
-}
-
 static int type_error(struct lp_err *err, const char *path, const char *want, const json_t *v)
 {
-	return fail_at(err, path, EINVAL, "expected %s, got %s", want, json_kind(v));
-}
-
-/* Paths only label messages: one cut short, marked with '~', still helps. */
-static void join_path(char *buf, const char *path, const char *key)
-{
-	if (snprintf(buf, PATH_BUF, "%s%s%s", path, *path ? "." : "", key) >= PATH_BUF)
-		buf[PATH_BUF - 2] = '~';
-}
-
-static void index_path(char *buf, const char *path, size_t i)
-{
-	if (snprintf(buf, PATH_BUF, "%s[%zu]", path, i) >= PATH_BUF)
-		buf[PATH_BUF - 2] = '~';
+	return fail_at(err, path, EINVAL, "expected %s, got %s", want, lp_json_kind(v));
 }
 
 /* "10s" or "1500ms": a duration the way it would have been written. */
@@ -153,7 +128,7 @@ static int decode_members(json_t *obj, const struct member *members, size_t n, v
 	json_object_foreach(obj, key, v) {
 		const struct member *m = find_member(members, n, key);
 
-		join_path(sub, path, key);
+		lp_json_key_path(sub, PATH_BUF, path, key);
 		if (!m)
 			return fail_at(err, sub, EINVAL, "unknown field");
 		if (m->decode(v, (char *)dst + m->offset, sub, err) < 0)
@@ -162,7 +137,7 @@ static int decode_members(json_t *obj, const struct member *members, size_t n, v
 	for (i = 0; i < n; i++) {
 		if (!members[i].required || json_object_get(obj, members[i].key))
 			continue;
-		join_path(sub, path, members[i].key);
+		lp_json_key_path(sub, PATH_BUF, path, members[i].key);
 		return fail_at(err, sub, EINVAL, "missing (%s)", members[i].required);
 	}
 	return 0;
@@ -215,7 +190,7 @@ static int decode_strv(json_t *v, void *field, const char *path, struct lp_err *
 	lp_strv_free(*dst);
 	*dst = strv;
 	json_array_foreach(v, i, elem) {
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		if (!json_is_string(elem))
 			return type_error(err, item, "a string", elem);
 		strv[i] = strdup(json_string_value(elem));
@@ -288,20 +263,6 @@ static int get_duration(json_t *v, int64_t min_ms, int64_t max_ms, int64_t *ms, 
 			       format_ms(min_ms, min, sizeof(min)),
 			       format_ms(max_ms, max, sizeof(max)));
 	return 0;
-}
-
-/* Plain ASCII: the C library's classes would follow the locale. */
-static bool ascii_alnum(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
-static bool all_chars_in(const char *s, const char *extra)
-{
-	for (; *s; s++)
-		if (!ascii_alnum(*s) && !strchr(extra, *s))
-			return false;
-	return true;
 }
 
 /* ---------------------------------------------------------------- image */
@@ -493,7 +454,7 @@ static int check_probe_settings(json_t *obj, const char *path, struct lp_err *er
 	for (i = 0; i < ARRAY_SIZE(probe_only); i++) {
 		if (!json_object_get(obj, probe_only[i]))
 			continue;
-		join_path(sub, path, probe_only[i]);
+		lp_json_key_path(sub, PATH_BUF, path, probe_only[i]);
 		return fail_at(err, sub, EINVAL, "only goes with a command to probe with");
 	}
 	return 0;
@@ -512,7 +473,7 @@ static int decode_health(json_t *v, void *field, const char *path, struct lp_err
 	if (!json_object_get(v, "timeout") && h->timeout_ms > h->interval_ms)
 		h->timeout_ms = h->interval_ms;
 	if (h->timeout_ms > h->interval_ms) {
-		join_path(sub, path, "timeout");
+		lp_json_key_path(sub, PATH_BUF, path, "timeout");
 		return fail_at(err, sub, EINVAL, "%s is longer than the interval (%s)",
 			       format_ms(h->timeout_ms, timeout, sizeof(timeout)),
 			       format_ms(h->interval_ms, interval, sizeof(interval)));
@@ -530,7 +491,7 @@ static int decode_volume_name(json_t *v, void *field, const char *path, struct l
 	if (decode_string(v, name, path, err) < 0)
 		return -1;
 	/* it becomes a directory name on the device: "." and ".." would escape */
-	if (!**name || strlen(*name) > VOLUME_NAME_MAX || !all_chars_in(*name, "_.-") ||
+	if (!**name || strlen(*name) > VOLUME_NAME_MAX || !lp_chars_in(*name, "_.-") ||
 	    !strcmp(*name, ".") || !strcmp(*name, ".."))
 		return fail_at(err, path, EINVAL,
 			       "'%s' is not a volume name (1 to %d letters, digits, '_', '.' "
@@ -566,12 +527,12 @@ static int check_volume_unique(const struct lp_volume *vols, size_t i, const cha
 
 	for (j = 0; j < i; j++) {
 		if (!strcmp(vols[j].name, vols[i].name)) {
-			join_path(sub, path, "name");
+			lp_json_key_path(sub, PATH_BUF, path, "name");
 			return fail_at(err, sub, EEXIST, "'%s' is already used by volumes[%zu]",
 				       vols[i].name, j);
 		}
 		if (!strcmp(vols[j].path, vols[i].path)) {
-			join_path(sub, path, "path");
+			lp_json_key_path(sub, PATH_BUF, path, "path");
 			return fail_at(err, sub, EEXIST, "'%s' is already used by volumes[%zu]",
 				       vols[i].path, j);
 		}
@@ -595,7 +556,7 @@ static int decode_volumes(json_t *v, void *field, const char *path, struct lp_er
 	if (!c->volumes)
 		return out_of_memory(err, path);
 	json_array_foreach(v, i, elem) {
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		c->n_volumes = i + 1;
 		if (DECODE_MEMBERS(elem, volume_members, &c->volumes[i], item, err) < 0 ||
 		    check_volume_unique(c->volumes, i, item, err) < 0)
@@ -679,7 +640,7 @@ static int decode_devices(json_t *v, void *field, const char *path, struct lp_er
 	if (decode_strv(v, specs, path, err) < 0)
 		return -1;
 	for (i = 0; (*specs)[i]; i++) {
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		if (lp_parse_device_syntax((*specs)[i], &dev, err) < 0)
 			return blame(err, item);
 	}
@@ -755,7 +716,7 @@ static int check_container(struct lp_deploy_container *c, const char *path, stru
 
 	if (lp_container_cfg_check(&c->cfg, &field, err) == 0)
 		return 0;
-	join_path(sub, path, document_field(field));
+	lp_json_key_path(sub, PATH_BUF, path, document_field(field));
 	return blame(err, sub);
 }
 
@@ -782,7 +743,7 @@ static int check_name_unique(const struct lp_deployment *d, size_t i, const char
 	for (j = 0; j < i; j++) {
 		if (strcmp(d->containers[j].cfg.name, d->containers[i].cfg.name))
 			continue;
-		join_path(sub, path, "name");
+		lp_json_key_path(sub, PATH_BUF, path, "name");
 		return fail_at(err, sub, EEXIST, "duplicate name '%s' (also containers[%zu])",
 			       d->containers[i].cfg.name, j);
 	}
@@ -805,7 +766,7 @@ static int decode_containers(json_t *v, void *field, const char *path, struct lp
 	if (!d->containers)
 		return out_of_memory(err, path);
 	json_array_foreach(v, i, elem) {
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		d->n = i + 1;
 		if (decode_container(elem, &d->containers[i], item, err) < 0 ||
 		    check_name_unique(d, i, item, err) < 0)
@@ -840,9 +801,9 @@ static int decode_id_list(json_t *v, void *field, const char *path, struct lp_er
 	for (i = 0; (*ids)[i]; i++) {
 		const char *id = (*ids)[i];
 
-		if (*id && strlen(id) <= TARGET_ID_MAX && all_chars_in(id, "_.:@-"))
+		if (*id && strlen(id) <= TARGET_ID_MAX && lp_chars_in(id, "_.:@-"))
 			continue;
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		return fail_at(err, item, EINVAL,
 			       "'%s' is not an id (1 to %d letters, digits, '_', '.', ':', '@' "
 			       "and '-')",

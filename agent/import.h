@@ -27,6 +27,11 @@ struct lp_import_opts {
 	bool allow_unsigned;
 };
 
+/* The keys a signature may be from: the config's trust list, then extra (--trust). */
+int lp_import_trust(struct lp_globals *g, const char *const *extra, size_t n_extra,
+		    struct lp_trust *t,
+		    struct lp_err *err);
+
 /* On success *name_out (malloc'd) is the image's name in the store. */
 int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char **name_out,
 		    struct lp_err *err);

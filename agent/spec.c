@@ -36,20 +36,6 @@ void lp_container_cfg_free(struct lp_container_cfg *c)
 
 /* ---------------------------------------------------------------- checks */
 
-/* Plain ASCII: isalnum() would follow the locale. */
-static bool ascii_alnum(char ch)
-{
-	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
-}
-
-static bool all_chars_in(const char *s, const char *extra)
-{
-	for (; *s; s++)
-		if (!ascii_alnum(*s) && !strchr(extra, *s))
-			return false;
-	return true;
-}
-
 int lp_name_valid(const char *name, struct lp_err *err)
 {
 	size_t len = name ? strlen(name) : 0;
@@ -58,7 +44,7 @@ int lp_name_valid(const char *name, struct lp_err *err)
 		return lp_fail(err, EINVAL, "a name cannot be empty");
 	if (len > LP_NAME_MAX)
 		return lp_fail(err, EINVAL, "'%s' is longer than %d characters", name, LP_NAME_MAX);
-	if (!ascii_alnum(name[0]) || !all_chars_in(name, "_.-"))
+	if (!lp_ascii_alnum(name[0]) || !lp_chars_in(name, "_.-"))
 		return lp_fail(err, EINVAL,
 			       "'%s' is not a valid name (letters, digits, '_', '.' and '-', "
 			       "starting with a letter or digit)",
@@ -140,7 +126,7 @@ static int check_hostname(const struct lp_container_cfg *c, struct lp_err *err)
 	if (strlen(h) > LP_HOSTNAME_MAX)
 		return lp_fail(err, EINVAL, "'%s' is longer than %d characters", h,
 			       LP_HOSTNAME_MAX);
-	if (!ascii_alnum(h[0]) || !all_chars_in(h, ".-"))
+	if (!lp_ascii_alnum(h[0]) || !lp_chars_in(h, ".-"))
 		return lp_fail(err, EINVAL,
 			       "'%s' is not a valid hostname (letters, digits, '-' and '.', "
 			       "starting with a letter or digit)",

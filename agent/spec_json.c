@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonpath.h"
 #include "parse.h"
 #include "platform/lib/util.h"
 
@@ -63,50 +64,15 @@ static const char *const restart_names[] = {
 	[LP_RESTART_ALWAYS] = "always",
 };
 
-/* Field paths only label messages: one cut short, marked with '~', still helps. */
-static void join_path(char *buf, const char *path, const char *key)
-{
-	if (snprintf(buf, PATH_BUF, "%s%s%s", path, *path ? "." : "", key) >= PATH_BUF)
-		buf[PATH_BUF - 2] = '~';
-}
-
-static void index_path(char *buf, const char *path, size_t i)
-{
-	if (snprintf(buf, PATH_BUF, "%s[%zu]", path, i) >= PATH_BUF)
-		buf[PATH_BUF - 2] = '~';
-}
-
 static int out_of_memory(const char *path, struct lp_err *err)
 {
 	return lp_fail(err, ENOMEM, "%s: out of memory", *path ? path : "JSON");
 }
 
-static const char *json_kind(const json_t *v)
-{
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		return "an object";
-	case JSON_ARRAY:
-		return "an array";
-	case JSON_STRING:
-		return "a string";
-	case JSON_INTEGER:
-		return "an integer";
-	case JSON_REAL:
-		return "a real number";
-	case JSON_TRUE:
-	case JSON_FALSE:
-		return "a boolean";
-	case JSON_NULL:
-		return "null";
-	}
-	return "an unknown type";
-}
-
 static int type_error(const char *path, const char *want, const json_t *v, struct lp_err *err)
 {
 	return lp_fail(err, EINVAL, "%s: expected %s, got %s", *path ? path : "JSON", want,
-		       json_kind(v));
+		       lp_json_kind(v));
 }
 
 /* ---------------------------------------------------------------- encoding */
@@ -159,7 +125,7 @@ static json_t *encode_strv(char *const *v, const char *path, struct lp_err *err)
 		return NULL;
 	}
 	for (i = 0; v && v[i]; i++) {
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		if (append(array, encode_string(v[i], item, err), item, err) < 0) {
 			json_decref(array);
 			return NULL;
@@ -227,7 +193,7 @@ static json_t *encode_object(const struct schema *schema, const void *base, cons
 	for (i = 0; i < schema->n_fields; i++) {
 		const struct field *f = &schema->fields[i];
 
-		join_path(sub, path, f->key);
+		lp_json_key_path(sub, PATH_BUF, path, f->key);
 		if (put(obj, f->key, encode_field(f, base, sub, err), sub, err) < 0) {
 			json_decref(obj);
 			return NULL;
@@ -272,7 +238,7 @@ static int decode_strv(json_t *v, char ***dst, const char *path, struct lp_err *
 	lp_strv_free(*dst);
 	*dst = strv;
 	json_array_foreach(v, i, elem) {
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		if (!json_is_string(elem))
 			return type_error(item, "a string", elem, err);
 		strv[i] = strdup(json_string_value(elem));
@@ -402,7 +368,7 @@ static int decode_object(json_t *obj, const struct schema *schema, void *base, c
 	json_object_foreach(obj, key, v) {
 		const struct field *f = find_field(schema, key);
 
-		join_path(sub, path, key);
+		lp_json_key_path(sub, PATH_BUF, path, key);
 		if (!f)
 			return lp_fail(err, EINVAL, "%s: unknown field", sub);
 		if (decode_field(f, v, base, sub, err) < 0)
@@ -516,7 +482,7 @@ static json_t *encode_devices(const void *base, const char *path, struct lp_err 
 		return NULL;
 	}
 	for (i = 0; i < c->n_devices; i++) {
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		if (append(array, encode_object(&device_schema, &c->devices[i], item, err), item,
 			   err) < 0) {
 			json_decref(array);
@@ -545,7 +511,7 @@ static int decode_devices(json_t *v, void *base, const char *path, struct lp_err
 		return out_of_memory(path, err);
 	c->n_devices = json_array_size(v);
 	json_array_foreach(v, i, elem) {
-		index_path(item, path, i);
+		lp_json_index_path(item, PATH_BUF, path, i);
 		if (decode_object(elem, &device_schema, &c->devices[i], item, err) < 0)
 			return -1;
 	}

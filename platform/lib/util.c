@@ -31,6 +31,19 @@ void lp_fclosep(void *f)
 		fclose(*fp);
 }
 
+bool lp_ascii_alnum(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');
+}
+
+bool lp_chars_in(const char *s, const char *extra)
+{
+	for (; *s; s++)
+		if (!lp_ascii_alnum(*s) && !strchr(extra, *s))
+			return false;
+	return true;
+}
+
 void lp_strv_free(char **v)
 {
 	char **p;

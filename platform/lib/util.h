@@ -41,6 +41,11 @@ static inline int steal_fd(int *fd)
 	return v;
 }
 
+/* Every character of s is an ASCII letter or digit or in extra (locale-free). */
+bool lp_chars_in(const char *s, const char *extra);
+/* An ASCII letter or digit (isalnum() would follow the locale). */
+bool lp_ascii_alnum(char ch);
+
 /* Free a NULL-terminated vector of strings and the strings in it. */
 void lp_strv_free(char **v);
 
