@@ -82,6 +82,28 @@ kill -TERM "$(cat /proc/$svc_pid/task/$svc_pid/children | awk '{print $1}')"
 check "the adopted svc exit is noticed and it restarts (policy always)" wait_for 10 bash -c "[ \"\$($LIMPET --root $ROOT ps --json | python3 -c 'import json,sys; print([c[\"restarts\"] for c in json.load(sys.stdin) if c[\"name\"]==\"svc\"][0])')\" = 1 ]"
 like "$(cat "$T/agent.log")" "container svc was killed by signal 15" "the agent knew how it ended (exit file)"
 
+# logs -f follows a container's output and ends when the container does.
+L run -d --name talker "$ROOTFS" /bin/sh -c 'echo first; sleep 1; echo second' >/dev/null
+out=$(timeout 15 "$LIMPET" --root "$ROOT" logs -f talker)
+is "$?" 0 "logs -f returns once the container has exited"
+is "$(echo "$out" | tr '\n' ' ')" "first second " "and showed what was written meanwhile"
+
+# run -d --rm: the agent removes the container when it ends.
+L run -d --rm --name shortlived "$ROOTFS" /bin/true >/dev/null
+check "run -d --rm removes the container after it exits" wait_for 10 test ! -e "$ROOT/containers/shortlived"
+
+# A changed config entry replaces the running container at the next agent start.
+svc_pid=$(ps_field svc pid)
+stop_agent
+sed -i 's/memory = "32M"/memory = "48M"/' "$T/limpet.conf"
+start_agent -c "$T/limpet.conf"
+check "the agent says the config changed" wait_for 10 grep -q "container svc: config changed, replacing it" "$T/agent.log"
+check "and runs the new svc" wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep -q '^svc .*running'"
+# Orphaned by the earlier agent, its zombie is reaped by the host's init, in its own time.
+gone() { [ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+check "in place of the old process" wait_for 5 gone "$svc_pid"
+is "$(L ps --json | python3 -c 'import json,sys; print([c["limits"]["memory"] for c in json.load(sys.stdin) if c["name"]=="svc"][0])')" 50331648 "with the new limit"
+
 # A second agent on the same state directory is refused.
 err=$(L -c "$T/limpet.conf" agent 2>&1)
 is "$?" 1 "a second agent is refused"
@@ -93,5 +115,5 @@ err=$(L -c "$T/bad.conf" ps 2>&1)
 is "$?" 2 "a bad config exits 2"
 like "$err" "bad.conf:1.*max_size" "naming file:line and the setting"
 
-L rm -f svc chatty okonce flaky graceful bg >/dev/null
+L rm -f svc chatty okonce flaky graceful bg talker >/dev/null
 stop_agent
