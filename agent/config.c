@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config_loader.h"
 #include "fetch.h"
 #include "parse.h"
 #include "platform/lib/util.h"
@@ -28,281 +29,50 @@
 #define IMAGE_MAX_FILE_SIZE ((int64_t)1 << 30)
 #define IMAGE_MAX_SIZE ((int64_t)8 << 30)
 #define IMAGE_SIZE_MIN ((int64_t)1 << 20)	/* below this, a unit was surely forgotten */
-#define SETTING_PATH_MAX 160
 #define DEFAULT_POLL_INTERVAL_MS 60000
 #define DEFAULT_POLL_JITTER_MS 10000
 #define POLL_INTERVAL_MIN_MS 1000
 #define POLL_MAX_MS ((int64_t)24 * 3600 * 1000)
 #define FLEET_NAME_MAX 64
 
-struct loader {
-	const char *file;	/* for settings libconfig has no file name for */
-	struct lp_agent_config *cfg;
-	struct lp_err *err;
-};
-
-/* Reads one setting into dst; the reason goes in err, the caller adds where. */
-typedef int (*apply_fn)(struct loader *ld, const config_setting_t *s, const char *path,
-			void *dst);
-
-struct rule {
-	const char *name;
-	apply_fn apply;
-	bool nested;	/* a group: its members' errors already say where they are */
-};
-
-/* ---------------------------------------------------------------- helpers */
-
-static int fail_at(const struct loader *ld, const config_setting_t *s, const char *path)
-{
-	const char *file = config_setting_source_file(s);
-
-	return lp_prefix(ld->err, "%s:%u: %s", file ? file : ld->file,
-			 (unsigned int)config_setting_source_line(s), path);
-}
-
-/* Setting paths only label messages: one cut short, marked with '~', still helps. */
-static void join_path(char *buf, const char *path, const char *name)
-{
-	if (snprintf(buf, SETTING_PATH_MAX, "%s%s%s", path, *path ? "." : "", name) >=
-	    SETTING_PATH_MAX)
-		buf[SETTING_PATH_MAX - 2] = '~';
-}
-
-static const char *type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_GROUP:
-		return "a group { ... }";
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "an integer";
-	case CONFIG_TYPE_FLOAT:
-		return "a float";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array [ ... ]";
-	case CONFIG_TYPE_LIST:
-		return "a list ( ... )";
-	}
-	return "nothing";
-}
-
-static int wrong_type(struct loader *ld, const config_setting_t *s, const char *want)
-{
-	return lp_fail(ld->err, EINVAL, "expected %s, got %s", want, type_name(s));
-}
-
-static bool is_int(const config_setting_t *s)
-{
-	return config_setting_type(s) == CONFIG_TYPE_INT ||
-	       config_setting_type(s) == CONFIG_TYPE_INT64;
-}
-
-static int get_string(struct loader *ld, const config_setting_t *s, const char **out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return wrong_type(ld, s, "a string");
-	*out = config_setting_get_string(s);
-	return 0;
-}
-
-static int replace_string(struct loader *ld, const char *value, char **dst)
-{
-	char *copy = strdup(value);
-
-	if (!copy)
-		return lp_fail(ld->err, ENOMEM, "out of memory");
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
-
-static int set_string(struct loader *ld, const config_setting_t *s, char **dst)
-{
-	const char *value = NULL;
-
-	if (get_string(ld, s, &value) < 0)
-		return -1;
-	return replace_string(ld, value, dst);
-}
-
-static int set_abs_path(struct loader *ld, const config_setting_t *s, char **dst)
-{
-	const char *value = NULL;
-
-	if (get_string(ld, s, &value) < 0)
-		return -1;
-	if (value[0] != '/')
-		return lp_fail(ld->err, EINVAL, "'%s' is not an absolute path", value);
-	return replace_string(ld, value, dst);
-}
-
-static int get_int64(struct loader *ld, const config_setting_t *s, int64_t *out)
-{
-	if (!is_int(s))
-		return wrong_type(ld, s, "an integer");
-	*out = config_setting_get_int64(s);
-	return 0;
-}
-
-static int get_int_in(struct loader *ld, const config_setting_t *s, int64_t min, int64_t max,
-		      int *out)
-{
-	int64_t v = 0;
-
-	if (get_int64(ld, s, &v) < 0)
-		return -1;
-	if (v < min || v > max)
-		return lp_fail(ld->err, ERANGE, "%lld is out of range (%lld to %lld)", (long long)v,
-			       (long long)min, (long long)max);
-	*out = (int)v;
-	return 0;
-}
-
-static int set_bool(struct loader *ld, const config_setting_t *s, bool *dst)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-		return wrong_type(ld, s, "true or false");
-	*dst = config_setting_get_bool(s);
-	return 0;
-}
-
-/* "64M" or a plain number of bytes. */
-static int get_size(struct loader *ld, const config_setting_t *s, int64_t *bytes)
-{
-	if (config_setting_type(s) == CONFIG_TYPE_STRING)
-		return lp_parse_size(config_setting_get_string(s), bytes, ld->err);
-	if (!is_int(s))
-		return wrong_type(ld, s, "a size (\"64M\") or a number of bytes");
-	*bytes = config_setting_get_int64(s);
-	if (*bytes < 0)
-		return lp_fail(ld->err, EINVAL, "%lld is negative", (long long)*bytes);
-	return 0;
-}
-
-/* "10s", "500ms" or a plain number of seconds. */
-static int get_duration(struct loader *ld, const config_setting_t *s, int64_t *ms)
-{
-	long long seconds;
-
-	if (config_setting_type(s) == CONFIG_TYPE_STRING)
-		return lp_parse_duration(config_setting_get_string(s), ms, ld->err);
-	if (!is_int(s))
-		return wrong_type(ld, s, "a duration (\"10s\") or a number of seconds");
-	seconds = config_setting_get_int64(s);
-	if (seconds < 0)
-		return lp_fail(ld->err, EINVAL, "%lld is negative", seconds);
-	if (seconds > INT64_MAX / 1000)
-		return lp_fail(ld->err, ERANGE, "%lld is too large", seconds);
-	*ms = seconds * 1000;
-	return 0;
-}
-
-/* [ "a", "b" ] (or a list of strings) into a NULL-terminated vector. */
-static int set_strv(struct loader *ld, const config_setting_t *s, char ***dst)
-{
-	int i, n;
-	char **v;
-
-	if (config_setting_type(s) != CONFIG_TYPE_ARRAY &&
-	    config_setting_type(s) != CONFIG_TYPE_LIST)
-		return wrong_type(ld, s, "an array of strings [ \"...\" ]");
-	n = config_setting_length(s);
-	for (i = 0; i < n; i++) {
-		const config_setting_t *elem = config_setting_get_elem(s, (unsigned int)i);
-
-		if (config_setting_type(elem) != CONFIG_TYPE_STRING)
-			return lp_fail(ld->err, EINVAL, "element %d: expected a string, got %s", i,
-				       type_name(elem));
-	}
-	v = calloc((size_t)n + 1, sizeof(*v));
-	if (!v)
-		return lp_fail(ld->err, ENOMEM, "out of memory");
-	for (i = 0; i < n; i++) {
-		v[i] = strdup(config_setting_get_string_elem(s, (unsigned int)i));
-		if (!v[i]) {
-			lp_strv_free(v);
-			return lp_fail(ld->err, ENOMEM, "out of memory");
-		}
-	}
-	lp_strv_free(*dst);
-	*dst = v;
-	return 0;
-}
-
-static const struct rule *find_rule(const struct rule *rules, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(rules[i].name, name))
-			return &rules[i];
-	return NULL;
-}
-
-static int apply_group(struct loader *ld, const config_setting_t *group, const char *path,
-		       const struct rule *rules, size_t n_rules, void *dst)
-{
-	char sub[SETTING_PATH_MAX];
-	int i, n = config_setting_length(group);
-
-	for (i = 0; i < n; i++) {
-		const config_setting_t *s = config_setting_get_elem(group, (unsigned int)i);
-		const struct rule *rule = find_rule(rules, n_rules, config_setting_name(s));
-
-		join_path(sub, path, config_setting_name(s));
-		if (!rule) {
-			lp_fail(ld->err, EINVAL, "unknown setting");
-			return fail_at(ld, s, sub);
-		}
-		if (rule->apply(ld, s, sub, dst) < 0)
-			return rule->nested ? -1 : fail_at(ld, s, sub);
-	}
-	return 0;
-}
-
 /* ---------------------------------------------------------------- container settings */
 
 static int apply_name(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
-	return set_string(ld, s, &((struct lp_container_cfg *)dst)->name);
+	return cfg_set_string(ld, s, &((struct lp_container_cfg *)dst)->name);
 }
 
 static int apply_rootfs(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
-	return set_string(ld, s, &((struct lp_container_cfg *)dst)->rootfs);
+	return cfg_set_string(ld, s, &((struct lp_container_cfg *)dst)->rootfs);
 }
 
 static int apply_image(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
-	return set_string(ld, s, &((struct lp_container_cfg *)dst)->image);
+	return cfg_set_string(ld, s, &((struct lp_container_cfg *)dst)->image);
 }
 
 static int apply_command(struct loader *ld, const config_setting_t *s, const char *path,
 			 void *dst)
 {
-	return set_strv(ld, s, &((struct lp_container_cfg *)dst)->argv);
+	return cfg_set_strv(ld, s, &((struct lp_container_cfg *)dst)->argv);
 }
 
 static int apply_env(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
-	return set_strv(ld, s, &((struct lp_container_cfg *)dst)->env);
+	return cfg_set_strv(ld, s, &((struct lp_container_cfg *)dst)->env);
 }
 
 static int apply_hostname(struct loader *ld, const config_setting_t *s, const char *path,
 			  void *dst)
 {
-	return set_string(ld, s, &((struct lp_container_cfg *)dst)->hostname);
+	return cfg_set_string(ld, s, &((struct lp_container_cfg *)dst)->hostname);
 }
 
 static int apply_workdir(struct loader *ld, const config_setting_t *s, const char *path,
 			 void *dst)
 {
-	return set_string(ld, s, &((struct lp_container_cfg *)dst)->cwd);
+	return cfg_set_string(ld, s, &((struct lp_container_cfg *)dst)->cwd);
 }
 
 static int apply_user(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
@@ -312,10 +82,10 @@ static int apply_user(struct loader *ld, const config_setting_t *s, const char *
 	const char *v;
 
 	if (config_setting_type(s) != CONFIG_TYPE_STRING)
-		return wrong_type(ld, s, "a string (\"UID\", \"UID:GID\" or, with an image, a name)");
+		return cfg_wrong_type(ld, s, "a string (\"UID\", \"UID:GID\" or, with an image, a name)");
 	v = config_setting_get_string(s);
 	/* A name is looked up in the image's /etc/passwd when it starts. */
-	if (set_string(ld, s, &c->user) < 0)
+	if (cfg_set_string(ld, s, &c->user) < 0)
 		return -1;
 	if (!strchr("0123456789", v[0]))
 		return 0;
@@ -324,7 +94,7 @@ static int apply_user(struct loader *ld, const config_setting_t *s, const char *
 
 static int apply_memory(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
-	return get_size(ld, s, &((struct lp_container_cfg *)dst)->limits.memory);
+	return cfg_get_size(ld, s, &((struct lp_container_cfg *)dst)->limits.memory);
 }
 
 static int apply_cpus(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
@@ -340,26 +110,26 @@ static int apply_cpus(struct loader *ld, const config_setting_t *s, const char *
 	case CONFIG_TYPE_INT64:
 		return lp_cpus_to_limits((double)config_setting_get_int64(s), limits, ld->err);
 	}
-	return wrong_type(ld, s, "a number of CPUs (0.5, 2 or \"1.5\")");
+	return cfg_wrong_type(ld, s, "a number of CPUs (0.5, 2 or \"1.5\")");
 }
 
 static int apply_cpu_weight(struct loader *ld, const config_setting_t *s, const char *path,
 			    void *dst)
 {
-	return get_int_in(ld, s, 1, LP_CPU_WEIGHT_MAX,
-			  &((struct lp_container_cfg *)dst)->limits.cpu_weight);
+	return cfg_get_int_in(ld, s, 1, LP_CPU_WEIGHT_MAX,
+			      &((struct lp_container_cfg *)dst)->limits.cpu_weight);
 }
 
 static int apply_pids(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
-	return get_int64(ld, s, &((struct lp_container_cfg *)dst)->limits.pids);
+	return cfg_get_int64(ld, s, &((struct lp_container_cfg *)dst)->limits.pids);
 }
 
 static int apply_net(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
 	const char *value = NULL;
 
-	if (get_string(ld, s, &value) < 0)
+	if (cfg_get_string(ld, s, &value) < 0)
 		return -1;
 	return lp_parse_net(value, &((struct lp_container_cfg *)dst)->net, ld->err);
 }
@@ -367,12 +137,12 @@ static int apply_net(struct loader *ld, const config_setting_t *s, const char *p
 static int apply_read_only(struct loader *ld, const config_setting_t *s, const char *path,
 			   void *dst)
 {
-	return set_bool(ld, s, &((struct lp_container_cfg *)dst)->read_only);
+	return cfg_set_bool(ld, s, &((struct lp_container_cfg *)dst)->read_only);
 }
 
 static int apply_init(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
-	return set_bool(ld, s, &((struct lp_container_cfg *)dst)->init);
+	return cfg_set_bool(ld, s, &((struct lp_container_cfg *)dst)->init);
 }
 
 static int apply_restart(struct loader *ld, const config_setting_t *s, const char *path,
@@ -380,7 +150,7 @@ static int apply_restart(struct loader *ld, const config_setting_t *s, const cha
 {
 	const char *value = NULL;
 
-	if (get_string(ld, s, &value) < 0)
+	if (cfg_get_string(ld, s, &value) < 0)
 		return -1;
 	return lp_parse_restart(value, &((struct lp_container_cfg *)dst)->restart, ld->err);
 }
@@ -394,7 +164,7 @@ static int apply_devices(struct loader *ld, const config_setting_t *s, const cha
 	size_t i, n;
 	int ret = 0;
 
-	if (set_strv(ld, s, &specs) < 0)
+	if (cfg_set_strv(ld, s, &specs) < 0)
 		return -1;
 	for (n = 0; specs[n]; n++)
 		;
@@ -419,7 +189,7 @@ static int apply_userns(struct loader *ld, const config_setting_t *s, const char
 	struct lp_container_cfg *c = dst;
 	const char *value = NULL;
 
-	if (get_string(ld, s, &value) < 0)
+	if (cfg_get_string(ld, s, &value) < 0)
 		return -1;
 	return lp_parse_userns(value, &c->userns_uid, &c->userns_count, ld->err);
 }
@@ -472,8 +242,8 @@ static int check_container(struct loader *ld, const config_setting_t *entry, con
 	if (lp_container_cfg_check(c, &field, ld->err) == 0)
 		return 0;
 	member = config_setting_get_member(entry, field);
-	join_path(sub, path, field);
-	return fail_at(ld, member ? member : entry, sub);
+	cfg_join_path(sub, path, field);
+	return cfg_fail_at(ld, member ? member : entry, sub);
 }
 
 static int check_unique(struct loader *ld, const config_setting_t *entry, const char *path,
@@ -489,8 +259,8 @@ static int check_unique(struct loader *ld, const config_setting_t *entry, const 
 			continue;
 		lp_fail(ld->err, EEXIST, "duplicate name '%s' (also used at line %d)", c->name,
 			other->source_line);
-		join_path(sub, path, "name");
-		return fail_at(ld, config_setting_get_member(entry, "name"), sub);
+		cfg_join_path(sub, path, "name");
+		return cfg_fail_at(ld, config_setting_get_member(entry, "name"), sub);
 	}
 	return 0;
 }
@@ -518,12 +288,12 @@ static int load_container(struct loader *ld, const config_setting_t *entry, int 
 
 	container_path(entry, index, path);
 	if (!config_setting_is_group(entry)) {
-		wrong_type(ld, entry, "a group { name = ...; ... }");
-		return fail_at(ld, entry, path);
+		cfg_wrong_type(ld, entry, "a group { name = ...; ... }");
+		return cfg_fail_at(ld, entry, path);
 	}
 	c.source = ld->cfg->path;
 	c.source_line = (int)config_setting_source_line(entry);
-	ret = apply_group(ld, entry, path, container_rules, ARRAY_SIZE(container_rules), &c);
+	ret = cfg_apply_group(ld, entry, path, container_rules, ARRAY_SIZE(container_rules), &c);
 	/* env is a list, possibly empty, never NULL: users iterate it directly */
 	if (ret == 0 && !c.env) {
 		c.env = calloc(1, sizeof(*c.env));
@@ -546,8 +316,8 @@ static int apply_containers(struct loader *ld, const config_setting_t *s, const 
 	int i, n;
 
 	if (!config_setting_is_list(s)) {
-		wrong_type(ld, s, "a list ( { ... }, { ... } )");
-		return fail_at(ld, s, path);
+		cfg_wrong_type(ld, s, "a list ( { ... }, { ... } )");
+		return cfg_fail_at(ld, s, path);
 	}
 	n = config_setting_length(s);
 	for (i = 0; i < n; i++)
@@ -560,13 +330,13 @@ static int apply_containers(struct loader *ld, const config_setting_t *s, const 
 
 static int apply_root(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
-	return set_abs_path(ld, s, &((struct lp_agent_config *)dst)->root);
+	return cfg_set_abs_path(ld, s, &((struct lp_agent_config *)dst)->root);
 }
 
 static int apply_run_dir(struct loader *ld, const config_setting_t *s, const char *path,
 			 void *dst)
 {
-	return set_abs_path(ld, s, &((struct lp_agent_config *)dst)->run_dir);
+	return cfg_set_abs_path(ld, s, &((struct lp_agent_config *)dst)->run_dir);
 }
 
 static int apply_cgroup_parent(struct loader *ld, const config_setting_t *s, const char *path,
@@ -574,13 +344,13 @@ static int apply_cgroup_parent(struct loader *ld, const config_setting_t *s, con
 {
 	const char *value = NULL;
 
-	if (get_string(ld, s, &value) < 0)
+	if (cfg_get_string(ld, s, &value) < 0)
 		return -1;
 	if (!lp_path_confined(value))
 		return lp_fail(ld->err, EINVAL,
 			       "'%s' is not a cgroup path (absolute, e.g. \"/limpet\", without '..')",
 			       value);
-	return replace_string(ld, value, &((struct lp_agent_config *)dst)->cgroup_parent);
+	return cfg_replace_string(ld, value, &((struct lp_agent_config *)dst)->cgroup_parent);
 }
 
 static int apply_log_max_size(struct loader *ld, const config_setting_t *s, const char *path,
@@ -589,7 +359,7 @@ static int apply_log_max_size(struct loader *ld, const config_setting_t *s, cons
 	struct lp_agent_config *cfg = dst;
 	int64_t bytes;
 
-	if (get_size(ld, s, &bytes) < 0)
+	if (cfg_get_size(ld, s, &bytes) < 0)
 		return -1;
 	if (bytes < LOG_SIZE_MIN || bytes > LOG_SIZE_MAX)
 		return lp_fail(ld->err, ERANGE, "%lld bytes is out of range (4K to 1G)",
@@ -601,7 +371,7 @@ static int apply_log_max_size(struct loader *ld, const config_setting_t *s, cons
 static int apply_log_files(struct loader *ld, const config_setting_t *s, const char *path,
 			   void *dst)
 {
-	return get_int_in(ld, s, 1, LOG_FILES_MAX, &((struct lp_agent_config *)dst)->log_files);
+	return cfg_get_int_in(ld, s, 1, LOG_FILES_MAX, &((struct lp_agent_config *)dst)->log_files);
 }
 
 static const struct rule log_rules[] = {
@@ -612,16 +382,16 @@ static const struct rule log_rules[] = {
 static int apply_log(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
 	if (!config_setting_is_group(s)) {
-		wrong_type(ld, s, "a group { max_size = ...; files = ...; }");
-		return fail_at(ld, s, path);
+		cfg_wrong_type(ld, s, "a group { max_size = ...; files = ...; }");
+		return cfg_fail_at(ld, s, path);
 	}
-	return apply_group(ld, s, path, log_rules, ARRAY_SIZE(log_rules), dst);
+	return cfg_apply_group(ld, s, path, log_rules, ARRAY_SIZE(log_rules), dst);
 }
 
 static int apply_stop_timeout(struct loader *ld, const config_setting_t *s, const char *path,
 			      void *dst)
 {
-	return get_duration(ld, s, &((struct lp_agent_config *)dst)->stop_timeout_ms);
+	return cfg_get_duration(ld, s, &((struct lp_agent_config *)dst)->stop_timeout_ms);
 }
 
 static int apply_trust(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
@@ -630,7 +400,7 @@ static int apply_trust(struct loader *ld, const config_setting_t *s, const char 
 	char **keys = NULL;
 	size_t i;
 
-	if (set_strv(ld, s, &keys) < 0)
+	if (cfg_set_strv(ld, s, &keys) < 0)
 		return -1;
 	for (i = 0; keys[i]; i++) {
 		if (keys[i][0] == '/')
@@ -647,14 +417,14 @@ static int apply_trust(struct loader *ld, const config_setting_t *s, const char 
 static int apply_allow_unsigned(struct loader *ld, const config_setting_t *s, const char *path,
 				void *dst)
 {
-	return set_bool(ld, s, &((struct lp_agent_config *)dst)->allow_unsigned);
+	return cfg_set_bool(ld, s, &((struct lp_agent_config *)dst)->allow_unsigned);
 }
 
 static int get_image_size(struct loader *ld, const config_setting_t *s, int64_t *dst)
 {
 	int64_t bytes;
 
-	if (get_size(ld, s, &bytes) < 0)
+	if (cfg_get_size(ld, s, &bytes) < 0)
 		return -1;
 	if (bytes < IMAGE_SIZE_MIN)
 		return lp_fail(ld->err, ERANGE, "%lld bytes is below the 1M minimum",
@@ -684,10 +454,10 @@ static int apply_images(struct loader *ld, const config_setting_t *s, const char
 			void *dst)
 {
 	if (!config_setting_is_group(s)) {
-		wrong_type(ld, s, "a group { max_file_size = ...; max_size = ...; }");
-		return fail_at(ld, s, path);
+		cfg_wrong_type(ld, s, "a group { max_file_size = ...; max_size = ...; }");
+		return cfg_fail_at(ld, s, path);
 	}
-	return apply_group(ld, s, path, images_rules, ARRAY_SIZE(images_rules), dst);
+	return cfg_apply_group(ld, s, path, images_rules, ARRAY_SIZE(images_rules), dst);
 }
 
 /* ---------------------------------------------------------------- fleet settings */
@@ -697,27 +467,27 @@ static int apply_fleet_server(struct loader *ld, const config_setting_t *s, cons
 {
 	const char *value = NULL;
 
-	if (get_string(ld, s, &value) < 0 || lp_fetch_url_check(value, ld->err) < 0)
+	if (cfg_get_string(ld, s, &value) < 0 || lp_fetch_url_check(value, ld->err) < 0)
 		return -1;
-	return replace_string(ld, value, &((struct lp_fleet_config *)dst)->server);
+	return cfg_replace_string(ld, value, &((struct lp_fleet_config *)dst)->server);
 }
 
 static int apply_fleet_ca(struct loader *ld, const config_setting_t *s, const char *path,
 			  void *dst)
 {
-	return set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->ca);
+	return cfg_set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->ca);
 }
 
 static int apply_fleet_cert(struct loader *ld, const config_setting_t *s, const char *path,
 			    void *dst)
 {
-	return set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->cert);
+	return cfg_set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->cert);
 }
 
 static int apply_fleet_key(struct loader *ld, const config_setting_t *s, const char *path,
 			   void *dst)
 {
-	return set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->key);
+	return cfg_set_abs_path(ld, s, &((struct lp_fleet_config *)dst)->key);
 }
 
 /* Device ids and group names end up in URL paths: keep them plain. */
@@ -746,11 +516,11 @@ static int apply_fleet_device_id(struct loader *ld, const config_setting_t *s, c
 {
 	const char *value = NULL;
 
-	if (get_string(ld, s, &value) < 0)
+	if (cfg_get_string(ld, s, &value) < 0)
 		return -1;
 	if (!fleet_name_valid(value))
 		return bad_fleet_name(ld, value, "device id");
-	return replace_string(ld, value, &((struct lp_fleet_config *)dst)->device_id);
+	return cfg_replace_string(ld, value, &((struct lp_fleet_config *)dst)->device_id);
 }
 
 static int apply_fleet_groups(struct loader *ld, const config_setting_t *s, const char *path,
@@ -760,7 +530,7 @@ static int apply_fleet_groups(struct loader *ld, const config_setting_t *s, cons
 	char **groups = NULL;
 	size_t i;
 
-	if (set_strv(ld, s, &groups) < 0)
+	if (cfg_set_strv(ld, s, &groups) < 0)
 		return -1;
 	for (i = 0; groups[i]; i++) {
 		if (fleet_name_valid(groups[i]))
@@ -780,7 +550,7 @@ static int get_duration_in(struct loader *ld, const config_setting_t *s, int64_t
 {
 	int64_t ms;
 
-	if (get_duration(ld, s, &ms) < 0)
+	if (cfg_get_duration(ld, s, &ms) < 0)
 		return -1;
 	if (ms < min_ms || ms > max_ms)
 		return lp_fail(ld->err, ERANGE, "%lld ms is out of range (%llds to %llds)",
@@ -806,13 +576,13 @@ static int apply_fleet_poll_jitter(struct loader *ld, const config_setting_t *s,
 static int apply_fleet_max_download_rate(struct loader *ld, const config_setting_t *s,
 					 const char *path, void *dst)
 {
-	return get_size(ld, s, &((struct lp_fleet_config *)dst)->max_download_rate);
+	return cfg_get_size(ld, s, &((struct lp_fleet_config *)dst)->max_download_rate);
 }
 
 static int apply_fleet_keep_downloads(struct loader *ld, const config_setting_t *s,
 				      const char *path, void *dst)
 {
-	return set_bool(ld, s, &((struct lp_fleet_config *)dst)->keep_downloads);
+	return cfg_set_bool(ld, s, &((struct lp_fleet_config *)dst)->keep_downloads);
 }
 
 static const struct rule fleet_rules[] = {
@@ -838,8 +608,8 @@ static int check_fleet_identity(struct loader *ld, const config_setting_t *group
 	if (!f->cert == !f->key)
 		return 0;
 	lp_fail(ld->err, EINVAL, "needs fleet.%s as well", f->cert ? "key" : "cert");
-	join_path(sub, path, given);
-	return fail_at(ld, config_setting_get_member(group, given), sub);
+	cfg_join_path(sub, path, given);
+	return cfg_fail_at(ld, config_setting_get_member(group, given), sub);
 }
 
 static int apply_fleet(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
@@ -847,10 +617,10 @@ static int apply_fleet(struct loader *ld, const config_setting_t *s, const char 
 	struct lp_agent_config *cfg = dst;
 
 	if (!config_setting_is_group(s)) {
-		wrong_type(ld, s, "a group { server = ...; ... }");
-		return fail_at(ld, s, path);
+		cfg_wrong_type(ld, s, "a group { server = ...; ... }");
+		return cfg_fail_at(ld, s, path);
 	}
-	if (apply_group(ld, s, path, fleet_rules, ARRAY_SIZE(fleet_rules), &cfg->fleet) < 0)
+	if (cfg_apply_group(ld, s, path, fleet_rules, ARRAY_SIZE(fleet_rules), &cfg->fleet) < 0)
 		return -1;
 	return check_fleet_identity(ld, s, path, &cfg->fleet);
 }
@@ -946,8 +716,8 @@ static int read_config(struct lp_agent_config *cfg, struct lp_err *err)
 	if (config_read_file(&lc, cfg->path) == CONFIG_FALSE)
 		ret = read_error(&lc, cfg->path, errno, err);
 	else
-		ret = apply_group(&ld, config_root_setting(&lc), "", top_rules,
-				  ARRAY_SIZE(top_rules), cfg);
+		ret = cfg_apply_group(&ld, config_root_setting(&lc), "", top_rules,
+				      ARRAY_SIZE(top_rules), cfg);
 	config_destroy(&lc);
 	return ret;
 }
