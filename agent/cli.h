@@ -43,5 +43,6 @@ int cmd_keygen(int argc, char **argv, struct lp_globals *g);
 int cmd_image_sign(int argc, char **argv, struct lp_globals *g);
 int cmd_image_verify(int argc, char **argv, struct lp_globals *g);
 int cmd_image_pull(int argc, char **argv, struct lp_globals *g);
+int cmd_volume(int argc, char **argv, struct lp_globals *g);
 
 #endif

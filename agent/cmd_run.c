@@ -47,6 +47,7 @@ static const struct option long_opts[] = {
 	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
 	{ "init", no_argument, NULL, OPT_INIT },
 	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "volume", required_argument, NULL, 'v' },
 	{ "user", required_argument, NULL, 'u' },
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "userns", required_argument, NULL, OPT_USERNS },
@@ -139,6 +140,8 @@ static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err
 		return 0;
 	case OPT_DEVICE:
 		return push_device(c, arg, err);
+	case 'v':
+		return lp_parse_volume(arg, &c->volumes, &c->n_volumes, err);
 	case 'u':
 		/* Names are resolved in an image's /etc/passwd when it starts. */
 		free(c->user);
@@ -226,7 +229,7 @@ static int parse_args(int argc, char **argv, struct lp_globals *g, struct run_op
 	optind = 1;
 	opterr = 0;
 	/* '+': options end at ROOTFS_DIR, so CMD keeps its own flags. */
-	while ((opt = getopt_long(argc, argv, "+e:u:w:d", long_opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:u:w:v:d", long_opts, NULL)) != -1) {
 		if (opt == '?' || opt == ':')
 			return lp_usage_error("run", "%s: unknown option or missing value",
 					      argv[optind - 1]);

@@ -184,6 +184,31 @@ static int apply_devices(struct loader *ld, const config_setting_t *s, const cha
 	return 0;
 }
 
+/* ( "NAME:/PATH", ... ): each checked against those before it. */
+static int apply_volumes(struct loader *ld, const config_setting_t *s, const char *path,
+			 void *dst)
+{
+	struct lp_container_cfg *c = dst;
+	struct lp_volume *vols = NULL;
+	char **specs = NULL;
+	size_t i, n = 0;
+	int ret = 0;
+
+	if (cfg_set_strv(ld, s, &specs) < 0)
+		return -1;
+	for (i = 0; ret == 0 && specs[i]; i++)
+		ret = lp_parse_volume(specs[i], &vols, &n, ld->err);
+	lp_strv_free(specs);
+	if (ret < 0) {
+		lp_volumes_free(vols, n);
+		return -1;
+	}
+	lp_volumes_free(c->volumes, c->n_volumes);
+	c->volumes = vols;
+	c->n_volumes = n;
+	return 0;
+}
+
 static int apply_userns(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
 {
 	struct lp_container_cfg *c = dst;
@@ -212,6 +237,7 @@ static const struct rule container_rules[] = {
 	{ "init", apply_init, false },
 	{ "restart", apply_restart, false },
 	{ "devices", apply_devices, false },
+	{ "volumes", apply_volumes, false },
 	{ "userns", apply_userns, false },
 };
 

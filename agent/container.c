@@ -18,6 +18,7 @@
 #include "logs.h"
 #include "platform/cgroup.h"
 #include "platform/lib/util.h"
+#include "volume.h"
 
 #define STATE_MAX (64 * 1024)
 #define CONFIG_MAX (1024 * 1024)
@@ -367,6 +368,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	cleanup_free char **env = NULL;
 	cleanup_fd int null_fd = -1, log_fd = -1;
 	struct lp_image_run img;
+	struct lp_bind *binds = NULL;
 	struct lp_err ignored;
 	struct lp_spec spec;
 	int rc;
@@ -429,9 +431,15 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 		spec.stdio[0] = null_fd;
 		spec.stdio[1] = spec.stdio[2] = log_fd;
 	}
+	/* ROOT/volumes/NAME for each volume, made on first use; rm never deletes them. */
+	rc = lp_volume_binds(g, cfg, img.uid, img.gid, &binds, err);
+	spec.binds = binds;
+	spec.n_binds = cfg->n_volumes;
 	/* A cgroup left by a previous run of this container would carry its counters. */
 	lp_cgroup_destroy(ct->st.cgroup, &ignored);
-	rc = lp_runtime_start(&spec, proc, err);
+	if (rc == 0)
+		rc = lp_runtime_start(&spec, proc, err);
+	lp_volume_binds_free(binds, cfg->n_volumes);
 	free(extra[1]);
 	lp_image_run_free(&img);
 	if (rc < 0) {

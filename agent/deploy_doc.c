@@ -33,7 +33,6 @@
 #define HEALTH_TIMEOUT_MIN_MS 10
 #define HEALTH_RETRIES_MAX 100
 #define TARGET_ID_MAX 128
-#define VOLUME_NAME_MAX 64
 #define DERIVED_TAG_HEX 12	/* as many digits as a short docker id */
 
 /* ---------------------------------------------------------------- messages */
@@ -483,68 +482,17 @@ static int decode_health(json_t *v, void *field, const char *path, struct lp_err
 
 /* ---------------------------------------------------------------- volumes */
 
-/* field: char *name */
-static int decode_volume_name(json_t *v, void *field, const char *path, struct lp_err *err)
-{
-	char **name = field;
-
-	if (decode_string(v, name, path, err) < 0)
-		return -1;
-	/* it becomes a directory name on the device: "." and ".." would escape */
-	if (!**name || strlen(*name) > VOLUME_NAME_MAX || !lp_chars_in(*name, "_.-") ||
-	    !strcmp(*name, ".") || !strcmp(*name, ".."))
-		return fail_at(err, path, EINVAL,
-			       "'%s' is not a volume name (1 to %d letters, digits, '_', '.' "
-			       "and '-'; not . or ..)",
-			       *name, VOLUME_NAME_MAX);
-	return 0;
-}
-
-/* field: char *path */
-static int decode_volume_path(json_t *v, void *field, const char *path, struct lp_err *err)
-{
-	char **inside = field;
-
-	if (decode_string(v, inside, path, err) < 0)
-		return -1;
-	if (!lp_path_confined(*inside) || !(*inside)[strspn(*inside, "/")])
-		return fail_at(err, path, EINVAL,
-			       "'%s' is not an absolute path without '..' (and not /)", *inside);
-	return 0;
-}
-
 static const struct member volume_members[] = {
-	MEMBER(struct lp_volume, "name", decode_volume_name, name, "what the volume is kept as"),
-	MEMBER(struct lp_volume, "path", decode_volume_path, path, "where the container sees it"),
+	MEMBER(struct lp_volume, "name", decode_string, name, "what the volume is kept as"),
+	MEMBER(struct lp_volume, "path", decode_string, path, "where the container sees it"),
 };
 
-/* Two volumes on one path, or one name twice, are surely a mistake. */
-static int check_volume_unique(const struct lp_volume *vols, size_t i, const char *path,
-			       struct lp_err *err)
-{
-	char sub[PATH_BUF];
-	size_t j;
-
-	for (j = 0; j < i; j++) {
-		if (!strcmp(vols[j].name, vols[i].name)) {
-			lp_json_key_path(sub, PATH_BUF, path, "name");
-			return fail_at(err, sub, EEXIST, "'%s' is already used by volumes[%zu]",
-				       vols[i].name, j);
-		}
-		if (!strcmp(vols[j].path, vols[i].path)) {
-			lp_json_key_path(sub, PATH_BUF, path, "path");
-			return fail_at(err, sub, EEXIST, "'%s' is already used by volumes[%zu]",
-				       vols[i].path, j);
-		}
-	}
-	return 0;
-}
-
-/* field: the whole struct lp_deploy_container (volumes and n_volumes) */
+/* field: struct lp_container_cfg (volumes and n_volumes); the rules are lp_volume_check's */
 static int decode_volumes(json_t *v, void *field, const char *path, struct lp_err *err)
 {
-	struct lp_deploy_container *c = field;
-	char item[PATH_BUF];
+	struct lp_container_cfg *cfg = field;
+	const char *part = NULL;
+	char item[PATH_BUF], sub[PATH_BUF];
 	json_t *elem;
 	size_t i;
 
@@ -552,15 +500,18 @@ static int decode_volumes(json_t *v, void *field, const char *path, struct lp_er
 		return type_error(err, path, "an array of volumes", v);
 	if (json_array_size(v) == 0)
 		return 0;
-	c->volumes = calloc(json_array_size(v), sizeof(*c->volumes));
-	if (!c->volumes)
+	cfg->volumes = calloc(json_array_size(v), sizeof(*cfg->volumes));
+	if (!cfg->volumes)
 		return out_of_memory(err, path);
 	json_array_foreach(v, i, elem) {
 		lp_json_index_path(item, PATH_BUF, path, i);
-		c->n_volumes = i + 1;
-		if (DECODE_MEMBERS(elem, volume_members, &c->volumes[i], item, err) < 0 ||
-		    check_volume_unique(c->volumes, i, item, err) < 0)
+		cfg->n_volumes = i + 1;
+		if (DECODE_MEMBERS(elem, volume_members, &cfg->volumes[i], item, err) < 0)
 			return -1;
+		if (lp_volume_check(cfg->volumes, i, &part, err) < 0) {
+			lp_json_key_path(sub, PATH_BUF, item, part);
+			return blame(err, sub);
+		}
 	}
 	return 0;
 }
@@ -663,7 +614,7 @@ static const struct member container_members[] = {
 	CONTAINER("health", decode_health, health, NULL),
 	CONTAINER("isolation", decode_isolation, isolation, NULL),
 	CONTAINER("network", decode_network, cfg.net, NULL),
-	WHOLE("volumes", decode_volumes, NULL),
+	CONTAINER("volumes", decode_volumes, cfg, NULL),
 	CONTAINER("devices", decode_devices, device_specs, NULL),
 	CONTAINER("init", decode_bool, cfg.init, NULL),
 	CONTAINER("read_only", decode_bool, cfg.read_only, NULL),
@@ -877,16 +828,9 @@ int lp_deploy_parse(const char *json, size_t len, struct lp_deployment *d, struc
 
 static void free_container(struct lp_deploy_container *c)
 {
-	size_t i;
-
 	lp_container_cfg_free(&c->cfg);
 	free(c->image_url);
 	lp_strv_free(c->health.argv);
-	for (i = 0; i < c->n_volumes; i++) {
-		free(c->volumes[i].name);
-		free(c->volumes[i].path);
-	}
-	free(c->volumes);
 	lp_strv_free(c->device_specs);
 }
 

@@ -44,19 +44,13 @@ struct lp_health {
 	int retries;		/* consecutive failures that make it unhealthy */
 };
 
-/* A named directory that outlives the containers using it. */
-struct lp_volume {
-	char *name;		/* [A-Za-z0-9_.-]{1,64}, never "." or ".." */
-	char *path;		/* absolute, without "..", inside the container */
-};
-
 struct lp_deploy_container {
 	/*
 	 * What to run, checked with lp_container_cfg_check.  cfg.image is the
 	 * store name to import the archive as and to run: image.name, or
 	 * "deploy/NAME:" and the first 12 hex digits of the archive's sha256.
 	 * cfg.rootfs, cfg.devices and cfg.userns_* are never set by the parser
-	 * (see lp_deploy_resolve_devices).
+	 * (see lp_deploy_resolve_devices); cfg.volumes holds the "volumes".
 	 */
 	struct lp_container_cfg cfg;
 	char *image_url;	/* as written: https://..., or relative to the document */
@@ -64,8 +58,6 @@ struct lp_deploy_container {
 	int64_t image_size;	/* bytes of the archive file */
 	struct lp_health health;
 	enum lp_isolation isolation;
-	struct lp_volume *volumes;
-	size_t n_volumes;
 	char **device_specs;	/* "HOST[:INNER][:PERMS]", syntax checked; never NULL */
 };
 

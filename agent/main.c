@@ -22,9 +22,9 @@ static const struct applet applets[] = {
 	{ "run", cmd_run, true,
 	  "run [--name N] [--memory 64M] [--cpus 0.5] [--cpu-weight W] [--pids 64]\n"
 	  "      [--hostname H] [-e K=V]... [--net none|host] [--read-only] [--init]\n"
-	  "      [--device HOST[:INNER][:rwm]]... [--user UID[:GID]] [--workdir DIR]\n"
-	  "      [--userns HOSTUID[:COUNT]] [-d] [--rm] [--restart no|on-failure[:N]|always]\n"
-	  "      ROOTFS_DIR [CMD ARGS...]" },
+	  "      [--device HOST[:INNER][:rwm]]... [-v NAME:/PATH]... [--user UID[:GID]]\n"
+	  "      [--workdir DIR] [--userns HOSTUID[:COUNT]] [-d] [--rm]\n"
+	  "      [--restart no|on-failure[:N]|always] ROOTFS_DIR [CMD ARGS...]" },
 	{ "image", cmd_image, true,
 	  "image import [--trust PEM]... [--sig SIG] [--name N] [--platform P] FILE\n"
 	  "  image pull [--trust PEM]... [--ca F] [--cert F --key F] [--size N] [--sha256 H]\n"
@@ -36,8 +36,11 @@ static const struct applet applets[] = {
 	{ "rm", cmd_rm, true, "rm [-f] NAME..." },
 	{ "logs", cmd_logs, true, "logs [-f] [--tail N] NAME" },
 	{ "exec", cmd_exec, true, "exec [-e K=V]... NAME CMD [ARGS...]" },
+	{ "volume", cmd_volume, true, "volume ls | rm NAME..." },
 	{ "deploy", cmd_deploy, true,
-	  "deploy check [--trust PEM]... [--sig SIG] [--device ID] deployment.json" },
+	  "deploy [--trust PEM]... [--sig SIG] deployment.json   (apply it; the agent runs)\n"
+	  "  deploy check [--trust PEM]... [--sig SIG] [--device ID] deployment.json\n"
+	  "  deploy status" },
 #ifdef CONFIG_AGENT
 	{ "agent", cmd_agent, true, "agent" },
 #endif

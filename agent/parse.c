@@ -372,6 +372,37 @@ int lp_parse_device_syntax(const char *s, struct lp_device *dev, struct lp_err *
 	return lp_device_check(&typed, err);
 }
 
+int lp_parse_volume(const char *s, struct lp_volume **vols, size_t *n, struct lp_err *err)
+{
+	const char *colon = s ? strchr(s, ':') : NULL;
+	const char *field = NULL;
+	struct lp_volume *grown, *v;
+
+	if (!colon || colon == s || !colon[1])
+		return lp_fail(err, EINVAL,
+			       "'%s' is not NAME:/PATH (a volume name, then where the container "
+			       "sees it)",
+			       s ? s : "");
+	grown = reallocarray(*vols, *n + 1, sizeof(*grown));
+	if (!grown)
+		return lp_fail(err, ENOMEM, "out of memory");
+	*vols = grown;
+	v = &grown[*n];
+	v->name = strndup(s, (size_t)(colon - s));
+	v->path = strdup(colon + 1);
+	if (!v->name || !v->path) {
+		lp_fail(err, ENOMEM, "out of memory");
+	} else if (lp_volume_check(grown, *n, &field, err) == 0) {
+		(*n)++;
+		return 0;
+	} else if (!strcmp(field, "path")) {
+		lp_prefix(err, "volume %s", v->name);
+	}
+	free(v->name);
+	free(v->path);
+	return -1;
+}
+
 /* "A" or "A:B": plain numbers up to max; *has_b tells which form it was. */
 static int parse_pair(const char *s, uint64_t max, uint64_t *a, uint64_t *b, bool *has_b)
 {

@@ -29,6 +29,11 @@ int lp_parse_device(const char *s, struct lp_device *dev, struct lp_err *err);
  * type, major and minor stay 0 until lp_parse_device resolves the spec.
  */
 int lp_parse_device_syntax(const char *s, struct lp_device *dev, struct lp_err *err);
+/*
+ * "NAME:/PATH", appended to the n volumes in *vols (grown with realloc) if
+ * it passes lp_volume_check against them; on failure they are unchanged.
+ */
+int lp_parse_volume(const char *s, struct lp_volume **vols, size_t *n, struct lp_err *err);
 /* "uid", "uid:gid" (numeric). */
 int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *err);
 /* "HOSTUID" or "HOSTUID:COUNT" for the user namespace mapping. */

@@ -18,6 +18,17 @@
 
 /* ---------------------------------------------------------------- freeing */
 
+void lp_volumes_free(struct lp_volume *vols, size_t n)
+{
+	size_t i;
+
+	for (i = 0; vols && i < n; i++) {
+		free(vols[i].name);
+		free(vols[i].path);
+	}
+	free(vols);
+}
+
 void lp_container_cfg_free(struct lp_container_cfg *c)
 {
 	if (!c)
@@ -31,6 +42,7 @@ void lp_container_cfg_free(struct lp_container_cfg *c)
 	free(c->hostname);
 	free(c->cwd);
 	free(c->devices);
+	lp_volumes_free(c->volumes, c->n_volumes);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -264,6 +276,105 @@ static int check_devices(const struct lp_container_cfg *c, struct lp_err *err)
 	return 0;
 }
 
+int lp_volume_name_valid(const char *name, struct lp_err *err)
+{
+	/* it becomes a directory name on the host: "." and ".." would escape */
+	if (!name || !*name || strlen(name) > LP_VOLUME_NAME_MAX || !lp_chars_in(name, "_.-") ||
+	    !strcmp(name, ".") || !strcmp(name, ".."))
+		return lp_fail(err, EINVAL,
+			       "'%s' is not a volume name (1 to %d letters, digits, '_', '.' and "
+			       "'-'; not . or ..)",
+			       name ? name : "", LP_VOLUME_NAME_MAX);
+	return 0;
+}
+
+/* "/" (or "/.") would hide the whole root; ".." could climb out of it. */
+static bool volume_path_valid(const char *path)
+{
+	const char *p = path;
+	size_t len;
+
+	if (!path || path[0] != '/' || !path[strspn(path, "/")])
+		return false;
+	while (*p) {
+		p += strspn(p, "/");
+		len = strcspn(p, "/");
+		if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+			return false;
+		p += len;
+	}
+	return true;
+}
+
+/* /proc, /sys and /dev are mounted over volumes: what went there would be lost. */
+static const char *volume_path_hidden(const char *path)
+{
+	static const char *const fresh[] = { "proc", "sys", "dev" };
+	const char *p = path + strspn(path, "/");
+	size_t i, len = strcspn(p, "/");
+
+	for (i = 0; i < ARRAY_SIZE(fresh); i++)
+		if (len == strlen(fresh[i]) && !strncmp(p, fresh[i], len))
+			return fresh[i];
+	return NULL;
+}
+
+static int volume_fails(const char **field, const char *which)
+{
+	if (field)
+		*field = which;
+	return -1;
+}
+
+int lp_volume_check(const struct lp_volume *vols, size_t i, const char **field,
+		    struct lp_err *err)
+{
+	const struct lp_volume *v = &vols[i];
+	size_t j;
+
+	if (lp_volume_name_valid(v->name, err) < 0)
+		return volume_fails(field, "name");
+	if (!volume_path_valid(v->path)) {
+		lp_fail(err, EINVAL,
+			"'%s' is not an absolute path without '.' or '..' components (and not /)",
+			v->path ? v->path : "");
+		return volume_fails(field, "path");
+	}
+	if (volume_path_hidden(v->path)) {
+		lp_fail(err, EINVAL, "'%s' is under /%s, which every container gets fresh", v->path,
+			volume_path_hidden(v->path));
+		return volume_fails(field, "path");
+	}
+	for (j = 0; j < i; j++) {
+		if (!strcmp(vols[j].name, v->name)) {
+			lp_fail(err, EEXIST, "'%s' is given twice", v->name);
+			return volume_fails(field, "name");
+		}
+		if (!strcmp(vols[j].path, v->path)) {
+			lp_fail(err, EEXIST, "'%s' is also the path of volume %s", v->path,
+				vols[j].name);
+			return volume_fails(field, "path");
+		}
+	}
+	return 0;
+}
+
+static int check_volumes(const struct lp_container_cfg *c, struct lp_err *err)
+{
+	const char *field = NULL;
+	size_t i;
+
+	if (c->n_volumes && !c->volumes)
+		return lp_fail(err, EINVAL, "%zu volumes but no list", c->n_volumes);
+	for (i = 0; i < c->n_volumes; i++) {
+		if (lp_volume_check(c->volumes, i, &field, err) == 0)
+			continue;
+		/* a bad name is in the message already */
+		return strcmp(field, "path") ? -1 : lp_prefix(err, "volume %s", c->volumes[i].name);
+	}
+	return 0;
+}
+
 static int check_userns(const struct lp_container_cfg *c, struct lp_err *err)
 {
 	if (c->userns_count == 0)
@@ -291,7 +402,7 @@ static const struct {
 	{ "cpus", check_cpus },		{ "cpu_weight", check_cpu_weight },
 	{ "pids", check_pids },		{ "net", check_net },
 	{ "restart", check_restart },	{ "devices", check_devices },
-	{ "userns", check_userns },
+	{ "volumes", check_volumes },	{ "userns", check_userns },
 };
 
 int lp_container_cfg_check(const struct lp_container_cfg *c, const char **field,

@@ -38,6 +38,13 @@ enum lp_net_mode {
 	LP_NET_HOST,
 };
 
+/* A named directory, ROOT/volumes/NAME, that outlives the containers using it. */
+#define LP_VOLUME_NAME_MAX 64
+struct lp_volume {
+	char *name;		/* [A-Za-z0-9_.-]{1,64}, never "." or ".." */
+	char *path;		/* inside: absolute, no "." or "..", not / nor under /proc /sys /dev */
+};
+
 struct lp_container_cfg {
 	char *name;
 	char *rootfs;		/* absolute path of the read-only root directory, or: */
@@ -54,6 +61,8 @@ struct lp_container_cfg {
 	struct lp_limits limits;
 	struct lp_device *devices;
 	size_t n_devices;
+	struct lp_volume *volumes;	/* bound read-write at their paths */
+	size_t n_volumes;
 	struct lp_restart restart;
 	uint32_t userns_uid, userns_count; /* userns_count 0: no user namespace */
 	const char *source;	/* config file it came from, for messages; not owned */
@@ -76,6 +85,18 @@ int lp_container_cfg_check(const struct lp_container_cfg *c, const char **field,
 			   struct lp_err *err);
 /* One device entry: paths absolute (inner confined), perms a subset of "rwm", type c or b. */
 int lp_device_check(const struct lp_device *dev, struct lp_err *err);
+
+/* Volume names: 1 to 64 of [A-Za-z0-9_.-], not "." or "..". */
+int lp_volume_name_valid(const char *name, struct lp_err *err);
+/*
+ * vols[i]: a valid name and path, neither used by vols[0..i-1] (which have
+ * passed already).  *field (may be NULL) gets "name" or "path", the part
+ * that is wrong; a message about the path does not say which volume it is.
+ */
+int lp_volume_check(const struct lp_volume *vols, size_t i, const char **field,
+		    struct lp_err *err);
+/* Free n volumes and their strings. */
+void lp_volumes_free(struct lp_volume *vols, size_t n);
 
 /* JSON round trip (jansson); the string from _to_json must be freed. */
 char *lp_container_cfg_to_json(const struct lp_container_cfg *c, struct lp_err *err);

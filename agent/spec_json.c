@@ -31,6 +31,7 @@ enum field_kind {
 	F_UINT32,	/* uint32_t, and unsigned int (the same on every Linux ABI) */
 	F_CHARS,	/* char[size] */
 	F_OBJECT,	/* a nested struct, described by sub */
+	F_ARRAY,	/* a counted array of such structs: pointer at offset, size_t at count */
 	F_SPECIAL,	/* its own encode/decode, handed the whole struct */
 };
 
@@ -42,6 +43,8 @@ struct field {
 	size_t offset;
 	size_t size;
 	const struct schema *sub;
+	size_t count;		/* F_ARRAY: offset of the element count */
+	const char *what;	/* F_ARRAY: "an array of devices" */
 	json_t *(*encode)(const void *base, const char *path, struct lp_err *err);
 	int (*decode)(json_t *v, void *base, const char *path, struct lp_err *err);
 };
@@ -49,6 +52,7 @@ struct field {
 struct schema {
 	const struct field *fields;
 	size_t n_fields;
+	size_t size;		/* of the struct, for arrays of it */
 };
 
 _Static_assert(sizeof(unsigned int) == sizeof(uint32_t), "device numbers are stored as uint32");
@@ -144,6 +148,31 @@ static json_t *encode_enum(unsigned int value, const char *const *names, size_t 
 	return encode_string(names[value], path, err);
 }
 
+static json_t *encode_array(const struct field *f, const void *base, const char *path,
+			   struct lp_err *err)
+{
+	const char *items;
+	size_t i, n;
+	json_t *array = json_array();
+	char item[PATH_BUF];
+
+	if (!array) {
+		out_of_memory(path, err);
+		return NULL;
+	}
+	memcpy(&items, (const char *)base + f->offset, sizeof(items));
+	memcpy(&n, (const char *)base + f->count, sizeof(n));
+	for (i = 0; i < n; i++) {
+		lp_json_index_path(item, PATH_BUF, path, i);
+		if (append(array, encode_object(f->sub, items + i * f->sub->size, item, err), item,
+			   err) < 0) {
+			json_decref(array);
+			return NULL;
+		}
+	}
+	return array;
+}
+
 static json_t *encode_field(const struct field *f, const void *base, const char *path,
 			    struct lp_err *err)
 {
@@ -171,6 +200,8 @@ static json_t *encode_field(const struct field *f, const void *base, const char 
 		return encode_string(member, path, err);
 	case F_OBJECT:
 		return encode_object(f->sub, member, path, err);
+	case F_ARRAY:
+		return encode_array(f, base, path, err);
 	case F_SPECIAL:
 		return f->encode(base, path, err);
 	}
@@ -316,6 +347,38 @@ static int decode_number(const struct field *f, json_t *v, void *member, const c
 	}
 }
 
+/*
+ * Into a struct that starts zeroed, with keys unique (JSON_REJECT_DUPLICATES):
+ * there is no old array to free.  The count is set before the elements are
+ * read, so a failure leaves them for the struct's own free function.
+ */
+static int decode_array(const struct field *f, json_t *v, void *base, const char *path,
+			struct lp_err *err)
+{
+	size_t i, n, size = f->sub->size;
+	char item[PATH_BUF];
+	json_t *elem;
+	char *items;
+
+	if (!json_is_array(v))
+		return type_error(path, f->what, v, err);
+	n = json_array_size(v);
+	if (n == 0)
+		return 0;
+	items = calloc(n, size);
+	if (!items)
+		return out_of_memory(path, err);
+	/* memcpy: the member is a pointer to the element type, not to char */
+	memcpy((char *)base + f->offset, &items, sizeof(items));
+	memcpy((char *)base + f->count, &n, sizeof(n));
+	json_array_foreach(v, i, elem) {
+		lp_json_index_path(item, PATH_BUF, path, i);
+		if (decode_object(elem, f->sub, items + i * size, item, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int decode_field(const struct field *f, json_t *v, void *base, const char *path,
 			struct lp_err *err)
 {
@@ -339,6 +402,8 @@ static int decode_field(const struct field *f, json_t *v, void *base, const char
 		return decode_chars(v, member, f->size, path, err);
 	case F_OBJECT:
 		return decode_object(v, f->sub, member, path, err);
+	case F_ARRAY:
+		return decode_array(f, v, base, path, err);
 	case F_SPECIAL:
 		return f->decode(v, base, path, err);
 	}
@@ -442,8 +507,12 @@ static int decode_dev_type(json_t *v, void *base, const char *path, struct lp_er
 	  .size = sizeof(((type *)NULL)->member) }
 #define OBJECT(type, k, member, schema)                                             \
 	{ .key = k, .kind = F_OBJECT, .offset = offsetof(type, member), .sub = &schema }
+#define ARRAY(type, k, member, count_, schema, what_)                               \
+	{ .key = k, .kind = F_ARRAY, .offset = offsetof(type, member),              \
+	  .count = offsetof(type, count_), .sub = &schema, .what = what_ }
 #define SPECIAL(k, enc, dec) { .key = k, .kind = F_SPECIAL, .encode = enc, .decode = dec }
-#define SCHEMA(fields) { fields, ARRAY_SIZE(fields) }
+#define SCHEMA(fields) { fields, ARRAY_SIZE(fields), 0 }
+#define ELEMENT_SCHEMA(fields, type) { fields, ARRAY_SIZE(fields), sizeof(type) }
 
 static const struct field limits_fields[] = {
 	FIELD(struct lp_limits, "memory", F_INT64, memory),
@@ -468,55 +537,13 @@ static const struct field device_fields[] = {
 	FIELD(struct lp_device, "major", F_UINT32, major),
 	FIELD(struct lp_device, "minor", F_UINT32, minor),
 };
-static const struct schema device_schema = SCHEMA(device_fields);
+static const struct schema device_schema = ELEMENT_SCHEMA(device_fields, struct lp_device);
 
-static json_t *encode_devices(const void *base, const char *path, struct lp_err *err)
-{
-	const struct lp_container_cfg *c = base;
-	json_t *array = json_array();
-	char item[PATH_BUF];
-	size_t i;
-
-	if (!array) {
-		out_of_memory(path, err);
-		return NULL;
-	}
-	for (i = 0; i < c->n_devices; i++) {
-		lp_json_index_path(item, PATH_BUF, path, i);
-		if (append(array, encode_object(&device_schema, &c->devices[i], item, err), item,
-			   err) < 0) {
-			json_decref(array);
-			return NULL;
-		}
-	}
-	return array;
-}
-
-static int decode_devices(json_t *v, void *base, const char *path, struct lp_err *err)
-{
-	struct lp_container_cfg *c = base;
-	char item[PATH_BUF];
-	json_t *elem;
-	size_t i;
-
-	if (!json_is_array(v))
-		return type_error(path, "an array of devices", v, err);
-	free(c->devices);
-	c->devices = NULL;
-	c->n_devices = 0;
-	if (json_array_size(v) == 0)
-		return 0;
-	c->devices = calloc(json_array_size(v), sizeof(*c->devices));
-	if (!c->devices)
-		return out_of_memory(path, err);
-	c->n_devices = json_array_size(v);
-	json_array_foreach(v, i, elem) {
-		lp_json_index_path(item, PATH_BUF, path, i);
-		if (decode_object(elem, &device_schema, &c->devices[i], item, err) < 0)
-			return -1;
-	}
-	return 0;
-}
+static const struct field volume_fields[] = {
+	FIELD(struct lp_volume, "name", F_STRING, name),
+	FIELD(struct lp_volume, "path", F_STRING, path),
+};
+static const struct schema volume_schema = ELEMENT_SCHEMA(volume_fields, struct lp_volume);
 
 /* Keys follow the config file's names where it has one (command, workdir). */
 static const struct field container_fields[] = {
@@ -534,7 +561,10 @@ static const struct field container_fields[] = {
 	FIELD(struct lp_container_cfg, "read_only", F_BOOL, read_only),
 	FIELD(struct lp_container_cfg, "init", F_BOOL, init),
 	OBJECT(struct lp_container_cfg, "limits", limits, limits_schema),
-	SPECIAL("devices", encode_devices, decode_devices),
+	ARRAY(struct lp_container_cfg, "devices", devices, n_devices, device_schema,
+	      "an array of devices"),
+	ARRAY(struct lp_container_cfg, "volumes", volumes, n_volumes, volume_schema,
+	      "an array of volumes"),
 	OBJECT(struct lp_container_cfg, "restart", restart, restart_schema),
 	FIELD(struct lp_container_cfg, "userns_uid", F_UINT32, userns_uid),
 	FIELD(struct lp_container_cfg, "userns_count", F_UINT32, userns_count),

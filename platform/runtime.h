@@ -25,6 +25,17 @@ struct lp_device {
 	unsigned int major, minor;
 };
 
+/*
+ * A host directory bound into the container (a volume): always nosuid and
+ * nodev.  The target is created (0755) inside the root if it is missing;
+ * symlinks on the way resolve inside the root, never out of it.
+ */
+struct lp_bind {
+	const char *source;	/* host directory */
+	const char *target;	/* absolute path inside */
+	bool read_only;
+};
+
 /* Resource limits; 0 means "not limited" / "kernel default". */
 struct lp_limits {
 	int64_t memory;		/* bytes */
@@ -54,6 +65,8 @@ struct lp_spec {
 	struct lp_limits limits;
 	const struct lp_device *devices;
 	size_t n_devices;
+	const struct lp_bind *binds;	/* mounted before /proc, /dev and /sys */
+	size_t n_binds;
 	int stdio[3];		/* fds for the container's 0, 1, 2; -1 inherits ours */
 	const char *cgroup;	/* cgroup path relative to each hierarchy root */
 	const char *exit_file;	/* with init: where the init records the exit status */

@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The container's filesystem view: overlay root, private /proc, a minimal
- * /dev, read-only /sys, and the /proc paths runc masks, then pivot_root.
+ * The container's filesystem view: overlay root, volumes bound in, private
+ * /proc, a minimal /dev, read-only /sys, and the /proc paths runc masks,
+ * then pivot_root.
  */
 #include "linux.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -187,6 +191,138 @@ static int mount_overlay(const struct lp_spec *spec, struct lp_err *err)
 	return 0;
 }
 
+/* path inside the directory rootfd, symlinks resolved as if rootfd were "/". */
+static int open_in_root(int rootfd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+
+	return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+}
+
+/*
+ * The directory path inside rootfd as an O_PATH fd, each missing component
+ * made (0755) on the way.  Every step resolves inside the root, so a symlink
+ * in the image cannot point the mkdir or the mount at the host.
+ */
+static int make_dir_in_root(int rootfd, const char *path, struct lp_err *err)
+{
+	char prefix[PATH_MAX], comp[NAME_MAX + 1];
+	const char *p = path;
+	int parent, fd;
+	size_t len, used = 0;
+
+	parent = fcntl(rootfd, F_DUPFD_CLOEXEC, 0);
+	if (parent < 0)
+		return lp_fail_errno(err, "dup");
+	while (*(p += strspn(p, "/"))) {
+		len = strcspn(p, "/");
+		if (len > NAME_MAX || used + len + 2 > sizeof(prefix)) {
+			close(parent);
+			return lp_fail(err, ENAMETOOLONG, "the path is too long");
+		}
+		memcpy(comp, p, len);
+		comp[len] = '\0';
+		used += (size_t)snprintf(prefix + used, sizeof(prefix) - used, "/%s", comp);
+		p += len;
+		fd = open_in_root(rootfd, prefix);
+		if (fd < 0 && errno == ENOENT) {
+			if (mkdirat(parent, comp, 0755) < 0 && errno != EEXIST) {
+				close(parent);
+				return lp_fail_errno(err, "mkdir");
+			}
+			fd = open_in_root(rootfd, prefix);
+		}
+		close(parent);
+		if (fd < 0)
+			return lp_fail_errno(err, "open %s", prefix);
+		parent = fd;
+	}
+	return parent;
+}
+
+static bool same_dir(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Flags of the source's mount that a user namespace may not drop: a
+ * remount without them would fail with EPERM.
+ */
+static unsigned long locked_flags(int fd)
+{
+	static const struct {
+		unsigned long st, ms;
+	} map[] = { { ST_RDONLY, MS_RDONLY }, { ST_NOEXEC, MS_NOEXEC } };
+	unsigned long flags = 0;
+	struct statfs sf;
+	size_t i;
+
+	if (fstatfs(fd, &sf) < 0)
+		return 0;
+	for (i = 0; i < ARRAY_SIZE(map); i++)
+		if (sf.f_flags & map[i].st)
+			flags |= map[i].ms;
+	return flags;
+}
+
+/* Through /proc/self/fd: the very directory fd names, whatever the path does meanwhile. */
+static int mount_at_fd(const char *src, int fd, unsigned long flags)
+{
+	char target[64];
+
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	return mount(src, target, NULL, flags, NULL);
+}
+
+static int bind_one(int rootfd, const struct lp_bind *b, struct lp_err *err)
+{
+	unsigned long flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV;
+	cleanup_fd int fd = make_dir_in_root(rootfd, b->target, err);
+	cleanup_fd int mounted = -1;
+
+	if (fd < 0)
+		return -1;
+	if (same_dir(fd, rootfd))
+		return lp_fail(err, EINVAL, "resolves to the container's root");
+	if (mount_at_fd(b->source, fd, MS_BIND) < 0)
+		return lp_fail_errno(err, "bind %s", b->source);
+	/* Open it again to get the new mount rather than the directory under it. */
+	mounted = open_in_root(rootfd, b->target);
+	if (mounted < 0)
+		return lp_fail_errno(err, "open");
+	flags |= locked_flags(mounted) | (b->read_only ? MS_RDONLY : 0);
+	if (mount_at_fd(NULL, mounted, flags) < 0)
+		return lp_fail_errno(err, "remount nosuid,nodev");
+	return 0;
+}
+
+/*
+ * Volumes go in before /proc, /dev and /sys, so none of those can be
+ * covered by one: the masks and read-only paths always win.
+ */
+static int bind_volumes(const struct lp_spec *spec, struct lp_err *err)
+{
+	cleanup_fd int rootfd = -1;
+	size_t i;
+
+	if (!spec->n_binds)
+		return 0;
+	rootfd = open(spec->mergedir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return lp_fail_errno(err, "open %s", spec->mergedir);
+	for (i = 0; i < spec->n_binds; i++)
+		if (bind_one(rootfd, &spec->binds[i], err) < 0)
+			return lp_prefix(err, "volume %s", spec->binds[i].target);
+	return 0;
+}
+
 static int pivot_into(const char *root, struct lp_err *err)
 {
 	if (chdir(root) < 0)
@@ -210,7 +346,7 @@ int lp_mount_rootfs(const struct lp_spec *spec, struct lp_err *err)
 	/* Nothing we mount from here on may propagate back to the host. */
 	if (do_mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL, err) < 0)
 		return -1;
-	if (mount_overlay(spec, err) < 0)
+	if (mount_overlay(spec, err) < 0 || bind_volumes(spec, err) < 0)
 		return -1;
 	if (lp_path(path, sizeof(path), err, "%s/proc", root) < 0 ||
 	    make_node_target(path, true, err) < 0 ||

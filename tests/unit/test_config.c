@@ -213,7 +213,7 @@ static const char full_conf[] =
 	"    restart = \"always\";\n"
 	"  },\n"
 	"  { name = \"cron\"; rootfs = \"/srv/cron\"; command = [ \"/bin/crond\", \"-f\" ];\n"
-	"    cpus = \"1.5\"; memory = 4294967296L; }\n"		/* 34 */
+	"    cpus = \"1.5\"; memory = 4294967296L; volumes = ( \"cron:/var/spool\" ); }\n" /* 34 */
 	");\n"
 	"trust = [ \"/etc/limpet/keys/release.pem\",\n"
 	"          \"/etc/limpet/keys/backup.pem\" ];\n"
@@ -319,6 +319,8 @@ static void test_full_config(void **state)
 	assert_int_equal(db->restart.policy, LP_RESTART_ALWAYS);
 	assert_int_equal(db->n_devices, 0);
 	assert_null(db->devices);
+	assert_int_equal(db->n_volumes, 0);
+	assert_null(db->volumes);
 	assert_int_equal(db->source_line, 25);
 
 	cron = &cfg.containers[2];
@@ -327,6 +329,9 @@ static void test_full_config(void **state)
 	assert_int_equal(cron->limits.memory, (int64_t)4 << 30);
 	assert_int_equal(cron->restart.policy, LP_RESTART_NO);
 	assert_int_equal(cron->source_line, 33);
+	assert_int_equal(cron->n_volumes, 1);
+	assert_string_equal(cron->volumes[0].name, "cron");
+	assert_string_equal(cron->volumes[0].path, "/var/spool");
 	lp_config_free(&cfg);
 	assert_null(cfg.containers);
 }
@@ -448,6 +453,10 @@ static void test_wrong_types(void **state)
 		     "containers.web.env: expected an array of strings");
 	expect_error(ENTRY("    devices = [ 1 ];"), 3,
 		     "containers.web.devices: element 0: expected a string, got an integer");
+	expect_error(ENTRY("    volumes = \"data:/d\";"), 3,
+		     "containers.web.volumes: expected an array of strings");
+	expect_error(ENTRY("    volumes = ( 1 );"), 3,
+		     "containers.web.volumes: element 0: expected a string, got an integer");
 	expect_error(ENTRY("    cpus = true;"), 3,
 		     "containers.web.cpus: expected a number of CPUs");
 	expect_error(ENTRY("    memory = 1.5;"), 3,
@@ -493,6 +502,14 @@ static void test_bad_values(void **state)
 		     "containers.web.devices: /dev/limpet-nope: No such file or directory");
 	expect_error(ENTRY("    devices = [ \"/dev/null:rwx\" ];"), 3,
 		     "containers.web.devices: /dev/null: 'rwx' is not a set of permissions");
+	expect_error(ENTRY("    volumes = ( \"data\" );"), 3,
+		     "containers.web.volumes: 'data' is not NAME:/PATH");
+	expect_error(ENTRY("    volumes = ( \"../x:/d\" );"), 3,
+		     "containers.web.volumes: '../x' is not a volume name");
+	expect_error(ENTRY("    volumes = ( \"data:relative\" );"), 3,
+		     "containers.web.volumes: volume data: 'relative' is not an absolute path");
+	expect_error(ENTRY("\n    volumes = ( \"a:/x\",\n                \"b:/x\" );"), 4,
+		     "containers.web.volumes: volume b: '/x' is also the path of volume a");
 	expect_error(ENTRY("    userns = \"nobody\";"), 3,
 		     "containers.web.userns: 'nobody' is not a uid mapping");
 	expect_error("stop_timeout = \"soon\";\n", 1,

@@ -135,9 +135,9 @@ static void assert_example_web(const struct lp_deploy_container *c)
 	assert_int_equal(c->health.start_period_ms, 15000);
 	assert_int_equal(c->isolation, LP_ISOLATION_CONTAINER);
 	assert_int_equal(c->cfg.net, LP_NET_HOST);
-	assert_int_equal(c->n_volumes, 1);
-	assert_string_equal(c->volumes[0].name, "web-data");
-	assert_string_equal(c->volumes[0].path, "/var/lib/web");
+	assert_int_equal(c->cfg.n_volumes, 1);
+	assert_string_equal(c->cfg.volumes[0].name, "web-data");
+	assert_string_equal(c->cfg.volumes[0].path, "/var/lib/web");
 	assert_strv(c->device_specs, NULL, 0);
 	assert_int_equal(c->cfg.n_devices, 0);
 	assert_true(c->cfg.init);
@@ -176,8 +176,8 @@ static void assert_example_sensor(const struct lp_deploy_container *c)
 	assert_int_equal(c->health.retries, LP_HEALTH_RETRIES);
 	assert_int_equal(c->isolation, LP_ISOLATION_CONTAINER);
 	assert_int_equal(c->cfg.net, LP_NET_NONE);
-	assert_int_equal(c->n_volumes, 0);
-	assert_null(c->volumes);
+	assert_int_equal(c->cfg.n_volumes, 0);
+	assert_null(c->cfg.volumes);
 	assert_strv(c->device_specs, devices, N(devices));
 	/* devices are resolved on the device itself, not when parsing */
 	assert_int_equal(c->cfg.n_devices, 0);
@@ -471,18 +471,22 @@ static void test_bad_fields(void **state)
 		{ "containers.0.volumes.0.path", "\"var/lib/web\"",
 		  "containers[0].volumes[0].path: 'var/lib/web' is not an absolute path" },
 		{ "containers.0.volumes.0.path", "\"/\"",
-		  "containers[0].volumes[0].path: '/' is not an absolute path without '..' (and "
-		  "not /)" },
+		  "containers[0].volumes[0].path: '/' is not an absolute path without '.' or '..' "
+		  "components (and not /)" },
+		{ "containers.0.volumes.0.path", "\"/.\"",
+		  "containers[0].volumes[0].path: '/.' is not an absolute path" },
+		{ "containers.0.volumes.0.path", "7",
+		  "containers[0].volumes[0].path: expected a string, got an integer" },
 		{ "containers.0.volumes.0.path", "\"/var/../etc\"",
 		  "containers[0].volumes[0].path: '/var/../etc' is not an absolute path" },
 		{ "containers.0.volumes.0.path", NULL,
 		  "containers[0].volumes[0].path: missing (where the container sees it)" },
 		{ "containers.0.volumes",
 		  "[{\"name\": \"a\", \"path\": \"/x\"}, {\"name\": \"a\", \"path\": \"/y\"}]",
-		  "containers[0].volumes[1].name: 'a' is already used by volumes[0]" },
+		  "containers[0].volumes[1].name: 'a' is given twice" },
 		{ "containers.0.volumes",
 		  "[{\"name\": \"a\", \"path\": \"/x\"}, {\"name\": \"b\", \"path\": \"/x\"}]",
-		  "containers[0].volumes[1].path: '/x' is already used by volumes[0]" },
+		  "containers[0].volumes[1].path: '/x' is also the path of volume a" },
 		{ "containers.1.devices.0", "\"gpiochip0\"",
 		  "containers[1].devices[0]: 'gpiochip0': 'gpiochip0' is not an absolute path" },
 		{ "containers.1.devices.1", "\"/dev/i2c-1:rwx\"",

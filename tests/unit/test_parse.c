@@ -522,6 +522,74 @@ static void test_path_confined(void **state)
 	assert_false(lp_path_confined(NULL));
 }
 
+/* ---------------------------------------------------------------- volumes */
+
+static void test_volume_valid(void **state)
+{
+	struct lp_volume *vols = NULL;
+	struct lp_err err = { 0 };
+	size_t n = 0;
+
+	assert_int_equal(lp_parse_volume("data:/var/lib/web", &vols, &n, &err), 0);
+	/* only the first ':' splits: the path may hold more */
+	assert_int_equal(lp_parse_volume("a.b-c_9:/srv/x:y", &vols, &n, &err), 0);
+	/* only those very directories are refused, not names that start alike */
+	assert_int_equal(lp_parse_volume("d:/device", &vols, &n, &err), 0);
+	assert_int_equal(lp_parse_volume("p:/srv/proc", &vols, &n, &err), 0);
+	assert_int_equal(n, 4);
+	assert_string_equal(vols[0].name, "data");
+	assert_string_equal(vols[0].path, "/var/lib/web");
+	assert_string_equal(vols[1].name, "a.b-c_9");
+	assert_string_equal(vols[1].path, "/srv/x:y");
+	lp_volumes_free(vols, n);
+}
+
+static void test_volume_invalid(void **state)
+{
+	static const struct bad_case cases[] = {
+		{ "data", "'data' is not NAME:/PATH" },
+		{ "data:", "'data:' is not NAME:/PATH" },
+		{ ":/d", "':/d' is not NAME:/PATH" },
+		{ "", "'' is not NAME:/PATH" },
+		{ "data:relative", "volume data: 'relative' is not an absolute path" },
+		{ "data:/", "volume data: '/' is not an absolute path" },
+		{ "data:/a/../b", "volume data: '/a/../b' is not an absolute path without '.' or" },
+		{ "data:/a/./b", "volume data: '/a/./b' is not" },
+		{ "data:/dev/data", "volume data: '/dev/data' is under /dev, which every container" },
+		{ "data:/proc", "volume data: '/proc' is under /proc" },
+		{ "data://sys/x", "volume data: '//sys/x' is under /sys" },
+		{ "../x:/d", "'../x' is not a volume name (1 to 64 letters" },
+		{ "..:/d", "'..' is not a volume name" },
+		{ ".:/d", "'.' is not a volume name" },
+		{ "a b:/d", "'a b' is not a volume name" },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:/d",
+		  "is not a volume name" },
+		/* against the one already there */
+		{ "web:/other", "'web' is given twice" },
+		{ "logs:/srv/web", "volume logs: '/srv/web' is also the path of volume web" },
+	};
+	struct lp_volume *vols = NULL;
+	struct lp_err err = { 0 };
+	size_t i, n = 0;
+
+	assert_int_equal(lp_parse_volume("web:/srv/web", &vols, &n, &err), 0);
+	for (i = 0; i < N(cases); i++) {
+		memset(&err, 0, sizeof(err));
+		if (lp_parse_volume(cases[i].in, &vols, &n, &err) != -1)
+			fail_msg("accepted '%s'", cases[i].in);
+		assert_msg_has(&err, cases[i].msg);
+		/* nothing added */
+		assert_int_equal(n, 1);
+		assert_string_equal(vols[0].name, "web");
+	}
+	/* 64 characters is still a name */
+	assert_int_equal(lp_parse_volume("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:/a",
+					 &vols, &n, &err),
+			 0);
+	lp_volumes_free(vols, n);
+	lp_volumes_free(NULL, 0);
+}
+
 static void test_restart_backoff(void **state)
 {
 	static const int64_t want[] = {
@@ -561,6 +629,8 @@ int main(void)
 		cmocka_unit_test(test_user_invalid),
 		cmocka_unit_test(test_userns),
 		cmocka_unit_test(test_path_confined),
+		cmocka_unit_test(test_volume_valid),
+		cmocka_unit_test(test_volume_invalid),
 		cmocka_unit_test(test_restart_backoff),
 	};
 

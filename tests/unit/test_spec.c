@@ -82,6 +82,9 @@ static void full_cfg(struct lp_container_cfg *c)
 	assert_non_null(c->devices);
 	assert_int_equal(lp_parse_device("/dev/null:rw", &c->devices[0], &err), 0);
 	assert_int_equal(lp_parse_device("/dev/null:/dev/gpiochip0:m", &c->devices[1], &err), 0);
+	assert_int_equal(lp_parse_volume("data:/var/lib/web", &c->volumes, &c->n_volumes, &err), 0);
+	assert_int_equal(lp_parse_volume("cache.v-1_x:/cache", &c->volumes, &c->n_volumes, &err),
+			 0);
 	c->restart.policy = LP_RESTART_ON_FAILURE;
 	c->restart.max_retries = 3;
 #ifdef CONFIG_USERNS
@@ -142,6 +145,11 @@ static void assert_cfg_equal(const struct lp_container_cfg *a, const struct lp_c
 	assert_int_equal(a->n_devices, b->n_devices);
 	for (i = 0; i < a->n_devices; i++)
 		assert_device_equal(&a->devices[i], &b->devices[i]);
+	assert_int_equal(a->n_volumes, b->n_volumes);
+	for (i = 0; i < a->n_volumes; i++) {
+		assert_string_equal(a->volumes[i].name, b->volumes[i].name);
+		assert_string_equal(a->volumes[i].path, b->volumes[i].path);
+	}
 	assert_int_equal(a->restart.policy, b->restart.policy);
 	assert_int_equal(a->restart.max_retries, b->restart.max_retries);
 	assert_int_equal(a->userns_uid, b->userns_uid);
@@ -218,6 +226,8 @@ static void test_validate_good(void **state)
 	lp_container_cfg_free(&c);
 	assert_null(c.name);
 	assert_null(c.devices);
+	assert_null(c.volumes);
+	assert_int_equal(c.n_volumes, 0);
 	/* freeing twice, or an empty entry, is harmless */
 	lp_container_cfg_free(&c);
 	lp_container_cfg_free(NULL);
@@ -400,6 +410,54 @@ static void devices_missing(struct lp_container_cfg *c)
 	c->devices = NULL;
 }
 
+static void volume_bad_name(struct lp_container_cfg *c)
+{
+	free(c->volumes[1].name);
+	c->volumes[1].name = dup("..");
+}
+
+static void volume_no_name(struct lp_container_cfg *c)
+{
+	free(c->volumes[0].name);
+	c->volumes[0].name = NULL;
+}
+
+static void volume_relative_path(struct lp_container_cfg *c)
+{
+	free(c->volumes[0].path);
+	c->volumes[0].path = dup("var/lib/web");
+}
+
+static void volume_root_path(struct lp_container_cfg *c)
+{
+	free(c->volumes[1].path);
+	c->volumes[1].path = dup("//");
+}
+
+static void volume_climbing_path(struct lp_container_cfg *c)
+{
+	free(c->volumes[1].path);
+	c->volumes[1].path = dup("/cache/../../etc");
+}
+
+static void volume_name_twice(struct lp_container_cfg *c)
+{
+	free(c->volumes[1].name);
+	c->volumes[1].name = dup("data");
+}
+
+static void volume_path_twice(struct lp_container_cfg *c)
+{
+	free(c->volumes[1].path);
+	c->volumes[1].path = dup("/var/lib/web");
+}
+
+static void volumes_missing(struct lp_container_cfg *c)
+{
+	lp_volumes_free(c->volumes, c->n_volumes);
+	c->volumes = NULL;
+}
+
 static void userns_past_end(struct lp_container_cfg *c)
 {
 	c->userns_uid = UINT32_MAX - 10;
@@ -437,6 +495,16 @@ static void test_validate_errors(void **state)
 	expect_invalid(device_escaping, "devices", "'/dev/../etc/shadow', must be absolute");
 	expect_invalid(device_relative_host, "devices", "'null' is not an absolute path");
 	expect_invalid(devices_missing, "devices", "2 devices but no list");
+	expect_invalid(volume_bad_name, "volumes", "'..' is not a volume name");
+	expect_invalid(volume_no_name, "volumes", "'' is not a volume name");
+	expect_invalid(volume_relative_path, "volumes",
+		       "volume data: 'var/lib/web' is not an absolute path");
+	expect_invalid(volume_root_path, "volumes", "volume cache.v-1_x: '//' is not an absolute");
+	expect_invalid(volume_climbing_path, "volumes", "'/cache/../../etc' is not an absolute");
+	expect_invalid(volume_name_twice, "volumes", "'data' is given twice");
+	expect_invalid(volume_path_twice, "volumes",
+		       "volume cache.v-1_x: '/var/lib/web' is also the path of volume data");
+	expect_invalid(volumes_missing, "volumes", "2 volumes but no list");
 #ifdef CONFIG_USERNS
 	expect_invalid(userns_past_end, "userns", "goes past uid 4294967294");
 #else
@@ -524,6 +592,8 @@ static void test_json_layout(void **state)
 	assert_non_null(strstr(json, "\"restart\":{\"policy\":\"on-failure\",\"max_retries\":3}"));
 	assert_non_null(strstr(json, "{\"host\":\"/dev/null\",\"inner\":\"/dev/null\","
 				     "\"perms\":\"rw\",\"type\":\"c\",\"major\":1,\"minor\":3}"));
+	assert_non_null(strstr(json, "\"volumes\":[{\"name\":\"data\",\"path\":\"/var/lib/web\"},"
+				     "{\"name\":\"cache.v-1_x\",\"path\":\"/cache\"}]"));
 	free(json);
 	lp_container_cfg_free(&c);
 }
@@ -561,6 +631,8 @@ static void expect_json_error(const char *json, const char *msg)
 	assert_null(c.argv);
 	assert_null(c.devices);
 	assert_int_equal(c.n_devices, 0);
+	assert_null(c.volumes);
+	assert_int_equal(c.n_volumes, 0);
 	lp_container_cfg_free(&c);
 }
 
@@ -601,6 +673,12 @@ static void test_json_bad_types(void **state)
 			  "devices[0].type: 'cb' is not c or b");
 	expect_json_error("{" BASE ",\"devices\":[{\"perms\":\"rwmm\"}]}",
 			  "devices[0].perms: longer than 3 bytes");
+	expect_json_error("{" BASE ",\"volumes\":{}}",
+			  "volumes: expected an array of volumes, got an object");
+	expect_json_error("{" BASE ",\"volumes\":[\"data:/d\"]}",
+			  "volumes[0]: expected an object, got a string");
+	expect_json_error("{" BASE ",\"volumes\":[{\"name\":\"a\",\"path\":\"/a\"},{\"name\":1}]}",
+			  "volumes[1].name: expected a string, got an integer");
 	expect_json_error("{" BASE ",\"userns_count\":false}",
 			  "userns_count: expected an integer, got a boolean");
 }
@@ -611,6 +689,8 @@ static void test_json_strict(void **state)
 	expect_json_error("{" BASE ",\"limits\":{\"swap\":1}}", "limits.swap: unknown field");
 	expect_json_error("{" BASE ",\"devices\":[{\"host\":\"/dev/null\",\"mode\":1}]}",
 			  "devices[0].mode: unknown field");
+	expect_json_error("{" BASE ",\"volumes\":[{\"name\":\"a\",\"path\":\"/a\",\"ro\":true}]}",
+			  "volumes[0].ro: unknown field");
 	expect_json_error("{" BASE ",\"name\":\"other\"}", "duplicate object key");
 	expect_json_error("[]", "JSON: expected an object, got an array");
 	expect_json_error("{" BASE, "JSON line 1");
@@ -627,6 +707,11 @@ static void test_json_strict(void **state)
 	expect_json_error("{" BASE ",\"devices\":[{\"host\":\"/dev/null\",\"inner\":\"/dev/null\","
 			  "\"perms\":\"rw\",\"type\":\"p\",\"major\":1,\"minor\":3}]}",
 			  "devices: /dev/null: the type must be c or b");
+	expect_json_error("{" BASE ",\"volumes\":[{\"name\":\"a\"}]}",
+			  "volumes: volume a: '' is not an absolute path");
+	expect_json_error("{" BASE ",\"volumes\":[{\"name\":\"a\",\"path\":\"/a\"},"
+			  "{\"name\":\"b\",\"path\":\"/a\"}]}",
+			  "volumes: volume b: '/a' is also the path of volume a");
 }
 
 static void test_json_defaults(void **state)
@@ -645,6 +730,9 @@ static void test_json_defaults(void **state)
 	assert_int_equal(c.net, LP_NET_NONE);
 	assert_int_equal(c.restart.policy, LP_RESTART_NO);
 	assert_int_equal(c.n_devices, 0);
+	/* state files from before volumes have none */
+	assert_int_equal(c.n_volumes, 0);
+	assert_null(c.volumes);
 	assert_int_equal(c.userns_count, 0);
 	lp_container_cfg_free(&c);
 }
