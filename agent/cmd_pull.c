@@ -268,6 +268,7 @@ static int blame_url(const struct pull *p, struct lp_err *err)
 static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err *err)
 {
 	bool import_tried = false;
+	unsigned char digest[LP_SHA256_LEN];
 	struct lp_trust trust;
 	int rc;
 
@@ -278,9 +279,11 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 		rc = fetch_signature(p, err);
 	if (rc == 0)
 		rc = lp_fetch_file(p->url, p->file, p->size, p->sha256_pinned ? p->sha256 : NULL,
-				   &p->fetch, err);
+				   digest, &p->fetch, err);
 	if (rc == 0) {
 		p->import.file = p->file;
+		/* Hashed on the way in: the signature is checked without reading it again. */
+		p->import.file_sha256 = digest;
 		p->import.trust = &trust;
 		import_tried = true;
 		rc = lp_image_import(g, &p->import, name, err);

@@ -632,6 +632,13 @@ struct download {
 	int64_t size;		/* bytes in the partial file */
 	int64_t pinned;		/* -1: unknown */
 	int64_t expected;	/* the whole file's size as the server announced it; -1: unknown */
+	/*
+	 * SHA-256 of the file's first `hashed` bytes, kept up to date as bytes
+	 * arrive, so a finished download needs no second read.  A partial file
+	 * from an earlier call is caught up on (read once) before appending.
+	 */
+	struct lp_sha256 hash;
+	int64_t hashed;
 	/* progress bar */
 	bool bar;
 	char name[48];
@@ -692,12 +699,42 @@ static void end_bar(struct xfer *x, struct download *d, bool complete)
 	x->bar_on_line = false;
 }
 
+static void hash_restart(struct download *d)
+{
+	lp_sha256_free(&d->hash);
+	lp_sha256_init(&d->hash);
+	d->hashed = 0;
+}
+
+/* Bring the hash up to the bytes already in the partial file. */
+static int hash_catch_up(struct download *d, struct lp_err *err)
+{
+	char buf[64 * 1024];
+
+	while (d->hashed < d->size) {
+		size_t want = d->size - d->hashed < (int64_t)sizeof(buf)
+				      ? (size_t)(d->size - d->hashed)
+				      : sizeof(buf);
+		ssize_t n = pread(d->fd, buf, want, (off_t)d->hashed);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return lp_fail(err, n < 0 ? errno : EIO, "read %s: %s", d->partial,
+				       n < 0 ? strerror(errno) : "shorter than it was");
+		lp_sha256_update(&d->hash, buf, (size_t)n);
+		d->hashed += n;
+	}
+	return 0;
+}
+
 static int start_over(struct xfer *x, struct download *d)
 {
 	if (ftruncate(d->fd, 0) < 0)
 		return lp_fail_errno(&x->abort_err, "truncate %s", d->partial);
 	d->size = 0;
 	d->size_at_start = 0;
+	hash_restart(d);
 	return 0;
 }
 
@@ -767,11 +804,15 @@ static int download_write(struct xfer *x, const char *data, size_t len)
 			(long long)d->pinned);
 		return abort_transfer(x);
 	}
+	if (hash_catch_up(d, &x->abort_err) < 0)
+		return abort_transfer(x);
 	if (pwrite_all(d->fd, data, len, (off_t)d->size) < 0) {
 		lp_fail_errno(&x->abort_err, "write %s", d->partial);
 		return abort_transfer(x);
 	}
+	lp_sha256_update(&d->hash, data, len);
 	d->size += (int64_t)len;
+	d->hashed = d->size;
 	return 0;
 }
 
@@ -831,6 +872,7 @@ static int open_partial(struct download *d, const char *url, struct lp_err *err)
 			return lp_fail_errno(err, "truncate %s", d->partial);
 		d->size = 0;
 	}
+	hash_restart(d);
 	return 0;
 }
 
@@ -860,22 +902,17 @@ static int download(struct xfer *x, struct download *d, struct lp_err *err)
 	return with_retries(x, download_once, err);
 }
 
-static int check_pins(const struct download *d, const char *url,
-		      const unsigned char *pinned_sha256, struct lp_err *err)
+static int check_pins(struct download *d, const char *url, const unsigned char *pinned_sha256,
+		      unsigned char digest[LP_SHA256_LEN], struct lp_err *err)
 {
-	unsigned char digest[LP_SHA256_LEN];
 	char want[LP_SHA256_HEX_LEN + 1], got[LP_SHA256_HEX_LEN + 1];
 
 	if (d->pinned >= 0 && d->size != d->pinned)
 		return lp_fail(err, EBADMSG, "%s: got %lld bytes, not the pinned %lld", url,
 			       (long long)d->size, (long long)d->pinned);
-	if (!pinned_sha256)
-		return 0;
-	if (lseek(d->fd, 0, SEEK_SET) < 0)
-		return lp_fail_errno(err, "rewind %s", d->partial);
-	if (lp_sha256_fd(d->fd, digest, NULL, err) < 0)
-		return lp_prefix(err, "%s", d->partial);
-	if (!memcmp(digest, pinned_sha256, LP_SHA256_LEN))
+	if (hash_catch_up(d, err) < 0 || lp_sha256_final(&d->hash, digest, err) < 0)
+		return -1;
+	if (!pinned_sha256 || !memcmp(digest, pinned_sha256, LP_SHA256_LEN))
 		return 0;
 	lp_hex(pinned_sha256, LP_SHA256_LEN, want);
 	lp_hex(digest, LP_SHA256_LEN, got);
@@ -915,10 +952,11 @@ static int install(const struct download *d, const char *dest, struct lp_err *er
 }
 
 int lp_fetch_file(const char *url, const char *dest, int64_t pinned_size,
-		  const unsigned char *pinned_sha256, const struct lp_fetch_opts *o,
-		  struct lp_err *err)
+		  const unsigned char *pinned_sha256, unsigned char *sha256_out,
+		  const struct lp_fetch_opts *o, struct lp_err *err)
 {
 	struct download d = { .fd = -1, .pinned = pinned_size, .expected = -1 };
+	unsigned char digest[LP_SHA256_LEN];
 	char partial[PATH_MAX];
 	struct xfer x;
 	int rc;
@@ -926,19 +964,23 @@ int lp_fetch_file(const char *url, const char *dest, int64_t pinned_size,
 	if (lp_path(partial, sizeof(partial), err, "%s.partial", dest) < 0)
 		return -1;
 	d.partial = partial;
+	lp_sha256_init(&d.hash);
 	rc = xfer_open(&x, url, o, err);
 	if (rc == 0)
 		rc = open_partial(&d, url, err);
 	if (rc == 0)
 		rc = download(&x, &d, err);
 	if (rc == 0)
-		rc = check_pins(&d, url, pinned_sha256, err);
+		rc = check_pins(&d, url, pinned_sha256, digest, err);
 	end_bar(&x, &d, rc == 0);
 	/* Not what was pinned, or nothing at all: nothing worth resuming. */
 	if (rc < 0 && d.locked && (err->code == EFBIG || err->code == EBADMSG || d.size == 0))
 		unlink(partial);
 	if (rc == 0)
 		rc = install(&d, dest, err);
+	if (rc == 0 && sha256_out)
+		memcpy(sha256_out, digest, LP_SHA256_LEN);
+	lp_sha256_free(&d.hash);
 	if (d.fd >= 0)
 		close(d.fd);
 	xfer_close(&x);

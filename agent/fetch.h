@@ -73,14 +73,16 @@ int lp_fetch_url_file_name(const char *url, char *out, size_t len, struct lp_err
  * complete file.  On
  * either refusal the partial file is deleted, so the next call starts over.
  *
- * Only a complete, verified file is renamed to dest (after fsync), replacing
- * any file there.  Any other failure keeps dest.partial for the next call.
+ * The file is hashed as it arrives; sha256_out (NULL: not wanted, else 32
+ * bytes) gets its SHA-256, so a caller checking a signature over it need not
+ * read it again.  Only a complete, verified file is renamed to dest (after
+ * fsync), replacing any file there.  Any other failure keeps dest.partial for the next call.
  * Resuming assumes the URL's content does not change: pin the SHA-256 (or
  * check a signature) to catch one that did.
  */
 int lp_fetch_file(const char *url, const char *dest, int64_t pinned_size,
-		  const unsigned char *pinned_sha256, const struct lp_fetch_opts *o,
-		  struct lp_err *err);
+		  const unsigned char *pinned_sha256, unsigned char *sha256_out,
+		  const struct lp_fetch_opts *o, struct lp_err *err);
 
 /*
  * GET a small document.  With etag_in (NULL: none) it is sent as

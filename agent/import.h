@@ -25,6 +25,21 @@ struct lp_import_opts {
 	const char *platform;	/* NULL: this host's, e.g. "linux/arm64" */
 	const struct lp_trust *trust;
 	bool allow_unsigned;
+	/*
+	 * Trust the file by this SHA-256 (32 bytes) instead of a signature: a
+	 * signed deployment pins its images this way.  pinned_checked says the
+	 * caller has just checked it (lp_fetch_file does), which saves a read;
+	 * the import's own pass still compares it before anything is committed.
+	 */
+	const unsigned char *pinned_sha256;
+	bool pinned_checked;
+	/*
+	 * The SHA-256 of the file (32 bytes) as the caller wrote it (a download
+	 * hashes what it receives): the signature is checked against it without
+	 * a first read, and the streaming pass must see the same digest before
+	 * anything is committed.  NULL: the import reads the file to hash it.
+	 */
+	const unsigned char *file_sha256;
 };
 
 /* The keys a signature may be from: the config's trust list, then extra (--trust). */

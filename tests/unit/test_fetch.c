@@ -175,11 +175,11 @@ static void test_nothing_left_after_failure(void **state)
 	struct lp_err err = { 0 };
 	const char *dest = tmp_path("x.tar");
 
-	assert_int_equal(lp_fetch_file(NOBODY, dest, -1, NULL, &o, &err), -1);
+	assert_int_equal(lp_fetch_file(NOBODY, dest, -1, NULL, NULL, &o, &err), -1);
 	assert_int_equal(err.code, EAGAIN);
 	assert_false(exists(dest));
 	assert_false(exists(tmp_path("x.tar.partial")));
-	assert_int_equal(lp_fetch_file("http://localhost/x.tar", dest, -1, NULL, &o, &err), -1);
+	assert_int_equal(lp_fetch_file("http://localhost/x.tar", dest, -1, NULL, NULL, &o, &err), -1);
 	assert_int_equal(err.code, EINVAL);
 }
 
@@ -275,7 +275,7 @@ static void test_put(void **state)
 
 static void test_file_pinned(void **state)
 {
-	unsigned char want[LP_SHA256_LEN], got[LP_SHA256_LEN];
+	unsigned char want[LP_SHA256_LEN], got[LP_SHA256_LEN], streamed[LP_SHA256_LEN];
 	const char *dest = tmp_path("hello.tar");
 	struct lp_err err = { 0 };
 	char served[512];
@@ -285,10 +285,13 @@ static void test_file_pinned(void **state)
 	snprintf(served, sizeof(served), "%s/hello.tar", docroot);
 	assert_int_equal(stat(served, &st), 0);
 	sha256_of(served, want);
-	if (lp_fetch_file(url_for("hello.tar"), dest, st.st_size, want, &server_opts, &err) < 0)
+	if (lp_fetch_file(url_for("hello.tar"), dest, st.st_size, want, streamed, &server_opts,
+			  &err) < 0)
 		fail_msg("%s", err.msg);
 	sha256_of(dest, got);
 	assert_memory_equal(got, want, sizeof(want));
+	/* hashed as it arrived: the same digest without a second read */
+	assert_memory_equal(streamed, want, sizeof(want));
 	assert_false(exists(tmp_path("hello.tar.partial")));
 	unlink(dest);
 }
@@ -301,7 +304,7 @@ static void test_file_cut_off(void **state)
 
 	need_server();
 	assert_int_equal(lp_fetch_file(url_for("chunked/hello.tar"), dest, 1000, NULL,
-				       &server_opts, &err),
+				       NULL, &server_opts, &err),
 			 -1);
 	assert_int_equal(err.code, EFBIG);
 	assert_message(err.msg, url_for("chunked/hello.tar"),
@@ -317,7 +320,7 @@ static void test_file_wrong_digest(void **state)
 	struct lp_err err = { 0 };
 
 	need_server();
-	assert_int_equal(lp_fetch_file(url_for("hello.tar"), dest, -1, wrong, &server_opts, &err),
+	assert_int_equal(lp_fetch_file(url_for("hello.tar"), dest, -1, wrong, NULL, &server_opts, &err),
 			 -1);
 	assert_int_equal(err.code, EBADMSG);
 	assert_non_null(strstr(err.msg, ": SHA-256 is "));
@@ -346,7 +349,7 @@ static void test_file_partial_longer_than_pin(void **state)
 	for (i = 0; i <= st.st_size / (long)sizeof(junk); i++)
 		assert_int_equal(fwrite(junk, sizeof(junk), 1, f), 1);
 	assert_int_equal(fclose(f), 0);
-	if (lp_fetch_file(url_for("hello.tar"), dest, st.st_size, want, &server_opts, &err) < 0)
+	if (lp_fetch_file(url_for("hello.tar"), dest, st.st_size, want, NULL, &server_opts, &err) < 0)
 		fail_msg("%s", err.msg);
 	sha256_of(dest, got);
 	assert_memory_equal(got, want, sizeof(want));
