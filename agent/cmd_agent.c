@@ -13,14 +13,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "container.h"
 #include "control.h"
+#include "fleet.h"
 #include "platform/lib/util.h"
 #include "supervise.h"
 
@@ -164,13 +169,22 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 	lp_ct_names_free(names, n);
 }
 
+/* deploy_name NULL: not made by a deployment. */
 static int start_new(struct lp_supervisor *sv, struct lp_container_cfg *cfg, bool remove,
-		     struct lp_err *err)
+		     const char *deploy_name, int64_t deploy_version, struct lp_err *err)
 {
 	struct lp_container ct;
 
 	if (lp_ct_create(sv->g, cfg, true, remove, &ct, err) < 0)
 		return -1;
+	if (deploy_name) {
+		snprintf(ct.st.deploy_name, sizeof(ct.st.deploy_name), "%s", deploy_name);
+		ct.st.deploy_version = deploy_version;
+		if (lp_ct_save(&ct, err) < 0) {
+			lp_ct_free(&ct);
+			return -1;
+		}
+	}
 	return lp_sv_start(sv, &ct, NULL, err);
 }
 
@@ -188,7 +202,7 @@ static void start_configured(struct lp_supervisor *sv, struct lp_globals *g)
 		/* The supervisor takes ownership: hand it a deep copy. */
 		json = lp_container_cfg_to_json(&g->cfg.containers[i], &err);
 		if (!json || lp_container_cfg_from_json(json, &copy, &err) < 0 ||
-		    start_new(sv, &copy, false, &err) < 0)
+		    start_new(sv, &copy, false, NULL, 0, &err) < 0)
 			log_line("%s", err.msg);
 		else
 			log_line("container %s: started", g->cfg.containers[i].name);
@@ -201,19 +215,45 @@ static json_t *handle_run(struct lp_supervisor *sv, json_t *req)
 	struct lp_container_cfg cfg;
 	struct lp_err err = { 0 };
 	json_t *jcfg = json_object_get(req, "config");
+	json_t *dep = json_object_get(req, "deployment");
+	const char *dname = json_string_value(json_object_get(dep, "name"));
+	json_int_t dversion = json_integer_value(json_object_get(dep, "version"));
 	char *text = jcfg ? json_dumps(jcfg, JSON_COMPACT) : NULL;
 	int rc;
 
 	if (!text)
 		return json_pack("{s:s}", "error", "request has no config");
+	if (dep && (!dname || lp_name_valid(dname, NULL) < 0 || dversion < 1)) {
+		free(text);
+		return json_pack("{s:s}", "error", "request has a bad deployment");
+	}
 	rc = lp_container_cfg_from_json(text, &cfg, &err);
 	free(text);
 	if (rc == 0 && lp_container_cfg_validate(&cfg, &err) < 0) {
 		lp_container_cfg_free(&cfg);
 		rc = -1;
 	}
-	if (rc == 0 && start_new(sv, &cfg, json_is_true(json_object_get(req, "rm")), &err) < 0)
+	if (rc == 0 && start_new(sv, &cfg, json_is_true(json_object_get(req, "rm")), dname,
+				 dversion, &err) < 0)
 		rc = -1;
+	if (rc < 0)
+		return json_pack("{s:s}", "error", err.msg);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+/*
+ * Start a stopped container again (a deployment rolling back), or delete one
+ * (a deployment done with it): the supervisor must let go of it first.
+ */
+static json_t *handle_stopped(struct lp_supervisor *sv, json_t *req, bool remove)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	struct lp_err err = { 0 };
+	int rc;
+
+	if (!name || lp_name_valid(name, &err) < 0)
+		return json_pack("{s:s}", "error", name ? err.msg : "request has no name");
+	rc = remove ? lp_sv_remove_stopped(sv, name, &err) : lp_sv_restart_stopped(sv, name, &err);
 	if (rc < 0)
 		return json_pack("{s:s}", "error", err.msg);
 	return json_pack("{s:b}", "ok", 1);
@@ -232,12 +272,57 @@ static void on_request(struct lp_supervisor *sv, int conn)
 	op = json_string_value(json_object_get(req, "op"));
 	if (op && !strcmp(op, "run"))
 		reply = handle_run(sv, req);
+	else if (op && (!strcmp(op, "start") || !strcmp(op, "remove")))
+		reply = handle_stopped(sv, req, !strcmp(op, "remove"));
+	else if (op && !strcmp(op, "ping"))
+		reply = json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
 	else
 		reply = json_pack("{s:s}", "error", "unknown request");
 	if (reply && lp_control_write(conn, reply, &err) < 0)
 		log_line("%s", err.msg);
 	json_decref(reply);
 	json_decref(req);
+}
+
+/*
+ * The fleet poller runs in its own process: a slow download or a health
+ * check never holds up supervision, and a crash in it is only its own.  It
+ * talks to us like any client, over the control socket.
+ */
+static int spawn_fleet_poller(struct lp_supervisor *sv)
+{
+	pid_t parent = getpid(), pid;
+	sigset_t all;
+	int pidfd;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_line("fleet poller: fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		struct lp_err err = { 0 };
+
+		/* An agent killed with SIGKILL must not leave the poller behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(1);
+		close(sv->sigfd);
+		close(sv->inotify_fd);
+		close(sv->listen_fd);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		lp_fleet_run(sv->g, &err);
+		log_line("fleet: %s", err.msg);
+		_exit(1);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		log_line("fleet poller: pidfd: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return pidfd;
 }
 
 int cmd_agent(int argc, char **argv, struct lp_globals *g)
@@ -259,6 +344,8 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 	if (sv.listen_fd < 0)
 		goto fail;
 	sv.on_request = on_request;
+	if (g->cfg.fleet.server)
+		sv.spawn_worker = spawn_fleet_poller;
 	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->root,
 		 g->cfg.path ? g->cfg.path : "none: defaults");
 	recover(&sv, g);

@@ -19,12 +19,12 @@
 static json_t *container_json(const struct lp_container *ct)
 {
 	const struct lp_container_cfg *c = &ct->cfg;
-	json_t *cmd = json_array();
+	json_t *cmd = json_array(), *j;
 	char **a;
 
 	for (a = c->argv; a && *a; a++)
 		json_array_append_new(cmd, json_string(*a));
-	return json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:s, s:s?, s:s?, s:o,"
+	j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:s, s:s?, s:s?, s:o,"
 			 " s:{s:I, s:I, s:I, s:i, s:I}}",
 			 "name", c->name, "id", ct->st.id, "status", lp_ct_status_name(ct), "pid",
 			 lp_ct_alive(ct) ? (int)ct->st.pid : 0, "exit_code", ct->st.exit_code,
@@ -35,6 +35,11 @@ static json_t *container_json(const struct lp_container *ct)
 			 (json_int_t)c->limits.memory, "cpu_quota", (json_int_t)c->limits.cpu_quota,
 			 "cpu_period", (json_int_t)c->limits.cpu_period, "cpu_weight",
 			 c->limits.cpu_weight, "pids", (json_int_t)c->limits.pids);
+	if (j && ct->st.deploy_version)
+		json_object_set_new(j, "deployment",
+				    json_pack("{s:s, s:I}", "name", ct->st.deploy_name, "version",
+					      (json_int_t)ct->st.deploy_version));
+	return j;
 }
 
 /* One line for the COMMAND column: the image or the command, cut short. */

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * limpet deploy check: what the agent would decide about a signed deployment
+ * limpet deploy FILE: apply a signed deployment from a local file, through
+ * the same code as the fleet poller (the running agent supervises what it
+ * starts).  limpet deploy check: what the agent would decide about a
  * document, without applying it, so an operator can check one before
- * publishing it on the fleet server or a USB stick.
+ * publishing it.  limpet deploy status: what runs, what ran, what failed.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -11,8 +13,10 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "deploy.h"
 #include "deploy_doc.h"
 #include "platform/lib/util.h"
+#include "import.h"
 #include "trust.h"
 
 static void print_summary(const struct lp_deployment *d, const unsigned char digest[32])
@@ -88,9 +92,82 @@ static int deploy_check(int argc, char **argv, struct lp_globals *g)
 	return rc;
 }
 
+static int deploy_status(int argc, struct lp_globals *g)
+{
+	json_t *j;
+
+	if (argc != 1)
+		return lp_usage_error("deploy status", "takes no arguments");
+	j = lp_deploy_status(g);
+	if (!j || json_dumpf(j, stdout, JSON_INDENT(2)) < 0) {
+		json_decref(j);
+		return lp_usage_error("deploy status", "out of memory");
+	}
+	putchar('\n');
+	json_decref(j);
+	return 0;
+}
+
+/* Exit codes a script can tell apart. */
+static int apply_exit_code(enum lp_apply_result r)
+{
+	static const int codes[] = {
+		[LP_APPLY_DONE] = 0,	    [LP_APPLY_UNCHANGED] = 0, [LP_APPLY_REFUSED] = 1,
+		[LP_APPLY_ROLLED_BACK] = 3, [LP_APPLY_RETRY] = 4,
+	};
+
+	return codes[r];
+}
+
+static int deploy_apply(int argc, char **argv, struct lp_globals *g)
+{
+	static const struct option opts[] = {
+		{ "trust", required_argument, NULL, 't' },
+		{ "sig", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct lp_fleet_config *f = &g->cfg.fleet;
+	struct lp_fetch_opts fetch = { .ca_file = f->ca, .cert_file = f->cert, .key_file = f->key,
+				       .max_bytes_per_s = f->max_download_rate, .progress = true };
+	struct lp_apply_opts o = { .fetch = &fetch, .log_prefix = "limpet deploy" };
+	const char *extra[16];
+	size_t n_extra = 0;
+	struct lp_trust trust;
+	struct lp_err err = { 0 };
+	enum lp_apply_result r;
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (opt == 't' && n_extra < ARRAY_SIZE(extra))
+			extra[n_extra++] = optarg;
+		else if (opt == 's')
+			o.sig = optarg;
+		else
+			return lp_usage_error("deploy", "%s: unknown option or missing value",
+					      argv[optind - 1]);
+	}
+	if (optind + 1 != argc)
+		return lp_usage_error("deploy", "needs exactly one deployment FILE");
+	o.doc = argv[optind];
+	if (lp_import_trust(g, extra, n_extra, &trust, &err) < 0)
+		return lp_cmd_fail("deploy", &err);
+	o.trust = &trust;
+	r = lp_deploy_apply(g, &o, &err);
+	lp_trust_free(&trust);
+	if (r == LP_APPLY_UNCHANGED)
+		printf("%s: already running this version\n", o.doc);
+	else if (r != LP_APPLY_DONE)
+		lp_cmd_fail("deploy", &err);
+	return apply_exit_code(r);
+}
+
 int cmd_deploy(int argc, char **argv, struct lp_globals *g)
 {
 	if (argc >= 2 && !strcmp(argv[1], "check"))
 		return deploy_check(argc - 1, argv + 1, g);
-	return lp_usage_error("deploy", "needs a subcommand: check");
+	if (argc >= 2 && !strcmp(argv[1], "status"))
+		return deploy_status(argc - 1, g);
+	return deploy_apply(argc, argv, g);
 }

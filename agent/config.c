@@ -31,6 +31,7 @@
 #define IMAGE_SIZE_MIN ((int64_t)1 << 20)	/* below this, a unit was surely forgotten */
 #define DEFAULT_POLL_INTERVAL_MS 60000
 #define DEFAULT_POLL_JITTER_MS 10000
+#define DEFAULT_STATUS_INTERVAL_MS (10 * 60000)
 #define POLL_INTERVAL_MIN_MS 1000
 #define POLL_MAX_MS ((int64_t)24 * 3600 * 1000)
 #define FLEET_NAME_MAX 64
@@ -498,6 +499,16 @@ static int apply_fleet_server(struct loader *ld, const config_setting_t *s, cons
 	return cfg_replace_string(ld, value, &((struct lp_fleet_config *)dst)->server);
 }
 
+static int apply_fleet_status_url(struct loader *ld, const config_setting_t *s,
+				  const char *path, void *dst)
+{
+	const char *value = NULL;
+
+	if (cfg_get_string(ld, s, &value) < 0 || lp_fetch_url_check(value, ld->err) < 0)
+		return -1;
+	return cfg_replace_string(ld, value, &((struct lp_fleet_config *)dst)->status_url);
+}
+
 static int apply_fleet_ca(struct loader *ld, const config_setting_t *s, const char *path,
 			  void *dst)
 {
@@ -599,6 +610,13 @@ static int apply_fleet_poll_jitter(struct loader *ld, const config_setting_t *s,
 			       &((struct lp_fleet_config *)dst)->poll_jitter_ms);
 }
 
+static int apply_fleet_status_interval(struct loader *ld, const config_setting_t *s,
+				       const char *path, void *dst)
+{
+	return get_duration_in(ld, s, POLL_INTERVAL_MIN_MS, POLL_MAX_MS,
+			       &((struct lp_fleet_config *)dst)->status_interval_ms);
+}
+
 static int apply_fleet_max_download_rate(struct loader *ld, const config_setting_t *s,
 					 const char *path, void *dst)
 {
@@ -613,6 +631,8 @@ static int apply_fleet_keep_downloads(struct loader *ld, const config_setting_t 
 
 static const struct rule fleet_rules[] = {
 	{ "server", apply_fleet_server, false },
+	{ "status_url", apply_fleet_status_url, false },
+	{ "status_interval", apply_fleet_status_interval, false },
 	{ "ca", apply_fleet_ca, false },
 	{ "cert", apply_fleet_cert, false },
 	{ "key", apply_fleet_key, false },
@@ -672,6 +692,7 @@ static int fleet_defaults(struct lp_fleet_config *f, struct lp_err *err)
 
 	f->poll_interval_ms = DEFAULT_POLL_INTERVAL_MS;
 	f->poll_jitter_ms = DEFAULT_POLL_JITTER_MS;
+	f->status_interval_ms = DEFAULT_STATUS_INTERVAL_MS;
 	if (gethostname(host, sizeof(host)) < 0)
 		return lp_fail_errno(err, "gethostname (the default fleet.device_id)");
 	host[HOST_NAME_MAX] = '\0';
@@ -686,6 +707,7 @@ static int fleet_defaults(struct lp_fleet_config *f, struct lp_err *err)
 static void fleet_free(struct lp_fleet_config *f)
 {
 	free(f->server);
+	free(f->status_url);
 	free(f->ca);
 	free(f->cert);
 	free(f->key);

@@ -16,7 +16,9 @@
 
 /* Where the agent gets its deployments: fleet = { ... } (all optional). */
 struct lp_fleet_config {
-	char *server;		/* https:// base URL; NULL: no fleet server */
+	char *server;		/* https:// URL of this device's directory; NULL: no fleet */
+	char *status_url;	/* where status reports are PUT; NULL: server + "status.json" */
+	int64_t status_interval_ms;	/* unchanged status is sent again this often */
 	char *ca;		/* PEM bundle the server must chain to; NULL: system store */
 	char *cert;		/* this device's client certificate (PEM); with key */
 	char *key;		/* its private key (PEM); with cert */

@@ -48,7 +48,7 @@ static int set_dirs(struct lp_globals *g, const char *name, struct lp_container 
 
 static json_t *state_to_json(const struct lp_ct_state *s)
 {
-	return json_pack("{s:s, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:b, s:i, s:i, s:b, s:b,"
+	json_t *j = json_pack("{s:s, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:b, s:i, s:i, s:b, s:b,"
 			 " s:i, s:I, s:I, s:s}",
 			 "id", s->id, "status", status_names[s->status], "pid", (int)s->pid,
 			 "starttime", (json_int_t)s->starttime, "supervisor", (int)s->supervisor,
@@ -58,26 +58,44 @@ static json_t *state_to_json(const struct lp_ct_state *s)
 			 "oom_killed", s->oom_killed, "exit_unknown", s->exit_unknown, "restarts",
 			 s->restarts, "started_at", (json_int_t)s->started_at, "finished_at",
 			 (json_int_t)s->finished_at, "cgroup", s->cgroup);
+
+	if (j && s->deploy_version &&
+	    json_object_set_new(j, "deployment",
+				json_pack("{s:s, s:I}", "name", s->deploy_name, "version",
+					  (json_int_t)s->deploy_version)) < 0) {
+		json_decref(j);
+		return NULL;
+	}
+	return j;
 }
 
 static int state_from_json(json_t *j, struct lp_ct_state *s, struct lp_err *err)
 {
-	const char *id, *status, *cgroup;
-	json_int_t starttime, sup_start, started, finished;
+	const char *id, *status, *cgroup, *dname;
+	json_int_t starttime, sup_start, started, finished, dversion;
+	json_t *deployment = NULL;
 	int pid, sup, stop_req, detached, auto_rm, oom, unknown;
 	json_error_t jerr;
 	size_t i;
 
 	if (json_unpack_ex(j, &jerr, JSON_STRICT,
 			   "{s:s, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:b, s:i, s:i, s:b, s:b,"
-			   " s:i, s:I, s:I, s:s}",
+			   " s:i, s:I, s:I, s:s, s?o}",
 			   "id", &id, "status", &status, "pid", &pid, "starttime", &starttime,
 			   "supervisor", &sup, "supervisor_start", &sup_start, "stop_requested",
 			   &stop_req, "detached", &detached, "auto_remove", &auto_rm, "exit_code",
 			   &s->exit_code, "signal", &s->signal, "oom_killed", &oom, "exit_unknown",
 			   &unknown, "restarts", &s->restarts, "started_at", &started,
-			   "finished_at", &finished, "cgroup", &cgroup) < 0)
+			   "finished_at", &finished, "cgroup", &cgroup, "deployment",
+			   &deployment) < 0)
 		return lp_fail(err, EINVAL, "state.json: %s", jerr.text);
+	if (deployment) {
+		if (json_unpack_ex(deployment, &jerr, JSON_STRICT, "{s:s, s:I}", "name", &dname,
+				   "version", &dversion) < 0)
+			return lp_fail(err, EINVAL, "state.json: deployment: %s", jerr.text);
+		snprintf(s->deploy_name, sizeof(s->deploy_name), "%s", dname);
+		s->deploy_version = dversion;
+	}
 	snprintf(s->id, sizeof(s->id), "%s", id);
 	snprintf(s->cgroup, sizeof(s->cgroup), "%s", cgroup);
 	for (i = 0; i < ARRAY_SIZE(status_names); i++)
@@ -643,14 +661,22 @@ gone:
 int lp_ct_remove(struct lp_container *ct, struct lp_err *err)
 {
 	struct lp_err ignored;
+	int tries;
 
 	if (lp_ct_alive(ct))
 		return lp_fail(err, EBUSY, "container %s is running (stop it first, or rm -f)",
 			       ct->cfg.name);
 	if (ct->st.cgroup[0])
 		lp_cgroup_destroy(ct->st.cgroup, &ignored);
-	if (lp_remove_tree(ct->dir, err) < 0)
-		return lp_prefix(err, "remove container %s", ct->cfg.name);
+	/*
+	 * The supervisor may be recording the exit of a container just stopped
+	 * and write its state file into the directory being removed: go again.
+	 */
+	for (tries = 0; lp_remove_tree(ct->dir, err) < 0; tries++) {
+		if (err->code != ENOTEMPTY || tries == 10)
+			return lp_prefix(err, "remove container %s", ct->cfg.name);
+		usleep(20 * 1000);
+	}
 	return 0;
 }
 

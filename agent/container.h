@@ -41,6 +41,9 @@ struct lp_ct_state {
 	int restarts;
 	int64_t started_at, finished_at; /* wall clock seconds */
 	char cgroup[PATH_MAX];
+	/* Set when a deployment made it: which of its containers, from which version. */
+	char deploy_name[LP_NAME_MAX + 1];
+	int64_t deploy_version;		/* 0: not from a deployment */
 };
 
 struct lp_container {

@@ -52,6 +52,7 @@ struct importer {
 	const char *signed_by;
 	unsigned char signed_digest[32];
 	bool is_signed;
+	unsigned char archive_digest[32];	/* of the whole file, as read by the import */
 };
 
 const char *lp_host_platform(void)
@@ -79,6 +80,22 @@ static int check_signature(struct importer *im, struct lp_err *err)
 	char sig[PATH_MAX];
 	uint64_t size;
 
+	if (o->pinned_sha256) {
+		/* A signed deployment vouches for exactly this file. */
+		memcpy(im->signed_digest, o->pinned_sha256, sizeof(im->signed_digest));
+		im->is_signed = true;
+		im->signed_by = "a signed deployment (pinned sha256)";
+		if (o->pinned_checked)
+			return 0; /* the streaming pass compares it again at the end */
+		if (lp_sha256_fd(im->fd, im->archive_digest, &size, err) < 0)
+			return lp_prefix(err, "%s", o->file);
+		if (memcmp(im->archive_digest, o->pinned_sha256, sizeof(im->archive_digest)))
+			return lp_fail(err, EBADMSG, "%s: sha256 does not match the pinned one",
+				       o->file);
+		if (lseek(im->fd, 0, SEEK_SET) < 0)
+			return lp_fail_errno(err, "%s: rewind", o->file);
+		return 0;
+	}
 	if (lp_path(sig, sizeof(sig), err, "%s%s", o->sig ? o->sig : o->file, o->sig ? "" : ".sig") <
 	    0)
 		return -1;
@@ -322,6 +339,7 @@ static int check_file_unchanged(struct importer *im, struct lp_err *err)
 	lp_hasher_wait(im->hasher, 0);
 	if (lp_sha256_final(&im->file_hash, now, err) < 0)
 		return -1;
+	memcpy(im->archive_digest, now, sizeof(now));
 	if (im->is_signed && memcmp(now, im->signed_digest, sizeof(now)))
 		return lp_fail(err, EAGAIN, "%s changed while it was imported", im->o->file);
 	return 0;
@@ -629,7 +647,7 @@ static char *default_name(const char *file)
 static json_t *make_record(struct importer *im, struct resolved *r, const char *name)
 {
 	json_t *layers = json_array(), *rec;
-	char hex[65], digest[72];
+	char hex[65], digest[72], archive[65];
 	uint64_t size = 0;
 	size_t i;
 
@@ -640,12 +658,14 @@ static json_t *make_record(struct importer *im, struct resolved *r, const char *
 	}
 	lp_hex(r->manifest_digest, 32, hex);
 	snprintf(digest, sizeof(digest), "sha256:%s", hex);
-	rec = json_pack("{s:s, s:s, s:s, s:o, s:O, s:I, s:I, s:s, s:s?, s:s}", "name", name,
+	lp_hex(im->archive_digest, 32, archive);
+	/* archive_sha256 lets a deployment that pins this file skip fetching it again. */
+	rec = json_pack("{s:s, s:s, s:s, s:o, s:O, s:I, s:I, s:s, s:s?, s:s, s:s}", "name", name,
 			"digest", digest, "platform",
 			im->o->platform ? im->o->platform : lp_host_platform(), "layers", layers,
 			"config", r->config->json, "size", (json_int_t)size, "imported_at",
 			(json_int_t)lp_wall_s(), "source", im->o->file, "signed_by", im->signed_by,
-			"format", r->format);
+			"format", r->format, "archive_sha256", archive);
 	return rec;
 }
 

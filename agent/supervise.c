@@ -55,6 +55,7 @@ int lp_sv_init(struct lp_supervisor *sv, struct lp_globals *g, bool foreground,
 	sv->foreground = foreground;
 	sv->listen_fd = -1;
 	sv->inotify_fd = -1;
+	sv->worker_pidfd = -1;
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	for (i = 0; i < ARRAY_SIZE(forwarded); i++)
@@ -314,6 +315,62 @@ static void do_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	plan_restart(sv, e);
 }
 
+static void finish_entries(struct lp_supervisor *sv);
+
+/*
+ * Let go of the stopped container name: an exit not yet seen is recorded
+ * first, so nothing writes into its directory afterwards.  EALREADY when it
+ * still runs.
+ */
+static int forget(struct lp_supervisor *sv, const char *name, struct lp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++) {
+		struct lp_sv_entry *e = sv->v[i];
+
+		if (strcmp(e->ct.cfg.name, name))
+			continue;
+		if (e->proc.pidfd >= 0 && lp_proc_running(e->proc.pid, e->proc.starttime))
+			return lp_fail(err, EALREADY, "container %s is running", name);
+		/* Stopped by another process; its pidfd may not have been polled yet. */
+		if (e->proc.pidfd >= 0)
+			handle_exit(sv, e);
+		e->restart_at = 0;
+		e->done = true;
+	}
+	finish_entries(sv);
+	return 0;
+}
+
+int lp_sv_restart_stopped(struct lp_supervisor *sv, const char *name, struct lp_err *err)
+{
+	struct lp_container ct;
+
+	if (forget(sv, name, err) < 0 || lp_ct_load(sv->g, name, &ct, err) < 0)
+		return -1;
+	if (lp_ct_alive(&ct)) {
+		lp_ct_free(&ct);
+		return lp_fail(err, EALREADY, "container %s is running", name);
+	}
+	ct.st.stop_requested = false;
+	return lp_sv_start(sv, &ct, NULL, err);
+}
+
+int lp_sv_remove_stopped(struct lp_supervisor *sv, const char *name, struct lp_err *err)
+{
+	struct lp_container ct;
+	int rc;
+
+	if (forget(sv, name, err) < 0)
+		return -1;
+	if (lp_ct_load(sv->g, name, &ct, err) < 0)
+		return err->code == ENOENT ? 0 : -1;
+	rc = lp_ct_remove(&ct, err);
+	lp_ct_free(&ct);
+	return rc;
+}
+
 static void finish_entries(struct lp_supervisor *sv)
 {
 	size_t i = 0;
@@ -385,13 +442,55 @@ static void handle_logs(struct lp_supervisor *sv)
 			rotate_log(sv, sv->v[i]);
 }
 
+static void start_worker(struct lp_supervisor *sv)
+{
+	sv->worker_restart_at = 0;
+	sv->worker_started_ms = lp_now_ms();
+	sv->worker_pidfd = sv->spawn_worker(sv);
+	if (sv->worker_pidfd < 0)
+		sv->worker_restart_at = lp_now_ms() + lp_restart_delay_ms(++sv->worker_attempt);
+}
+
+static void worker_exited(struct lp_supervisor *sv)
+{
+	siginfo_t si = { 0 };
+	int64_t now = lp_now_ms(), delay;
+
+	waitid(P_PIDFD, (id_t)sv->worker_pidfd, &si, WEXITED);
+	close(sv->worker_pidfd);
+	sv->worker_pidfd = -1;
+	sv->worker_attempt = now - sv->worker_started_ms >= LP_RESTART_RESET_MS
+				     ? 1
+				     : sv->worker_attempt + 1;
+	delay = lp_restart_delay_ms(sv->worker_attempt);
+	sv->worker_restart_at = now + delay;
+	if (si.si_code == CLD_EXITED)
+		say(sv, "fleet poller exited with code %d; again in %lld ms", si.si_status,
+		    (long long)delay);
+	else
+		say(sv, "fleet poller was killed by signal %d; again in %lld ms", si.si_status,
+		    (long long)delay);
+}
+
+static void stop_worker(struct lp_supervisor *sv)
+{
+	siginfo_t si;
+
+	if (sv->worker_pidfd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, sv->worker_pidfd, SIGTERM, NULL, 0);
+	waitid(P_PIDFD, (id_t)sv->worker_pidfd, &si, WEXITED);
+	close(sv->worker_pidfd);
+	sv->worker_pidfd = -1;
+}
+
 static int next_timeout(const struct lp_supervisor *sv)
 {
 	int64_t now = lp_now_ms(), best = -1;
 	size_t i;
 
-	for (i = 0; i < sv->n; i++) {
-		int64_t at = sv->v[i]->restart_at;
+	for (i = 0; i <= sv->n; i++) {
+		int64_t at = i < sv->n ? sv->v[i]->restart_at : sv->worker_restart_at;
 
 		if (!at)
 			continue;
@@ -406,23 +505,27 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 	struct pollfd *pfd = NULL;
 	size_t i, n, base;
 
+	if (sv->spawn_worker)
+		start_worker(sv);
 	for (;;) {
 		finish_entries(sv);
 		if (sv->quit || (sv->foreground && sv->n == 0))
 			break;
 		free(pfd);
-		pfd = calloc(sv->n + 3, sizeof(*pfd));
+		pfd = calloc(sv->n + 4, sizeof(*pfd));
 		if (!pfd)
 			return lp_fail(err, ENOMEM, "supervisor: out of memory");
 		n = 0;
 		pfd[n++] = (struct pollfd){ .fd = sv->sigfd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = sv->inotify_fd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = sv->listen_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = sv->worker_pidfd, .events = POLLIN };
 		base = n;
 		for (i = 0; i < sv->n; i++)
 			pfd[n++] = (struct pollfd){ .fd = sv->v[i]->proc.pidfd, .events = POLLIN };
 		if (poll(pfd, n, next_timeout(sv)) < 0 && errno != EINTR) {
 			free(pfd);
+			stop_worker(sv);
 			return lp_fail_errno(err, "supervisor: poll");
 		}
 		if (pfd[0].revents)
@@ -437,6 +540,10 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 				close(conn);
 			}
 		}
+		if (pfd[3].revents && sv->worker_pidfd >= 0)
+			worker_exited(sv);
+		if (sv->spawn_worker && sv->worker_restart_at && sv->worker_restart_at <= lp_now_ms())
+			start_worker(sv);
 		/* Entries may have been added by a request: only look at those polled. */
 		for (i = 0; i + base < n && i < sv->n; i++)
 			if (pfd[base + i].revents && sv->v[i]->proc.pidfd >= 0)
@@ -446,5 +553,6 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 				do_restart(sv, sv->v[i]);
 	}
 	free(pfd);
+	stop_worker(sv);
 	return 0;
 }

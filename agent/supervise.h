@@ -27,6 +27,15 @@ struct lp_supervisor {
 	int last_status;	/* foreground: what the container's last run returned */
 	/* agent: handle one request on an accepted connection */
 	void (*on_request)(struct lp_supervisor *sv, int conn);
+	/*
+	 * agent: a helper process (the fleet poller) that is started again,
+	 * with backoff, when it dies, and ended with SIGTERM when we leave.
+	 * spawn_worker returns a pidfd for it, or -1.
+	 */
+	int (*spawn_worker)(struct lp_supervisor *sv);
+	int worker_pidfd;
+	int worker_attempt;
+	int64_t worker_started_ms, worker_restart_at;
 };
 
 int lp_sv_init(struct lp_supervisor *sv, struct lp_globals *g, bool foreground,
@@ -42,6 +51,16 @@ int lp_sv_start(struct lp_supervisor *sv, struct lp_container *ct, int *exec_err
 
 /* Take over a container that is already running (started by an earlier agent). */
 int lp_sv_adopt(struct lp_supervisor *sv, struct lp_container *ct, struct lp_err *err);
+
+/*
+ * Start the stopped container name again (from its record on disk), with
+ * stop_requested cleared.  An exit of it not yet seen is recorded first.
+ * EALREADY when it runs.
+ */
+int lp_sv_restart_stopped(struct lp_supervisor *sv, const char *name, struct lp_err *err);
+
+/* Delete the stopped container name (and stop supervising it); EBUSY when it runs. */
+int lp_sv_remove_stopped(struct lp_supervisor *sv, const char *name, struct lp_err *err);
 
 /* Is a container of this name supervised here? */
 bool lp_sv_has(const struct lp_supervisor *sv, const char *name);

@@ -6,6 +6,7 @@
 #
 #   nginx_start            make the PKI and config, start nginx, wait until it answers
 #   nginx_stop             stop it (also done when the test exits)
+#   nginx_restart          stop it and start it again on the same port (drops connections)
 #   nginx_url PATH         https://localhost:PORT/PATH
 #   nginx_requests PATH    access log lines for PATH: METHOD URI STATUS BYTES_SENT BODY_BYTES "RANGE"
 #   nginx_bytes_sent_for PATH   total $bytes_sent (headers included) of the requests for PATH
@@ -149,6 +150,15 @@ nginx_stop() {
 	kill -TERM "$NGINX_PID" 2>/dev/null
 	wait "$NGINX_PID" 2>/dev/null
 	NGINX_PID=
+}
+
+# nginx_restart: stop it (every connection drops) and start it again on the same port.
+nginx_restart() {
+	nginx_stop
+	nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" \
+		>>"$NGINX_DIR/stdout.log" 2>&1 &
+	NGINX_PID=$!
+	wait_for 10 _nginx_listening
 }
 
 nginx_requests() {

@@ -78,6 +78,11 @@ for c in json.load(sys.stdin):
 _finish() {
 	local rc=$?
 	stop_agent
+	# What the agent said is the first thing to read when a test failed.
+	if [ $_failed -ne 0 ] && [ -s "$T/agent.log" ]; then
+		diag "last lines of the agent's log:"
+		diag "$(tail -40 "$T/agent.log")"
+	fi
 	if [ -d "$ROOT/containers" ]; then
 		for c in "$ROOT"/containers/*; do
 			[ -e "$c" ] && "$LIMPET" --root "$ROOT" rm -f "$(basename "$c")" >/dev/null 2>&1

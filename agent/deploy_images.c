@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The images of a deployment: pull and import every one before anything is
+ * switched, and drop those no kept deployment needs any more.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "container.h"
+#include "deploy_internal.h"
+#include "import.h"
+#include "platform/lib/util.h"
+#include "store.h"
+
+/* Is the archive pinned by hex already imported under name? */
+static bool have_image(struct lp_globals *g, const char *name, const char *hex)
+{
+	struct lp_err err;
+	json_t *rec;
+	bool same;
+
+	if (lp_store_load_image(g, name, &rec, &err) < 0)
+		return false;
+	same = !strcmp(json_string_value(json_object_get(rec, "archive_sha256")) ?: "", hex);
+	json_decref(rec);
+	return same;
+}
+
+/* Fetch errors that say the content itself is wrong; the rest may pass. */
+static enum lp_apply_result fetch_result(int code)
+{
+	return code == EBADMSG || code == EFBIG || code == EINVAL ? LP_APPLY_REFUSED
+								   : LP_APPLY_RETRY;
+}
+
+static enum lp_apply_result pull_one(struct lp_globals *g, const struct lp_apply_opts *o,
+				     const char *origin, const struct lp_deploy_container *c,
+				     struct lp_err *err)
+{
+	struct lp_import_opts io = { .name = c->cfg.image, .pinned_sha256 = c->image_sha256 };
+	char hex[LP_SHA256_HEX_LEN + 1], dir[PATH_MAX], dest[PATH_MAX];
+	enum lp_apply_result r = LP_APPLY_DONE;
+	char *url = NULL, *imported = NULL;
+	bool remote;
+
+	lp_hex(c->image_sha256, LP_SHA256_LEN, hex);
+	if (have_image(g, c->cfg.image, hex))
+		return LP_APPLY_DONE;
+	if (lp_deploy_resolve_url(origin, c->image_url, &url, err) < 0)
+		return LP_APPLY_REFUSED;
+	remote = !strncmp(url, "https://", 8);
+	io.file = url;
+	if (remote) {
+		/* Named by content, so a restarted agent resumes the same partial file. */
+		if (lp_path(dir, sizeof(dir), err, "%s/downloads", g->root) < 0 ||
+		    lp_path(dest, sizeof(dest), err, "%s/deploy-%s.tar", dir, hex) < 0 ||
+		    lp_mkdir_p(dir, 0700, err) < 0) {
+			free(url);
+			return LP_APPLY_RETRY;
+		}
+		lp_deploy_say(o, "pulling %s (%lld bytes)", url, (long long)c->image_size);
+		if (lp_fetch_file(url, dest, c->image_size, c->image_sha256, NULL, o->fetch,
+				  err) < 0) {
+			free(url);
+			return fetch_result(err->code);
+		}
+		io.file = dest;
+		io.pinned_checked = true;
+	}
+	if (lp_image_import(g, &io, &imported, err) < 0)
+		r = err->code == ENOSPC || err->code == EAGAIN ? LP_APPLY_RETRY : LP_APPLY_REFUSED;
+	else
+		lp_deploy_say(o, "imported %s as %s", url, imported);
+	/* A bad archive is dropped too: the next attempt fetches it again. */
+	if (remote && (r != LP_APPLY_DONE || !g->cfg.fleet.keep_downloads))
+		unlink(dest);
+	free(imported);
+	free(url);
+	return r;
+}
+
+enum lp_apply_result lp_deploy_pull_images(struct lp_globals *g, const struct lp_apply_opts *o,
+					   const char *origin, const struct lp_deployment *d,
+					   struct lp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		enum lp_apply_result r = pull_one(g, o, origin, &d->containers[i], err);
+
+		if (r != LP_APPLY_DONE) {
+			lp_prefix(err, "containers[%zu] (%s): image", i, d->containers[i].cfg.name);
+			return r;
+		}
+	}
+	return LP_APPLY_DONE;
+}
+
+static bool listed(char *const *names, size_t n, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(names[i], name))
+			return true;
+	return false;
+}
+
+/* Append s (taken over; NULL is out of memory) to the vector. */
+static int push(char ***v, size_t *n, size_t *cap, char *s)
+{
+	if (s && *n + 1 > *cap) {
+		char **nv = realloc(*v, (*cap * 2 + 8) * sizeof(*nv));
+
+		if (!nv) {
+			free(s);
+			return -1;
+		}
+		*v = nv;
+		*cap = *cap * 2 + 8;
+	}
+	if (!s)
+		return -1;
+	(*v)[(*n)++] = s;
+	return 0;
+}
+
+/* Images still needed: by a kept deployment, and by any container. */
+static int images_in_use(struct lp_globals *g, struct lp_dstate *ds, char ***out, size_t *n_out,
+			 struct lp_err *err)
+{
+	static const char *const keep[] = { "current", "previous", "staging" };
+	char **names = NULL, **ct_names = NULL;
+	size_t n = 0, n_ct = 0, i, j, cap = 0;
+	int rc = 0;
+
+	for (i = 0; i < ARRAY_SIZE(keep) && rc == 0; i++) {
+		struct lp_dslot s;
+		struct lp_err ignored;
+
+		if (lp_dstate_load(ds, keep[i], &s, &ignored) < 0)
+			continue;
+		for (j = 0; j < s.d.n && rc == 0; j++)
+			rc = push(&names, &n, &cap, strdup(s.d.containers[j].cfg.image));
+		lp_dslot_free(&s);
+	}
+	if (rc == 0 && lp_ct_names(g, &ct_names, &n_ct, err) < 0)
+		rc = -2;
+	for (i = 0; i < n_ct && rc == 0; i++) {
+		struct lp_container ct;
+		struct lp_err ignored;
+
+		if (lp_ct_load(g, ct_names[i], &ct, &ignored) < 0)
+			continue;
+		if (ct.cfg.image)
+			rc = push(&names, &n, &cap, steal_ptr(ct.cfg.image));
+		lp_ct_free(&ct);
+	}
+	if (ct_names)
+		lp_ct_names_free(ct_names, n_ct);
+	if (rc == 0) {
+		*out = names;
+		*n_out = n;
+		return 0;
+	}
+	if (rc == -1)
+		lp_fail(err, ENOMEM, "out of memory");
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return -1;
+}
+
+void lp_deploy_drop_images(struct lp_globals *g, struct lp_dstate *ds, const char *prefix,
+			   const struct lp_deployment *gone)
+{
+	struct lp_err err = { 0 };
+	struct lp_store st;
+	unsigned int freed = 0;
+	size_t n = 0, i, removed = 0;
+	char **used;
+
+	if (!gone || !gone->n)
+		return;
+	if (images_in_use(g, ds, &used, &n, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prefix, err.msg);
+		return;
+	}
+	if (lp_store_open(g, &st, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prefix, err.msg);
+		goto out;
+	}
+	for (i = 0; i < gone->n; i++) {
+		const char *name = gone->containers[i].cfg.image;
+
+		if (listed(used, n, name) || lp_store_remove_image(&st, name, &err) < 0)
+			continue;
+		removed++;
+	}
+	if (removed && lp_store_gc(&st, &freed, &err) < 0)
+		fprintf(stderr, "%s: %s\n", prefix, err.msg);
+	lp_store_close(&st);
+	if (removed)
+		fprintf(stderr, "%s: removed %zu image(s) no kept deployment uses (%u layers)\n",
+			prefix, removed, freed);
+out:
+	for (i = 0; i < n; i++)
+		free(used[i]);
+	free(used);
+}

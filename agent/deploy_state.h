@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Deployments on disk, ROOT/deployments:
+ *
+ *   v<version>-<sha256 prefix>/   deployment.json and deployment.json.sig as received
+ *   current -> v...               what the device runs
+ *   previous -> v...              what it ran before (its images are kept)
+ *   staging -> v...               a switch in progress; at start-up a leftover
+ *                                 one means the switch was cut short
+ *   last_result.json              how the last attempt ended, for status reports
+ *   lock                          held (flock) by whoever applies a deployment
+ *
+ * Each slot is a symlink replaced by rename after fsync, so after a power cut
+ * current is the old deployment or the new one, never a mix.
+ */
+#ifndef LIMPET_DEPLOY_STATE_H
+#define LIMPET_DEPLOY_STATE_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdbool.h>
+
+#include "cli.h"
+#include "deploy_doc.h"
+
+struct lp_dstate {
+	char dir[PATH_MAX];
+	int dir_fd;
+	int lock_fd;
+};
+
+/* A deployment kept in a slot. */
+struct lp_dslot {
+	struct lp_deployment d;
+	char sha256[LP_SHA256_HEX_LEN + 1];	/* of its deployment.json */
+	char dir[PATH_MAX];
+};
+
+/*
+ * Open ROOT/deployments (creating it) and take its lock; with wait false a
+ * lock held elsewhere fails with EBUSY at once.
+ */
+int lp_dstate_open(struct lp_globals *g, struct lp_dstate *ds, bool wait, struct lp_err *err);
+/* Open it only to read (status reports): no lock, nothing created. */
+int lp_dstate_peek(struct lp_globals *g, struct lp_dstate *ds, struct lp_err *err);
+void lp_dstate_close(struct lp_dstate *ds);
+
+/* The deployment in slot ("current", "previous", "staging"); ENOENT when empty. */
+int lp_dstate_load(const struct lp_dstate *ds, const char *slot, struct lp_dslot *out,
+		   struct lp_err *err);
+void lp_dslot_free(struct lp_dslot *s);
+
+/*
+ * Keep a copy of the verified document (whose SHA-256 is digest) and its
+ * signature, and point staging at it.  The copy is checked against digest.
+ */
+int lp_dstate_stage(struct lp_dstate *ds, const char *doc, const char *sig, int64_t version,
+		    const unsigned char digest[LP_SHA256_LEN], struct lp_err *err);
+
+/*
+ * The switch worked: previous := current, current := staging, no staging.
+ * *dropped (may be NULL) gets what previous was before, which nothing keeps
+ * now (ENOENT-free: d.n == 0 and no dir when there was none); the caller
+ * frees it after collecting its images.
+ */
+int lp_dstate_commit(struct lp_dstate *ds, struct lp_dslot *dropped, struct lp_err *err);
+
+/* The switch failed or was cut short: forget staging (and its copy). */
+int lp_dstate_unstage(struct lp_dstate *ds, struct lp_err *err);
+
+/* Remove version directories no slot points at. */
+void lp_dstate_prune(struct lp_dstate *ds);
+
+/* last_result.json: written after every attempt; NULL when there is none. */
+int lp_dstate_save_result(struct lp_dstate *ds, json_t *result, struct lp_err *err);
+json_t *lp_dstate_load_result(struct lp_globals *g);
+
+#endif

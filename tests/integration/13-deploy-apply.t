@@ -1,0 +1,97 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# limpet deploy FILE: a signed deployment from a local directory (as on a USB
+# stick), applied through the same code as the fleet poller: exit codes,
+# volumes kept across an update, `deploy status`, no agent, a concurrent
+# apply, a switch cut short by kill -9 and rolled back by the next one.
+. "$(dirname "$0")/../lib/tap.sh"
+top=$(cd "$(dirname "$0")/../.." && pwd)
+IMG=$T/images
+"$top/images/build.sh" "$IMG" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+D=$T/bundle
+mkdir -p "$D/images"
+cp "$IMG/hello.tar" "$D/images/"
+SHA=$(sha256sum <"$D/images/hello.tar" | cut -c1-64)
+SIZE=$(stat -c %s "$D/images/hello.tar")
+future=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+host=$(hostname)
+
+# doc VERSION CMD [HEALTH]: one container "app" with a volume at /data
+doc() {
+	cat >"$D/deployment.json" <<EOF
+{ "version": $1, "expires": "$future", "target": { "devices": ["$host"] },
+  "containers": [ { "name": "app", "init": true, "user": "0:0",
+    "image": { "url": "images/hello.tar", "size": $SIZE, "sha256": "$SHA" },
+    "command": ["$2"], "volumes": [ { "name": "appdata", "path": "/data" } ],
+    "health": ${3:-{ \"command\": [\"test\", \"-e\", \"/data/ready\"], \"interval\": \"1s\", \"start_period\": \"0s\", \"retries\": 3 \}} } ] }
+EOF
+	L image sign "$IMG/demo.key" "$D/deployment.json" >/dev/null
+}
+deploy() { L deploy --trust "$IMG/demo.pub" "$D/deployment.json"; }
+running() { L ps | grep -q "^$1 .* running "; }
+
+doc 1 'echo v1 >>/data/log; touch /data/ready; exec sleep 1000'
+err=$(deploy 2>&1)
+is "$?" 4 "without an agent, deploy exits 4 (try later)"
+like "$err" "no agent is running" "and says why"
+check "and leaves nothing behind" test ! -e "$ROOT/deployments/current"
+
+start_agent || exit 1
+deploy 2>"$T/err"
+is "$?" 0 "a signed deployment from a local directory is applied"
+check "app.v1 runs" running app.v1
+like "$(cat "$ROOT/volumes/appdata/log")" "^v1$" "its volume is ROOT/volumes/appdata"
+like "$(L deploy status)" '"current": \{[^}]*"version": 1' "deploy status shows version 1 as current"
+out=$(deploy 2>&1)
+is "$?" 0 "applying it again is not an error"
+like "$out" "already running this version" "it says it runs already"
+
+doc 2 'echo v2 >>/data/log; exec sleep 1000'
+deploy 2>"$T/err"
+is "$?" 0 "version 2 (the new one is healthy by the file v1 left in the volume)"
+check "app.v2 runs" running app.v2
+check "app.v1 was removed" sh -c "! '$LIMPET' --root '$ROOT' ps | grep -q '^app.v1 '"
+is "$(cat "$ROOT/volumes/appdata/log" | tr '\n' ' ')" "v1 v2 " "the volume kept v1's data for v2"
+like "$(L ps --json)" '"deployment": \{[^}]*"name": "app"' "ps --json says which deployment entry a container is"
+
+# --- a new version whose container never becomes healthy: exit 3, v2 runs on
+v2_pid=$(ps_field app.v2 pid)
+doc 3 'exec sleep 1000' '{ "command": ["test", "-e", "/nonexistent"], "interval": "1s", "start_period": "0s", "retries": 2 }'
+err=$(deploy 2>&1)
+is "$?" 3 "an unhealthy new container is rolled back (exit 3)"
+like "$(echo "$err" | tail -1)" "rolled back to version 2: health check of app.v3 exited with code 1" \
+	"the last line says what failed"
+is "$(ps_field app.v2 pid)" "$v2_pid" "app.v2 ran on untouched"
+err=$(deploy 2>&1)
+is "$?" 1 "the same document is not tried again"
+like "$err" "rolled back before" "saying so"
+
+# --- a switch cut short (kill -9 while waiting for health) is undone by the next apply
+doc 4 'exec sleep 1000' '{ "command": ["test", "-e", "/nonexistent"], "interval": "1s", "start_period": "30s" }'
+# not through a shell function: $! must be limpet itself
+"$LIMPET" --root "$ROOT" deploy --trust "$IMG/demo.pub" "$D/deployment.json" 2>"$T/err4" &
+pid=$!
+check "the cut-short switch started app.v4" wait_for 20 running app.v4
+kill -9 "$pid"
+wait "$pid" 2>/dev/null
+check "it left a staging deployment behind" test -L "$ROOT/deployments/staging"
+doc 5 'echo v5 >>/data/log; exec sleep 1000' '{ "start_period": "1s" }'
+deploy 2>"$T/err5"
+is "$?" 0 "the next apply succeeds"
+like "$(cat "$T/err5")" "cut short: rolling back" "after rolling back the cut-short one"
+check "app.v4 is gone" sh -c "! '$LIMPET' --root '$ROOT' ps | grep -q '^app.v4 '"
+check "app.v5 runs" running app.v5
+check "staging is gone" test ! -e "$ROOT/deployments/staging"
+like "$(L deploy status)" '"previous": \{[^}]*"version": 2' "previous is version 2"
+
+# --- one apply at a time
+doc 6 'exec sleep 1000' '{ "start_period": "3s" }'
+"$LIMPET" --root "$ROOT" deploy --trust "$IMG/demo.pub" "$D/deployment.json" 2>/dev/null &
+pid=$!
+wait_for 10 running app.v6
+err=$(deploy 2>&1)
+is "$?" 4 "a second apply while one runs is told to try later"
+like "$err" "another deployment is being applied" "and why"
+wait "$pid"
+is "$?" 0 "the first one finishes"
+stop_agent

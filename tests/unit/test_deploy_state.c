@@ -1,0 +1,235 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The deployment slots (current/previous/staging) and their switches, the
+ * fleet poller's backoff, and the status report it builds.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "agent/cli.h"
+#include "agent/config.h"
+#include "agent/deploy.h"
+#include "agent/deploy_state.h"
+#include "agent/fleet.h"
+#include "agent/trust.h"
+#include "platform/lib/util.h"
+
+static char dir[] = "/tmp/limpet-dstate-XXXXXX";
+static struct lp_globals g;
+
+static int setup(void **state)
+{
+	struct lp_err err;
+
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(g.root, sizeof(g.root), "%s/root", dir);
+	snprintf(g.run_dir, sizeof(g.run_dir), "%s/root/run", dir);
+	return lp_config_defaults(&g.cfg, &err);
+}
+
+static int teardown(void **state)
+{
+	struct lp_err err;
+
+	lp_config_free(&g.cfg);
+	lp_remove_tree(dir, &err);
+	return 0;
+}
+
+/* A minimal valid document of this version, written to dir/NAME (with a stand-in .sig). */
+static void write_doc(const char *name, int version, unsigned char digest[LP_SHA256_LEN])
+{
+	char path[PATH_MAX], sig[PATH_MAX + 8], doc[512];
+	struct lp_sha256 h;
+	struct lp_err err;
+	int n;
+
+	n = snprintf(doc, sizeof(doc),
+		     "{\"version\": %d, \"expires\": \"2099-01-01T00:00:00Z\", "
+		     "\"target\": {\"devices\": [\"pi\"]}, \"containers\": []}",
+		     version);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(sig, sizeof(sig), "%s.sig", path);
+	assert_int_equal(lp_write_file(path, doc, (size_t)n, &err), 0);
+	assert_int_equal(lp_write_file(sig, "sig", 3, &err), 0);
+	lp_sha256_init(&h);
+	lp_sha256_update(&h, doc, (size_t)n);
+	assert_int_equal(lp_sha256_final(&h, digest, &err), 0);
+	lp_sha256_free(&h);
+}
+
+static int64_t slot_version(struct lp_dstate *ds, const char *slot)
+{
+	struct lp_dslot s;
+	struct lp_err err;
+	int64_t v;
+
+	if (lp_dstate_load(ds, slot, &s, &err) < 0) {
+		assert_int_equal(err.code, ENOENT);
+		return 0;
+	}
+	v = s.d.version;
+	lp_dslot_free(&s);
+	return v;
+}
+
+static void stage(struct lp_dstate *ds, int version)
+{
+	unsigned char digest[LP_SHA256_LEN];
+	char path[PATH_MAX], name[32];
+	struct lp_err err = { 0 };
+
+	snprintf(name, sizeof(name), "d%d.json", version);
+	write_doc(name, version, digest);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (lp_dstate_stage(ds, path, NULL, version, digest, &err) < 0)
+		fail_msg("%s", err.msg);
+}
+
+static void test_slots_switch(void **state)
+{
+	struct lp_dstate ds, other;
+	struct lp_dslot dropped;
+	struct lp_err err = { 0 };
+	char link[PATH_MAX + 32];
+
+	assert_int_equal(lp_dstate_open(&g, &ds, false, &err), 0);
+	assert_int_equal(slot_version(&ds, "current"), 0);
+
+	/* A second applier is turned away at once, not queued. */
+	assert_int_equal(lp_dstate_open(&g, &other, false, &err), -1);
+	assert_int_equal(err.code, EBUSY);
+
+	stage(&ds, 1);
+	assert_int_equal(slot_version(&ds, "staging"), 1);
+	assert_int_equal(lp_dstate_commit(&ds, &dropped, &err), 0);
+	assert_int_equal(dropped.d.n, 0);
+	lp_dslot_free(&dropped);
+	assert_int_equal(slot_version(&ds, "current"), 1);
+	assert_int_equal(slot_version(&ds, "previous"), 0);
+	assert_int_equal(slot_version(&ds, "staging"), 0);
+
+	stage(&ds, 2);
+	assert_int_equal(lp_dstate_commit(&ds, &dropped, &err), 0);
+	lp_dslot_free(&dropped);
+	stage(&ds, 3);
+	assert_int_equal(lp_dstate_commit(&ds, &dropped, &err), 0);
+	/* What previous was before is handed back, for its images to go. */
+	assert_int_equal(dropped.d.version, 1);
+	lp_dslot_free(&dropped);
+	assert_int_equal(slot_version(&ds, "current"), 3);
+	assert_int_equal(slot_version(&ds, "previous"), 2);
+
+	/* Only the kept versions stay on disk. */
+	snprintf(link, sizeof(link), "%s/deployments/v1-", g.root);
+	{
+		char cmd[PATH_MAX + 128];
+
+		snprintf(cmd, sizeof(cmd), "test -z \"$(ls -d %s* 2>/dev/null)\"", link);
+		assert_int_equal(system(cmd), 0);
+	}
+
+	/* A failed switch leaves current and previous as they were. */
+	stage(&ds, 4);
+	assert_int_equal(lp_dstate_unstage(&ds, &err), 0);
+	assert_int_equal(slot_version(&ds, "current"), 3);
+	assert_int_equal(slot_version(&ds, "previous"), 2);
+	assert_int_equal(slot_version(&ds, "staging"), 0);
+	lp_dstate_close(&ds);
+}
+
+static void test_stage_checks_the_copy(void **state)
+{
+	unsigned char digest[LP_SHA256_LEN];
+	struct lp_dstate ds;
+	struct lp_err err = { 0 };
+	char path[PATH_MAX];
+
+	write_doc("changed.json", 9, digest);
+	digest[0] ^= 1; /* as if the file changed after it was verified */
+	snprintf(path, sizeof(path), "%s/changed.json", dir);
+	assert_int_equal(lp_dstate_open(&g, &ds, true, &err), 0);
+	assert_int_equal(lp_dstate_stage(&ds, path, NULL, 9, digest, &err), -1);
+	assert_non_null(strstr(err.msg, "changed while it was applied"));
+	lp_dstate_close(&ds);
+}
+
+static void test_result_round_trip(void **state)
+{
+	struct lp_dstate ds;
+	struct lp_err err = { 0 };
+	json_t *j, *back;
+
+	assert_int_equal(lp_dstate_open(&g, &ds, true, &err), 0);
+	j = json_pack("{s:i, s:s}", "version", 5, "result", "rolled back");
+	assert_int_equal(lp_dstate_save_result(&ds, j, &err), 0);
+	back = lp_dstate_load_result(&g);
+	assert_non_null(back);
+	assert_true(json_equal(j, back));
+	json_decref(j);
+	json_decref(back);
+	lp_dstate_close(&ds);
+}
+
+static void test_backoff(void **state)
+{
+	/* A normal poll: the interval and up to the jitter. */
+	assert_int_equal(lp_fleet_delay_ms(60000, 10000, 0, 0), 60000);
+	assert_int_equal(lp_fleet_delay_ms(60000, 10000, 0, 10000), 70000);
+	assert_int_equal(lp_fleet_delay_ms(60000, 0, 0, 12345), 60000);
+	/* Failures: 5 s, doubling, +-50 %, at most 16 intervals. */
+	assert_int_equal(lp_fleet_delay_ms(60000, 10000, 1, 0), 2500);
+	assert_int_equal(lp_fleet_delay_ms(60000, 10000, 1, 5000), 7500);
+	assert_int_equal(lp_fleet_delay_ms(60000, 10000, 2, 0), 5000);
+	assert_int_equal(lp_fleet_delay_ms(60000, 10000, 30, 0), 480000);
+	assert_true(lp_fleet_delay_ms(60000, 10000, 30, UINT32_MAX) <= 16 * 60000 * 3 / 2);
+	assert_true(lp_fleet_delay_ms(1000, 0, 30, UINT32_MAX) <= 16 * 1000 * 3 / 2);
+}
+
+/* Runs after test_slots_switch, which left version 3 current. */
+static void test_status_report(void **state)
+{
+	json_t *j = lp_fleet_status(&g, "Raspberry Pi 4 Model B", "boom", true), *k;
+
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "board")),
+			    "Raspberry Pi 4 Model B");
+	assert_string_equal(json_string_value(json_object_get(j, "last_error")), "boom");
+	assert_non_null(json_object_get(j, "uptime_s"));
+	assert_non_null(json_object_get(j, "disk_free_bytes"));
+	k = json_object_get(j, "deployment");
+	assert_true(json_is_object(json_object_get(k, "current")));
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(k, "current"),
+							    "version")),
+			 3);
+	json_decref(j);
+	/* Without volatile fields, two reports of an unchanged device are equal. */
+	j = lp_fleet_status(&g, "b", NULL, false);
+	assert_null(json_object_get(j, "uptime_s"));
+	assert_true(json_is_null(json_object_get(j, "last_error")));
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_slots_switch),
+		cmocka_unit_test(test_stage_checks_the_copy),
+		cmocka_unit_test(test_result_round_trip),
+		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_status_report),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
