@@ -144,6 +144,13 @@ demo: $(O)/limpet
 bench: $(O)/limpet
 	tests/bench/start.sh $(abspath $(O)/limpet)
 
+# The fleet agent: idle cost of 304 polls, and pull throughput against
+# curl | tar over mutual TLS (tests/bench/README.md). About 3 minutes; needs
+# nginx, curl, hyperfine, skopeo, umoci. Not part of `make bench`.
+.PHONY: bench-fleet
+bench-fleet: $(O)/limpet
+	tests/bench/fleet.sh $(abspath $(O)/limpet)
+
 install: $(O)/limpet
 	install -D -m 0755 $(O)/limpet $(DESTDIR)$(PREFIX)/bin/limpet
 	install -D -m 0644 agent/limpet.conf $(DESTDIR)$(SYSCONFDIR)/limpet/limpet.conf
@@ -153,7 +160,7 @@ install: $(O)/limpet
 DEB_BUILD := build-essential pkg-config kconfig-frontends-nox libncurses-dev \
 	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev libmbedtls-dev \
 	     libarchive-dev libcurl4-openssl-dev
-DEB_TEST := busybox-static crun runc hyperfine iproute2 procps openssl skopeo umoci zstd \
+DEB_TEST := busybox-static crun runc hyperfine iproute2 procps openssl curl skopeo umoci zstd \
 	    python3 file nginx-core
 deps:
 	@if command -v apt-get >/dev/null; then \

@@ -25,3 +25,21 @@ for r in json.load(open(sys.argv[1]))["results"]:
         print(r["command"], t)
 PY
 }
+
+# sleep that a trapped INT/TERM interrupts at once (a foreground sleep would
+# hold the trap back until it ends); the caller's cleanup kills $NAP_PID.
+nap() {
+	sleep "$1" &
+	NAP_PID=$!
+	wait "$NAP_PID"
+	NAP_PID=
+}
+
+# remove_tmp DIR: unmount whatever a run left mounted below DIR (never rm -rf
+# through a live mount), then remove DIR without leaving its filesystem.
+remove_tmp() {
+	local d
+	awk -v p="$1/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r |
+		while read -r d; do umount -l "$d" 2>/dev/null; done
+	rm -rf --one-file-system "$1"
+}

@@ -70,9 +70,7 @@ cleanup() {
 	find /sys/fs/cgroup -mindepth 1 -maxdepth 6 -depth -type d -name "$TAG-*" 2>/dev/null |
 		while read -r d; do rmdir "$d" 2>/dev/null; done
 	# Never rm -rf through a live mount.
-	awk -v p="$TMP/" 'index($2, p) == 1 { print $2 }' /proc/mounts | sort -r |
-		while read -r d; do umount -l "$d" 2>/dev/null; done
-	rm -rf --one-file-system "$TMP"
+	remove_tmp "$TMP"
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -80,15 +78,6 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ------------------------------------------------------------------ helpers
-# sleep that a trapped INT/TERM interrupts at once (a foreground sleep would
-# hold the trap back until it ends).
-nap() {
-	sleep "$1" &
-	NAP_PID=$!
-	wait "$NAP_PID"
-	NAP_PID=
-}
-
 # An OCI bundle for crun/runc: their own default spec, running /bin/true on
 # the shared busybox rootfs, read-only, no terminal.
 make_bundle() { # RUNTIME DIR

@@ -44,15 +44,8 @@ like() {
 	if [[ $1 =~ $2 ]]; then ok "$3"; else not_ok "$3"; diag "got:  '$1'"; diag "want: /$2/"; fi
 }
 
-# wait_for SECONDS CMD...: poll until CMD succeeds.
-wait_for() {
-	local deadline=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ $SECONDS -ge $deadline ] && return 1
-		sleep 0.1
-	done
-}
+# shellcheck source=tests/lib/wait.sh
+. "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 
 # start_agent [ARGS...]: the agent on $ROOT in the background, ready when its socket is.
 start_agent() {
