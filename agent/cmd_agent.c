@@ -344,7 +344,7 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 	if (sv.listen_fd < 0)
 		goto fail;
 	sv.on_request = on_request;
-	if (g->cfg.fleet.server)
+	if (g->cfg.fleet.server || g->cfg.usb.enabled)
 		sv.spawn_worker = spawn_fleet_poller;
 	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->root,
 		 g->cfg.path ? g->cfg.path : "none: defaults");

@@ -108,15 +108,14 @@ static int deploy_status(int argc, struct lp_globals *g)
 	return 0;
 }
 
-/* Exit codes a script can tell apart. */
-static int apply_exit_code(enum lp_apply_result r)
+int lp_apply_finish(const char *cmd, const char *what, enum lp_apply_result r,
+		    const struct lp_err *err)
 {
-	static const int codes[] = {
-		[LP_APPLY_DONE] = 0,	    [LP_APPLY_UNCHANGED] = 0, [LP_APPLY_REFUSED] = 1,
-		[LP_APPLY_ROLLED_BACK] = 3, [LP_APPLY_RETRY] = 4,
-	};
-
-	return codes[r];
+	if (r == LP_APPLY_UNCHANGED)
+		printf("%s: already running this version\n", what);
+	else if (r != LP_APPLY_DONE)
+		lp_cmd_fail(cmd, err);
+	return lp_apply_exit_code(r);
 }
 
 static int deploy_apply(int argc, char **argv, struct lp_globals *g)
@@ -156,11 +155,7 @@ static int deploy_apply(int argc, char **argv, struct lp_globals *g)
 	o.trust = &trust;
 	r = lp_deploy_apply(g, &o, &err);
 	lp_trust_free(&trust);
-	if (r == LP_APPLY_UNCHANGED)
-		printf("%s: already running this version\n", o.doc);
-	else if (r != LP_APPLY_DONE)
-		lp_cmd_fail("deploy", &err);
-	return apply_exit_code(r);
+	return lp_apply_finish("deploy", o.doc, r, &err);
 }
 
 int cmd_deploy(int argc, char **argv, struct lp_globals *g)

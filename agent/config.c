@@ -671,6 +671,34 @@ static int apply_fleet(struct loader *ld, const config_setting_t *s, const char 
 	return check_fleet_identity(ld, s, path, &cfg->fleet);
 }
 
+static int apply_usb_enabled(struct loader *ld, const config_setting_t *s, const char *path,
+			     void *dst)
+{
+	return cfg_set_bool(ld, s, &((struct lp_usb_config *)dst)->enabled);
+}
+
+static int apply_usb_write_status(struct loader *ld, const config_setting_t *s,
+				  const char *path, void *dst)
+{
+	return cfg_set_bool(ld, s, &((struct lp_usb_config *)dst)->write_status);
+}
+
+static const struct rule usb_rules[] = {
+	{ "enabled", apply_usb_enabled, false },
+	{ "write_status", apply_usb_write_status, false },
+};
+
+static int apply_usb(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	struct lp_agent_config *cfg = dst;
+
+	if (!config_setting_is_group(s)) {
+		cfg_wrong_type(ld, s, "a group { enabled = true; ... }");
+		return cfg_fail_at(ld, s, path);
+	}
+	return cfg_apply_group(ld, s, path, usb_rules, ARRAY_SIZE(usb_rules), &cfg->usb);
+}
+
 static const struct rule top_rules[] = {
 	{ "root", apply_root, false },
 	{ "run_dir", apply_run_dir, false },
@@ -682,6 +710,7 @@ static const struct rule top_rules[] = {
 	{ "images", apply_images, true },
 	{ "containers", apply_containers, true },
 	{ "fleet", apply_fleet, true },
+	{ "usb", apply_usb, true },
 };
 
 /* ---------------------------------------------------------------- public */
@@ -736,6 +765,8 @@ int lp_config_defaults(struct lp_agent_config *cfg, struct lp_err *err)
 		lp_config_free(cfg);
 		return -1;
 	}
+	/* A stick is how a device with no network gets updated: on unless turned off. */
+	cfg->usb.enabled = true;
 	return 0;
 }
 

@@ -30,6 +30,12 @@ struct lp_fleet_config {
 	bool keep_downloads;	/* keep archives in ROOT/downloads after an import */
 };
 
+/* Deployments from USB sticks (or any block device): usb = { ... }. */
+struct lp_usb_config {
+	bool enabled;		/* watch uevents for new block devices */
+	bool write_status;	/* write limpet/status/DEVICE.json back to the stick */
+};
+
 struct lp_agent_config {
 	char *path;		/* file it was read from; NULL when defaults only */
 	char *root;		/* persistent state (containers' upper dirs, logs) */
@@ -45,6 +51,7 @@ struct lp_agent_config {
 	struct lp_container_cfg *containers;
 	size_t n_containers;
 	struct lp_fleet_config fleet;
+	struct lp_usb_config usb;
 };
 
 /* Defaults only (used when no file exists and -c was not given). */

@@ -54,15 +54,25 @@ const char *lp_apply_result_name(enum lp_apply_result r)
 	return (size_t)r < ARRAY_SIZE(names) ? names[r] : "?";
 }
 
+int lp_apply_exit_code(enum lp_apply_result r)
+{
+	static const int codes[] = {
+		[LP_APPLY_DONE] = 0,	    [LP_APPLY_UNCHANGED] = 0, [LP_APPLY_REFUSED] = 1,
+		[LP_APPLY_ROLLED_BACK] = 3, [LP_APPLY_RETRY] = 4,
+	};
+
+	return (size_t)r < ARRAY_SIZE(codes) ? codes[r] : 1;
+}
+
 void lp_deploy_say(const struct lp_apply_opts *o, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
-	fprintf(stderr, "%s: ", o->log_prefix);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	lp_say(o->log_prefix, "%s", line);
 }
 
 /* ---------------------------------------------------------------- containers */

@@ -44,6 +44,15 @@ struct lp_apply_opts {
 	const char *log_prefix;	/* "limpet agent", "limpet deploy" */
 };
 
+/*
+ * The exit status of limpet deploy and limpet import: 0 applied (or ran
+ * already), 1 refused, 3 rolled back, 4 try again later.
+ */
+int lp_apply_exit_code(enum lp_apply_result r);
+/* For commands: say how it ended (what: the file or path) and return the exit status. */
+int lp_apply_finish(const char *cmd, const char *what, enum lp_apply_result r,
+		    const struct lp_err *err);
+
 /* The result as a word for status reports and messages: "applied", "refused", ... */
 const char *lp_apply_result_name(enum lp_apply_result r);
 

@@ -2,6 +2,7 @@
 #include "fleet.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "import.h"
 #include "platform/board.h"
 #include "platform/lib/util.h"
+#include "usb.h"
 
 #define PREFIX "limpet agent: fleet"
 /* Failed polls back off up to this many intervals. */
@@ -264,23 +266,60 @@ static void sleep_ms(int64_t ms)
 		;
 }
 
+/* Sleep ms (forever: -1), handling stick uevents as they come. */
+static void wait_events(struct lp_usb *usb, struct poller *p, int64_t ms)
+{
+	int64_t until = ms >= 0 ? lp_now_ms() + ms : -1;
+
+	if (!usb) {
+		sleep_ms(ms);
+		return;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = lp_usb_fd(usb), .events = POLLIN };
+		int64_t left = until < 0 ? -1 : until - lp_now_ms();
+
+		if (until >= 0 && left <= 0)
+			return;
+		if (poll(&pfd, 1, (int)left) > 0) {
+			lp_usb_handle(usb);
+			if (p)
+				report(p); /* what the stick changed, at once */
+		}
+	}
+}
+
 int lp_fleet_run(struct lp_globals *g, struct lp_err *err)
 {
 	const struct lp_fleet_config *f = &g->cfg.fleet;
+	struct lp_usb *usb = NULL;
 	struct poller p;
 
-	if (!f->server)
-		return lp_fail(err, EINVAL, "fleet.server is not set");
-	if (poller_init(&p, g, err) < 0) {
+	if (!f->server && !g->cfg.usb.enabled)
+		return lp_fail(err, EINVAL, "neither fleet.server nor usb.enabled: nothing to do");
+	if (f->server && poller_init(&p, g, err) < 0) {
 		poller_free(&p);
 		return -1;
 	}
-	say("polling %s every %llds", p.doc_url, (long long)f->poll_interval_ms / 1000);
+	if (g->cfg.usb.enabled && lp_usb_open(g, "limpet agent: usb", &usb, err) < 0) {
+		say("USB sticks will not be noticed: %s", err->msg);
+		usb = NULL;
+		if (!f->server)
+			return -1;
+	}
+	if (f->server)
+		say("polling %s every %llds", p.doc_url, (long long)f->poll_interval_ms / 1000);
+	if (usb)
+		fprintf(stderr, "limpet agent: usb: watching for sticks with a limpet/ bundle\n");
 	if (lp_deploy_recover(g, PREFIX, err) < 0)
 		say("%s", err->msg);
 	for (;;) {
 		uint32_t r = 0;
 
+		if (!f->server) {
+			wait_events(usb, NULL, -1);
+			continue;
+		}
 		if (poll_once(&p) < 0)
 			p.failures++;
 		else
@@ -288,6 +327,7 @@ int lp_fleet_run(struct lp_globals *g, struct lp_err *err)
 		report(&p);
 		if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
 			r = (uint32_t)lp_now_ms();
-		sleep_ms(lp_fleet_delay_ms(f->poll_interval_ms, f->poll_jitter_ms, p.failures, r));
+		wait_events(usb, &p,
+			    lp_fleet_delay_ms(f->poll_interval_ms, f->poll_jitter_ms, p.failures, r));
 	}
 }

@@ -15,7 +15,11 @@
 
 #include "cli.h"
 
-/* Poll until killed (SIGTERM).  Returns only when it cannot start. */
+/*
+ * The agent's updater process: poll the fleet server (when fleet.server is
+ * set) and watch for USB sticks (usb.enabled) until killed (SIGTERM).
+ * Returns only when it cannot start.
+ */
 int lp_fleet_run(struct lp_globals *g, struct lp_err *err);
 
 /*

@@ -41,6 +41,10 @@ static const struct applet applets[] = {
 	  "deploy [--trust PEM]... [--sig SIG] deployment.json   (apply it; the agent runs)\n"
 	  "  deploy check [--trust PEM]... [--sig SIG] [--device ID] deployment.json\n"
 	  "  deploy status" },
+	{ "import", cmd_import, true,
+	  "import [--trust PEM]... PATH   (a folder with limpet/ in it, or a stick's block device)" },
+	{ "bundle", cmd_bundle, true,
+	  "bundle create [--key KEY.pem] OUTDIR DEPLOYMENT.json IMAGE...   (OUTDIR/limpet/)" },
 #ifdef CONFIG_AGENT
 	{ "agent", cmd_agent, true, "agent" },
 #endif

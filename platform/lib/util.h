@@ -64,6 +64,8 @@ int lp_remove_tree(const char *path, struct lp_err *err);
 /* snprintf that reports truncation as an error instead of silently cutting. */
 int lp_path(char *buf, size_t size, struct lp_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
+/* One line on stderr: "prefix: message". */
+void lp_say(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Monotonic clock in milliseconds. */
 int64_t lp_now_ms(void);
 /* Realtime clock in seconds. */

@@ -591,6 +591,22 @@ static void test_fleet_errors(void **state)
 	assert_int_equal(cfg.fleet.poll_jitter_ms, 0);
 	lp_config_free(&cfg);
 
+	load_ok("fleet = { status_url = \"https://f.example/s/pi.json\"; status_interval = \"30s\"; };\n",
+		&cfg);
+	assert_string_equal(cfg.fleet.status_url, "https://f.example/s/pi.json");
+	assert_int_equal(cfg.fleet.status_interval_ms, 30000);
+	assert_true(cfg.usb.enabled); /* sticks are watched unless turned off */
+	assert_false(cfg.usb.write_status);
+	lp_config_free(&cfg);
+	load_ok("usb = { enabled = false; write_status = true; };\n", &cfg);
+	assert_false(cfg.usb.enabled);
+	assert_true(cfg.usb.write_status);
+	lp_config_free(&cfg);
+
+	expect_error("usb = true;\n", 1, "usb: expected a group { enabled = true; ... }");
+	expect_error("usb = {\n  enable = true;\n};\n", 2, "usb.enable: unknown setting");
+	expect_error("fleet = {\n  status_url = \"http://x/s.json\";\n};\n", 2,
+		     "fleet.status_url");
 	expect_error("fleet = 1;\n", 1, "fleet: expected a group { server = ...; ... }");
 	expect_error("fleet = {\n  sever = \"https://x/\";\n};\n", 2, "fleet.sever: unknown setting");
 	expect_error("fleet = {\n  server = \"http://fleet.example.com/\";\n};\n", 2,
