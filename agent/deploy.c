@@ -504,6 +504,9 @@ static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[L
 	return LP_APPLY_DONE;
 }
 
+static int recover_locked(struct lp_globals *g, struct lp_dstate *ds, const char *log_prefix,
+			  struct lp_err *err);
+
 enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply_opts *o,
 				     struct lp_err *err)
 {
@@ -514,7 +517,7 @@ enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply
 
 	if (lp_dstate_open(g, &a.ds, false, err) < 0)
 		return LP_APPLY_RETRY;
-	if (lp_deploy_recover(g, o->log_prefix, err) < 0) {
+	if (recover_locked(g, &a.ds, o->log_prefix, err) < 0) {
 		lp_dstate_close(&a.ds);
 		return LP_APPLY_RETRY;
 	}
@@ -531,23 +534,19 @@ enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply
 
 /* ---------------------------------------------------------------- recovery */
 
-int lp_deploy_recover(struct lp_globals *g, const char *log_prefix, struct lp_err *err)
+/* Undo (or finish) a switch cut short; the caller holds the lock of ds. */
+static int recover_locked(struct lp_globals *g, struct lp_dstate *ds, const char *log_prefix,
+			  struct lp_err *err)
 {
 	struct lp_apply_opts o = { .log_prefix = log_prefix };
-	struct lp_dstate ds;
 	struct lp_dslot staging, current = { 0 };
 	struct deployed *have;
 	size_t n, i;
 	int rc = 0;
 
-	/* The caller may hold the lock already; peeking is enough to look. */
-	if (lp_dstate_peek(g, &ds, err) < 0)
+	if (lp_dstate_load(ds, "staging", &staging, err) < 0)
 		return err->code == ENOENT ? 0 : -1;
-	if (lp_dstate_load(&ds, "staging", &staging, err) < 0) {
-		lp_dstate_close(&ds);
-		return err->code == ENOENT ? 0 : -1;
-	}
-	lp_dstate_load(&ds, "current", &current, &(struct lp_err){ 0 });
+	lp_dstate_load(ds, "current", &current, &(struct lp_err){ 0 });
 	if (list_deployed(g, &have, &n, err) < 0) {
 		rc = -1;
 		goto out;
@@ -574,10 +573,22 @@ int lp_deploy_recover(struct lp_globals *g, const char *log_prefix, struct lp_er
 				lp_deploy_say(&o, "%s", err->msg);
 	}
 	deployed_free(have, n);
-	rc = lp_dstate_unstage(&ds, err);
+	rc = lp_dstate_unstage(ds, err);
 out:
 	lp_dslot_free(&staging);
 	lp_dslot_free(&current);
+	return rc;
+}
+
+int lp_deploy_recover(struct lp_globals *g, const char *log_prefix, struct lp_err *err)
+{
+	struct lp_dstate ds;
+	int rc;
+
+	if (lp_dstate_open(g, &ds, false, err) < 0)
+		/* Someone is applying a deployment right now: nothing was cut short. */
+		return err->code == EBUSY ? 0 : -1;
+	rc = recover_locked(g, &ds, log_prefix, err);
 	lp_dstate_close(&ds);
 	return rc;
 }

@@ -67,7 +67,8 @@ enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply
 /*
  * After a crash or power cut in the middle of a switch: put back the
  * containers of the current deployment and remove those of the cut-short
- * one.  Nothing to do (and quick) in the normal case.
+ * one.  Nothing to do (and quick) in the normal case; nothing either while
+ * another process is applying a deployment (it holds the lock).
  */
 int lp_deploy_recover(struct lp_globals *g, const char *log_prefix, struct lp_err *err);
 

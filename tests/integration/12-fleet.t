@@ -45,6 +45,8 @@ publish() {
 	printf '{ "version": %s, "expires": "%s", "target": { "devices": ["%s"] },\n  "containers": [ %s ] }\n' \
 		"$v" "$exp" "$dev" "$*" >"$T/doc.json"
 	L image sign "$IMG/demo.key" "$T/doc.json" >/dev/null
+	# TAMPER (a sed script) changes the document after it was signed
+	[ -z "${TAMPER-}" ] || sed -i "$TAMPER" "$T/doc.json"
 	cp "$T/doc.json.sig" "$DEV/.sig.tmp" && mv "$DEV/.sig.tmp" "$DEV/deployment.json.sig"
 	cp "$T/doc.json" "$DEV/.doc.tmp" && mv "$DEV/.doc.tmp" "$DEV/deployment.json"
 }
@@ -135,8 +137,7 @@ refused() { # DESC REGEX
 		diag "last_error: $(status last_error)"
 	fi
 }
-publish 3 "$future" pi-0042 "$(ct web web2.tar c)" "$(ct side side1.tar a)"
-sed -i 's/"V=c"/"V=x"/' "$DEV/deployment.json"
+TAMPER='s/"V=c"/"V=x"/' publish 3 "$future" pi-0042 "$(ct web web2.tar c)" "$(ct side side1.tar a)"
 refused "a tampered deployment is refused, version 2 keeps running" "signature does not match"
 publish 2 "$future" pi-0042 "$(ct web web2.tar old)"
 refused "an older (or equal) version is refused: no rollback by replay" "not newer than the running 2"
