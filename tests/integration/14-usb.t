@@ -83,7 +83,7 @@ doc "$T/v2.json" 2 "$future" "$IMG/hello-docker.tar"
 L bundle create --key "$IMG/demo.key" "$T/b2" "$T/v2.json" "$IMG/hello-docker.tar" >/dev/null
 stick hand "$T/b2" || exit 1
 node=$LOOP
-if [ ! -b "$node" ]; then # some VMs' /dev lacks nodes for new loop devices
+if [ ! -b "$node" ]; then # a /dev that is not devtmpfs has no node for a new loop device
 	node=$T/loop.node
 	mknod "$node" b $(tr ':' ' ' <"/sys/class/block/${LOOP#/dev/}/dev")
 fi
