@@ -29,46 +29,11 @@
 #define MAX_REDIRECTS 5L
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 16000
-#define ERROR_PAGE_MAX 1024	/* enough of an error page to find its title */
 #define DETAIL_MAX 120		/* what of an error page goes into a message */
 #define HEADER_MAX 1024
-#define PROGRESS_EVERY_MS 250
 #define USER_AGENT "limpet/" LIMPET_VERSION
 
-struct xfer;
-
-/* Where a 2xx reply's body goes: the file being downloaded, or memory. */
-struct sink {
-	int (*start)(struct xfer *x);	/* the reply's head is in; may abort */
-	int (*write)(struct xfer *x, const char *data, size_t len);
-	void *data;
-};
-
-struct xfer {
-	CURL *curl;
-	const char *url;
-	const struct lp_fetch_opts *o;
-	CURLcode setopt_rc;		/* the first option libcurl refused */
-	struct curl_slist *headers;
-	char errbuf[CURL_ERROR_SIZE];
-	struct sink sink;		/* .write NULL: a 2xx body is discarded */
-
-	/* The reply being received: the last one when redirects were followed. */
-	long status;
-	char reason[64];
-	int64_t range_start;		/* Content-Range: bytes START-END/TOTAL; -1: absent */
-	int64_t range_total;		/* TOTAL; -1: absent or '*' */
-	char etag[256];
-	bool body_started;
-	char error_page[ERROR_PAGE_MAX + 1];	/* start of a non-2xx reply's body */
-	size_t error_page_len;
-
-	/* Why one of our callbacks stopped the transfer. */
-	bool aborted;
-	struct lp_err abort_err;
-
-	bool bar_on_line;		/* the progress bar has the cursor: break the line first */
-};
+#include "fetch_internal.h"
 
 static const struct lp_fetch_opts default_opts;
 
@@ -95,14 +60,13 @@ static int global_init(struct lp_err *err)
 	return 0;
 }
 
-/* Remember the first option libcurl refused; xfer_ready reports it. */
-static void opt(struct xfer *x, CURLcode rc)
+void lp_xfer_opt(struct xfer *x, CURLcode rc)
 {
 	if (x->setopt_rc == CURLE_OK)
 		x->setopt_rc = rc;
 }
 
-static int xfer_ready(struct xfer *x, struct lp_err *err)
+int lp_xfer_ready(struct xfer *x, struct lp_err *err)
 {
 	if (x->setopt_rc == CURLE_OK)
 		return 0;
@@ -117,7 +81,7 @@ static int add_header(struct xfer *x, const char *line, struct lp_err *err)
 	if (!grown)
 		return lp_fail(err, ENOMEM, "out of memory");
 	x->headers = grown;
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HTTPHEADER, x->headers));
 	return 0;
 }
 
@@ -128,16 +92,16 @@ static void set_tls_options(struct xfer *x)
 {
 	const struct lp_fetch_opts *o = x->o;
 
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2));
 	if (o->ca_file) {
 		/* The fleet's CA alone: no public CA may vouch for the server too. */
-		opt(x, curl_easy_setopt(x->curl, CURLOPT_CAINFO, o->ca_file));
-		opt(x, curl_easy_setopt(x->curl, CURLOPT_CAPATH, NULL));
+		lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_CAINFO, o->ca_file));
+		lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_CAPATH, NULL));
 	}
 	if (o->cert_file)
-		opt(x, curl_easy_setopt(x->curl, CURLOPT_SSLCERT, o->cert_file));
+		lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_SSLCERT, o->cert_file));
 	if (o->key_file)
-		opt(x, curl_easy_setopt(x->curl, CURLOPT_SSLKEY, o->key_file));
+		lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_SSLKEY, o->key_file));
 }
 
 static void set_common_options(struct xfer *x)
@@ -147,31 +111,31 @@ static void set_common_options(struct xfer *x)
 						  : LP_FETCH_CONNECT_TIMEOUT_S;
 	long stall_s = o->stall_timeout_s > 0 ? o->stall_timeout_s : LP_FETCH_STALL_TIMEOUT_S;
 
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_URL, x->url));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_PROTOCOLS_STR, "https"));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_REDIR_PROTOCOLS_STR, "https"));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_FOLLOWLOCATION, 1L));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_MAXREDIRS, MAX_REDIRECTS));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, x->errbuf));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_URL, x->url));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_PROTOCOLS_STR, "https"));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_REDIR_PROTOCOLS_STR, "https"));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_FOLLOWLOCATION, 1L));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_MAXREDIRS, MAX_REDIRECTS));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, x->errbuf));
 	/* no SIGALRM for DNS timeouts: the agent has threads and signal handlers */
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_USERAGENT, USER_AGENT));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT, connect_s));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_USERAGENT, USER_AGENT));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT, connect_s));
 	/* a link that silently died is dropped, then resumed by the next attempt */
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_LOW_SPEED_LIMIT, 1L));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_LOW_SPEED_TIME, stall_s));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_TCP_KEEPALIVE, 1L));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_LOW_SPEED_LIMIT, 1L));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_LOW_SPEED_TIME, stall_s));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_TCP_KEEPALIVE, 1L));
 	if (o->max_bytes_per_s > 0)
-		opt(x, curl_easy_setopt(x->curl, CURLOPT_MAX_RECV_SPEED_LARGE,
+		lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_MAX_RECV_SPEED_LARGE,
 					(curl_off_t)o->max_bytes_per_s));
 	set_tls_options(x);
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, x));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, x));
 }
 
-static int xfer_open(struct xfer *x, const char *url, const struct lp_fetch_opts *o,
+int lp_xfer_open(struct xfer *x, const char *url, const struct lp_fetch_opts *o,
 		     struct lp_err *err)
 {
 	memset(x, 0, sizeof(*x));
@@ -183,10 +147,10 @@ static int xfer_open(struct xfer *x, const char *url, const struct lp_fetch_opts
 	if (!x->curl)
 		return lp_fail(err, ENOMEM, "%s: libcurl: out of memory", url);
 	set_common_options(x);
-	return xfer_ready(x, err);
+	return lp_xfer_ready(x, err);
 }
 
-static void xfer_close(struct xfer *x)
+void lp_xfer_close(struct xfer *x)
 {
 	curl_slist_free_all(x->headers);
 	if (x->curl)
@@ -351,7 +315,7 @@ static bool is_2xx(long status)
 	return status >= 200 && status < 300;
 }
 
-static int abort_transfer(struct xfer *x)
+int lp_xfer_abort_transfer(struct xfer *x)
 {
 	x->aborted = true;
 	return -1;
@@ -514,7 +478,7 @@ static void error_detail(const struct xfer *x, char *out)
 		out[0] = '\0';
 }
 
-static int http_failed(struct xfer *x, struct lp_err *err)
+int lp_xfer_http_failed(struct xfer *x, struct lp_err *err)
 {
 	char detail[DETAIL_MAX + 1];
 
@@ -527,7 +491,7 @@ static int http_failed(struct xfer *x, struct lp_err *err)
 /* ---------------------------------------------------------------- attempts */
 
 /* One request.  0: a reply came, x->status says which; -1: err says why not. */
-static int perform_once(struct xfer *x, struct lp_err *err)
+int lp_xfer_perform_once(struct xfer *x, struct lp_err *err)
 {
 	CURLcode rc;
 
@@ -584,7 +548,7 @@ static void sleep_ms(int64_t ms)
 		;
 }
 
-static bool interactive(const struct xfer *x)
+bool lp_xfer_interactive(const struct xfer *x)
 {
 	return x->o->progress && isatty(STDERR_FILENO);
 }
@@ -599,7 +563,7 @@ static int gave_up(struct lp_err *err, int attempts)
 }
 
 /* Run once() until it succeeds, fails for good, or the attempts are used up. */
-static int with_retries(struct xfer *x, int (*once)(struct xfer *, struct lp_err *),
+int lp_xfer_with_retries(struct xfer *x, int (*once)(struct xfer *, struct lp_err *),
 			struct lp_err *err)
 {
 	int max = x->o->attempts > 0 ? x->o->attempts : LP_FETCH_ATTEMPTS;
@@ -615,376 +579,12 @@ static int with_retries(struct xfer *x, int (*once)(struct xfer *, struct lp_err
 		if (attempt >= max)
 			return gave_up(err, attempt);
 		wait = backoff_ms(attempt);
-		if (interactive(x))
+		if (lp_xfer_interactive(x))
 			fprintf(stderr, "%slimpet: %s; trying again in %.1f s\n",
 				x->bar_on_line ? "\n" : "", err->msg, (double)wait / 1000.0);
 		x->bar_on_line = false;
 		sleep_ms(wait);
 	}
-}
-
-/* ---------------------------------------------------------------- downloading a file */
-
-struct download {
-	int fd;
-	bool locked;		/* the partial file is ours to change or remove */
-	const char *partial;
-	int64_t size;		/* bytes in the partial file */
-	int64_t pinned;		/* -1: unknown */
-	int64_t expected;	/* the whole file's size as the server announced it; -1: unknown */
-	/*
-	 * SHA-256 of the file's first `hashed` bytes, kept up to date as bytes
-	 * arrive, so a finished download needs no second read.  A partial file
-	 * from an earlier call is caught up on (read once) before appending.
-	 */
-	struct lp_sha256 hash;
-	int64_t hashed;
-	/* progress bar */
-	bool bar;
-	char name[48];
-	int64_t started_ms, last_drawn_ms, size_at_start;
-};
-
-static void human_size(int64_t bytes, char *buf, size_t len)
-{
-	static const char units[] = "KMGT";
-	double v = (double)bytes;
-	int u = -1;
-
-	while (v >= 1024.0 && u < 3) {
-		v /= 1024.0;
-		u++;
-	}
-	if (u < 0)
-		snprintf(buf, len, "%lldB", (long long)bytes);
-	else
-		snprintf(buf, len, "%.1f%c", v, units[u]);
-}
-
-static void draw_bar(struct xfer *x, struct download *d, bool final)
-{
-	int64_t now = lp_now_ms(), elapsed = now - d->started_ms;
-	char have[16], total[16] = "?", rate[16];
-
-	if (!final && now - d->last_drawn_ms < PROGRESS_EVERY_MS)
-		return;
-	d->last_drawn_ms = now;
-	human_size(d->size, have, sizeof(have));
-	if (d->expected > 0)
-		human_size(d->expected, total, sizeof(total));
-	human_size(elapsed > 0 ? (d->size - d->size_at_start) * 1000 / elapsed : 0, rate,
-		   sizeof(rate));
-	fprintf(stderr, "\r%-24.24s %8s of %-8s", d->name, have, total);
-	if (d->expected > 0)
-		fprintf(stderr, " %3d%%", (int)(d->size * 100 / d->expected));
-	fprintf(stderr, " %8s/s ", rate);
-	x->bar_on_line = true;
-}
-
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
-{
-	struct xfer *x = ud;
-
-	draw_bar(x, x->sink.data, false);
-	return 0;
-}
-
-static void end_bar(struct xfer *x, struct download *d, bool complete)
-{
-	if (complete && d->bar)
-		draw_bar(x, d, true);
-	if (x->bar_on_line)
-		fputc('\n', stderr);
-	x->bar_on_line = false;
-}
-
-static void hash_restart(struct download *d)
-{
-	lp_sha256_free(&d->hash);
-	lp_sha256_init(&d->hash);
-	d->hashed = 0;
-}
-
-/* Bring the hash up to the bytes already in the partial file. */
-static int hash_catch_up(struct download *d, struct lp_err *err)
-{
-	char buf[64 * 1024];
-
-	while (d->hashed < d->size) {
-		size_t want = d->size - d->hashed < (int64_t)sizeof(buf)
-				      ? (size_t)(d->size - d->hashed)
-				      : sizeof(buf);
-		ssize_t n = pread(d->fd, buf, want, (off_t)d->hashed);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return lp_fail(err, n < 0 ? errno : EIO, "read %s: %s", d->partial,
-				       n < 0 ? strerror(errno) : "shorter than it was");
-		lp_sha256_update(&d->hash, buf, (size_t)n);
-		d->hashed += n;
-	}
-	return 0;
-}
-
-static int start_over(struct xfer *x, struct download *d)
-{
-	if (ftruncate(d->fd, 0) < 0)
-		return lp_fail_errno(&x->abort_err, "truncate %s", d->partial);
-	d->size = 0;
-	d->size_at_start = 0;
-	hash_restart(d);
-	return 0;
-}
-
-static int64_t content_length(struct xfer *x)
-{
-	curl_off_t len = -1;
-
-	if (curl_easy_getinfo(x->curl, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len) != CURLE_OK)
-		return -1;
-	return len;
-}
-
-static int download_start(struct xfer *x)
-{
-	struct download *d = x->sink.data;
-
-	if (x->status != 200 && x->status != 206) {
-		lp_fail(&x->abort_err, EPROTO, "%s: HTTP %ld %s: not a file", x->url, x->status,
-			x->reason);
-		return abort_transfer(x);
-	}
-	if (x->status == 206 && x->range_start != d->size) {
-		long long asked = d->size;
-
-		if (start_over(x, d) == 0)
-			lp_fail(&x->abort_err, EAGAIN,
-				"%s: asked for the rest from byte %lld, got byte %lld; starting over",
-				x->url, asked, (long long)x->range_start);
-		return abort_transfer(x);
-	}
-	/* 200 to a Range request: the server sends the whole file, from byte 0. */
-	if (x->status == 200 && d->size > 0 && start_over(x, d) < 0)
-		return abort_transfer(x);
-	d->expected = x->status == 206 ? x->range_total : content_length(x);
-	if (d->pinned >= 0 && d->expected >= 0 && d->expected != d->pinned) {
-		lp_fail(&x->abort_err, d->expected > d->pinned ? EFBIG : EBADMSG,
-			"%s: the server has %lld bytes, not the pinned %lld", x->url,
-			(long long)d->expected, (long long)d->pinned);
-		return abort_transfer(x);
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const char *buf, size_t len, off_t at)
-{
-	while (len > 0) {
-		ssize_t n = pwrite(fd, buf, len, at);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-		at += n;
-	}
-	return 0;
-}
-
-static int download_write(struct xfer *x, const char *data, size_t len)
-{
-	struct download *d = x->sink.data;
-
-	if (d->pinned >= 0 && (int64_t)len > d->pinned - d->size) {
-		lp_fail(&x->abort_err, EFBIG,
-			"%s: the server sent more than the pinned %lld bytes; cut off", x->url,
-			(long long)d->pinned);
-		return abort_transfer(x);
-	}
-	if (hash_catch_up(d, &x->abort_err) < 0)
-		return abort_transfer(x);
-	if (pwrite_all(d->fd, data, len, (off_t)d->size) < 0) {
-		lp_fail_errno(&x->abort_err, "write %s", d->partial);
-		return abort_transfer(x);
-	}
-	lp_sha256_update(&d->hash, data, len);
-	d->size += (int64_t)len;
-	d->hashed = d->size;
-	return 0;
-}
-
-/* 416: nothing left from where we are; fine if the file is already whole. */
-static int range_refused(struct xfer *x, struct download *d, struct lp_err *err)
-{
-	if (x->range_total >= 0 && x->range_total == d->size)
-		return 0;
-	if (start_over(x, d) < 0) {
-		*err = x->abort_err;
-		return -1;
-	}
-	return lp_fail(err, EAGAIN, "%s: the partial download is not a part of the file on the "
-				    "server; starting over",
-		       x->url);
-}
-
-static int download_once(struct xfer *x, struct lp_err *err)
-{
-	struct download *d = x->sink.data;
-	char range[32];
-
-	snprintf(range, sizeof(range), "%lld-", (long long)d->size);
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_RANGE, d->size > 0 ? range : NULL));
-	if (xfer_ready(x, err) < 0 || perform_once(x, err) < 0)
-		return -1;
-	if (x->status == 200 || x->status == 206)
-		return 0;
-	if (x->status == 416)
-		return range_refused(x, d, err);
-	return http_failed(x, err);
-}
-
-static int open_partial(struct download *d, const char *url, struct lp_err *err)
-{
-	struct stat by_fd, by_path;
-
-	d->fd = open(d->partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (d->fd < 0)
-		return lp_fail_errno(err, "open %s", d->partial);
-	if (flock(d->fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			return lp_fail(err, EBUSY, "%s: another process is downloading it to %s",
-				       url, d->partial);
-		return lp_fail_errno(err, "lock %s", d->partial);
-	}
-	if (fstat(d->fd, &by_fd) < 0)
-		return lp_fail_errno(err, "stat %s", d->partial);
-	/* The one who held the lock may have just renamed it into place. */
-	if (stat(d->partial, &by_path) < 0 || by_path.st_ino != by_fd.st_ino ||
-	    by_path.st_dev != by_fd.st_dev)
-		return lp_fail(err, EBUSY, "%s: another process has just downloaded it", url);
-	d->locked = true;
-	d->size = by_fd.st_size;
-	if (d->pinned >= 0 && d->size > d->pinned) {
-		if (ftruncate(d->fd, 0) < 0)
-			return lp_fail_errno(err, "truncate %s", d->partial);
-		d->size = 0;
-	}
-	hash_restart(d);
-	return 0;
-}
-
-static void setup_bar(struct xfer *x, struct download *d)
-{
-	struct lp_err ignored;
-
-	d->bar = interactive(x);
-	if (!d->bar)
-		return;
-	if (lp_fetch_url_file_name(x->url, d->name, sizeof(d->name), &ignored) < 0)
-		snprintf(d->name, sizeof(d->name), "download");
-	d->started_ms = lp_now_ms();
-	d->size_at_start = d->size;
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, on_progress));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, x));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L));
-}
-
-static int download(struct xfer *x, struct download *d, struct lp_err *err)
-{
-	/* a partial file of exactly the pinned size only needs checking */
-	if (d->pinned >= 0 && d->size == d->pinned)
-		return 0;
-	x->sink = (struct sink){ download_start, download_write, d };
-	setup_bar(x, d);
-	return with_retries(x, download_once, err);
-}
-
-static int check_pins(struct download *d, const char *url, const unsigned char *pinned_sha256,
-		      unsigned char digest[LP_SHA256_LEN], struct lp_err *err)
-{
-	char want[LP_SHA256_HEX_LEN + 1], got[LP_SHA256_HEX_LEN + 1];
-
-	if (d->pinned >= 0 && d->size != d->pinned)
-		return lp_fail(err, EBADMSG, "%s: got %lld bytes, not the pinned %lld", url,
-			       (long long)d->size, (long long)d->pinned);
-	if (hash_catch_up(d, err) < 0 || lp_sha256_final(&d->hash, digest, err) < 0)
-		return -1;
-	if (!pinned_sha256 || !memcmp(digest, pinned_sha256, LP_SHA256_LEN))
-		return 0;
-	lp_hex(pinned_sha256, LP_SHA256_LEN, want);
-	lp_hex(digest, LP_SHA256_LEN, got);
-	return lp_fail(err, EBADMSG, "%s: SHA-256 is %.16s..., not the pinned %.16s...", url, got,
-		       want);
-}
-
-static int fsync_parent(const char *path, struct lp_err *err)
-{
-	char dir[PATH_MAX];
-	cleanup_fd int fd = -1;
-	char *slash;
-
-	if (lp_path(dir, sizeof(dir), err, "%s", path) < 0)
-		return -1;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
-		slash[1] = '\0';
-	else if (slash)
-		*slash = '\0';
-	else
-		snprintf(dir, sizeof(dir), ".");
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0)
-		return lp_fail_errno(err, "sync %s", dir);
-	return 0;
-}
-
-/* Durable before visible: the bytes, then the name, then the directory. */
-static int install(const struct download *d, const char *dest, struct lp_err *err)
-{
-	if (fsync(d->fd) < 0)
-		return lp_fail_errno(err, "sync %s", d->partial);
-	if (rename(d->partial, dest) < 0)
-		return lp_fail_errno(err, "rename %s to %s", d->partial, dest);
-	return fsync_parent(dest, err);
-}
-
-int lp_fetch_file(const char *url, const char *dest, int64_t pinned_size,
-		  const unsigned char *pinned_sha256, unsigned char *sha256_out,
-		  const struct lp_fetch_opts *o, struct lp_err *err)
-{
-	struct download d = { .fd = -1, .pinned = pinned_size, .expected = -1 };
-	unsigned char digest[LP_SHA256_LEN];
-	char partial[PATH_MAX];
-	struct xfer x;
-	int rc;
-
-	if (lp_path(partial, sizeof(partial), err, "%s.partial", dest) < 0)
-		return -1;
-	d.partial = partial;
-	lp_sha256_init(&d.hash);
-	rc = xfer_open(&x, url, o, err);
-	if (rc == 0)
-		rc = open_partial(&d, url, err);
-	if (rc == 0)
-		rc = download(&x, &d, err);
-	if (rc == 0)
-		rc = check_pins(&d, url, pinned_sha256, digest, err);
-	end_bar(&x, &d, rc == 0);
-	/* Not what was pinned, or nothing at all: nothing worth resuming. */
-	if (rc < 0 && d.locked && (err->code == EFBIG || err->code == EBADMSG || d.size == 0))
-		unlink(partial);
-	if (rc == 0)
-		rc = install(&d, dest, err);
-	if (rc == 0 && sha256_out)
-		memcpy(sha256_out, digest, LP_SHA256_LEN);
-	lp_sha256_free(&d.hash);
-	if (d.fd >= 0)
-		close(d.fd);
-	xfer_close(&x);
-	return rc;
 }
 
 /* ---------------------------------------------------------------- small documents */
@@ -1003,7 +603,7 @@ static int memory_write(struct xfer *x, const char *data, size_t len)
 	if (len > m->max - m->len) {
 		lp_fail(&x->abort_err, EFBIG, "%s: the reply is larger than %zu bytes", x->url,
 			m->max);
-		return abort_transfer(x);
+		return lp_xfer_abort_transfer(x);
 	}
 	if (m->len + len + 1 > m->cap) {
 		cap = m->cap ? m->cap : 4096;
@@ -1012,7 +612,7 @@ static int memory_write(struct xfer *x, const char *data, size_t len)
 		grown = realloc(m->buf, cap);
 		if (!grown) {
 			lp_fail(&x->abort_err, ENOMEM, "%s: out of memory", x->url);
-			return abort_transfer(x);
+			return lp_xfer_abort_transfer(x);
 		}
 		m->buf = grown;
 		m->cap = cap;
@@ -1028,11 +628,11 @@ static int get_once(struct xfer *x, struct lp_err *err)
 	struct memory *m = x->sink.data;
 
 	m->len = 0; /* a dropped reply starts over */
-	if (perform_once(x, err) < 0)
+	if (lp_xfer_perform_once(x, err) < 0)
 		return -1;
 	if (is_2xx(x->status) || x->status == 304)
 		return 0;
-	return http_failed(x, err);
+	return lp_xfer_http_failed(x, err);
 }
 
 /* Values the caller gives go into header lines: no line break may ride along. */
@@ -1084,22 +684,22 @@ int lp_fetch_get(const char *url, const char *etag_in, char **body, size_t *len,
 	*status = 0;
 	if (etag_out)
 		*etag_out = NULL;
-	rc = xfer_open(&x, url, o, err);
+	rc = lp_xfer_open(&x, url, o, err);
 	if (rc == 0 && etag_in)
 		rc = send_if_none_match(&x, etag_in, err);
 	if (rc == 0) {
 		/* documents compress well; max_len bounds what they inflate to */
-		opt(&x, curl_easy_setopt(x.curl, CURLOPT_ACCEPT_ENCODING, ""));
+		lp_xfer_opt(&x, curl_easy_setopt(x.curl, CURLOPT_ACCEPT_ENCODING, ""));
 		x.sink = (struct sink){ NULL, memory_write, &m };
-		rc = xfer_ready(&x, err);
+		rc = lp_xfer_ready(&x, err);
 	}
 	if (rc == 0)
-		rc = with_retries(&x, get_once, err);
+		rc = lp_xfer_with_retries(&x, get_once, err);
 	*status = x.status;
 	if (rc == 0)
 		rc = hand_over(&x, &m, etag_in, body, len, etag_out, err);
 	free(m.buf);
-	xfer_close(&x);
+	lp_xfer_close(&x);
 	return rc;
 }
 
@@ -1138,9 +738,9 @@ static int put_once(struct xfer *x, struct lp_err *err)
 	struct upload *up = x->sink.data;
 
 	up->at = 0;
-	if (perform_once(x, err) < 0)
+	if (lp_xfer_perform_once(x, err) < 0)
 		return -1;
-	return is_2xx(x->status) ? 0 : http_failed(x, err);
+	return is_2xx(x->status) ? 0 : lp_xfer_http_failed(x, err);
 }
 
 static int set_upload(struct xfer *x, struct upload *up, const char *content_type,
@@ -1155,14 +755,14 @@ static int set_upload(struct xfer *x, struct upload *up, const char *content_typ
 	/* a report is small: waiting for "100 Continue" would only add a round trip */
 	if (add_header(x, "Expect:", err) < 0)
 		return -1;
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_UPLOAD, 1L));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->len));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_READFUNCTION, on_read));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_READDATA, up));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_SEEKFUNCTION, on_seek));
-	opt(x, curl_easy_setopt(x->curl, CURLOPT_SEEKDATA, up));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_UPLOAD, 1L));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)up->len));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_READFUNCTION, on_read));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_READDATA, up));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_SEEKFUNCTION, on_seek));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_SEEKDATA, up));
 	x->sink = (struct sink){ NULL, NULL, up };
-	return xfer_ready(x, err);
+	return lp_xfer_ready(x, err);
 }
 
 int lp_fetch_put(const char *url, const char *body, size_t len, const char *content_type,
@@ -1172,11 +772,11 @@ int lp_fetch_put(const char *url, const char *body, size_t len, const char *cont
 	struct xfer x;
 	int rc;
 
-	rc = xfer_open(&x, url, o, err);
+	rc = lp_xfer_open(&x, url, o, err);
 	if (rc == 0)
 		rc = set_upload(&x, &up, content_type, err);
 	if (rc == 0)
-		rc = with_retries(&x, put_once, err);
-	xfer_close(&x);
+		rc = lp_xfer_with_retries(&x, put_once, err);
+	lp_xfer_close(&x);
 	return rc;
 }
