@@ -515,21 +515,6 @@ out:
 
 /* ---------------------------------------------------------------- key generation */
 
-static int write_all(int fd, const unsigned char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* O_EXCL: a private key that exists may be the only copy of a release key. */
 static int write_new_private_file(const char *path, const unsigned char *buf, size_t len,
 				  struct lp_err *err)
@@ -541,7 +526,7 @@ static int write_new_private_file(const char *path, const unsigned char *buf, si
 			       path);
 	if (fd < 0)
 		return lp_fail_errno(err, "open %s", path);
-	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (lp_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
 		lp_fail_errno(err, "write %s", path);
 		close(fd);
 		unlink(path);

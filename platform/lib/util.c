@@ -55,8 +55,10 @@ void lp_strv_free(char **v)
 	free(v);
 }
 
-static int write_all(int fd, const char *buf, size_t len)
+int lp_write_all(int fd, const void *data, size_t len)
 {
+	const char *buf = data;
+
 	while (len > 0) {
 		ssize_t n = write(fd, buf, len);
 
@@ -77,7 +79,7 @@ int lp_write_file(const char *path, const char *buf, size_t len, struct lp_err *
 
 	if (fd < 0)
 		return lp_fail_errno(err, "open %s", path);
-	if (write_all(fd, buf, len) < 0)
+	if (lp_write_all(fd, buf, len) < 0)
 		return lp_fail_errno(err, "write %s", path);
 	return 0;
 }
@@ -88,7 +90,7 @@ int lp_write_at(int dirfd, const char *name, const char *s, struct lp_err *err)
 
 	if (fd < 0)
 		return lp_fail_errno(err, "open %s", name);
-	if (write_all(fd, s, strlen(s)) < 0)
+	if (lp_write_all(fd, s, strlen(s)) < 0)
 		return lp_fail_errno(err, "write %s = %s", name, s);
 	return 0;
 }
@@ -103,7 +105,7 @@ int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct l
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return lp_fail_errno(err, "open %s", tmp);
-	if (write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
+	if (lp_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
 		lp_fail_errno(err, "write %s", tmp);
 		unlink(tmp);
 		return -1;

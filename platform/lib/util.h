@@ -49,6 +49,8 @@ bool lp_ascii_alnum(char ch);
 /* Free a NULL-terminated vector of strings and the strings in it. */
 void lp_strv_free(char **v);
 
+/* write(2) until all of buf is written (EINTR retried); -1 with errno. */
+int lp_write_all(int fd, const void *buf, size_t len);
 /* Write all of buf to path (created/truncated with mode 0644). */
 int lp_write_file(const char *path, const char *buf, size_t len, struct lp_err *err);
 /* Same as lp_write_file for a NUL-terminated string, relative to dirfd. */
