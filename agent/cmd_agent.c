@@ -285,11 +285,11 @@ static void on_request(struct lp_supervisor *sv, int conn)
 }
 
 /*
- * The fleet poller runs in its own process: a slow download or a health
- * check never holds up supervision, and a crash in it is only its own.  It
- * talks to us like any client, over the control socket.
+ * The updater (fleet poller and USB watcher) runs in its own process: a slow
+ * download or a health check never holds up supervision, and a crash in it
+ * is only its own.  It talks to us like any client, over the control socket.
  */
-static int spawn_fleet_poller(struct lp_supervisor *sv)
+static int spawn_updater(struct lp_supervisor *sv)
 {
 	pid_t parent = getpid(), pid;
 	sigset_t all;
@@ -298,13 +298,13 @@ static int spawn_fleet_poller(struct lp_supervisor *sv)
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		log_line("fleet poller: fork: %s", strerror(errno));
+		log_line("updater: fork: %s", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
 		struct lp_err err = { 0 };
 
-		/* An agent killed with SIGKILL must not leave the poller behind. */
+		/* An agent killed with SIGKILL must not leave the updater behind. */
 		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
 			_exit(1);
 		close(sv->sigfd);
@@ -318,7 +318,7 @@ static int spawn_fleet_poller(struct lp_supervisor *sv)
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
-		log_line("fleet poller: pidfd: %s", strerror(errno));
+		log_line("updater: pidfd: %s", strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
@@ -345,7 +345,7 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 		goto fail;
 	sv.on_request = on_request;
 	if (g->cfg.fleet.server || g->cfg.usb.enabled)
-		sv.spawn_worker = spawn_fleet_poller;
+		sv.spawn_worker = spawn_updater;
 	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->root,
 		 g->cfg.path ? g->cfg.path : "none: defaults");
 	recover(&sv, g);

@@ -465,10 +465,10 @@ static void worker_exited(struct lp_supervisor *sv)
 	delay = lp_restart_delay_ms(sv->worker_attempt);
 	sv->worker_restart_at = now + delay;
 	if (si.si_code == CLD_EXITED)
-		say(sv, "fleet poller exited with code %d; again in %lld ms", si.si_status,
+		say(sv, "updater (fleet, USB) exited with code %d; again in %lld ms", si.si_status,
 		    (long long)delay);
 	else
-		say(sv, "fleet poller was killed by signal %d; again in %lld ms", si.si_status,
+		say(sv, "updater (fleet, USB) was killed by signal %d; again in %lld ms", si.si_status,
 		    (long long)delay);
 }
 

@@ -28,7 +28,7 @@ struct lp_supervisor {
 	/* agent: handle one request on an accepted connection */
 	void (*on_request)(struct lp_supervisor *sv, int conn);
 	/*
-	 * agent: a helper process (the fleet poller) that is started again,
+	 * agent: a helper process (the updater: fleet poller, USB watcher) that is started again,
 	 * with backoff, when it dies, and ended with SIGTERM when we leave.
 	 * spawn_worker returns a pidfd for it, or -1.
 	 */

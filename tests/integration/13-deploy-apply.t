@@ -94,4 +94,11 @@ is "$?" 4 "a second apply while one runs is told to try later"
 like "$err" "another deployment is being applied" "and why"
 wait "$pid"
 is "$?" 0 "the first one finishes"
+
+# --- a probe that hangs is killed at its timeout and counts as a failure
+doc 7 'exec sleep 1000' '{ "command": ["sleep", "30"], "interval": "2s", "timeout": "1s", "start_period": "0s", "retries": 1 }'
+err=$(deploy 2>&1)
+is "$?" 3 "a hanging health probe rolls the deployment back"
+like "$(echo "$err" | tail -1)" "health check of app.v7 timed out after 1000 ms" "after its timeout"
+check "app.v6 runs on" running app.v6
 stop_agent

@@ -91,7 +91,8 @@ L import --trust "$IMG/demo.pub" "$node" 2>"$T/err"
 is "$?" 0 "import --trust of a block device mounts it and applies version 2"
 diag "$(tail -n 2 "$T/err")"
 check "app.v2 runs" running app.v2
-check "and the device is not left mounted" sh -c "! grep -q '$LOOP' /proc/mounts"
+check "and its mount point is gone (unmounted, then removed)" \
+	sh -c "! ls '$ROOT/run/usb' 2>/dev/null | grep -q '^import-'"
 unplug
 stop_agent
 L rm -f app.v2 >/dev/null
@@ -105,6 +106,14 @@ EOF
 : >"$T/agent.log"
 start_agent -c "$T/limpet.conf" || exit 1
 check "the agent watches for sticks" wait_for 10 logged "usb: watching"
+# the updater is supervised: killed, it comes back and watches again
+first=$(updater)
+mark
+kill -9 "$first"
+check "a killed updater is noticed" wait_for 5 logged "updater (fleet, USB) was killed by signal 9"
+check "and started again" wait_for 10 logged "usb: watching"
+again=$(updater)
+check "as a new process ($first, now $again)" test -n "$again" -a "$again" != "$first"
 stick s1 "$T/b1" || exit 1
 check "a stick on a loop device is applied: app.v1 runs" wait_for 30 running app.v1
 check "the agent logged it" wait_for 10 logged "usb: $LOOP: applied"
