@@ -41,7 +41,8 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
-NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help
+NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help \
+		    static static-deps size deb check-board board-shell
 
 .PHONY: all check check-unit check-integration check-asan install deps clean distclean \
 	defconfig menuconfig olddefconfig savedefconfig demo bench help
@@ -176,3 +177,6 @@ distclean: clean
 
 help:
 	@sed -n '3,12p' Makefile
+
+# Release builds, packaging and the emulated board, each beside its files.
+include $(wildcard platform/static/static.mk platform/dist/dist.mk tests/board/board.mk)

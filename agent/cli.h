@@ -30,6 +30,7 @@ int lp_cmd_fail(const char *cmd, const struct lp_err *err);
 /* One entry point per subcommand (agent/cmd_*.c). */
 int cmd_run(int argc, char **argv, struct lp_globals *g);
 int cmd_ps(int argc, char **argv, struct lp_globals *g);
+int cmd_inspect(int argc, char **argv, struct lp_globals *g);
 int cmd_stop(int argc, char **argv, struct lp_globals *g);
 int cmd_rm(int argc, char **argv, struct lp_globals *g);
 int cmd_logs(int argc, char **argv, struct lp_globals *g);

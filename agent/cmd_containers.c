@@ -122,6 +122,83 @@ int cmd_ps(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
+/* The value at a dotted PATH ("limits.memory") of j, or NULL. */
+static json_t *json_at(json_t *j, const char *path)
+{
+	char key[64];
+	const char *dot;
+
+	while (j && *path) {
+		dot = strchrnul(path, '.');
+		if ((size_t)(dot - path) >= sizeof(key))
+			return NULL;
+		memcpy(key, path, (size_t)(dot - path));
+		key[dot - path] = '\0';
+		j = json_object_get(j, key);
+		path = *dot ? dot + 1 : dot;
+	}
+	return j;
+}
+
+/* A scalar as a shell wants it: strings bare, the rest as JSON. */
+static void print_field(json_t *v)
+{
+	char *s;
+
+	if (json_is_string(v)) {
+		printf("%s\n", json_string_value(v));
+		return;
+	}
+	s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+	printf("%s\n", s ? s : "null");
+	free(s);
+}
+
+int cmd_inspect(int argc, char **argv, struct lp_globals *g)
+{
+	static const struct option opts[] = { { "field", required_argument, NULL, 'f' },
+					       { NULL, 0, NULL, 0 } };
+	const char *field = NULL;
+	int c, i, rc = 0;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
+		if (c != 'f')
+			return lp_usage_error("inspect", "usage: inspect [-f FIELD] NAME...");
+		field = optarg;
+	}
+	if (optind == argc)
+		return lp_usage_error("inspect", "missing container NAME");
+	for (i = optind; i < argc; i++) {
+		struct lp_err err = { 0 };
+		struct lp_container ct;
+		json_t *j, *v;
+		char *s;
+
+		if (lp_ct_load(g, argv[i], &ct, &err) < 0) {
+			rc = lp_cmd_fail("inspect", &err);
+			continue;
+		}
+		j = container_json(&ct);
+		lp_ct_free(&ct);
+		if (!j) {
+			fprintf(stderr, "limpet inspect: %s: out of memory\n", argv[i]);
+			rc = 1;
+		} else if (field && !(v = json_at(j, field))) {
+			fprintf(stderr, "limpet inspect: %s has no field %s\n", argv[i], field);
+			rc = 1;
+		} else if (field) {
+			print_field(v);
+		} else {
+			s = json_dumps(j, JSON_INDENT(2));
+			printf("%s\n", s ? s : "{}");
+			free(s);
+		}
+		json_decref(j);
+	}
+	return rc;
+}
+
 static int for_each_name(int first, int argc, char **argv, struct lp_globals *g,
 			 const char *cmd, int (*fn)(struct lp_container *, int64_t, struct lp_err *),
 			 int64_t arg)

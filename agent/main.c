@@ -32,6 +32,7 @@ static const struct applet applets[] = {
 	  "  image ls [--json] | inspect NAME | rm NAME... | gc | check | sign KEY FILE |\n"
 	  "  image verify FILE" },
 	{ "ps", cmd_ps, true, "ps [--json]" },
+	{ "inspect", cmd_inspect, true, "inspect [-f FIELD] NAME...   (FIELD: pid, limits.memory, ...)" },
 	{ "stop", cmd_stop, true, "stop [-t SECS] NAME..." },
 	{ "rm", cmd_rm, true, "rm [-f] NAME..." },
 	{ "logs", cmd_logs, true, "logs [-f] [--tail N] NAME" },

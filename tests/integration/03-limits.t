@@ -33,7 +33,7 @@ L rm lim >/dev/null
 err=$(L run --name hog --memory 32M "$ROOTFS" /bin/sh -c 'dd if=/dev/zero of=/dev/null bs=100M count=1' 2>&1)
 is "$?" 137 "the memory hog is killed (137)"
 like "$err" "killed by the OOM killer" "and reported as an OOM kill"
-is "$(ps_field hog oom_killed)" True "ps --json says oom_killed"
+is "$(ps_field hog oom_killed)" true "ps --json says oom_killed"
 like "$(L ps)" "hog +oom-killed" "ps says oom-killed"
 L rm hog >/dev/null
 

@@ -79,7 +79,7 @@ is "$(ps_field svc restarts)" 0 "svc was not restarted"
 
 # An adopted container's exit is still seen (with --init, even its status).
 kill -TERM "$(cat /proc/$svc_pid/task/$svc_pid/children | awk '{print $1}')"
-check "the adopted svc exit is noticed and it restarts (policy always)" wait_for 10 bash -c "[ \"\$($LIMPET --root $ROOT ps --json | python3 -c 'import json,sys; print([c[\"restarts\"] for c in json.load(sys.stdin) if c[\"name\"]==\"svc\"][0])')\" = 1 ]"
+check "the adopted svc exit is noticed and it restarts (policy always)" wait_for 10 bash -c "[ \"\$($LIMPET --root $ROOT inspect -f restarts svc)\" = 1 ]"
 like "$(cat "$T/agent.log")" "container svc was killed by signal 15" "the agent knew how it ended (exit file)"
 
 # logs -f follows a container's output and ends when the container does.
@@ -102,7 +102,10 @@ check "and runs the new svc" wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep
 # Orphaned by the earlier agent, its zombie is reaped by the host's init, in its own time.
 gone() { [ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
 check "in place of the old process" wait_for 5 gone "$svc_pid"
-is "$(L ps --json | python3 -c 'import json,sys; print([c["limits"]["memory"] for c in json.load(sys.stdin) if c["name"]=="svc"][0])')" 50331648 "with the new limit"
+is "$(ps_field svc limits.memory)" 50331648 "with the new limit"
+err=$(L inspect -f limits.nope svc 2>&1)
+is "$?" 1 "inspect of a field that is not there fails"
+is "$err" "limpet inspect: svc has no field limits.nope" "and names the field"
 
 # A second agent on the same state directory is refused.
 err=$(L -c "$T/limpet.conf" agent 2>&1)

@@ -61,12 +61,8 @@ stop_agent() {
 	AGENT_PID=
 }
 
-# json FIELD NAME: one field of `limpet ps --json` for container NAME.
-ps_field() {
-	L ps --json | python3 -c "import json,sys
-for c in json.load(sys.stdin):
-    if c['name'] == sys.argv[1]: print(c[sys.argv[2]])" "$1" "$2"
-}
+# ps_field NAME FIELD: one field of container NAME (limpet inspect -f).
+ps_field() { L inspect -f "$2" "$1"; }
 
 _finish() {
 	local rc=$?
