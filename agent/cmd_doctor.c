@@ -421,6 +421,11 @@ static void describe_usable_kvm(struct check *c, const struct lp_board *b)
 		append(c->found, sizeof(c->found), ", up to %d vCPUs", kvm->max_vcpus);
 	if (kvm->arm_ipa_bits > 0)
 		append(c->found, sizeof(c->found), ", %d-bit IPA", kvm->arm_ipa_bits);
+	if (kvm->arm_vgic_v2 || kvm->arm_vgic_v3)
+		append(c->found, sizeof(c->found), ", vGIC%s%s", kvm->arm_vgic_v2 ? " v2" : "",
+		       kvm->arm_vgic_v3 ? " v3" : "");
+	else if (kvm->arm_ipa_bits > 0)
+		append(c->found, sizeof(c->found), ", no vGIC");
 }
 
 /* KVM only adds microVM isolation: its absence is worth a warning, never a failure. */

@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# images/build.sh OUTDIR [--key KEY.pem]
+# images/build.sh OUTDIR [--key KEY.pem] [--arch ARCH --busybox PATH]
 #
 # Builds limpet's example and test images with umoci and skopeo, as an
 # operator would, and signs each archive (see images/README.md):
@@ -10,6 +10,9 @@
 #   layers-zstd.tar    the same image, layers tar+zstd
 #   layers-plain.tar   the same image, layers uncompressed (tar)
 #   layers-docker.tar  the same image as a docker-save archive
+# --arch (an OCI architecture: amd64, arm64, arm) builds the images for
+# another board, with that architecture's busybox binary (e.g. from
+# busybox-static:arm64).
 # Each gets FILE.sig (openssl dgst -sha256 -sign, DER). Without --key a demo
 # EC P-256 key pair OUTDIR/demo.key + OUTDIR/demo.pub is made once and used.
 #
@@ -35,7 +38,7 @@ die() { echo "build.sh: $*" >&2; exit 1; }
 log() { echo "+ $*" >&2; }
 ocitool() { python3 "$OCITOOL" "$@"; }
 
-usage() { echo "usage: $0 OUTDIR [--key KEY.pem]" >&2; exit 2; }
+usage() { echo "usage: $0 OUTDIR [--key KEY.pem] [--arch ARCH --busybox PATH]" >&2; exit 2; }
 
 # ---------------------------------------------------------------- helpers
 
@@ -60,7 +63,7 @@ repack() {
 configure() {
 	local tag=$1
 	shift
-	umoci config --image "$LAYOUT:$tag" --created "$CREATED" \
+	umoci config --image "$LAYOUT:$tag" --created "$CREATED" --architecture "$ARCH" \
 		--history.created "$CREATED" --history.created_by "umoci config" "$@"
 }
 
@@ -205,18 +208,37 @@ sign() {
 
 # ---------------------------------------------------------------- main
 
+# go_arch MACHINE: the OCI name of a uname -m architecture.
+go_arch() {
+	case $1 in
+	x86_64) echo amd64 ;;
+	aarch64) echo arm64 ;;
+	armv7l | armv6l) echo arm ;;
+	*) echo "$1" ;;
+	esac
+}
+
 main() {
 	[ $# -ge 1 ] || usage
 	OUT=$1
 	shift
 	KEY=
+	ARCH=
+	BUSYBOX=
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--key) [ $# -ge 2 ] || usage; KEY=$(realpath "$2"); shift 2 ;;
 		--key=*) KEY=$(realpath "${1#--key=}"); shift ;;
+		--arch) [ $# -ge 2 ] || usage; ARCH=$2; shift 2 ;;
+		--busybox) [ $# -ge 2 ] || usage; BUSYBOX=$(realpath "$2"); shift 2 ;;
 		*) usage ;;
 		esac
 	done
+	if [ -z "$ARCH" ]; then
+		[ -z "$BUSYBOX" ] || die "--busybox needs --arch (the architecture of that busybox)"
+		ARCH=$(go_arch "$(uname -m)")
+	fi
+	[ -z "$BUSYBOX" ] || [ -x "$BUSYBOX" ] || die "--busybox $BUSYBOX is not an executable file"
 	[ "$(id -u)" = 0 ] || die "run as root: the rootfs has files owned by uid 1000 and umoci unpacks as root"
 	local t
 	for t in umoci skopeo openssl python3 zstd tar busybox; do
@@ -230,7 +252,7 @@ main() {
 	LAYOUT=$WORK/oci
 	PRODUCED=()
 
-	make_busybox_rootfs "$WORK/rootfs"
+	make_busybox_rootfs "$WORK/rootfs" "$BUSYBOX"
 	umoci init --layout "$LAYOUT"
 	image_hello
 	image_layers

@@ -63,6 +63,8 @@ struct lp_board_kvm {
 	int api_version;	/* KVM_GET_API_VERSION; -1 when not asked */
 	int max_vcpus;		/* KVM_CAP_MAX_VCPUS; 0 when not asked */
 	int arm_ipa_bits;	/* arm64 KVM_CAP_ARM_VM_IPA_SIZE; 0 elsewhere or not asked */
+	bool arm_vgic_v2;	/* arm64: a VM can have a GICv2 (Pi 4's GIC-400) */
+	bool arm_vgic_v3;	/* arm64: a VM can have a GICv3 (Pi 5, most servers) */
 };
 
 struct lp_board {

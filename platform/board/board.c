@@ -588,6 +588,25 @@ static void probe_pidfd(const char *root, struct lp_board *b)
 
 /* ---------------------------------------------------------------- KVM */
 
+/*
+ * Which virtual GIC a microVM can get depends on the host's GIC (a GIC-400
+ * offers only v2, a GICv3 without the v2 compatibility interface only v3):
+ * ask a throw-away VM, which KVM_CREATE_DEVICE_TEST does not change.
+ */
+static void query_vgic(int fd, struct lp_board_kvm *kvm)
+{
+	struct kvm_create_device dev = { .flags = KVM_CREATE_DEVICE_TEST };
+	int vm = ioctl(fd, KVM_CREATE_VM, 0);
+
+	if (vm < 0)
+		return;
+	dev.type = KVM_DEV_TYPE_ARM_VGIC_V2;
+	kvm->arm_vgic_v2 = ioctl(vm, KVM_CREATE_DEVICE, &dev) == 0;
+	dev.type = KVM_DEV_TYPE_ARM_VGIC_V3;
+	kvm->arm_vgic_v3 = ioctl(vm, KVM_CREATE_DEVICE, &dev) == 0;
+	close(vm);
+}
+
 static void query_kvm(int fd, const struct lp_board *b, struct lp_board_kvm *kvm)
 {
 	int n;
@@ -601,6 +620,7 @@ static void query_kvm(int fd, const struct lp_board *b, struct lp_board_kvm *kvm
 	if (strcmp(b->machine, "aarch64") == 0) {
 		n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
 		kvm->arm_ipa_bits = n > 0 ? n : 0;
+		query_vgic(fd, kvm);
 	}
 }
 
