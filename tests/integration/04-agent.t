@@ -27,10 +27,10 @@ pid=$(ps_field bg pid)
 check "its PID 1 is a real host process" test -d "/proc/$pid"
 
 # stop: SIGTERM is ignored by a PID 1 without a handler, so stop escalates.
-t0=$(date +%s%N)
+t0=$(now_ms)
 L stop -t 1 bg >/dev/null
-t1=$(date +%s%N)
-ms=$(((t1 - t0) / 1000000))
+t1=$(now_ms)
+ms=$((t1 - t0))
 check "stop waited about the timeout before SIGKILL (${ms} ms)" test $ms -ge 900 -a $ms -lt 5000
 check "the container is gone" test ! -d "/proc/$pid"
 check "ps says killed by signal 9" wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^bg .*killed(9)'"
@@ -40,9 +40,9 @@ like "$(L ps)" "bg +killed\(9\)" "and the agent did not restart it"
 # With --init, SIGTERM reaches the entrypoint and stop is quick.
 L run -d --init --name graceful "$ROOTFS" /bin/sleep 1000 >/dev/null
 wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^graceful .*running'"
-t0=$(date +%s%N)
+t0=$(now_ms)
 L stop -t 10 graceful >/dev/null
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$(($(now_ms) - t0))
 check "with --init SIGTERM is forwarded and stop is quick (${ms} ms)" test $ms -lt 3000
 check "exit recorded as signal 15" wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^graceful .*killed(15)'"
 

@@ -5,8 +5,7 @@
 # the hostile corpus, shared layers and gc, kill -9 mid-import, a full disk.
 . "$(dirname "$0")/../lib/tap.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
-IMG=$T/images
-"$top/images/build.sh" "$IMG" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+test_images
 KEY=$IMG/demo.key
 PUB=$IMG/demo.pub
 imp() { L image import --trust "$PUB" "$@"; }

@@ -17,8 +17,8 @@ out=$(L exec box /bin/sh -c 'grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/
 is "$out" "CapEff: 0000000000000000 NoNewPrivs: 1 Seccomp: 2 " "with the container's restrictions"
 "$LIMPET" --root "$ROOT" exec box /bin/sleep 2 &
 execer=$!
-wait_for 5 pgrep -f "^/bin/sleep 2$" >/dev/null
-pid=$(pgrep -n -f "^/bin/sleep 2$")
+wait_for 5 newest_pid "^/bin/sleep 2 $" >/dev/null
+pid=$(newest_pid "^/bin/sleep 2 $")
 cg=$(ps_field box cgroup)
 if [ -f "/sys/fs/cgroup/pids$cg/cgroup.procs" ]; then procs=/sys/fs/cgroup/pids$cg/cgroup.procs; else procs=/sys/fs/cgroup$cg/cgroup.procs; fi
 check "the command is in the container's cgroup" grep -qx "$pid" "$procs"

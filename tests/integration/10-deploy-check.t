@@ -15,8 +15,8 @@ doc() { # VERSION EXPIRES DEVICE [EXTRA_FIELD]
 JSON
 }
 sign() { L image sign "$T/ops.key" "$1" >/dev/null; }
-future=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
-past=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+future=$(date_in 30)
+past=$(date_in -1)
 
 doc 7 "$future" pi-1 >"$T/ok.json"
 sign "$T/ok.json"

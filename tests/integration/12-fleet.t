@@ -9,9 +9,7 @@
 # the wrong server CA or no client certificate refused.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/nginx.sh"
-top=$(cd "$(dirname "$0")/../.." && pwd)
-IMG=$T/images
-"$top/images/build.sh" "$IMG" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+test_images
 SIZE=$(stat -c %s "$IMG/hello.tar")
 # /slow/ sends one archive in about 4 s: time enough to cut it
 NGINX_SLOW_RATE=$((SIZE / 4 / 1024))k
@@ -20,8 +18,8 @@ P=$NGINX_PKI
 DEV=$NGINX_ROOT/fleet/pi-0042
 STATUS=$NGINX_ROOT/status/pi-0042.json
 mkdir -p "$DEV/images"
-future=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
-past=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+future=$(date_in 30)
+past=$(date_in -1)
 
 # variant NAME KIB: hello.tar and KIB KiB of zeros past the tar's end: the
 # same image in a different archive file (another sha256 to pin and fetch)

@@ -5,15 +5,13 @@
 # volumes kept across an update, `deploy status`, no agent, a concurrent
 # apply, a switch cut short by kill -9 and rolled back by the next one.
 . "$(dirname "$0")/../lib/tap.sh"
-top=$(cd "$(dirname "$0")/../.." && pwd)
-IMG=$T/images
-"$top/images/build.sh" "$IMG" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+test_images
 D=$T/bundle
 mkdir -p "$D/images"
 cp "$IMG/hello.tar" "$D/images/"
 SHA=$(sha256sum <"$D/images/hello.tar" | cut -c1-64)
 SIZE=$(stat -c %s "$D/images/hello.tar")
-future=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
+future=$(date_in 30)
 host=$(hostname)
 
 # doc VERSION CMD [HEALTH]: one container "app" with a volume at /data

@@ -8,14 +8,12 @@
 # mid-import (its loop device shrunk to nothing) leaves the store and the
 # running deployment as they were, and the next insert starts clean.
 . "$(dirname "$0")/../lib/tap.sh"
-top=$(cd "$(dirname "$0")/../.." && pwd)
-IMG=$T/images
-"$top/images/build.sh" "$IMG" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+test_images
 command -v mkfs.ext4 >/dev/null && command -v losetup >/dev/null && [ -e /dev/loop-control ] ||
 	{ echo "1..0 # SKIP needs mkfs.ext4, losetup and loop devices"; exit 0; }
 host=$(hostname)
-future=$(date -u -d '+30 days' +%Y-%m-%dT%H:%M:%SZ)
-past=$(date -u -d '-1 day' +%Y-%m-%dT%H:%M:%SZ)
+future=$(date_in 30)
+past=$(date_in -1)
 LOOPS=()
 cleanup_loops() { local l; for l in "${LOOPS[@]}"; do losetup -d "$l" 2>/dev/null; done; }
 # a stick pulled out: detach its loop device (the agent may still be letting go of it)

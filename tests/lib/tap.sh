@@ -61,6 +61,36 @@ stop_agent() {
 	AGENT_PID=
 }
 
+# test_images: IMG := the signed images of images/build.sh, built for this
+# test, or the prebuilt ones in $LIMPET_TEST_IMAGES (the board has no umoci).
+test_images() {
+	if [ -n "${LIMPET_TEST_IMAGES:-}" ]; then
+		IMG=$LIMPET_TEST_IMAGES
+		return
+	fi
+	IMG=$T/images
+	"$LIB/../../images/build.sh" "$IMG" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
+}
+
+# date_in DAYS: an RFC 3339 time DAYS (may be negative) from now; GNU and busybox date.
+date_in() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y-%m-%dT%H:%M:%SZ; }
+
+# now_ms: milliseconds since the epoch (busybox date has no %N).
+now_ms() { local us=${EPOCHREALTIME/./}; echo $((us / 1000)); }
+
+# newest_pid REGEX: the newest process whose command line (arguments joined by
+# spaces, one trailing) matches; fails if none. busybox-static has no pgrep.
+# Builtins only: a fork per process would make one scan take about a second.
+newest_pid() {
+	local p args cmd found=0
+	for p in /proc/[0-9]*; do
+		mapfile -d '' args 2>/dev/null <"$p/cmdline" || continue
+		cmd="${args[*]} "
+		[[ $cmd =~ $1 ]] && [ "${p#/proc/}" -gt "$found" ] && found=${p#/proc/}
+	done
+	[ "$found" != 0 ] && echo "$found"
+}
+
 # ps_field NAME FIELD: one field of container NAME (limpet inspect -f).
 ps_field() { L inspect -f "$2" "$1"; }
 
