@@ -17,6 +17,7 @@ export srctree KCONFIG_CONFIG
 
 PREFIX ?= /usr/local
 SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= /lib/systemd/system
 DESTDIR ?=
 
 HOSTARCH := $(shell uname -m)
@@ -42,7 +43,7 @@ endif
 
 CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
 NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help \
-		    static static-deps size deb check-board board-shell
+		    static static-deps size deb deb-only check-board board-shell
 
 .PHONY: all check check-unit check-integration check-asan install deps clean distclean \
 	defconfig menuconfig olddefconfig savedefconfig demo bench help
@@ -152,9 +153,16 @@ bench: $(O)/limpet
 bench-fleet: $(O)/limpet
 	tests/bench/fleet.sh $(abspath $(O)/limpet)
 
+# The unit names /usr/bin/limpet and the default config: point it at what
+# PREFIX and SYSCONFDIR say instead.
+unit-execstart := $(PREFIX)/bin/limpet$(if $(filter-out /etc,$(SYSCONFDIR)), -c $(SYSCONFDIR)/limpet/limpet.conf) agent
 install: $(O)/limpet
 	install -D -m 0755 $(O)/limpet $(DESTDIR)$(PREFIX)/bin/limpet
 	install -D -m 0644 agent/limpet.conf $(DESTDIR)$(SYSCONFDIR)/limpet/limpet.conf
+	install -d -m 0755 $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|^ExecStart=/usr/bin/limpet agent$$|ExecStart=$(unit-execstart)|' \
+		platform/dist/limpet.service >$(DESTDIR)$(SYSTEMDUNITDIR)/limpet.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/limpet.service
 	install -d -m 0700 $(DESTDIR)/var/lib/limpet
 
 # Everything needed to build and test on a fresh Debian 12.
@@ -162,7 +170,7 @@ DEB_BUILD := build-essential pkg-config kconfig-frontends-nox libncurses-dev \
 	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev libmbedtls-dev \
 	     libarchive-dev libcurl4-openssl-dev
 DEB_TEST := busybox-static crun runc hyperfine iproute2 procps openssl curl skopeo umoci zstd \
-	    python3 file nginx-core dosfstools mtools
+	    python3 file nginx-core dosfstools mtools fdisk e2fsprogs lintian
 deps:
 	@if command -v apt-get >/dev/null; then \
 		export DEBIAN_FRONTEND=noninteractive; \

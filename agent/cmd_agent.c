@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdarg.h>
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +16,6 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +24,7 @@
 #include "control.h"
 #include "fleet.h"
 #include "platform/lib/util.h"
+#include "sdnotify.h"
 #include "supervise.h"
 
 static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -68,26 +66,16 @@ static int take_lock(struct lp_globals *g, struct lp_err *err)
 	return fd;
 }
 
-/* Tell systemd (Type=notify) we are up; nothing to do outside systemd. */
-static void notify_ready(void)
+/*
+ * systemd (Type=notify, WatchdogSec=) hears from the supervisor loop itself:
+ * a loop stuck anywhere stops the WATCHDOG=1s and gets the agent restarted.
+ */
+static int agent_tick(struct lp_supervisor *sv)
 {
-	const char *path = getenv("NOTIFY_SOCKET");
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	socklen_t len;
-	int fd;
+	size_t n = lp_sv_running(sv);
 
-	if (!path || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof(sa.sun_path))
-		return;
-	memcpy(sa.sun_path, path, strlen(path));
-	if (path[0] == '@')
-		sa.sun_path[0] = '\0'; /* abstract namespace */
-	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + strlen(path));
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return;
-	if (sendto(fd, "READY=1", 7, MSG_NOSIGNAL, (struct sockaddr *)&sa, len) < 0)
-		log_line("sd_notify: %s", strerror(errno));
-	close(fd);
+	lp_sd_status("%zu container%s running", n, n == 1 ? "" : "s");
+	return lp_sd_watchdog();
 }
 
 static const struct lp_container_cfg *config_entry(struct lp_globals *g, const char *name)
@@ -125,6 +113,9 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 	for (i = 0; i < n; i++) {
 		struct lp_container ct;
 		const struct lp_container_cfg *want;
+
+		/* Stopping changed containers can take a stop_timeout each. */
+		lp_sd_watchdog();
 
 		if (lp_ct_load(g, names[i], &ct, &err) < 0) {
 			log_line("%s", err.msg);
@@ -197,6 +188,7 @@ static void start_configured(struct lp_supervisor *sv, struct lp_globals *g)
 		struct lp_err err = { 0 };
 		char *json;
 
+		lp_sd_watchdog();
 		if (lp_sv_has(sv, g->cfg.containers[i].name))
 			continue;
 		/* The supervisor takes ownership: hand it a deep copy. */
@@ -333,6 +325,7 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 
 	if (argc > 1)
 		return lp_usage_error("agent", "unknown argument %s", argv[1]);
+	lp_sd_init();
 	if (lp_mkdir_p(g->root, 0711, &err) < 0 || lp_mkdir_p(g->run_dir, 0700, &err) < 0)
 		return lp_cmd_fail("agent", &err);
 	lock_fd = take_lock(g, &err);
@@ -348,10 +341,15 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 		sv.spawn_worker = spawn_updater;
 	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->root,
 		 g->cfg.path ? g->cfg.path : "none: defaults");
+	sv.on_tick = agent_tick;
+	lp_sd_status("adopting and starting containers");
 	recover(&sv, g);
 	start_configured(&sv, g);
-	notify_ready();
+	/* Ready means supervising: what was running is adopted, the config's are started. */
+	lp_sd_notify("READY=1");
 	rc = lp_sv_loop(&sv, &err);
+	lp_sd_notify("STOPPING=1");
+	lp_sd_status("stopped; containers left running: %zu", lp_sv_running(&sv));
 	close(sv.listen_fd);
 	lp_sv_free(&sv);
 	close(lock_fd);
@@ -360,6 +358,7 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 	log_line("stopping; containers keep running");
 	return 0;
 fail:
+	lp_sd_status("failed: %s", err.msg);
 	if (sv.listen_fd >= 0)
 		close(sv.listen_fd);
 	lp_sv_free(&sv);

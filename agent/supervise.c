@@ -137,6 +137,16 @@ bool lp_sv_has(const struct lp_supervisor *sv, const char *name)
 	return false;
 }
 
+size_t lp_sv_running(const struct lp_supervisor *sv)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < sv->n; i++)
+		if (sv->v[i]->proc.pidfd >= 0)
+			n++;
+	return n;
+}
+
 static void watch_log(struct lp_supervisor *sv, struct lp_sv_entry *e)
 {
 	if (!e->ct.st.detached || e->log_wd >= 0)
@@ -504,6 +514,7 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 {
 	struct pollfd *pfd = NULL;
 	size_t i, n, base;
+	int timeout, tick;
 
 	if (sv->spawn_worker)
 		start_worker(sv);
@@ -523,7 +534,11 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 		base = n;
 		for (i = 0; i < sv->n; i++)
 			pfd[n++] = (struct pollfd){ .fd = sv->v[i]->proc.pidfd, .events = POLLIN };
-		if (poll(pfd, n, next_timeout(sv)) < 0 && errno != EINTR) {
+		timeout = next_timeout(sv);
+		tick = sv->on_tick ? sv->on_tick(sv) : -1;
+		if (tick >= 0 && (timeout < 0 || tick < timeout))
+			timeout = tick;
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			free(pfd);
 			stop_worker(sv);
 			return lp_fail_errno(err, "supervisor: poll");

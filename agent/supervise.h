@@ -33,6 +33,12 @@ struct lp_supervisor {
 	 * spawn_worker returns a pidfd for it, or -1.
 	 */
 	int (*spawn_worker)(struct lp_supervisor *sv);
+	/*
+	 * agent: called on every pass of the loop (the systemd watchdog is fed
+	 * from here, so a loop that hangs stops feeding it).  Returns the most
+	 * milliseconds the loop may sleep before the next call, or -1.
+	 */
+	int (*on_tick)(struct lp_supervisor *sv);
 	int worker_pidfd;
 	int worker_attempt;
 	int64_t worker_started_ms, worker_restart_at;
@@ -61,6 +67,9 @@ int lp_sv_restart_stopped(struct lp_supervisor *sv, const char *name, struct lp_
 
 /* Delete the stopped container name (and stop supervising it); EBUSY when it runs. */
 int lp_sv_remove_stopped(struct lp_supervisor *sv, const char *name, struct lp_err *err);
+
+/* How many of the supervised containers are running now. */
+size_t lp_sv_running(const struct lp_supervisor *sv);
 
 /* Is a container of this name supervised here? */
 bool lp_sv_has(const struct lp_supervisor *sv, const char *name);

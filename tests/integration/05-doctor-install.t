@@ -20,3 +20,15 @@ check "make install puts the binary in PREFIX/bin" test -x "$dest/usr/bin/limpet
 check "and the commented config in /etc/limpet" test -f "$dest/etc/limpet/limpet.conf"
 "$dest/usr/bin/limpet" -c "$dest/etc/limpet/limpet.conf" --root "$T/st" ps >/dev/null
 is "$?" 0 "the installed config loads"
+unit=$dest/lib/systemd/system/limpet.service
+check "and the systemd unit in /lib/systemd/system" test -f "$unit"
+is "$(stat -c %a "$unit")" 644 "the unit is mode 0644"
+is "$(grep '^ExecStart=' "$unit")" "ExecStart=/usr/bin/limpet agent" "it starts the installed binary"
+is "$(grep -cE '^(Type=notify|KillMode=process|Delegate=yes|WatchdogSec=.+)$' "$unit")" 4 \
+	"Type=notify, KillMode=process, Delegate=yes and a watchdog"
+is "$(stat -c %a "$dest/var/lib/limpet")" 700 "the state directory is mode 0700"
+make -s -C "$top" install DESTDIR="$T/pkg2" PREFIX=/opt/limpet SYSCONFDIR=/opt/limpet/etc \
+	O="$(dirname "$LIMPET")" >/dev/null 2>&1
+is "$(grep '^ExecStart=' "$T/pkg2/lib/systemd/system/limpet.service")" \
+	"ExecStart=/opt/limpet/bin/limpet -c /opt/limpet/etc/limpet/limpet.conf agent" \
+	"with another PREFIX and SYSCONFDIR the unit follows them"
