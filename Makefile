@@ -4,9 +4,13 @@
 # selected by CONFIG_* switches -> one binary, $(O)/limpet.
 #
 #   make defconfig | menuconfig | olddefconfig | <board>_defconfig
-#   make            build $(O)/limpet
-#   make check      unit + integration tests, then again under ASan+UBSan
-#   make install DESTDIR=... PREFIX=/usr
+#   make            build $(O)/limpet (dynamic, for development)
+#   make static [ARCH=x86_64|arm64]   the release: static musl build-static-ARCH/limpet
+#   make size | deb ARCH=...          its size per library | its Debian package
+#   make check      unit tests, integration tests on the static binary, then
+#                   both again on the dynamic build under ASan+UBSan
+#   make check-board  the static arm64 binary on an emulated arm64 board (cgroup v2, KVM)
+#   make install DESTDIR=... PREFIX=/usr [LIMPET_BIN=build-static-arm64/limpet]
 #   make deps       install the Debian packages needed to build and test
 
 VERSION := 0.1.0
@@ -45,7 +49,7 @@ CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
 NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help \
 		    static static-deps size deb deb-only check-board board-shell
 
-.PHONY: all check check-unit check-integration check-asan install deps clean distclean \
+.PHONY: all check check-unit check-integration check-static check-asan install deps clean distclean \
 	defconfig menuconfig olddefconfig savedefconfig demo bench help
 all: $(O)/limpet
 
@@ -132,8 +136,15 @@ check-unit: $(unit-bin)
 check-integration: $(O)/limpet
 	LIMPET=$(abspath $(O)/limpet) prove -v --timer tests/integration/*.t
 
-# The suite once as shipped, then once more under ASan+UBSan.
-check: check-unit check-integration
+# What ships is what is tested: the static build of this host's ARCH
+# (platform/static/static.mk) runs the integration suite.
+check-static:
+	$(MAKE) static
+	LIMPET=$(abspath build-static-$(ARCH)/limpet) prove -v --timer tests/integration/*.t
+
+# Unit tests, the suite on the static binary, then everything once more on
+# the dynamic build under ASan+UBSan. The emulated board: make check-board.
+check: check-unit check-static
 	$(MAKE) O=build-asan SANITIZE=1 check-unit check-integration
 
 check-asan:
@@ -156,8 +167,10 @@ bench-fleet: $(O)/limpet
 # The unit names /usr/bin/limpet and the default config: point it at what
 # PREFIX and SYSCONFDIR say instead.
 unit-execstart := $(PREFIX)/bin/limpet$(if $(filter-out /etc,$(SYSCONFDIR)), -c $(SYSCONFDIR)/limpet/limpet.conf) agent
-install: $(O)/limpet
-	install -D -m 0755 $(O)/limpet $(DESTDIR)$(PREFIX)/bin/limpet
+# LIMPET_BIN installs a binary built elsewhere (make static) as it is.
+LIMPET_BIN ?= $(O)/limpet
+install: $(LIMPET_BIN)
+	install -D -m 0755 $(LIMPET_BIN) $(DESTDIR)$(PREFIX)/bin/limpet
 	install -D -m 0644 agent/limpet.conf $(DESTDIR)$(SYSCONFDIR)/limpet/limpet.conf
 	install -d -m 0755 $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|^ExecStart=/usr/bin/limpet agent$$|ExecStart=$(unit-execstart)|' \
@@ -177,6 +190,7 @@ deps:
 		dpkg -s $(DEB_BUILD) $(DEB_TEST) >/dev/null 2>&1 || \
 		{ apt-get update -q && apt-get install -y -q --no-install-recommends $(DEB_BUILD) $(DEB_TEST); }; \
 	else echo "make deps: needs apt-get (Debian 12); install: $(DEB_BUILD) $(DEB_TEST)" >&2; exit 1; fi
+	@$(MAKE) --no-print-directory static-deps board-deps
 
 clean:
 	rm -rf $(O) build-asan
@@ -184,7 +198,7 @@ distclean: clean
 	rm -f .config .config.old
 
 help:
-	@sed -n '3,12p' Makefile
+	@sed -n '3,16p' Makefile
 
 # Release builds, packaging and the emulated board, each beside its files.
 include $(wildcard platform/static/static.mk platform/dist/dist.mk tests/board/board.mk)

@@ -9,6 +9,7 @@
  */
 #include "fetch.h"
 
+#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -412,8 +413,12 @@ static bool is_transient_error(CURLcode rc)
 static int transfer_failed(struct xfer *x, CURLcode rc, struct lp_err *err)
 {
 	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+	size_t n = strlen(x->errbuf);
 	char *nl;
 
+	/* mbedtls' certificate verdicts end in a newline */
+	while (n > 0 && isspace((unsigned char)x->errbuf[n - 1]))
+		x->errbuf[--n] = '\0';
 	while ((nl = strchr(x->errbuf, '\n')))
 		*nl = ' ';
 	if (is_tls_error(rc))

@@ -15,7 +15,7 @@ is "$?" 2 "doctor with a stray argument exits 2"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 dest=$T/pkg
-make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr O="$(dirname "$LIMPET")" >/dev/null 2>&1
+make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr LIMPET_BIN="$LIMPET" >/dev/null 2>&1
 check "make install puts the binary in PREFIX/bin" test -x "$dest/usr/bin/limpet"
 check "and the commented config in /etc/limpet" test -f "$dest/etc/limpet/limpet.conf"
 "$dest/usr/bin/limpet" -c "$dest/etc/limpet/limpet.conf" --root "$T/st" ps >/dev/null
@@ -28,7 +28,7 @@ is "$(grep -cE '^(Type=notify|KillMode=process|Delegate=yes|WatchdogSec=.+)$' "$
 	"Type=notify, KillMode=process, Delegate=yes and a watchdog"
 is "$(stat -c %a "$dest/var/lib/limpet")" 700 "the state directory is mode 0700"
 make -s -C "$top" install DESTDIR="$T/pkg2" PREFIX=/opt/limpet SYSCONFDIR=/opt/limpet/etc \
-	O="$(dirname "$LIMPET")" >/dev/null 2>&1
+	LIMPET_BIN="$LIMPET" >/dev/null 2>&1
 is "$(grep '^ExecStart=' "$T/pkg2/lib/systemd/system/limpet.service")" \
 	"ExecStart=/opt/limpet/bin/limpet -c /opt/limpet/etc/limpet/limpet.conf agent" \
 	"with another PREFIX and SYSCONFDIR the unit follows them"

@@ -46,7 +46,11 @@ publish() {
 	# TAMPER (a sed script) changes the document after it was signed
 	[ -z "${TAMPER-}" ] || sed -i "$TAMPER" "$T/doc.json"
 	cp "$T/doc.json.sig" "$DEV/.sig.tmp" && mv "$DEV/.sig.tmp" "$DEV/deployment.json.sig"
-	cp "$T/doc.json" "$DEV/.doc.tmp" && mv "$DEV/.doc.tmp" "$DEV/deployment.json"
+	# nginx's ETag is mtime-size: a document of the same size published in
+	# the same second would look unchanged, so each gets a second of its own.
+	PUBLISHED=$((${PUBLISHED:-$(date +%s)} + 1))
+	cp "$T/doc.json" "$DEV/.doc.tmp" && touch -d "@$PUBLISHED" "$DEV/.doc.tmp" &&
+		mv "$DEV/.doc.tmp" "$DEV/deployment.json"
 }
 # status FIELD...: a field of the last status report nginx received
 status() {
