@@ -225,10 +225,12 @@ nother=$((nreq - n304))
 other=$(awk '!($2 == "/fleet/pi-0042/deployment.json" && $3 == 304) { print $1, $2, $3 }' "$TMP/window.log" |
 	sort | uniq -c | awk '{ printf "%s%d x %s %s %s", s, $1, $2, $3, $4; s = ", " }')
 
+LIMPET_KIND=$(file -b "$LIMPET" | grep -q 'statically linked' &&
+	echo "static (every library inside)" || echo "dynamic (Debian's shared libraries)") \
 python3 - "$IDLE_S" "$hz" "$AGENT_PID" "$POLLER_PID" "$nkids" "$n304" "$nother" "${other:-none}" \
 	"$a_t0 $a_t1 $p_t0 $p_t1" "$a_n0 $a_n1 $p_n0 $p_n1" "$a_rss $a_pss $p_rss $p_pss" \
 	"$LOAD_IDLE0" "$LOAD_IDLE1" <<'EOF'
-import sys
+import os, sys
 (idle, hz, apid, ppid, nkids, n304, nother, other, ticks, ns, mem, load0, load1) = sys.argv[1:]
 idle, hz, n304 = int(idle), int(hz), int(n304)
 at0, at1, pt0, pt1 = map(int, ticks.split())
@@ -266,7 +268,7 @@ limit = idle // 10
 print("target: the agent itself ~0 CPU between polls (<= 1 tick per 10 s, %d over %d s): %s (%d ticks)"
       % (limit, idle, "met" if at <= limit else "NOT met", at))
 print("   (the poller's CPU is the polls': a TLS handshake with client certificate per poll)")
-print("   note: RSS/PSS here are for the Debian build with shared libraries (libcurl, OpenSSL, ...)")
+print("   binary: " + os.environ.get("LIMPET_KIND", "?"))
 EOF
 
 stop_agent
