@@ -38,8 +38,9 @@ command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 is missing
 apt_download() {
 	local name=${1%%:*} ver deb
 	ver=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-	[ -n "$ver" ] && [ "$ver" != "(none)" ] ||
+	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
 		die "no candidate for $1 (dpkg --add-architecture arm64 && apt-get update)"
+	fi
 	deb=$CACHE/${name}_${ver//:/%3a}_arm64.deb
 	if [ ! -s "$deb" ]; then
 		log "downloading $1 $ver"
@@ -52,7 +53,8 @@ apt_download() {
 
 # unpack DEB: its files in $CACHE/x/NAME, extracted once.
 unpack() {
-	local dir=$CACHE/x/$(basename "$1" .deb)
+	local dir
+	dir=$CACHE/x/$(basename "$1" .deb)
 	if [ ! -e "$dir/.done" ]; then
 		rm -rf "$dir" && mkdir -p "$dir"
 		dpkg-deb -x "$1" "$dir"
@@ -130,9 +132,10 @@ main() {
 		boot "$WORK/console.log" limpet.shell=1
 		return
 	fi
-	local tests t tapdir=$WORK/tap rc=0
-	tests=$(echo $TESTS | tr ' ' ',')
-	boot "$WORK/console.log" "limpet.tests=$tests" || true
+	local names=() t tapdir=$WORK/tap rc=0
+	# shellcheck disable=SC2086 # TESTS is a list of words
+	set -- $TESTS
+	boot "$WORK/console.log" "limpet.tests=$(IFS=,; echo "$*")" || true
 	rm -rf "$tapdir" && mkdir -p "$tapdir"
 	tr -d '\r' <"$WORK/console.log" | awk -v dir="$tapdir" '
 		/^@@limpet-test-begin / { f = dir "/" $2; printf "" > f; next }
@@ -140,12 +143,13 @@ main() {
 		f != "" { print >> f }'
 	grep -q '^@@limpet-board-done' <(tr -d '\r' <"$WORK/console.log") ||
 		{ log "the board did not finish its tests (console: $WORK/console.log)"; rc=1; }
-	for t in $TESTS; do
+	for t in "$@"; do
 		t=$(basename "$t")
+		names+=("$t")
 		[ -f "$tapdir/$t" ] || { log "$t did not run"; rc=1; continue; }
 		[ "$(cat "$tapdir/$t.rc" 2>/dev/null)" = 0 ] || { log "$t exited $(cat "$tapdir/$t.rc" 2>/dev/null || echo '?')"; rc=1; }
 	done
-	(cd "$tapdir" && prove --exec cat $(for t in $TESTS; do basename "$t"; done)) || rc=1
+	(cd "$tapdir" && prove --exec cat "${names[@]}") || rc=1
 	return $rc
 }
 
