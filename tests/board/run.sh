@@ -65,8 +65,12 @@ unpack() {
 
 prepare_debs() {
 	mkdir -p "$CACHE"
-	if ! dpkg --print-foreign-architectures | grep -qx arm64 ||
-		! apt-cache policy busybox-static:arm64 | grep -q 'Candidate: [^(]'; then
+	# Whole outputs, not pipes: grep -q exits at the first match, and
+	# pipefail would count the writer's SIGPIPE as a failure.
+	local archs policy
+	archs=$(dpkg --print-foreign-architectures)
+	policy=$(apt-cache policy busybox-static:arm64 2>/dev/null)
+	if ! grep -qx arm64 <<<"$archs" || ! grep -q 'Candidate: [^(]' <<<"$policy"; then
 		log "adding the arm64 architecture to apt"
 		dpkg --add-architecture arm64
 		apt-get update -q >/dev/null || die "apt-get update failed"
