@@ -68,13 +68,13 @@ static void usage(FILE *out)
 
 int lp_usage_error(const char *cmd, const char *fmt, ...)
 {
+	char prefix[64];
 	va_list ap;
 
-	fprintf(stderr, "limpet %s: ", cmd);
+	snprintf(prefix, sizeof(prefix), "limpet %s", cmd);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	lp_vsay(prefix, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	return LP_EXIT_USAGE;
 }
 

@@ -241,13 +241,18 @@ int64_t lp_wall_s(void)
 	return (int64_t)time(NULL);
 }
 
+void lp_vsay(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: ", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void lp_say(const char *prefix, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "%s: ", prefix);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	lp_vsay(prefix, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 }

@@ -3,6 +3,7 @@
 #ifndef LIMPET_UTIL_H
 #define LIMPET_UTIL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -68,6 +69,7 @@ int lp_path(char *buf, size_t size, struct lp_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* One line on stderr: "prefix: message". */
 void lp_say(const char *prefix, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void lp_vsay(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Monotonic clock in milliseconds. */
 int64_t lp_now_ms(void);
 /* Realtime clock in seconds. */

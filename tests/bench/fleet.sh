@@ -46,15 +46,9 @@ CACHE=${LIMPET_BENCH_IMAGE_CACHE:-}
 [ "$RUNS" -ge 3 ] || { echo "fleet.sh: LIMPET_BENCH_RUNS must be >= 3" >&2; exit 1; }
 [ "$IDLE_S" -ge 10 ] || { echo "fleet.sh: LIMPET_BENCH_IDLE_S must be >= 10" >&2; exit 1; }
 
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-LIMPET=${1:-$TOP/build/limpet}
-case $LIMPET in /*) ;; *) LIMPET=$PWD/$LIMPET ;; esac
-
-die() { echo "fleet.sh: $*" >&2; exit 1; }
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || die "needs root (containers, cgroups, images/build.sh)"
-[ -x "$LIMPET" ] || die "$LIMPET is not an executable (run make first)"
+bench_limpet "${1:-}" "containers, cgroups, images/build.sh"
 for t in python3 openssl hyperfine curl tar ps umoci skopeo; do
 	command -v "$t" >/dev/null || die "needs $t"
 done

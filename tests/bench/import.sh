@@ -34,15 +34,9 @@ BASE=${LIMPET_BENCH_DIR:-/var/tmp}
 CACHE=${LIMPET_BENCH_IMAGE_CACHE:-}
 [ "$RUNS" -ge 5 ] || { echo "import.sh: LIMPET_BENCH_RUNS must be >= 5" >&2; exit 1; }
 
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-LIMPET=${1:-$TOP/build/limpet}
-case $LIMPET in /*) ;; *) LIMPET=$PWD/$LIMPET ;; esac
-
-die() { echo "import.sh: $*" >&2; exit 1; }
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || die "needs root (layer files are owned by root, umoci unpack wants root)"
-[ -x "$LIMPET" ] || die "$LIMPET is not an executable (run make first)"
+bench_limpet "${1:-}" "layer files are owned by root, umoci unpack wants root"
 for t in python3 openssl hyperfine; do
 	command -v "$t" >/dev/null || die "needs $t"
 done

@@ -1,7 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# Shared by the benchmarks.  Sourced after the caller defined die(), $TMP,
-# $TIMES and the parallel arrays NAMES and CMDS (and PREPS, optional).
+# Shared by the benchmarks.  hyperfine_round needs $TMP, $TIMES and the
+# parallel arrays NAMES and CMDS (and PREPS, optional) set by the caller.
+
+TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+die() { echo "$(basename "$0"): $*" >&2; exit 1; }
+
+# bench_limpet [PATH] WHY: LIMPET := PATH (default build/limpet), absolute;
+# dies unless it is executable and we are root (WHY says what needs root).
+bench_limpet() {
+	LIMPET=${1:-$TOP/build/limpet}
+	case $LIMPET in /*) ;; *) LIMPET=$PWD/$LIMPET ;; esac
+	[ "$(id -u)" -eq 0 ] || die "needs root ($2)"
+	[ -x "$LIMPET" ] || die "$LIMPET is not an executable (run make first)"
+}
 
 # hyperfine_round RUNS WARMUP OFFSET: one hyperfine call timing every command
 # RUNS times, in an order rotated by OFFSET, so that a burst of load from other

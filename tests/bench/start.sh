@@ -21,15 +21,9 @@ IDLE_SECS=${LIMPET_BENCH_IDLE:-10}
 NCONT=5
 [ $((RUNS % ROUNDS)) -eq 0 ] || { echo "start.sh: RUNS ($RUNS) is not a multiple of ROUNDS ($ROUNDS)" >&2; exit 1; }
 
-TOP=$(cd "$(dirname "$0")/../.." && pwd)
-LIMPET=${1:-$TOP/build/limpet}
-case $LIMPET in /*) ;; *) LIMPET=$PWD/$LIMPET ;; esac
-
-die() { echo "start.sh: $*" >&2; exit 1; }
 # shellcheck source=tests/bench/lib.sh
 . "$(dirname "$0")/lib.sh"
-[ "$(id -u)" -eq 0 ] || die "needs root (namespaces, mounts, cgroups)"
-[ -x "$LIMPET" ] || die "$LIMPET is not an executable (run make first)"
+bench_limpet "${1:-}" "namespaces, mounts, cgroups"
 command -v python3 >/dev/null || die "needs python3"
 
 TMP=$(mktemp -d /tmp/limpet-bench.XXXXXX)
