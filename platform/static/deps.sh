@@ -95,7 +95,7 @@ have_files() {
 resolve() {
 	local specs=() uris="" n want d
 	for n in "${names[@]}"; do
-		specs+=("${src[$n]}/${suite[$n]}")
+		[[ ${suite[$n]} == *-orig ]] || specs+=("${src[$n]}/${suite[$n]}")
 	done
 	if [ "${LIMPET_OFFLINE:-}" != 1 ]; then
 		# from an empty directory: apt leaves out the files it finds
@@ -104,6 +104,10 @@ resolve() {
 			note "apt knows no deb-src for some of them (make static-deps adds them); using $dl"
 	fi
 	for n in "${names[@]}"; do
+		if [[ ${suite[$n]} == *-orig ]]; then
+			orig_only "$n" || die "$n: no ${src[$n]}_${upver[$n]}.orig.tar.* with the pinned sha256 in $dl"
+			continue
+		fi
 		d=$(awk -v p="${src[$n]}_" 'index($2, p) == 1 && $2 ~ /\.dsc$/ { print $2 }' <<<"$uris")
 		if [ -n "$d" ] && [ "$(dsc_upstream "$d")" != "${upver[$n]}" ]; then
 			note "$n: ${suite[$n]} now has $(dsc_upstream "$d"), the pin is ${upver[$n]}"
@@ -116,13 +120,37 @@ resolve() {
 		fi
 		if [ -z "$d" ]; then
 			d=$(dsc_in_dl "$n")
+		fi
+		if [ -z "$d" ] || ! have_files "$d"; then
 			want="${src[$n]}_${upver[$n]}-*.dsc and its files in $dl"
 			[ -n "$d" ] || die "$n: no source for ${upver[$n]}: put $want, or move the pin"
+			die "$n: $d lists files that are not in $dl"
 		fi
-		have_files "$d" || die "$n: $d lists files that are not in $dl"
 		check_orig "$n" "$d"
 		dsc[$n]=$d
 	done
+}
+
+# A library whose suite is "SUITE-orig": the archive serves its pinned .orig
+# tarball but not the rest of the source package (a partial mirror), so it
+# is built from upstream's code alone, without Debian's patches.  apt-get
+# fetches what it can of the SUITE's revision; dsc[NAME] becomes "orig:FILE".
+orig_only() {
+	local n=$1 f rev
+	if [ "${LIMPET_OFFLINE:-}" != 1 ] && ! ls "$dl/${src[$n]}_${upver[$n]}".orig.tar.* >/dev/null 2>&1; then
+		rev=$(apt-cache showsrc "${src[$n]}" 2>/dev/null |
+			awk -v u="${upver[$n]}" '$1 == "Version:" && index($2, u "-") == 1 { print $2 }' | tail -n 1)
+		note "FETCH   $n (${src[$n]}_${upver[$n]}.orig)"
+		[ -z "$rev" ] || (cd "$dl" && apt-get source --download-only -qq "${src[$n]}=$rev" \
+			>/dev/null 2>&1) || true
+	fi
+	for f in "$dl/${src[$n]}_${upver[$n]}".orig.tar.*; do
+		case $f in *.asc) continue ;; esac
+		[ -f "$f" ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = "${sha[$n]}" ] || continue
+		dsc[$n]=orig:${f##*/}
+		return 0
+	done
+	return 1
 }
 
 check_orig() {
@@ -246,6 +274,16 @@ build_libseccomp() {
 	make -C "$1" install-pkgconfDATA
 }
 
+# libfdt alone (the arm64 VMM's device trees), without dtc and its tools.
+build_libfdt() {
+	make -C "$1" -j"$jobs" NO_PYTHON=1 NO_YAML=1 NO_VALGRIND=1 CC="$CC" AR="$AR" \
+		EXTRA_CFLAGS="$CFLAGS" libfdt/libfdt.a
+	install -m 0644 "$1/libfdt/libfdt.a" "$prefix/lib/"
+	install -m 0644 "$1"/libfdt/{fdt.h,libfdt.h,libfdt_env.h} "$prefix/include/"
+	printf 'Name: libfdt\nDescription: flat device trees\nVersion: %s\nCflags: -I%s\nLibs: -L%s -lfdt\n' \
+		"${upver[libfdt]}" "$prefix/include" "$prefix/lib" >"$prefix/lib/pkgconfig/libfdt.pc"
+}
+
 # One library, in the background; $logs/NAME.ok says it worked.  Our own
 # patches (patches/NAME/*.patch) go on top of Debian's: fixes Debian does
 # not carry yet, each saying when it can go.
@@ -254,7 +292,12 @@ build_one() {
 	note "BUILD   $n ${dsc[$n]%.dsc} ($arch)"
 	(
 		set -e
-		dpkg-source -x "$dl/${dsc[$n]}" "$work/$n"
+		if [[ ${dsc[$n]} == orig:* ]]; then
+			mkdir -p "$work/$n"
+			tar -xf "$dl/${dsc[$n]#orig:}" -C "$work/$n" --strip-components=1
+		else
+			dpkg-source -x "$dl/${dsc[$n]}" "$work/$n"
+		fi
 		for p in "$here/patches/$n"/*.patch; do
 			[ ! -e "$p" ] || patch -d "$work/$n" -p1 --batch <"$p"
 		done
