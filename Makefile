@@ -10,6 +10,7 @@
 #   make check      unit tests, integration tests on the static binary, then
 #                   both again on the dynamic build under ASan+UBSan
 #   make check-board  the static arm64 binary on an emulated arm64 board (cgroup v2, KVM)
+#   make check-boards that board, then a GICv3 one and an x86_64 one (microVMs)
 #   make install DESTDIR=... PREFIX=/usr [LIMPET_BIN=build-static-arm64/limpet]
 #   make deps       install the Debian packages needed to build and test
 
@@ -47,7 +48,7 @@ endif
 
 CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
 NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help \
-		    static static-deps size deb deb-only check-board board-shell
+		    static static-deps size deb deb-only check-board check-boards board-shell
 
 .PHONY: all check check-unit check-integration check-static check-asan install deps clean distclean \
 	defconfig menuconfig olddefconfig savedefconfig demo bench help
@@ -102,6 +103,21 @@ lib-src-$(CONFIG_CGROUP_V1) += platform/linux/cgroup_v1.c
 lib-src-$(CONFIG_CGROUP_V2) += platform/linux/cgroup_v2.c platform/linux/cgroup_bpf.c
 lib-src-$(CONFIG_AGENT) += agent/cmd_agent.c
 lib-src += $(filter $(wildcard $(gated-src)),$(lib-src-y))
+
+# The VMM: its core and the architecture the compiler targets; elsewhere, or
+# without CONFIG_KVM, absent.c says why there are no microVMs.
+kvm-arch := $(patsubst aarch64,arm64,$(firstword $(subst -, ,$(shell $(CC) -dumpmachine))))
+ifeq ($(CONFIG_KVM)-$(filter arm64 x86_64,$(kvm-arch)),y-$(kvm-arch))
+lib-src += $(filter-out platform/kvm/absent.c,$(wildcard platform/kvm/*.c)) \
+	   $(wildcard platform/kvm/$(kvm-arch)/*.c)
+ifeq ($(kvm-arch),arm64)
+# Debian's libfdt-dev has no .pc file; the static prefix writes one.
+LP_CFLAGS += $(shell $(PKG_CONFIG) --cflags libfdt 2>/dev/null)
+LDLIBS += $(or $(shell $(PKG_CONFIG) --libs libfdt 2>/dev/null),-lfdt)
+endif
+else
+lib-src += platform/kvm/absent.c
+endif
 
 lib-obj := $(lib-src:%.c=$(O)/%.o)
 main-obj := $(O)/agent/main.o

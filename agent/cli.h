@@ -47,5 +47,6 @@ int cmd_image_pull(int argc, char **argv, struct lp_globals *g);
 int cmd_volume(int argc, char **argv, struct lp_globals *g);
 int cmd_bundle(int argc, char **argv, struct lp_globals *g);
 int cmd_import(int argc, char **argv, struct lp_globals *g);
+int cmd_vmm(int argc, char **argv, struct lp_globals *g);
 
 #endif

@@ -7,9 +7,15 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "platform/lib/util.h"
+#if defined(CONFIG_KVM) && (defined(__x86_64__) || defined(__aarch64__))
+#define LP_GUEST_SIDE 1
+#include "platform/kvm/guest_abi.h"
+#include "platform/kvm/guest_init.h"
+#endif
 
 struct applet {
 	const char *name;
@@ -23,8 +29,8 @@ static const struct applet applets[] = {
 	  "run [--name N] [--memory 64M] [--cpus 0.5] [--cpu-weight W] [--pids 64]\n"
 	  "      [--hostname H] [-e K=V]... [--net none|host] [--read-only] [--init]\n"
 	  "      [--device HOST[:INNER][:rwm]]... [-v NAME:/PATH]... [--user UID[:GID]]\n"
-	  "      [--workdir DIR] [--userns HOSTUID[:COUNT]] [-d] [--rm]\n"
-	  "      [--restart no|on-failure[:N]|always] ROOTFS_DIR [CMD ARGS...]" },
+	  "      [--workdir DIR] [--userns HOSTUID[:COUNT]] [--isolation container|vm|auto]\n"
+	  "      [-d] [--rm] [--restart no|on-failure[:N]|always] ROOTFS_DIR [CMD ARGS...]" },
 	{ "image", cmd_image, true,
 	  "image import [--trust PEM]... [--sig SIG] [--name N] [--platform P] FILE\n"
 	  "  image pull [--trust PEM]... [--ca F] [--cert F --key F] [--size N] [--sha256 H]\n"
@@ -51,6 +57,11 @@ static const struct applet applets[] = {
 #endif
 	{ "keygen", cmd_keygen, false, "keygen [--force] PREFIX" },
 	{ "doctor", cmd_doctor, false, "doctor [--json]" },
+#ifdef CONFIG_KVM
+	{ "vmm", cmd_vmm, false,
+	  "vmm --kernel IMAGE --initrd CPIO [--memory 256M] [--cpus N] [--append ARGS]\n"
+	  "      [--kernel-log] [--times]   (one microVM in the foreground)" },
+#endif
 	{ "version", cmd_version, false, "version" },
 };
 
@@ -127,6 +138,11 @@ int main(int argc, char **argv)
 	struct lp_err err = { 0 };
 	int i, rc;
 
+#ifdef LP_GUEST_SIDE
+	/* The guest kernel runs us as a microVM's init: no command line to parse there. */
+	if (getpid() == 1 && argv[0] && !strcmp(argv[0], LP_GUEST_INIT))
+		return lp_guest_init_main(argc, argv);
+#endif
 	/* Global options come before the command (limpet --root /x run ...). */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

@@ -99,6 +99,8 @@ struct lp_board {
 
 /* Fill b; missing files mean "feature absent".  Fails only on real errors. */
 int lp_board_probe(struct lp_board *b, struct lp_err *err);
+/* Only the KVM part, from the real /dev/kvm (the microVM path asks this). */
+void lp_board_probe_kvm(struct lp_board_kvm *kvm);
 
 const char *lp_board_cgroup_mode_name(enum lp_board_cgroup_mode mode);
 /* The controller's name in the board's cgroup mode ("io" or "blkio"). */

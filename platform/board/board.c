@@ -593,6 +593,7 @@ static void probe_pidfd(const char *root, struct lp_board *b)
  * offers only v2, a GICv3 without the v2 compatibility interface only v3):
  * ask a throw-away VM, which KVM_CREATE_DEVICE_TEST does not change.
  */
+#if defined(__aarch64__)
 static void query_vgic(int fd, struct lp_board_kvm *kvm)
 {
 	struct kvm_create_device dev = { .flags = KVM_CREATE_DEVICE_TEST };
@@ -606,8 +607,9 @@ static void query_vgic(int fd, struct lp_board_kvm *kvm)
 	kvm->arm_vgic_v3 = ioctl(vm, KVM_CREATE_DEVICE, &dev) == 0;
 	close(vm);
 }
+#endif
 
-static void query_kvm(int fd, const struct lp_board *b, struct lp_board_kvm *kvm)
+static void query_kvm(int fd, struct lp_board_kvm *kvm)
 {
 	int n;
 
@@ -617,30 +619,42 @@ static void query_kvm(int fd, const struct lp_board *b, struct lp_board_kvm *kvm
 		return;
 	n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
 	kvm->max_vcpus = n > 0 ? n : 0;
-	if (strcmp(b->machine, "aarch64") == 0) {
-		n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
-		kvm->arm_ipa_bits = n > 0 ? n : 0;
-		query_vgic(fd, kvm);
+#if defined(__aarch64__)
+	n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
+	kvm->arm_ipa_bits = n > 0 ? n : 0;
+	query_vgic(fd, kvm);
+#endif
+}
+
+void lp_board_probe_kvm(struct lp_board_kvm *kvm)
+{
+	cleanup_fd int fd = -1;
+
+	memset(kvm, 0, sizeof(*kvm));
+	kvm->api_version = -1;
+	kvm->present = access("/dev/kvm", F_OK) == 0;
+	if (!kvm->present)
+		return;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		kvm->open_errno = errno;
+		return;
 	}
+	query_kvm(fd, kvm);
 }
 
 static int probe_kvm(const char *root, struct lp_board *b, struct lp_err *err)
 {
 	struct lp_board_kvm *kvm = &b->kvm;
-	cleanup_fd int fd = -1;
 
+	if (!root[0]) {
+		lp_board_probe_kvm(kvm);
+		return 0;
+	}
 	memset(kvm, 0, sizeof(*kvm));
 	kvm->api_version = -1;
 	if (path_exists(root, "/dev/kvm", &kvm->present, err) < 0)
 		return lp_prefix(err, "kvm");
-	if (!kvm->present || root[0])
-		return 0;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		kvm->open_errno = errno;
-		return 0;
-	}
-	query_kvm(fd, b, kvm);
 	return 0;
 }
 

@@ -55,6 +55,25 @@ void lp_strv_free(char **v)
 	free(v);
 }
 
+ssize_t lp_pread_all(int fd, void *data, size_t len, off_t off)
+{
+	char *buf = data;
+	size_t done = 0;
+
+	while (done < len) {
+		ssize_t n = pread(fd, buf + done, len - done, off + (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
 int lp_write_all(int fd, const void *data, size_t len)
 {
 	const char *buf = data;

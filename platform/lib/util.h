@@ -50,6 +50,8 @@ bool lp_ascii_alnum(char ch);
 /* Free a NULL-terminated vector of strings and the strings in it. */
 void lp_strv_free(char **v);
 
+/* pread(2) until len bytes or end of file (EINTR retried): the count, or -1 with errno. */
+ssize_t lp_pread_all(int fd, void *buf, size_t len, off_t off);
 /* write(2) until all of buf is written (EINTR retried); -1 with errno. */
 int lp_write_all(int fd, const void *buf, size_t len);
 /* Write all of buf to path (created/truncated with mode 0644). */
