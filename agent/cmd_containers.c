@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "container.h"
 #include "logs.h"
+#include "parse.h"
 #include "platform/lib/util.h"
 
 static json_t *container_json(const struct lp_container *ct)
@@ -25,7 +26,7 @@ static json_t *container_json(const struct lp_container *ct)
 	for (a = c->argv; a && *a; a++)
 		json_array_append_new(cmd, json_string(*a));
 	j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:s, s:s?, s:s?, s:o,"
-			 " s:{s:I, s:I, s:I, s:i, s:I}}",
+			 " s:{s:I, s:I, s:I, s:i, s:I}, s:s, s:b}",
 			 "name", c->name, "id", ct->st.id, "status", lp_ct_status_name(ct), "pid",
 			 lp_ct_alive(ct) ? (int)ct->st.pid : 0, "exit_code", ct->st.exit_code,
 			 "signal", ct->st.signal, "oom_killed", ct->st.oom_killed, "restarts",
@@ -34,7 +35,8 @@ static json_t *container_json(const struct lp_container *ct)
 			 "rootfs", c->rootfs, "image", c->image, "command", cmd, "limits", "memory",
 			 (json_int_t)c->limits.memory, "cpu_quota", (json_int_t)c->limits.cpu_quota,
 			 "cpu_period", (json_int_t)c->limits.cpu_period, "cpu_weight",
-			 c->limits.cpu_weight, "pids", (json_int_t)c->limits.pids);
+			 c->limits.cpu_weight, "pids", (json_int_t)c->limits.pids, "isolation",
+			 lp_isolation_name(c->isolation), "vm", ct->st.vm);
 	if (j && ct->st.deploy_version)
 		json_object_set_new(j, "deployment",
 				    json_pack("{s:s, s:I}", "name", ct->st.deploy_name, "version",

@@ -421,6 +421,9 @@ static void describe_usable_kvm(struct check *c, const struct lp_board *b)
 		append(c->found, sizeof(c->found), ", up to %d vCPUs", kvm->max_vcpus);
 	if (kvm->arm_ipa_bits > 0)
 		append(c->found, sizeof(c->found), ", %d-bit IPA", kvm->arm_ipa_bits);
+	/* Guest RAM is mapped in host pages: a Pi 5 kernel uses 16K ones. */
+	if (b->page_size > 0)
+		append(c->found, sizeof(c->found), ", %ldK pages", b->page_size / 1024);
 	if (kvm->arm_vgic_v2 || kvm->arm_vgic_v3)
 		append(c->found, sizeof(c->found), ", vGIC%s%s", kvm->arm_vgic_v2 ? " v2" : "",
 		       kvm->arm_vgic_v3 ? " v3" : "");

@@ -88,6 +88,12 @@ int cmd_exec(int argc, char **argv, struct lp_globals *g)
 		free(env);
 		return lp_cmd_fail("exec", &err);
 	}
+	if (lp_ct_alive(&ct) && ct.st.vm) {
+		lp_fail(&err, ENOTSUP, "container %s runs in a microVM: exec cannot enter it yet",
+			ct.cfg.name);
+		rc = lp_cmd_fail("exec", &err);
+		goto out;
+	}
 	if (lp_ct_main_process(&ct, &spec.target, &spec.target_starttime) < 0) {
 		lp_fail(&err, ESRCH, "container %s is not running", ct.cfg.name);
 		rc = lp_cmd_fail("exec", &err);

@@ -32,7 +32,7 @@ struct run_opts {
 
 enum {
 	OPT_NAME = 256, OPT_MEMORY, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_HOSTNAME, OPT_NET,
-	OPT_READ_ONLY, OPT_INIT, OPT_DEVICE, OPT_USERNS, OPT_RM, OPT_RESTART,
+	OPT_READ_ONLY, OPT_INIT, OPT_DEVICE, OPT_USERNS, OPT_RM, OPT_RESTART, OPT_ISOLATION,
 };
 
 static const struct option long_opts[] = {
@@ -51,6 +51,7 @@ static const struct option long_opts[] = {
 	{ "user", required_argument, NULL, 'u' },
 	{ "workdir", required_argument, NULL, 'w' },
 	{ "userns", required_argument, NULL, OPT_USERNS },
+	{ "isolation", required_argument, NULL, OPT_ISOLATION },
 	{ "detach", no_argument, NULL, 'd' },
 	{ "rm", no_argument, NULL, OPT_RM },
 	{ "restart", required_argument, NULL, OPT_RESTART },
@@ -132,6 +133,8 @@ static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err
 		return push_str(&c->env, arg) < 0 ? lp_fail(err, ENOMEM, "out of memory") : 0;
 	case OPT_NET:
 		return lp_parse_net(arg, &c->net, err);
+	case OPT_ISOLATION:
+		return lp_parse_isolation(arg, &c->isolation, err);
 	case OPT_READ_ONLY:
 		c->read_only = true;
 		return 0;

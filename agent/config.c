@@ -135,6 +135,16 @@ static int apply_net(struct loader *ld, const config_setting_t *s, const char *p
 	return lp_parse_net(value, &((struct lp_container_cfg *)dst)->net, ld->err);
 }
 
+static int apply_isolation(struct loader *ld, const config_setting_t *s, const char *path,
+			   void *dst)
+{
+	const char *value = NULL;
+
+	if (cfg_get_string(ld, s, &value) < 0)
+		return -1;
+	return lp_parse_isolation(value, &((struct lp_container_cfg *)dst)->isolation, ld->err);
+}
+
 static int apply_read_only(struct loader *ld, const config_setting_t *s, const char *path,
 			   void *dst)
 {
@@ -240,6 +250,7 @@ static const struct rule container_rules[] = {
 	{ "devices", apply_devices, false },
 	{ "volumes", apply_volumes, false },
 	{ "userns", apply_userns, false },
+	{ "isolation", apply_isolation, false },
 };
 
 /* ---------------------------------------------------------------- containers */
@@ -699,6 +710,41 @@ static int apply_usb(struct loader *ld, const config_setting_t *s, const char *p
 	return cfg_apply_group(ld, s, path, usb_rules, ARRAY_SIZE(usb_rules), &cfg->usb);
 }
 
+static int apply_vm_kernel(struct loader *ld, const config_setting_t *s, const char *path,
+			   void *dst)
+{
+	return cfg_set_abs_path(ld, s, &((struct lp_vm_settings *)dst)->kernel);
+}
+
+static int apply_vm_memory(struct loader *ld, const config_setting_t *s, const char *path,
+			   void *dst)
+{
+	struct lp_vm_settings *vm = dst;
+
+	if (cfg_get_size(ld, s, &vm->memory) < 0)
+		return -1;
+	if (vm->memory < LP_VM_MEMORY_MIN)
+		return lp_fail(ld->err, ERANGE, "at least %lld MiB (the guest kernel needs it)",
+			       (long long)(LP_VM_MEMORY_MIN >> 20));
+	return 0;
+}
+
+static const struct rule vm_rules[] = {
+	{ "kernel", apply_vm_kernel, false },
+	{ "memory", apply_vm_memory, false },
+};
+
+static int apply_vm(struct loader *ld, const config_setting_t *s, const char *path, void *dst)
+{
+	struct lp_agent_config *cfg = dst;
+
+	if (!config_setting_is_group(s)) {
+		cfg_wrong_type(ld, s, "a group { kernel = \"/path/to/vmlinuz\"; ... }");
+		return cfg_fail_at(ld, s, path);
+	}
+	return cfg_apply_group(ld, s, path, vm_rules, ARRAY_SIZE(vm_rules), &cfg->vm);
+}
+
 static const struct rule top_rules[] = {
 	{ "root", apply_root, false },
 	{ "run_dir", apply_run_dir, false },
@@ -711,6 +757,7 @@ static const struct rule top_rules[] = {
 	{ "containers", apply_containers, true },
 	{ "fleet", apply_fleet, true },
 	{ "usb", apply_usb, true },
+	{ "vm", apply_vm, true },
 };
 
 /* ---------------------------------------------------------------- public */
@@ -767,6 +814,12 @@ int lp_config_defaults(struct lp_agent_config *cfg, struct lp_err *err)
 	}
 	/* A stick is how a device with no network gets updated: on unless turned off. */
 	cfg->usb.enabled = true;
+	cfg->vm.memory = LP_DEFAULT_VM_MEMORY;
+	cfg->vm.kernel = strdup(LP_DEFAULT_VM_KERNEL);
+	if (!cfg->vm.kernel) {
+		lp_config_free(cfg);
+		return lp_fail(err, ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -846,5 +899,6 @@ void lp_config_free(struct lp_agent_config *cfg)
 	free(cfg->cgroup_parent);
 	lp_strv_free(cfg->trusted_keys);
 	fleet_free(&cfg->fleet);
+	free(cfg->vm.kernel);
 	memset(cfg, 0, sizeof(*cfg));
 }

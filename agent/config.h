@@ -36,6 +36,15 @@ struct lp_usb_config {
 	bool write_status;	/* write limpet/status/DEVICE.json back to the stick */
 };
 
+/* microVMs (isolation vm or auto). */
+struct lp_vm_settings {
+	char *kernel;		/* the guest kernel: arm64 Image or x86_64 bzImage */
+	int64_t memory;		/* guest RAM of a container without a memory limit */
+};
+
+#define LP_DEFAULT_VM_KERNEL "/usr/lib/limpet/vmlinuz"
+#define LP_DEFAULT_VM_MEMORY ((int64_t)256 << 20)
+
 struct lp_agent_config {
 	char *path;		/* file it was read from; NULL when defaults only */
 	char *root;		/* persistent state (containers' upper dirs, logs) */
@@ -52,6 +61,7 @@ struct lp_agent_config {
 	size_t n_containers;
 	struct lp_fleet_config fleet;
 	struct lp_usb_config usb;
+	struct lp_vm_settings vm;
 };
 
 /* Defaults only (used when no file exists and -c was not given). */

@@ -18,6 +18,7 @@
 #include "logs.h"
 #include "platform/cgroup.h"
 #include "platform/lib/util.h"
+#include "vm_container.h"
 #include "volume.h"
 
 #define STATE_MAX (64 * 1024)
@@ -49,7 +50,7 @@ static int set_dirs(struct lp_globals *g, const char *name, struct lp_container 
 static json_t *state_to_json(const struct lp_ct_state *s)
 {
 	json_t *j = json_pack("{s:s, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:b, s:i, s:i, s:b, s:b,"
-			 " s:i, s:I, s:I, s:s}",
+			 " s:i, s:I, s:I, s:s, s:b}",
 			 "id", s->id, "status", status_names[s->status], "pid", (int)s->pid,
 			 "starttime", (json_int_t)s->starttime, "supervisor", (int)s->supervisor,
 			 "supervisor_start", (json_int_t)s->supervisor_start, "stop_requested",
@@ -57,7 +58,7 @@ static json_t *state_to_json(const struct lp_ct_state *s)
 			 s->auto_remove, "exit_code", s->exit_code, "signal", s->signal,
 			 "oom_killed", s->oom_killed, "exit_unknown", s->exit_unknown, "restarts",
 			 s->restarts, "started_at", (json_int_t)s->started_at, "finished_at",
-			 (json_int_t)s->finished_at, "cgroup", s->cgroup);
+			 (json_int_t)s->finished_at, "cgroup", s->cgroup, "vm", s->vm);
 
 	if (j && s->deploy_version &&
 	    json_object_set_new(j, "deployment",
@@ -74,20 +75,20 @@ static int state_from_json(json_t *j, struct lp_ct_state *s, struct lp_err *err)
 	const char *id, *status, *cgroup, *dname;
 	json_int_t starttime, sup_start, started, finished, dversion;
 	json_t *deployment = NULL;
-	int pid, sup, stop_req, detached, auto_rm, oom, unknown;
+	int pid, sup, stop_req, detached, auto_rm, oom, unknown, vm = 0;
 	json_error_t jerr;
 	size_t i;
 
 	if (json_unpack_ex(j, &jerr, JSON_STRICT,
 			   "{s:s, s:s, s:i, s:I, s:i, s:I, s:b, s:b, s:b, s:i, s:i, s:b, s:b,"
-			   " s:i, s:I, s:I, s:s, s?o}",
+			   " s:i, s:I, s:I, s:s, s?o, s?b}",
 			   "id", &id, "status", &status, "pid", &pid, "starttime", &starttime,
 			   "supervisor", &sup, "supervisor_start", &sup_start, "stop_requested",
 			   &stop_req, "detached", &detached, "auto_remove", &auto_rm, "exit_code",
 			   &s->exit_code, "signal", &s->signal, "oom_killed", &oom, "exit_unknown",
 			   &unknown, "restarts", &s->restarts, "started_at", &started,
 			   "finished_at", &finished, "cgroup", &cgroup, "deployment",
-			   &deployment) < 0)
+			   &deployment, "vm", &vm) < 0)
 		return lp_fail(err, EINVAL, "state.json: %s", jerr.text);
 	if (deployment) {
 		if (json_unpack_ex(deployment, &jerr, JSON_STRICT, "{s:s, s:I}", "name", &dname,
@@ -112,6 +113,7 @@ static int state_from_json(json_t *j, struct lp_ct_state *s, struct lp_err *err)
 	s->exit_unknown = unknown;
 	s->started_at = started;
 	s->finished_at = finished;
+	s->vm = vm;
 	return 0;
 }
 
@@ -389,8 +391,11 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	struct lp_bind *binds = NULL;
 	struct lp_err ignored;
 	struct lp_spec spec;
+	bool use_vm = false;
 	int rc;
 
+	if (lp_vm_choose(cfg, &use_vm, err) < 0)
+		return lp_prefix(err, "container %s", cfg->name);
 	if (ct_path(ct, "upper", upper, sizeof(upper), err) < 0 ||
 	    ct_path(ct, "work", work, sizeof(work), err) < 0 ||
 	    ct_path(ct, "rootfs", merged, sizeof(merged), err) < 0 ||
@@ -455,7 +460,9 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	spec.n_binds = cfg->n_volumes;
 	/* A cgroup left by a previous run of this container would carry its counters. */
 	lp_cgroup_destroy(ct->st.cgroup, &ignored);
-	if (rc == 0)
+	if (rc == 0 && use_vm)
+		rc = lp_vm_container_start(&g->cfg.vm, ct->dir, &spec, proc, err);
+	else if (rc == 0)
 		rc = lp_runtime_start(&spec, proc, err);
 	lp_volume_binds_free(binds, cfg->n_volumes);
 	free(extra[1]);
@@ -465,6 +472,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 		return lp_prefix(err, "container %s", cfg->name);
 	}
 	ct->st.status = LP_CT_RUNNING;
+	ct->st.vm = use_vm;
 	ct->st.pid = proc->pid;
 	ct->st.starttime = proc->starttime;
 	ct->st.supervisor = getpid();
@@ -507,8 +515,12 @@ int lp_ct_record_exit(struct lp_container *ct, bool have_status, int code, int s
 	uint64_t ooms = 0;
 	struct lp_err ignored;
 
-	/* With --init, PID 1's own status hides the entrypoint's: the file has it. */
-	if (ct->cfg.init && read_exit_file(ct, &code, &sig))
+	/*
+	 * With --init, PID 1's own status hides the entrypoint's; a VMM's says
+	 * 128+N for both a guest entrypoint killed by signal N and an exit
+	 * code of 128+N: the file has the difference.
+	 */
+	if ((ct->cfg.init || ct->st.vm) && read_exit_file(ct, &code, &sig))
 		have_status = true;
 	ct->st.exit_unknown = !have_status;
 	ct->st.exit_code = have_status ? code : 0;
@@ -542,6 +554,9 @@ int lp_ct_main_process(const struct lp_container *ct, pid_t *pid,
 	int child = 0;
 
 	if (!lp_ct_alive(ct))
+		return -1;
+	/* Nothing of a microVM's guest is a process here. */
+	if (ct->st.vm)
 		return -1;
 	*pid = ct->st.pid;
 	*starttime = ct->st.starttime;

@@ -38,6 +38,7 @@ struct lp_ct_state {
 	int signal;			/* killing signal, 0 if it exited */
 	bool oom_killed;
 	bool exit_unknown;		/* exited while nobody could wait for it */
+	bool vm;			/* this run is a microVM: pid is its VMM */
 	int restarts;
 	int64_t started_at, finished_at; /* wall clock seconds */
 	char cgroup[PATH_MAX];

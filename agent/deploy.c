@@ -10,6 +10,7 @@
 #include "control.h"
 #include "deploy_internal.h"
 #include "health.h"
+#include "parse.h"
 #include "platform/lib/util.h"
 
 /* Room for ".v" and the version in a container name. */
@@ -376,11 +377,13 @@ static int check_names(const struct lp_deployment *d, struct lp_err *err)
 				       "containers[%zu].name: '%s' is too long for a deployed "
 				       "container (at most %d characters)",
 				       i, c->cfg.name, DEPLOY_NAME_MAX);
-		if (c->isolation == LP_ISOLATION_VM)
+		/* A probe runs through exec, which cannot enter a microVM yet. */
+		if (c->cfg.isolation != LP_ISOLATION_CONTAINER && c->health.argv)
 			return lp_fail(err, ENOTSUP,
-				       "containers[%zu].isolation: 'vm' is not supported by this "
-				       "build yet (use 'container' or 'auto')",
-				       i);
+				       "containers[%zu].health.command: probes cannot run inside a "
+				       "microVM yet (isolation '%s'); drop the command to check "
+				       "that it keeps running",
+				       i, lp_isolation_name(c->cfg.isolation));
 		if (lp_deploy_resolve_devices(c, err) < 0)
 			return lp_prefix(err, "containers[%zu] (%s)", i, c->cfg.name);
 	}

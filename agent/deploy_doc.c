@@ -549,23 +549,13 @@ static int decode_restart(json_t *v, void *field, const char *path, struct lp_er
 /* field: enum lp_isolation */
 static int decode_isolation(json_t *v, void *field, const char *path, struct lp_err *err)
 {
-	static const char *const names[] = {
-		[LP_ISOLATION_CONTAINER] = "container",
-		[LP_ISOLATION_VM] = "vm",
-		[LP_ISOLATION_AUTO] = "auto",
-	};
 	const char *s = NULL;
-	size_t i;
 
 	if (get_string(v, &s, path, err) < 0)
 		return -1;
-	for (i = 0; i < ARRAY_SIZE(names); i++) {
-		if (!strcmp(s, names[i])) {
-			*(enum lp_isolation *)field = (enum lp_isolation)i;
-			return 0;
-		}
-	}
-	return fail_at(err, path, EINVAL, "'%s' is not an isolation (container, vm, auto)", s);
+	if (lp_parse_isolation(s, field, err) < 0)
+		return blame(err, path);
+	return 0;
 }
 
 /* field: enum lp_net_mode */
@@ -612,7 +602,7 @@ static const struct member container_members[] = {
 	CONTAINER("limits", decode_limits, cfg.limits, NULL),
 	CONTAINER("restart", decode_restart, cfg.restart, NULL),
 	CONTAINER("health", decode_health, health, NULL),
-	CONTAINER("isolation", decode_isolation, isolation, NULL),
+	CONTAINER("isolation", decode_isolation, cfg.isolation, NULL),
 	CONTAINER("network", decode_network, cfg.net, NULL),
 	CONTAINER("volumes", decode_volumes, cfg, NULL),
 	CONTAINER("devices", decode_devices, device_specs, NULL),

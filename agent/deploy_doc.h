@@ -30,12 +30,6 @@
 #define LP_HEALTH_TIMEOUT_MS 5000
 #define LP_HEALTH_RETRIES 3
 
-enum lp_isolation {
-	LP_ISOLATION_CONTAINER = 0,
-	LP_ISOLATION_VM,
-	LP_ISOLATION_AUTO,	/* a VM where the board can run one, else a container */
-};
-
 struct lp_health {
 	char **argv;		/* probe run inside the container; NULL: none */
 	int64_t interval_ms;	/* between probes */
@@ -57,7 +51,6 @@ struct lp_deploy_container {
 	unsigned char image_sha256[LP_SHA256_LEN];	/* of the whole archive file */
 	int64_t image_size;	/* bytes of the archive file */
 	struct lp_health health;
-	enum lp_isolation isolation;
 	char **device_specs;	/* "HOST[:INNER][:PERMS]", syntax checked; never NULL */
 };
 

@@ -282,6 +282,24 @@ int lp_parse_net(const char *s, enum lp_net_mode *net, struct lp_err *err)
 	return lp_fail(err, EINVAL, "'%s' is not a network mode (none, host)", s ? s : "");
 }
 
+int lp_parse_isolation(const char *s, enum lp_isolation *iso, struct lp_err *err)
+{
+	static const char *const names[] = { "container", "vm", "auto" };
+	size_t i;
+
+	for (i = 0; s && i < ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i])) {
+			*iso = (enum lp_isolation)i;
+			return 0;
+		}
+	return lp_fail(err, EINVAL, "'%s' is not an isolation (container, vm, auto)", s ? s : "");
+}
+
+const char *lp_isolation_name(enum lp_isolation iso)
+{
+	return iso == LP_ISOLATION_VM ? "vm" : iso == LP_ISOLATION_AUTO ? "auto" : "container";
+}
+
 static int copy_field(char *dst, size_t size, const char *src)
 {
 	size_t len = strlen(src);

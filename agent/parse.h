@@ -21,6 +21,9 @@ int lp_cpus_to_limits(double cpus, struct lp_limits *limits, struct lp_err *err)
 int lp_parse_restart(const char *s, struct lp_restart *r, struct lp_err *err);
 /* "none" or "host". */
 int lp_parse_net(const char *s, enum lp_net_mode *net, struct lp_err *err);
+/* "container", "vm" or "auto". */
+int lp_parse_isolation(const char *s, enum lp_isolation *iso, struct lp_err *err);
+const char *lp_isolation_name(enum lp_isolation iso);
 /* "/dev/x", "/dev/x:rw", "/dev/x:/dev/y", "/dev/x:/dev/y:rwm"; stats the node. */
 int lp_parse_device(const char *s, struct lp_device *dev, struct lp_err *err);
 /*

@@ -390,6 +390,36 @@ static int check_userns(const struct lp_container_cfg *c, struct lp_err *err)
 #endif
 }
 
+/*
+ * A microVM has no network, no host devices and no shared directories yet
+ * (no virtio): refuse what it cannot honour rather than drop it silently.
+ * "auto" is held to the same, so a deployment behaves alike on every board.
+ */
+static int check_isolation(const struct lp_container_cfg *c, struct lp_err *err)
+{
+	const char *iso = c->isolation == LP_ISOLATION_VM ? "vm" : "auto";
+
+	if (c->isolation == LP_ISOLATION_CONTAINER)
+		return 0;
+	if (c->isolation != LP_ISOLATION_VM && c->isolation != LP_ISOLATION_AUTO)
+		return lp_fail(err, EINVAL, "unknown isolation %d", (int)c->isolation);
+	if (c->net != LP_NET_NONE)
+		return lp_fail(err, EINVAL, "%s: a microVM has no network yet (only network mode none)", iso);
+	if (c->n_devices)
+		return lp_fail(err, EINVAL, "%s: a microVM cannot be given host devices", iso);
+	if (c->n_volumes)
+		return lp_fail(err, EINVAL, "%s: a microVM cannot mount volumes yet", iso);
+	if (c->userns_count)
+		return lp_fail(err, EINVAL, "%s: userns does not apply to a microVM", iso);
+	if (c->read_only)
+		return lp_fail(err, EINVAL, "%s: a microVM's root is a private copy; drop read_only",
+			       iso);
+	if (c->limits.memory && c->limits.memory < LP_VM_MEMORY_MIN)
+		return lp_fail(err, ERANGE, "%s: a microVM needs a memory limit of at least %lld MiB",
+			       iso, (long long)(LP_VM_MEMORY_MIN >> 20));
+	return 0;
+}
+
 /* In the order a reader of the config would look at them. */
 static const struct {
 	const char *field;
@@ -403,6 +433,7 @@ static const struct {
 	{ "pids", check_pids },		{ "net", check_net },
 	{ "restart", check_restart },	{ "devices", check_devices },
 	{ "volumes", check_volumes },	{ "userns", check_userns },
+	{ "isolation", check_isolation },
 };
 
 int lp_container_cfg_check(const struct lp_container_cfg *c, const char **field,

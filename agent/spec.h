@@ -21,6 +21,8 @@
 #define LP_CPU_PERIOD_US 100000		/* period used for --cpus quotas */
 #define LP_CPU_QUOTA_MIN_US 1000	/* the kernel refuses smaller quotas */
 #define LP_CPUS_MAX 1024
+/* A microVM's RAM holds its kernel and its initramfs twice (packed and unpacked). */
+#define LP_VM_MEMORY_MIN ((int64_t)64 << 20)
 
 enum lp_restart_policy {
 	LP_RESTART_NO = 0,
@@ -36,6 +38,16 @@ struct lp_restart {
 enum lp_net_mode {
 	LP_NET_NONE = 0,	/* own network namespace with loopback only */
 	LP_NET_HOST,
+};
+
+/*
+ * Where a container runs: namespaces, a KVM microVM, or a microVM where KVM
+ * works and namespaces elsewhere (decided at each start, and logged).
+ */
+enum lp_isolation {
+	LP_ISOLATION_CONTAINER = 0,
+	LP_ISOLATION_VM,
+	LP_ISOLATION_AUTO,
 };
 
 /* A named directory, ROOT/volumes/NAME, that outlives the containers using it. */
@@ -65,6 +77,7 @@ struct lp_container_cfg {
 	size_t n_volumes;
 	struct lp_restart restart;
 	uint32_t userns_uid, userns_count; /* userns_count 0: no user namespace */
+	enum lp_isolation isolation;
 	const char *source;	/* config file it came from, for messages; not owned */
 	int source_line;
 };

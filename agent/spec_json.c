@@ -462,6 +462,26 @@ static int decode_net(json_t *v, void *base, const char *path, struct lp_err *er
 	return 0;
 }
 
+static const char *const isolation_names[] = { "container", "vm", "auto" };
+
+static json_t *encode_isolation(const void *base, const char *path, struct lp_err *err)
+{
+	const struct lp_container_cfg *c = base;
+
+	return encode_enum(c->isolation, isolation_names, ARRAY_SIZE(isolation_names), path, err);
+}
+
+static int decode_isolation(json_t *v, void *base, const char *path, struct lp_err *err)
+{
+	struct lp_container_cfg *c = base;
+	unsigned int iso;
+
+	if (decode_enum(v, isolation_names, ARRAY_SIZE(isolation_names), &iso, path, err) < 0)
+		return -1;
+	c->isolation = (enum lp_isolation)iso;
+	return 0;
+}
+
 static json_t *encode_policy(const void *base, const char *path, struct lp_err *err)
 {
 	const struct lp_restart *r = base;
@@ -568,6 +588,7 @@ static const struct field container_fields[] = {
 	OBJECT(struct lp_container_cfg, "restart", restart, restart_schema),
 	FIELD(struct lp_container_cfg, "userns_uid", F_UINT32, userns_uid),
 	FIELD(struct lp_container_cfg, "userns_count", F_UINT32, userns_count),
+	SPECIAL("isolation", encode_isolation, decode_isolation),
 };
 static const struct schema container_schema = SCHEMA(container_fields);
 

@@ -70,6 +70,12 @@ struct lp_spec {
 	int stdio[3];		/* fds for the container's 0, 1, 2; -1 inherits ours */
 	const char *cgroup;	/* cgroup path relative to each hierarchy root */
 	const char *exit_file;	/* with init: where the init records the exit status */
+	/*
+	 * Set for a microVM: the process is this binary running argv (`limpet
+	 * vmm ...`) in the cgroup, without namespaces; the rootfs, user,
+	 * hostname and mount fields are the VM's business then.
+	 */
+	char *const *vmm_argv;
 };
 
 struct lp_proc {

@@ -155,6 +155,31 @@ static int setup_namespaces(const struct child_ctx *c, struct lp_err *err)
 	return 0;
 }
 
+/*
+ * A microVM's container process is limpet's VMM (`limpet vmm`): the VM is
+ * its isolation, so no namespaces; the cgroup (which lets it open
+ * /dev/kvm) holds its limits.
+ */
+static __attribute__((noreturn)) void exec_vmm(const struct child_ctx *c)
+{
+	const struct lp_spec *spec = c->spec;
+	struct lp_err err = { 0 };
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (setsid() < 0) {
+		lp_fail_errno(&err, "setsid");
+		child_die(c, &err, 0);
+	}
+	if (set_stdio(spec, &err) < 0)
+		child_die(c, &err, 0);
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	execv("/proc/self/exe", spec->vmm_argv);
+	lp_fail_errno(&err, "exec the VMM (/proc/self/exe)");
+	child_die(c, &err, 1);
+}
+
 static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 {
 	const struct lp_spec *spec = c->spec;
@@ -170,6 +195,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 	close(c->sync_fd);
 	/* A detached container must outlive the agent that started it. */
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+	if (spec->vmm_argv)
+		exec_vmm(c);
 	/* Become the user namespace's root: host root has no mapping inside it. */
 	if (spec->userns_count && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		lp_fail_errno(&err, "become root of the user namespace");
@@ -268,7 +295,9 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 
 	memset(proc, 0, sizeof(*proc));
 	proc->pidfd = -1;
-	if (!spec->net_host)
+	if (spec->vmm_argv)
+		flags = CLONE_PIDFD | SIGCHLD;
+	else if (!spec->net_host)
 		flags |= CLONE_NEWNET;
 #ifdef CONFIG_USERNS
 	if (spec->userns_count)

@@ -133,7 +133,7 @@ static void assert_example_web(const struct lp_deploy_container *c)
 	assert_int_equal(c->health.timeout_ms, 5000);
 	assert_int_equal(c->health.retries, 3);
 	assert_int_equal(c->health.start_period_ms, 15000);
-	assert_int_equal(c->isolation, LP_ISOLATION_CONTAINER);
+	assert_int_equal(c->cfg.isolation, LP_ISOLATION_CONTAINER);
 	assert_int_equal(c->cfg.net, LP_NET_HOST);
 	assert_int_equal(c->cfg.n_volumes, 1);
 	assert_string_equal(c->cfg.volumes[0].name, "web-data");
@@ -174,7 +174,7 @@ static void assert_example_sensor(const struct lp_deploy_container *c)
 	assert_int_equal(c->health.interval_ms, LP_HEALTH_INTERVAL_MS);
 	assert_int_equal(c->health.timeout_ms, LP_HEALTH_TIMEOUT_MS);
 	assert_int_equal(c->health.retries, LP_HEALTH_RETRIES);
-	assert_int_equal(c->isolation, LP_ISOLATION_CONTAINER);
+	assert_int_equal(c->cfg.isolation, LP_ISOLATION_CONTAINER);
 	assert_int_equal(c->cfg.net, LP_NET_NONE);
 	assert_int_equal(c->cfg.n_volumes, 0);
 	assert_null(c->cfg.volumes);
@@ -239,7 +239,7 @@ static void test_other_values(void **state)
 		 " \"target\": {\"devices\": [\"b8:27:eb:00:00:01\"], \"groups\": []},"
 		 " \"containers\": [{\"name\": \"a\", \"image\": {\"url\": \"./a.tar\","
 		 " \"sha256\": \"" EXAMPLE_WEB_SHA256 "\", \"size\": 1},"
-		 " \"user\": \"nobody\", \"limits\": {\"memory\": 8388608, \"cpus\": \"1.5\"},"
+		 " \"user\": \"nobody\", \"limits\": {\"memory\": 67108864, \"cpus\": \"1.5\"},"
 		 " \"health\": {\"command\": [\"/bin/true\"], \"interval\": \"2s\"},"
 		 " \"isolation\": \"auto\", \"restart\": \"no\"},"
 		 " {\"name\": \"b\", \"image\": {\"url\": \"b.tar\", \"sha256\": \""
@@ -252,16 +252,16 @@ static void test_other_values(void **state)
 	/* a name is kept for the image's /etc/passwd to resolve when it starts */
 	assert_string_equal(c->cfg.user, "nobody");
 	assert_int_equal(c->cfg.uid, 0);
-	assert_int_equal(c->cfg.limits.memory, 8 << 20);
+	assert_int_equal(c->cfg.limits.memory, 64 << 20);
 	assert_int_equal(c->cfg.limits.cpu_quota, 150000);
-	assert_int_equal(c->isolation, LP_ISOLATION_AUTO);
+	assert_int_equal(c->cfg.isolation, LP_ISOLATION_AUTO);
 	assert_int_equal(c->cfg.restart.policy, LP_RESTART_NO);
 	/* the default timeout (5s) shrinks to a shorter interval */
 	assert_int_equal(c->health.interval_ms, 2000);
 	assert_int_equal(c->health.timeout_ms, 2000);
 	assert_string_equal(c->cfg.image, "deploy/a:5d41402abc4b");
 	c = &d.containers[1];
-	assert_int_equal(c->isolation, LP_ISOLATION_VM);
+	assert_int_equal(c->cfg.isolation, LP_ISOLATION_VM);
 	assert_null(c->health.argv);
 	assert_int_equal(c->health.start_period_ms, 60000);
 	lp_deploy_free(&d);
@@ -458,6 +458,8 @@ static void test_bad_fields(void **state)
 		  "containers[0].health.start_period: '-1s' is negative" },
 		{ "containers.0.isolation", "\"kvm\"",
 		  "containers[0].isolation: 'kvm' is not an isolation (container, vm, auto)" },
+		{ "containers.0.isolation", "\"vm\"", 
+		  "containers[0].isolation: vm: a microVM has no network yet (only network mode none)" },
 		{ "containers.0.network", "\"bridge\"",
 		  "containers[0].network: 'bridge' is not a network mode (none, host)" },
 		{ "containers.0.volumes", "{}",

@@ -139,6 +139,7 @@ static void assert_cfg_equal(const struct lp_container_cfg *a, const struct lp_c
 	assert_int_equal(a->uid, b->uid);
 	assert_int_equal(a->gid, b->gid);
 	assert_int_equal(a->net, b->net);
+	assert_int_equal(a->isolation, b->isolation);
 	assert_int_equal(a->read_only, b->read_only);
 	assert_int_equal(a->init, b->init);
 	assert_memory_equal(&a->limits, &b->limits, sizeof(a->limits));
@@ -374,6 +375,51 @@ static void unknown_net(struct lp_container_cfg *c)
 	c->net = (enum lp_net_mode)7;
 }
 
+/* The full config has devices, volumes, a user namespace and host networking. */
+static void vm_with_host_net(struct lp_container_cfg *c)
+{
+	c->isolation = LP_ISOLATION_VM;
+}
+
+static void vm_with_devices(struct lp_container_cfg *c)
+{
+	c->isolation = LP_ISOLATION_AUTO;
+	c->net = LP_NET_NONE;
+}
+
+static void vm_with_volumes(struct lp_container_cfg *c)
+{
+	vm_with_devices(c);
+	c->n_devices = 0;
+}
+
+static void vm_with_userns(struct lp_container_cfg *c)
+{
+	vm_with_volumes(c);
+	lp_volumes_free(c->volumes, c->n_volumes);
+	c->volumes = NULL;
+	c->n_volumes = 0;
+}
+
+static void vm_read_only(struct lp_container_cfg *c)
+{
+	vm_with_userns(c);
+	c->userns_count = 0;
+	c->read_only = true;
+}
+
+static void vm_small_memory(struct lp_container_cfg *c)
+{
+	vm_read_only(c);
+	c->read_only = false;
+	c->limits.memory = 32 << 20;
+}
+
+static void unknown_isolation(struct lp_container_cfg *c)
+{
+	c->isolation = (enum lp_isolation)9;
+}
+
 static void retries_with_always(struct lp_container_cfg *c)
 {
 	c->restart.policy = LP_RESTART_ALWAYS;
@@ -488,6 +534,13 @@ static void test_validate_errors(void **state)
 	expect_invalid(negative_weight, "cpu_weight", "-1 is out of range");
 	expect_invalid(negative_pids, "pids", "-1 is negative");
 	expect_invalid(unknown_net, "net", "unknown mode 7");
+	expect_invalid(vm_with_host_net, "isolation", "vm: a microVM has no network yet");
+	expect_invalid(vm_with_devices, "isolation", "auto: a microVM cannot be given host devices");
+	expect_invalid(vm_with_volumes, "isolation", "auto: a microVM cannot mount volumes yet");
+	expect_invalid(vm_with_userns, "isolation", "auto: userns does not apply to a microVM");
+	expect_invalid(vm_read_only, "isolation", "auto: a microVM's root is a private copy");
+	expect_invalid(vm_small_memory, "isolation", "auto: a microVM needs a memory limit of at least 64 MiB");
+	expect_invalid(unknown_isolation, "isolation", "unknown isolation 9");
 	expect_invalid(retries_with_always, "restart", "a retry count only goes with on-failure");
 	expect_invalid(negative_retries, "restart", "a retry count of -1 is negative");
 	expect_invalid(device_bad_perms, "devices", "'rx' is not a set of permissions from rwm");
@@ -573,6 +626,11 @@ static void test_json_round_trip_policies(void **state)
 		round_trip(&c);
 	}
 	c.net = LP_NET_HOST;
+	round_trip(&c);
+	c.net = LP_NET_NONE;
+	c.isolation = LP_ISOLATION_VM;
+	round_trip(&c);
+	c.isolation = LP_ISOLATION_AUTO;
 	round_trip(&c);
 	lp_container_cfg_free(&c);
 }

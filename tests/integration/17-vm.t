@@ -1,0 +1,122 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# KVM microVM isolation. Everywhere: bad settings are refused, `vm` without
+# KVM is a clear error, `auto` falls back to namespaces. Where /dev/kvm works
+# and a guest kernel is given (the emulated board: LIMPET_TEST_GUEST_KERNEL):
+# the same contract as a namespace container, inside a microVM.
+. "$(dirname "$0")/../lib/tap.sh"
+
+KERNEL=${LIMPET_TEST_GUEST_KERNEL:-/nonexistent/vmlinuz}
+cat >"$T/vm.conf" <<EOF
+vm = { kernel = "$KERNEL"; memory = "128M"; };
+EOF
+V() { "$LIMPET" -c "$T/vm.conf" --root "$ROOT" "$@"; }
+
+# ---------------------------------------------------------------- everywhere
+err=$(V run --rm --isolation vm --net host "$ROOTFS" /bin/true 2>&1)
+is "$?" 2 "vm with --net host is a usage error"
+like "$err" "isolation: vm: a microVM has no network yet \(only network mode none\)" "and says why"
+err=$(V run --rm --isolation auto -v data:/data "$ROOTFS" /bin/true 2>&1)
+like "$err" "isolation: auto: a microVM cannot mount volumes yet" "auto is held to the same rules"
+err=$(V run --rm --isolation vm --memory 16M "$ROOTFS" /bin/true 2>&1)
+like "$err" "a microVM needs a memory limit of at least 64 MiB" "too little guest RAM is refused"
+err=$(V run --rm --isolation kvm "$ROOTFS" /bin/true 2>&1)
+like "$err" "'kvm' is not an isolation \(container, vm, auto\)" "an unknown isolation is refused"
+printf 'vm = { memory = "8M"; };\n' >"$T/bad.conf"
+err=$("$LIMPET" -c "$T/bad.conf" --root "$ROOT" ps 2>&1)
+like "$err" "bad.conf:1: vm.memory: at least 64 MiB" "a config with too little vm.memory names file:line"
+
+if [ ! -c /dev/kvm ]; then
+	err=$(V run --rm --isolation vm "$ROOTFS" /bin/echo hi 2>&1)
+	is "$?" 125 "vm without /dev/kvm fails to start (125, as any start failure)"
+	like "$err" "isolation vm: no /dev/kvm on this board" "and says why in one line"
+	is "$(L ps | grep -c .)" 1 "and leaves no container behind (ps shows only its header)"
+	out=$(V run --rm --isolation auto "$ROOTFS" /bin/sh -c 'echo $$' 2>"$T/auto.err")
+	is "$out" 1 "auto without KVM runs in namespaces (the entrypoint is PID 1)"
+	like "$(cat "$T/auto.err")" "isolation auto: namespaces \(no /dev/kvm on this board\)" \
+		"with one line saying which and why"
+	exit 0
+fi
+
+# ---------------------------------------------------------------- with KVM
+if [ ! -r "$KERNEL" ]; then
+	ok "# skip microVMs: no guest kernel (LIMPET_TEST_GUEST_KERNEL)"
+	exit 0
+fi
+
+out=$(V run --rm --isolation vm "$ROOTFS" /bin/echo hello from a microVM)
+is "$?" 0 "a microVM runs and exits 0"
+is "$out" "hello from a microVM" "its output reaches us, byte for byte"
+
+V run --rm --isolation vm "$ROOTFS" /bin/sh -c 'exit 3'
+is "$?" 3 "exit code 3 propagates out of the VM"
+V run --rm --isolation vm "$ROOTFS" /bin/sh -c 'kill -KILL $$; sleep 1'
+is "$?" 137 "an entrypoint killed by SIGKILL inside exits 128+9"
+err=$(V run --rm --isolation vm "$ROOTFS" /no/such/cmd 2>&1)
+is "$?" 127 "a missing command exits 127"
+like "$err" "/no/such/cmd" "and the error names it"
+
+out=$(V run --rm --isolation vm "$ROOTFS" /bin/cat /proc/cmdline)
+like "$out" "console=ttyS1 panic=-1 quiet rdinit=/.limpet/init" "it runs on the guest kernel limpet booted"
+
+out=$(V run --rm --isolation vm --hostname vm1 -e GREETING=hi --workdir /tmp --user 1000:1000 \
+	"$ROOTFS" /bin/sh -c 'echo $(hostname) $GREETING $(pwd) $(id -u) $(id -g)')
+is "$out" "vm1 hi /tmp 1000 1000" "hostname, env, workdir and user apply inside"
+
+out=$(V run --rm --isolation vm --memory 160M "$ROOTFS" /bin/sh -c \
+	'sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo')
+check "--memory 160M is the guest's RAM (MemTotal $out kB)" \
+	test "${out:-0}" -gt $((100 * 1024)) -a "${out:-0}" -le $((160 * 1024))
+out=$(V run --rm --isolation vm --cpus 2 "$ROOTFS" /bin/nproc)
+is "$out" 2 "--cpus 2 gives two vCPUs"
+out=$(V run --rm --isolation vm --pids 8 "$ROOTFS" /bin/sh -c \
+	'cat /sys/fs/cgroup/ct/pids.max; for i in 1 2 3 4 5 6 7 8 9 10; do sleep 3 & done')
+like "$out" "^8" "--pids sets pids.max inside the guest"
+like "$out" "can't fork" "and holds the entrypoint to it"
+
+if [ "${LIMPET_TEST_BOARD_ARCH:-}" = x86_64 ]; then
+	want="KVM works here"
+else
+	want="KVM works here, vGIC v${LIMPET_TEST_BOARD_GIC:-[23]}"
+fi
+err=$(V run --rm --isolation auto "$ROOTFS" /bin/true 2>&1)
+like "$err" "isolation auto: microVM \($want\)" "auto picks a microVM where KVM works, and says so"
+
+# Detached: logs, ps, a graceful stop and a hard one.
+start_agent -c "$T/vm.conf"
+V run -d --name calm --isolation vm "$ROOTFS" /bin/sh -c \
+	'trap "echo got TERM; exit 7" TERM; echo up; while :; do sleep 1; done' >/dev/null
+is "$?" 0 "a detached microVM starts"
+wait_for 60 grep -q up "$ROOT/containers/calm/container.log"
+check "its output goes to limpet logs" grep -q up <<<"$(L logs calm)"
+is "$(ps_field calm vm)" true "inspect says it runs as a microVM"
+is "$(ps_field calm isolation)" vm "as it was asked to"
+pid=$(ps_field calm pid)
+check "its process is the VMM (limpet vmm)" grep -q vmm <<<"$(tr '\0' ' ' </proc/$pid/cmdline)"
+cg=$(sed -n 's/^0:://p' /proc/$pid/cgroup)
+check "the VMM runs in the container's cgroup ($cg)" test -n "$cg" -a "$cg" = "$(ps_field calm cgroup)"
+mem=$(cat "/sys/fs/cgroup$cg/memory.max")
+check "whose memory.max holds guest RAM and the VMM ($mem)" \
+	test "$mem" -gt $((128 << 20)) -a "$mem" -lt $((192 << 20))
+err=$(L exec calm /bin/true 2>&1)
+is "$?" 1 "exec into a microVM fails"
+like "$err" "container calm runs in a microVM: exec cannot enter it yet" "and says why"
+L stop -t 30 calm
+like "$(L ps)" "calm +exited\(7\)" "stop reaches the guest's entrypoint: it exits 7 by its trap"
+like "$(L logs calm)" "got TERM" "and its last words are in the log"
+
+V run -d --name stubborn --isolation vm "$ROOTFS" /bin/sh -c \
+	'trap "" TERM; echo up; while :; do sleep 1; done' >/dev/null
+wait_for 60 grep -q up "$ROOT/containers/stubborn/container.log"
+L stop -t 2 stubborn
+like "$(L ps)" "stubborn +killed\(9\)" "a VM ignoring SIGTERM is killed after the timeout"
+is "$(ps_field stubborn signal)" 9 "by SIGKILL"
+
+test_images
+L image import --trust "$IMG/demo.pub" "$IMG/hello.tar" >/dev/null
+out=$(V run --rm --isolation vm hello)
+like "$out" "^hello from [a-z0-9-]+ as 1000:1000 in /home/user with GREETING=hi$" \
+	"a signed image runs in a microVM as its config says (user, workdir, env)"
+L image import --trust "$IMG/demo.pub" "$IMG/layers.tar" >/dev/null
+out=$(V run --rm --isolation vm layers /bin/sh -c 'echo $(ls /data) / $(ls /opt/dir)')
+is "$out" "keep.txt new.txt / c.txt" "its layers are flattened: whiteout and opaque dir applied"
