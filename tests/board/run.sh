@@ -1,47 +1,98 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# tests/board/run.sh LIMPET_ARM64 [TEST...]
+# tests/board/run.sh LIMPET [TEST...]
 #
-# The emulated board tier: boots a Raspberry-Pi-4-like arm64 machine (QEMU
-# virt, Cortex-A72, GIC-400, KVM available in nVHE mode) with Debian's arm64
-# kernel and an initramfs holding busybox, bash, the static arm64 limpet, the
-# test scripts and signed arm64 images. Inside, the tests run on cgroup v2;
-# their TAP comes back over the serial console and prove judges it here.
+# The emulated board tier. By default (BOARD_ARCH=arm64) it boots a
+# Raspberry-Pi-4-like arm64 machine (QEMU virt, Cortex-A72, GIC-400, KVM
+# available in nVHE mode) with Debian's arm64 kernel; BOARD_ARCH=x86_64 boots
+# a q35 PC whose emulated CPU has AMD SVM, so KVM works there too. The
+# initramfs holds busybox, bash, the static limpet of that architecture, the
+# test scripts, signed images built for it and a guest kernel for microVMs.
+# Inside, the tests run on cgroup v2; their TAP comes back over the serial
+# console and prove judges it here.
 #
 # TEST names a script under tests/ (default: $BOARD_TESTS). BOARD_SHELL=1
-# boots to a shell instead. Debian's packages are cached in
+# boots to a shell instead. BOARD_GIC=2|3 picks the arm64 board's GIC
+# (default 2, a Pi 4's GIC-400). Debian's packages are cached in
 # ${LIMPET_CACHE_DIR:-~/.cache/limpet}/board.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
-LIMPET=$(realpath "${1:?usage: run.sh PATH/TO/arm64/limpet [TEST...]}")
+LIMPET=$(realpath "${1:?usage: run.sh PATH/TO/limpet [TEST...]}")
 shift
 DEFAULT_TESTS="board/board.t integration/01-run.t integration/02-security.t
 	integration/03-limits.t integration/04-agent.t integration/09-exec.t
-	integration/10-deploy-check.t integration/11-volumes.t integration/13-deploy-apply.t"
+	integration/10-deploy-check.t integration/11-volumes.t integration/13-deploy-apply.t
+	integration/17-vm.t"
 TESTS=${*:-${BOARD_TESTS:-$DEFAULT_TESTS}}
 CACHE=${LIMPET_CACHE_DIR:-${HOME:-/root}/.cache/limpet}/board
-WORK=$TOP/tests/.work/board
-# Modules the tests need, in load order (no modules.dep in the package).
-MODULES="fs/overlayfs/overlay drivers/block/loop fs/fat/fat fs/fat/vfat fs/nls/nls_cp437
-	fs/nls/nls_ascii fs/nls/nls_utf8"
+ARCH=${BOARD_ARCH:-arm64}
+GIC=${BOARD_GIC:-2}
+# The board's RAM in MiB. With everything on the tmpfs, about 840 MiB of
+# 1024 are still available when the tests start (README.md).
+MEM=${BOARD_MEM:-1024}
+
+# Per board: Debian's architecture, what `file` says of its static binary,
+# the kernel packages (board, guest: the newest ABI of each is used), the
+# QEMU machine, its console, and the modules the tests need in load order
+# (the packages have no modules.dep). Built-in features need no module.
+case $ARCH in
+arm64)
+	DEBARCH=arm64
+	FILE_RE='ARM aarch64.*statically linked'
+	BOARD_KPKG_RE='^linux-image-6\.1\.0-[0-9]+-arm64-unsigned$'
+	GUEST_KPKG_RE='^linux-image-6\.1\.0-[0-9]+-cloud-arm64-unsigned$'
+	QEMU=qemu-system-aarch64
+	QEMU_PKG=qemu-system-arm
+	case $GIC in 2 | 3) ;; *) echo "board: BOARD_GIC=$GIC: 2 or 3" >&2; exit 2 ;; esac
+	MACHINE=(-M "virt,virtualization=on,gic-version=$GIC" -cpu cortex-a72)
+	CONSOLE=ttyAMA0
+	MODULES="fs/overlayfs/overlay drivers/block/loop fs/fat/fat fs/fat/vfat fs/nls/nls_cp437
+		fs/nls/nls_ascii fs/nls/nls_utf8"
+	WORK=$TOP/tests/.work/board$([ "$GIC" = 2 ] || echo "-gic$GIC")
+	;;
+x86_64)
+	DEBARCH=amd64
+	FILE_RE='x86-64.*statically linked'
+	# The cloud kernel is both the board's and the guest's: it has KVM
+	# as modules and needs no ccp.ko for kvm-amd (the generic one does).
+	BOARD_KPKG_RE='^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$'
+	GUEST_KPKG_RE=$BOARD_KPKG_RE
+	QEMU=qemu-system-x86_64
+	QEMU_PKG=qemu-system-x86
+	# TCG emulates AMD SVM (not Intel VMX): kvm-amd works inside.
+	MACHINE=(-M q35 -cpu max -vga none)
+	CONSOLE=ttyS0
+	MODULES="virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd fs/overlayfs/overlay
+		drivers/block/loop fs/fat/fat fs/fat/vfat fs/nls/nls_cp437 fs/nls/nls_ascii
+		fs/nls/nls_utf8"
+	WORK=$TOP/tests/.work/board-x86_64
+	;;
+*)
+	echo "board: BOARD_ARCH=$ARCH: arm64 or x86_64" >&2
+	exit 2
+	;;
+esac
+# One work directory per board, so that different boards can run side by side.
+WORK=${BOARD_WORK:-$WORK}
 
 die() { echo "board: $*" >&2; exit 1; }
 log() { echo "board: $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "run as root (the initramfs holds root-owned files, images/build.sh needs root)"
-file -b "$LIMPET" | grep -q 'ARM aarch64.*statically linked' ||
-	die "$LIMPET is not a static arm64 binary (make static ARCH=arm64)"
-command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 is missing (apt-get install qemu-system-arm)"
+file -b "$LIMPET" | grep -q "$FILE_RE" ||
+	die "$LIMPET is not a static $ARCH binary (make static ARCH=$ARCH)"
+command -v "$QEMU" >/dev/null || die "$QEMU is missing (apt-get install $QEMU_PKG)"
 
-# apt_download PKG:arm64: the .deb in $CACHE, fetched once.
+# apt_download PKG:ARCH: the .deb in $CACHE, fetched once (apt's file names
+# carry the architecture, so arm64 and amd64 packages sit side by side).
 apt_download() {
 	local name=${1%%:*} ver deb
 	ver=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')
 	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
-		die "no candidate for $1 (dpkg --add-architecture arm64 && apt-get update)"
+		die "no candidate for $1 (dpkg --add-architecture ${1##*:} && apt-get update)"
 	fi
-	deb=$CACHE/${name}_${ver//:/%3a}_arm64.deb
+	deb=$CACHE/${name}_${ver//:/%3a}_${1##*:}.deb
 	if [ ! -s "$deb" ]; then
 		log "downloading $1 $ver"
 		(cd "$CACHE" && apt-get download -q "$1=$ver" >/dev/null 2>&1) ||
@@ -63,33 +114,45 @@ unpack() {
 	echo "$dir"
 }
 
+# newest_kpkg REGEX: the newest 6.1 kernel ABI in the archive (its number
+# changes with updates).
+newest_kpkg() {
+	local pkg
+	pkg=$(apt-cache search --names-only "$1" | cut -d' ' -f1 | sort -V | tail -1)
+	[ -n "$pkg" ] || die "no package matching $1 in apt's lists"
+	echo "$pkg"
+}
+
 prepare_debs() {
 	mkdir -p "$CACHE"
 	# Whole outputs, not pipes: grep -q exits at the first match, and
 	# pipefail would count the writer's SIGPIPE as a failure.
-	local archs policy
-	archs=$(dpkg --print-foreign-architectures)
-	policy=$(apt-cache policy busybox-static:arm64 2>/dev/null)
-	if ! grep -qx arm64 <<<"$archs" || ! grep -q 'Candidate: [^(]' <<<"$policy"; then
-		log "adding the arm64 architecture to apt"
-		dpkg --add-architecture arm64
-		apt-get update -q >/dev/null || die "apt-get update failed"
+	local archs policy guest_kdir
+	if [ "$DEBARCH" != "$(dpkg --print-architecture)" ]; then
+		archs=$(dpkg --print-foreign-architectures)
+		policy=$(apt-cache policy "busybox-static:$DEBARCH" 2>/dev/null)
+		if ! grep -qx "$DEBARCH" <<<"$archs" || ! grep -q 'Candidate: [^(]' <<<"$policy"; then
+			log "adding the $DEBARCH architecture to apt"
+			dpkg --add-architecture "$DEBARCH"
+			apt-get update -q >/dev/null || die "apt-get update failed"
+		fi
 	fi
-	# The newest 6.1 kernel ABI in the archive (its number changes with updates).
-	KPKG=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-arm64-unsigned$' |
-		cut -d' ' -f1 | sort -V | tail -1)
-	[ -n "$KPKG" ] || die "no linux-image-6.1.0-*-arm64-unsigned package in apt's lists"
-	KDIR=$(unpack "$(apt_download "$KPKG:arm64")")
-	BBDIR=$(unpack "$(apt_download busybox-static:arm64)")
-	BASHDIR=$(unpack "$(apt_download bash-static:arm64)")
+	KPKG=$(newest_kpkg "$BOARD_KPKG_RE")
+	KDIR=$(unpack "$(apt_download "$KPKG:$DEBARCH")")
+	GUEST_KPKG=$(newest_kpkg "$GUEST_KPKG_RE")
+	guest_kdir=$(unpack "$(apt_download "$GUEST_KPKG:$DEBARCH")")
+	BBDIR=$(unpack "$(apt_download "busybox-static:$DEBARCH")")
+	BASHDIR=$(unpack "$(apt_download "bash-static:$DEBARCH")")
 	KERNEL=$(echo "$KDIR"/boot/vmlinuz-*)
 	[ -f "$KERNEL" ] || die "no vmlinuz in $KPKG"
+	GUEST_KERNEL=$(echo "$guest_kdir"/boot/vmlinuz-*)
+	[ -f "$GUEST_KERNEL" ] || die "no vmlinuz in $GUEST_KPKG"
 }
 
 build_initramfs() {
 	local root=$WORK/root m mod applet
 	rm -rf "$root"
-	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,etc,proc,sys,dev,mnt,tmp,root,limpet/images}
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,lib/modules,etc,proc,sys,dev,mnt,tmp,root,limpet/images,limpet/guest}
 	chmod 1777 "$root/tmp"
 	cp "$BBDIR/bin/busybox" "$root/bin/busybox"
 	for applet in $(busybox --list-full); do
@@ -110,28 +173,36 @@ build_initramfs() {
 	mkdir -p "$root/limpet/tests"
 	cp -a "$TOP/tests/lib" "$TOP/tests/integration" "$TOP/tests/board" "$root/limpet/tests/"
 	cp "$WORK"/images/*.tar "$WORK"/images/*.tar.sig "$WORK"/images/demo.{pub,key} "$root/limpet/images/"
+	# The kernel of the tests' microVMs (LIMPET_TEST_GUEST_KERNEL).
+	cp "$GUEST_KERNEL" "$root/limpet/guest/vmlinuz"
 	(cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | gzip -1 >"$WORK/initrd.gz"
 }
+
+# console_lines: the console's lines without carriage returns and terminal
+# escapes (the PC's firmware clears the screen on the line the tests' first
+# marker lands on).
+console_lines() { sed -u 's/\r//g; s/\x1b\[[0-9;?]*[A-Za-z]//g; s/\x1b[c78]//g'; }
 
 # boot LOG [APPEND...]: the board until it powers off.
 boot() {
 	local log=$1
 	shift
-	timeout "${BOARD_TIMEOUT:-1800}" qemu-system-aarch64 \
-		-M virt,virtualization=on,gic-version=2 -cpu cortex-a72 -smp 2 -m 1024 \
+	local board=limpet.arch=$ARCH
+	[ "$ARCH" != arm64 ] || board="$board limpet.gic=$GIC"
+	timeout "${BOARD_TIMEOUT:-1800}" "$QEMU" "${MACHINE[@]}" -smp 2 -m "$MEM" \
 		-accel tcg,thread=multi -nographic -no-reboot -nic none \
 		-kernel "$KERNEL" -initrd "$WORK/initrd.gz" \
-		-append "console=ttyAMA0 rdinit=/init panic=-1 quiet loglevel=1 limpet.date=$(date +%s) $*" |
-		tee "$log" | if [ -n "${BOARD_SHELL:-}" ]; then cat; else sed -n 's/^\(ok\|not ok\|@@limpet\)/&/p'; fi
+		-append "console=$CONSOLE rdinit=/init panic=-1 quiet loglevel=1 limpet.date=$(date +%s) $board $*" |
+		tee "$log" | if [ -n "${BOARD_SHELL:-}" ]; then cat; else console_lines | sed -n 's/^\(ok\|not ok\|@@limpet\)/&/p'; fi
 }
 
 main() {
 	mkdir -p "$WORK"
 	prepare_debs
-	# The same signed images as the x86_64 tests, built for arm64.
-	"$TOP/images/build.sh" "$WORK/images" --arch arm64 --busybox "$BBDIR/bin/busybox" >/dev/null
+	# The same signed images as the host's tests, built with the board's busybox.
+	"$TOP/images/build.sh" "$WORK/images" --arch "$DEBARCH" --busybox "$BBDIR/bin/busybox" >/dev/null
 	build_initramfs
-	log "$(basename "$KERNEL"), initramfs $(($(stat -c %s "$WORK/initrd.gz") / 1024)) KiB, limpet $(stat -c %s "$LIMPET") bytes"
+	log "$ARCH$([ "$ARCH" != arm64 ] || echo " GICv$GIC"): $(basename "$KERNEL"), guest $(basename "$GUEST_KERNEL"), initramfs $(($(stat -c %s "$WORK/initrd.gz") / 1024)) KiB, limpet $(stat -c %s "$LIMPET") bytes"
 	if [ -n "${BOARD_SHELL:-}" ]; then
 		boot "$WORK/console.log" limpet.shell=1
 		return
@@ -141,11 +212,11 @@ main() {
 	set -- $TESTS
 	boot "$WORK/console.log" "limpet.tests=$(IFS=,; echo "$*")" || true
 	rm -rf "$tapdir" && mkdir -p "$tapdir"
-	tr -d '\r' <"$WORK/console.log" | awk -v dir="$tapdir" '
+	console_lines <"$WORK/console.log" | awk -v dir="$tapdir" '
 		/^@@limpet-test-begin / { f = dir "/" $2; printf "" > f; next }
 		/^@@limpet-test-end / { print $3 > (dir "/" $2 ".rc"); close(f); f = ""; next }
 		f != "" { print >> f }'
-	grep -q '^@@limpet-board-done' <(tr -d '\r' <"$WORK/console.log") ||
+	grep -q '^@@limpet-board-done' <(console_lines <"$WORK/console.log") ||
 		{ log "the board did not finish its tests (console: $WORK/console.log)"; rc=1; }
 	for t in "$@"; do
 		t=$(basename "$t")
