@@ -26,6 +26,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -58,6 +59,23 @@ struct guest_spec {
 
 /* The container's console (UART 0), once open: the entrypoint's stdio, and our last words. */
 static int console_fd = -1;
+
+/*
+ * Wait until the tty has handed everything to the UART, but not forever:
+ * tcdrain() would, should an interrupt go missing, and the VM would never
+ * report its end.  Our UART sends instantly, so this is milliseconds.
+ */
+static void drain_console(void)
+{
+	const struct timespec step = { .tv_nsec = 10 * 1000 * 1000 };
+	int pending, i;
+
+	for (i = 0; console_fd >= 0 && i < 300; i++) {
+		if (ioctl(console_fd, TIOCOUTQ, &pending) < 0 || pending == 0)
+			return;
+		nanosleep(&step, NULL);
+	}
+}
 
 /* ---------------------------------------------------------------- reporting */
 
@@ -123,8 +141,7 @@ static _Noreturn void report_end(uint32_t value)
 	struct lp_err err = { 0 };
 
 	/* The entrypoint's last output is still in the UART's buffer: the logs get all of it. */
-	if (console_fd >= 0 && tcdrain(console_fd) < 0)
-		say("drain %s: %s", LP_GUEST_CONSOLE_TTY, strerror(errno));
+	drain_console();
 	if (write_exit_device(value, &err) < 0)
 		say("exit device: %s: powering off without the status %#x", err.msg, value);
 	else
