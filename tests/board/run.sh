@@ -13,8 +13,10 @@
 #
 # TEST names a script under tests/ (default: $BOARD_TESTS). BOARD_SHELL=1
 # boots to a shell instead. BOARD_GIC=2|3 picks the arm64 board's GIC
-# (default 2, a Pi 4's GIC-400). Debian's packages are cached in
-# ${LIMPET_CACHE_DIR:-~/.cache/limpet}/board.
+# (default 2, a Pi 4's GIC-400). BOARD_BENCH=bench/vm.sh runs that benchmark
+# instead of the tests (make bench-vm): only then does the initramfs also hold
+# tests/bench and QEMU (tests/board/qemu.sh), and its output is printed as it
+# is. Debian's packages are cached in ${LIMPET_CACHE_DIR:-~/.cache/limpet}/board.
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -25,6 +27,8 @@ DEFAULT_TESTS="board/board.t integration/01-run.t integration/02-security.t
 	integration/10-deploy-check.t integration/11-volumes.t integration/13-deploy-apply.t
 	integration/17-vm.t"
 TESTS=${*:-${BOARD_TESTS:-$DEFAULT_TESTS}}
+BENCH=${BOARD_BENCH:-}
+[ -z "$BENCH" ] || TESTS=$BENCH
 CACHE=${LIMPET_CACHE_DIR:-${HOME:-/root}/.cache/limpet}/board
 ARCH=${BOARD_ARCH:-arm64}
 GIC=${BOARD_GIC:-2}
@@ -74,6 +78,7 @@ x86_64)
 	;;
 esac
 # One work directory per board, so that different boards can run side by side.
+[ -z "$BENCH" ] || WORK=$WORK-bench
 WORK=${BOARD_WORK:-$WORK}
 
 die() { echo "board: $*" >&2; exit 1; }
@@ -175,6 +180,13 @@ build_initramfs() {
 	cp "$WORK"/images/*.tar "$WORK"/images/*.tar.sig "$WORK"/images/demo.{pub,key} "$root/limpet/images/"
 	# The kernel of the tests' microVMs (LIMPET_TEST_GUEST_KERNEL).
 	cp "$GUEST_KERNEL" "$root/limpet/guest/vmlinuz"
+	if [ -n "$BENCH" ]; then
+		cp -a "$TOP/tests/bench" "$root/limpet/tests/"
+		# shellcheck source=tests/board/qemu.sh
+		. "$TOP/tests/board/qemu.sh"
+		board_qemu "$root"
+		log "bench: qemu-system-aarch64 and its libraries from $QEMU_BENCH_DEBS"
+	fi
 	(cd "$root" && find . -print0 | sort -z | cpio --null -o -H newc --quiet) | gzip -1 >"$WORK/initrd.gz"
 }
 
@@ -193,7 +205,13 @@ boot() {
 		-accel tcg,thread=multi -nographic -no-reboot -nic none \
 		-kernel "$KERNEL" -initrd "$WORK/initrd.gz" \
 		-append "console=$CONSOLE rdinit=/init panic=-1 quiet loglevel=1 limpet.date=$(date +%s) $board $*" |
-		tee "$log" | if [ -n "${BOARD_SHELL:-}" ]; then cat; else console_lines | sed -n 's/^\(ok\|not ok\|@@limpet\)/&/p'; fi
+		tee "$log" | if [ -n "${BOARD_SHELL:-}" ]; then
+			cat
+		elif [ -n "$BENCH" ]; then
+			console_lines | sed -un '/^@@limpet-test-begin/,/^@@limpet-test-end/p'
+		else
+			console_lines | sed -n 's/^\(ok\|not ok\|@@limpet\)/&/p'
+		fi
 }
 
 main() {
@@ -224,6 +242,7 @@ main() {
 		[ -f "$tapdir/$t" ] || { log "$t did not run"; rc=1; continue; }
 		[ "$(cat "$tapdir/$t.rc" 2>/dev/null)" = 0 ] || { log "$t exited $(cat "$tapdir/$t.rc" 2>/dev/null || echo '?')"; rc=1; }
 	done
+	[ -z "$BENCH" ] || return $rc
 	(cd "$tapdir" && prove --exec cat "${names[@]}") || rc=1
 	return $rc
 }
