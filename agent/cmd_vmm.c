@@ -8,6 +8,7 @@
  * command could not start, 255 when the VM itself failed.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 #define DEFAULT_MEMORY (256ll << 20)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_MEMORY, OPT_CPUS, OPT_APPEND, OPT_KERNEL_LOG, OPT_TIMES,
-       OPT_EXIT_FILE };
+       OPT_EXIT_FILE, OPT_KERNEL_LOG_FILE };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -34,6 +35,7 @@ static const struct option long_opts[] = {
 	{ "kernel-log", no_argument, NULL, OPT_KERNEL_LOG },
 	{ "times", no_argument, NULL, OPT_TIMES },
 	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
+	{ "kernel-log-file", required_argument, NULL, OPT_KERNEL_LOG_FILE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -105,7 +107,8 @@ int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 	};
 	struct lp_vm_result res;
 	struct lp_err err = { 0 };
-	const char *exit_file = NULL;
+	const char *exit_file = NULL, *klog_file = NULL;
+	cleanup_fd int klog_fd = -1;
 	int64_t mem;
 	int opt, status;
 
@@ -141,6 +144,9 @@ int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 		case OPT_EXIT_FILE:
 			exit_file = optarg;
 			break;
+		case OPT_KERNEL_LOG_FILE:
+			klog_file = optarg;
+			break;
 		default:
 			return lp_usage_error("vmm", "unknown option");
 		}
@@ -153,6 +159,14 @@ int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 		return lp_usage_error("vmm", "--memory: at least 16M (the guest kernel needs it)");
 	if (exit_file)
 		unlink(exit_file);
+	if (klog_file) {
+		klog_fd = open(klog_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (klog_fd < 0) {
+			fprintf(stderr, "limpet vmm: %s: %s\n", klog_file, strerror(errno));
+			return EXIT_VM_FAILED;
+		}
+		cfg.kernel_log = klog_fd;
+	}
 	if (lp_vm_run(&cfg, &res, &err) < 0) {
 		fprintf(stderr, "limpet vmm: %s\n", err.msg);
 		return EXIT_VM_FAILED;

@@ -60,7 +60,7 @@ static const struct applet applets[] = {
 #ifdef CONFIG_KVM
 	{ "vmm", cmd_vmm, false,
 	  "vmm --kernel IMAGE --initrd CPIO [--memory 256M] [--cpus N] [--append ARGS]\n"
-	  "      [--kernel-log] [--times]   (one microVM in the foreground)" },
+	  "      [--kernel-log | --kernel-log-file FILE] [--times]   (one microVM in the foreground)" },
 #endif
 	{ "version", cmd_version, false, "version" },
 };

@@ -132,19 +132,21 @@ static int kvm_device(struct lp_device *dev, struct lp_err *err)
 int lp_vm_container_start(const struct lp_vm_settings *vs, const char *ct_dir,
 			  const struct lp_spec *ns_spec, struct lp_proc *proc, struct lp_err *err)
 {
-	char initrd[PATH_MAX], mem[32], cpus[16];
+	char initrd[PATH_MAX], klog[PATH_MAX], mem[32], cpus[16];
 	int64_t ram = ns_spec->limits.memory ? ns_spec->limits.memory : vs->memory;
 	cleanup_free char *json = NULL;
 	struct lp_device kvm;
 	struct lp_spec spec = *ns_spec;
 	char *argv[] = { "limpet", "vmm", "--kernel", vs->kernel, "--initrd", initrd, "--memory",
-			 mem, "--cpus", cpus, "--exit-file", (char *)ns_spec->exit_file, NULL };
+			 mem, "--cpus", cpus, "--exit-file", (char *)ns_spec->exit_file,
+			 "--kernel-log-file", klog, NULL };
 
 	if (access(vs->kernel, R_OK) < 0)
 		return lp_fail_errno(err, "guest kernel %s (vm.kernel in limpet.conf)", vs->kernel);
 	if (check_static_init(err) < 0 || kvm_device(&kvm, err) < 0)
 		return -1;
-	if (lp_path(initrd, sizeof(initrd), err, "%s/initramfs.cpio", ct_dir) < 0)
+	if (lp_path(initrd, sizeof(initrd), err, "%s/initramfs.cpio", ct_dir) < 0 ||
+	    lp_path(klog, sizeof(klog), err, "%s/kernel.log", ct_dir) < 0)
 		return -1;
 	json = guest_spec_json(ns_spec, err);
 	if (!json || lp_initramfs_write(ns_spec->lowerdir, SELF_EXE, json, initrd, err) < 0)

@@ -22,7 +22,7 @@ struct lp_vm_config {
 	unsigned int vcpus;
 	int console_in;		/* read into the guest's UART 0; -1: none */
 	int console_out;	/* the guest's UART 0 output */
-	int kernel_log;		/* the guest kernel's console (UART 1); -1: keep only its tail */
+	int kernel_log;		/* the guest kernel's console (UART 1, its first MiB); -1: only its tail */
 	bool times;		/* print the VMM's own start and exit costs on stderr */
 };
 

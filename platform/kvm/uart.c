@@ -53,6 +53,7 @@ struct lp_uart {
 	const char *name;
 	unsigned int irq;
 	int out_fd;			/* -1: output kept only in the tail */
+	uint64_t out_left;		/* bytes out_fd may still take; then only the tail */
 	int irq_level;
 	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
 	bool thr_ipending;		/* "transmitter empty" not yet seen by the guest */
@@ -78,6 +79,7 @@ struct lp_uart *lp_uart_new(struct lp_vm *vm, const char *name, unsigned int irq
 	u->name = name;
 	u->irq = irq;
 	u->out_fd = out_fd;
+	u->out_left = UINT64_MAX;
 	u->irq_level = -1;
 	return u;
 }
@@ -90,9 +92,12 @@ void lp_uart_free(struct lp_uart *u)
 /* Called with vm->lock held. */
 static void tx_flush_locked(struct lp_uart *u)
 {
+	size_t n = u->tx_len < u->out_left ? u->tx_len : (size_t)u->out_left;
+
 	/* A reader that went away loses the output, not the VM. */
-	if (u->out_fd >= 0 && u->tx_len)
-		lp_write_all(u->out_fd, u->tx, u->tx_len);
+	if (u->out_fd >= 0 && n)
+		lp_write_all(u->out_fd, u->tx, n);
+	u->out_left -= n;
 	u->tx_len = 0;
 }
 
@@ -259,6 +264,11 @@ size_t lp_uart_input(struct lp_uart *u, const uint8_t *buf, size_t len)
 	update_irq(u);
 	pthread_mutex_unlock(&u->vm->lock);
 	return i;
+}
+
+void lp_uart_limit_output(struct lp_uart *u, uint64_t bytes)
+{
+	u->out_left = bytes;
 }
 
 void lp_uart_flush(struct lp_uart *u)

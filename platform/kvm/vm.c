@@ -210,6 +210,7 @@ static int vm_setup(struct lp_vm *vm, struct lp_err *err)
 			       max < LP_VM_MAX_VCPUS ? max : LP_VM_MAX_VCPUS);
 	if (lp_arch_vm_init(vm, err) < 0)
 		return lp_prefix(err, "VM setup");
+	lp_uart_limit_output(vm->control, LP_VM_KERNEL_LOG_MAX);
 	for (i = 0; i < vm->cfg->vcpus; i++) {
 		if (lp_vcpu_create(vm, i, err) < 0)
 			return -1;

@@ -22,6 +22,8 @@
 
 #define LP_VM_MAX_IO 8
 #define LP_VM_MAX_VCPUS 8
+/* The guest kernel's console is a diagnosis aid: it never gets more than this. */
+#define LP_VM_KERNEL_LOG_MAX (1ull << 20)
 /* Guest kernel arguments the VMM always passes (before the caller's). */
 #define LP_VM_BASE_CMDLINE "console=ttyS1 panic=-1 quiet rdinit=/.limpet/init"
 
@@ -96,6 +98,8 @@ void lp_uart_io(struct lp_vm *vm, void *priv, uint64_t off, uint8_t *data, uint3
 		bool is_write);
 /* Queue host input for the guest; returns how much was taken (0: full). */
 size_t lp_uart_input(struct lp_uart *u, const uint8_t *buf, size_t len);
+/* Write at most bytes more to out_fd (a log file must not fill the disk). */
+void lp_uart_limit_output(struct lp_uart *u, uint64_t bytes);
 /* Write out what the guest sent that is still buffered. */
 void lp_uart_flush(struct lp_uart *u);
 /* The last bytes the guest wrote (kept for error messages). */

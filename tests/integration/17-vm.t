@@ -56,6 +56,10 @@ is "$?" 137 "an entrypoint killed by SIGKILL inside exits 128+9"
 err=$(V run --rm --isolation vm "$ROOTFS" /no/such/cmd 2>&1)
 is "$?" 127 "a missing command exits 127"
 like "$err" "/no/such/cmd" "and the error names it"
+V run --name nocmd --isolation vm "$ROOTFS" /no/such/cmd >/dev/null 2>&1
+like "$(cat "$ROOT/containers/nocmd/kernel.log")" "exec /no/such/cmd" \
+	"the guest kernel's console is kept in the container's kernel.log"
+L rm nocmd >/dev/null
 
 out=$(V run --rm --isolation vm "$ROOTFS" /bin/cat /proc/cmdline)
 like "$out" "console=ttyS1 panic=-1 quiet rdinit=/.limpet/init" "it runs on the guest kernel limpet booted"
