@@ -17,6 +17,9 @@
 # instead of the tests (make bench-vm): only then does the initramfs also hold
 # tests/bench and QEMU (tests/board/qemu.sh), and its output is printed as it
 # is. Debian's packages are cached in ${LIMPET_CACHE_DIR:-~/.cache/limpet}/board.
+# To look into a board that hangs: BOARD_APPEND adds to the kernel command
+# line (loglevel=4 shows lockups; limpet.watch=SECONDS makes /init print its
+# processes that often) and BOARD_QEMU_ARGS to QEMU's (-monitor unix:SOCK,...).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,6 +69,10 @@ x86_64)
 	QEMU_PKG=qemu-system-x86
 	# TCG emulates AMD SVM (not Intel VMX): kvm-amd works inside.
 	MACHINE=(-M q35 -cpu max -vga none)
+	# A VM held open from boot (kvm-hold.c) keeps KVM from patching the
+	# board kernel's text at each microVM; multi-threaded TCG now and then
+	# runs the stale int3 of such a patch for good.
+	HOLD_KVM=1
 	CONSOLE=ttyS0
 	MODULES="virt/lib/irqbypass arch/x86/kvm/kvm arch/x86/kvm/kvm-amd fs/overlayfs/overlay
 		drivers/block/loop fs/fat/fat fs/fat/vfat fs/nls/nls_cp437 fs/nls/nls_ascii
@@ -165,6 +172,10 @@ build_initramfs() {
 	done
 	cp "$BASHDIR/bin/bash-static" "$root/bin/bash"
 	cp "$LIMPET" "$root/usr/bin/limpet"
+	if [ -n "${HOLD_KVM:-}" ]; then
+		"${BOARD_CC:-cc}" -static -O2 -Wall -Wextra -Werror -o "$root/usr/bin/kvm-hold" \
+			"$TOP/tests/board/kvm-hold.c" || die "cannot build kvm-hold (BOARD_CC=${BOARD_CC:-cc})"
+	fi
 	: >"$root/lib/modules/load.order"
 	for m in $MODULES; do
 		mod=$(find "$KDIR/lib/modules" -path "*/kernel/$m.ko" | head -1)
@@ -201,10 +212,12 @@ boot() {
 	shift
 	local board=limpet.arch=$ARCH
 	[ "$ARCH" != arm64 ] || board="$board limpet.gic=$GIC"
+	# shellcheck disable=SC2086 # BOARD_QEMU_ARGS is a list of words
 	timeout "${BOARD_TIMEOUT:-1800}" "$QEMU" "${MACHINE[@]}" -smp 2 -m "$MEM" \
 		-accel tcg,thread=multi -nographic -no-reboot -nic none \
+		${BOARD_QEMU_ARGS:-} \
 		-kernel "$KERNEL" -initrd "$WORK/initrd.gz" \
-		-append "console=$CONSOLE rdinit=/init panic=-1 quiet loglevel=1 limpet.date=$(date +%s) $board $*" |
+		-append "console=$CONSOLE rdinit=/init panic=-1 quiet loglevel=1 limpet.date=$(date +%s) $board ${BOARD_APPEND:-} $*" |
 		tee "$log" | if [ -n "${BOARD_SHELL:-}" ]; then
 			cat
 		elif [ -n "$BENCH" ]; then
@@ -235,7 +248,11 @@ main() {
 		/^@@limpet-test-end / { print $3 > (dir "/" $2 ".rc"); close(f); f = ""; next }
 		f != "" { print >> f }'
 	grep -q '^@@limpet-board-done' <(console_lines <"$WORK/console.log") ||
-		{ log "the board did not finish its tests (console: $WORK/console.log)"; rc=1; }
+		{
+			log "the board did not finish its tests (console: $WORK/console.log); its last lines:"
+			console_lines <"$WORK/console.log" | tail -n 25 | sed 's/^/board| /' >&2
+			rc=1
+		}
 	for t in "$@"; do
 		t=$(basename "$t")
 		names+=("$t")
