@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Private to the config loader (config.c, config_loader.c): reading libconfig
+ * Private to the config loader (config*.c): reading libconfig
  * settings with strict types, messages "FILE:LINE: SETTING: reason", and the
  * tables of rules that make an unknown setting an error.
  */
@@ -50,5 +50,12 @@ int cfg_set_strv(struct loader *ld, const config_setting_t *s, char ***dst);
 const struct rule *cfg_find_rule(const struct rule *rules, size_t n, const char *name);
 int cfg_apply_group(struct loader *ld, const config_setting_t *group, const char *path,
 		    const struct rule *rules, size_t n_rules, void *dst);
+
+/* The groups with files of their own: containers (config_containers.c), fleet (config_fleet.c). */
+int cfg_apply_containers(struct loader *ld, const config_setting_t *s, const char *path,
+			 void *dst);
+int cfg_apply_fleet(struct loader *ld, const config_setting_t *s, const char *path, void *dst);
+int cfg_fleet_defaults(struct lp_fleet_config *f, struct lp_err *err);
+void cfg_fleet_free(struct lp_fleet_config *f);
 
 #endif
