@@ -8,7 +8,7 @@
  *   staging -> v...               a switch in progress; at start-up a leftover
  *                                 one means the switch was cut short
  *   last_result.json              how the last attempt ended, for status reports
- *   lock                          held (flock) by whoever applies a deployment
+ *   lock                          locked (fcntl) by whoever applies a deployment
  *
  * Each slot is a symlink replaced by rename after fsync, so after a power cut
  * current is the old deployment or the new one, never a mix.

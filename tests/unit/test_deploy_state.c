@@ -11,7 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -97,9 +100,29 @@ static void stage(struct lp_dstate *ds, int version)
 		fail_msg("%s", err.msg);
 }
 
+/* 0 when another process can take the lock now, else the errno it got. */
+static int lock_from_another_process(void)
+{
+	int status;
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct lp_dstate ds;
+		struct lp_err err = { 0 };
+
+		if (lp_dstate_open(&g, &ds, false, &err) < 0)
+			_exit(err.code > 0 && err.code < 256 ? err.code : 255);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	return WEXITSTATUS(status);
+}
+
 static void test_slots_switch(void **state)
 {
-	struct lp_dstate ds, other;
+	struct lp_dstate ds;
 	struct lp_dslot dropped;
 	struct lp_err err = { 0 };
 	char link[PATH_MAX + 32];
@@ -108,8 +131,7 @@ static void test_slots_switch(void **state)
 	assert_int_equal(slot_version(&ds, "current"), 0);
 
 	/* A second applier is turned away at once, not queued. */
-	assert_int_equal(lp_dstate_open(&g, &other, false, &err), -1);
-	assert_int_equal(err.code, EBUSY);
+	assert_int_equal(lock_from_another_process(), EBUSY);
 
 	stage(&ds, 1);
 	assert_int_equal(slot_version(&ds, "staging"), 1);
@@ -147,6 +169,31 @@ static void test_slots_switch(void **state)
 	assert_int_equal(slot_version(&ds, "previous"), 2);
 	assert_int_equal(slot_version(&ds, "staging"), 0);
 	lp_dstate_close(&ds);
+}
+
+/*
+ * A child forked while the lock is held (a health probe between fork and
+ * exec) must not keep it once the applier is gone.
+ */
+static void test_lock_not_inherited(void **state)
+{
+	struct lp_dstate ds;
+	struct lp_err err = { 0 };
+	pid_t child;
+
+	assert_int_equal(lp_dstate_open(&g, &ds, false, &err), 0);
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		/* Gone with the test, even when an assert below fails. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		pause();
+		_exit(0);
+	}
+	lp_dstate_close(&ds);
+	assert_int_equal(lock_from_another_process(), 0);
+	kill(child, SIGKILL);
+	assert_int_equal(waitpid(child, NULL, 0), child);
 }
 
 static void test_stage_checks_the_copy(void **state)
@@ -225,6 +272,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_slots_switch),
+		cmocka_unit_test(test_lock_not_inherited),
 		cmocka_unit_test(test_stage_checks_the_copy),
 		cmocka_unit_test(test_result_round_trip),
 		cmocka_unit_test(test_backoff),
