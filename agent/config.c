@@ -9,10 +9,8 @@
  */
 #include "config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <libconfig.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +18,6 @@
 #include <unistd.h>
 
 #include "config_loader.h"
-#include "fetch.h"
 #include "parse.h"
 #include "platform/lib/util.h"
 

@@ -4,9 +4,7 @@
  * settings read by a table of rules into a struct lp_container_cfg, then
  * checked as `limpet run` checks its options, names unique.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
