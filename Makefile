@@ -48,7 +48,7 @@ endif
 
 CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
 NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help \
-		    static static-deps size deb deb-only check-board check-boards board-shell bench-vm
+		    static static-deps static-sources size deb deb-only check-board check-boards board-shell bench-vm
 
 .PHONY: all check check-unit check-integration check-static check-asan install deps clean distclean \
 	defconfig menuconfig olddefconfig savedefconfig demo bench help
@@ -160,7 +160,7 @@ check-static:
 
 # Unit tests, the suite on the static binary, then everything once more on
 # the dynamic build under ASan+UBSan. The emulated board: make check-board.
-check: check-unit check-static
+check: static-sources check-unit check-static
 	$(MAKE) O=build-asan SANITIZE=1 check-unit check-integration
 
 check-asan:

@@ -7,6 +7,10 @@
 # for static.mk on stdout (PREFIX, CC, AR, CFLAGS); progress goes to
 # stderr and each library's build log to the cache.
 #
+# deps.sh --sources: only resolve and download every pinned source into
+# LIMPET_DL_DIR, checking it; `make static-sources` runs it on an empty
+# directory, so a pin that a new machine cannot fetch fails at once.
+#
 #   LIMPET_DL_DIR     source packages (default ~/.cache/limpet/dl); fill it
 #                     beforehand to build offline
 #   LIMPET_CACHE_DIR  built prefixes (default ~/.cache/limpet)
@@ -23,33 +27,39 @@ me="limpet static"
 die() { echo "$me: $*" >&2; exit 1; }
 note() { echo "  $*" >&2; }
 
-[ $# -eq 1 ] || die "usage: $0 x86_64|arm64"
+[ $# -eq 1 ] || die "usage: $0 x86_64|arm64|--sources"
 arch=$1
+sources_only=false
 
 case $arch in
 x86_64)	gnu=x86_64-linux-gnu musl=x86_64-linux-musl debarch=amd64 ;;
 arm64)	gnu=aarch64-linux-gnu musl=aarch64-linux-musl debarch=arm64 ;;
+--sources) sources_only=true ;;
 *)	die "ARCH=$arch: not supported (x86_64 or arm64)" ;;
 esac
 
 # Debian names its musl wrapper musl-gcc for the native architecture and
 # TRIPLET-gcc for the others.
-if [ "$(dpkg --print-architecture 2>/dev/null)" = "$debarch" ]; then
+if $sources_only; then
+	:
+elif [ "$(dpkg --print-architecture 2>/dev/null)" = "$debarch" ]; then
 	cc="musl-gcc"
 else
 	cc="$musl-gcc"
 fi
-command -v "$cc" >/dev/null || die "$cc: not found (make static-deps installs it)"
-command -v "$gnu-ar" >/dev/null || die "$gnu-ar: not found (make static-deps installs it)"
-command -v dpkg-source >/dev/null || die "dpkg-source: not found (make static-deps installs dpkg-dev)"
-command -v autoreconf >/dev/null || die "autoreconf: not found (make static-deps installs it)"
-asm_dir=/usr/include/$gnu/asm
-[ -d "$asm_dir" ] || die "$asm_dir: missing: kernel headers for $arch (linux-libc-dev:$debarch)"
+if ! $sources_only; then
+	command -v "$cc" >/dev/null || die "$cc: not found (make static-deps installs it)"
+	command -v "$gnu-ar" >/dev/null || die "$gnu-ar: not found (make static-deps installs it)"
+	command -v dpkg-source >/dev/null || die "dpkg-source: not found (make static-deps installs dpkg-dev)"
+	command -v autoreconf >/dev/null || die "autoreconf: not found (make static-deps installs it)"
+	asm_dir=/usr/include/$gnu/asm
+	[ -d "$asm_dir" ] || die "$asm_dir: missing: kernel headers for $arch (linux-libc-dev:$debarch)"
+fi
 
 dl=${LIMPET_DL_DIR:-${HOME:?}/.cache/limpet/dl}
 cache_root=${LIMPET_CACHE_DIR:-${HOME:?}/.cache/limpet}/static/$arch
 jobs=${LIMPET_JOBS:-$(nproc)}
-mkdir -p "$dl" "$cache_root"
+mkdir -p "$dl"
 
 # ---------------------------------------------------------------- pins
 
@@ -63,18 +73,38 @@ while read -r n s su v h rest; do
 	names+=("$n") src[$n]=$s suite[$n]=$su upver[$n]=$v sha[$n]=$h
 done <"$here/versions"
 
-# "curl_8.14.1-2+deb13u5.dsc" -> "8.14.1"
-dsc_upstream() {
-	local v=${1#*_}
-	v=${v%.dsc}
-	echo "${v%-*}"
+# Every revision of NAME's pinned upstream version that apt knows of, newest
+# first, as apt spells them (epoch included): a security upload can list a
+# revision whose files the mirror does not serve (yet, or any more), while an
+# older revision of the same upstream version is still there.
+revisions() {
+	local n=$1 v a=() i j t
+	while read -r v; do
+		a+=("$v")
+	done < <(apt-cache showsrc "${src[$n]}" 2>/dev/null |
+		awk -v u="${upver[$n]}" '$1 == "Version:" {
+			v = $2; sub(/^[0-9]+:/, "", v)
+			if (index(v, u "-") == 1 && index(substr(v, length(u) + 2), "-") == 0) print $2
+		}' | sort -u)
+	# dpkg's order, not sort -V's (which gets "~" wrong); a handful of items
+	for ((i = 0; i < ${#a[@]}; i++)); do
+		for ((j = i + 1; j < ${#a[@]}; j++)); do
+			if dpkg --compare-versions "${a[j]}" gt "${a[i]}"; then
+				t=${a[i]} a[i]=${a[j]} a[j]=$t
+			fi
+		done
+	done
+	[ ${#a[@]} -eq 0 ] || printf '%s\n' "${a[@]}"
 }
 
-# The newest revision of the pinned upstream version already in $dl.
-dsc_in_dl() {
-	local n=$1
+# The revisions of NAME's pinned version already in $dl (offline), newest first.
+revisions_in_dl() {
+	local n=$1 d
 	(cd "$dl" && { ls -1 "${src[$n]}_${upver[$n]}"-*.dsc 2>/dev/null || true; }) |
-		sort -V | tail -n 1
+		while read -r d; do
+			d=${d#*_}
+			echo "${d%.dsc}"
+		done | sort -rV
 }
 
 # Files a .dsc lists, with their sha256.
@@ -90,79 +120,111 @@ have_files() {
 	done < <(dsc_files "$d")
 }
 
-# Ask apt which revision each suite has now (one call: it is the slow part),
-# download what $dl lacks, and fall back to $dl when apt cannot help.
-resolve() {
-	local specs=() uris="" n want d
-	for n in "${names[@]}"; do
-		[[ ${suite[$n]} == *-orig ]] || specs+=("${src[$n]}/${suite[$n]}")
-	done
-	if [ "${LIMPET_OFFLINE:-}" != 1 ]; then
-		# from an empty directory: apt leaves out the files it finds
-		uris=$(cd "$(mktemp -d)" && apt-get source --print-uris -qq "${specs[@]}" 2>/dev/null;
-			rc=$?; rmdir "$PWD"; exit $rc) ||
-			note "apt knows no deb-src for some of them (make static-deps adds them); using $dl"
+# fetch NAME VERSION: the source package NAME=VERSION complete in $dl, or a
+# reason on stdout.  Each attempt downloads into a directory of its own, so
+# a revision that is half served leaves nothing behind that looks complete.
+fetch() {
+	local n=$1 v=$2 d t f why
+	d=${src[$n]}_${v#*:}.dsc
+	have_files "$d" && return 0
+	[ "${LIMPET_OFFLINE:-}" != 1 ] || { echo "not in $dl"; return 1; }
+	t=$(mktemp -d "$dl/.fetch.XXXXXX")
+	chmod 755 "$t" # apt's _apt user downloads into it
+	if ! why=$(cd "$t" && apt-get source --download-only -qq "${src[$n]}=$v" 2>&1 >/dev/null); then
+		# "E: Failed to fetch http://.../zlib_1.3-1.dsc  404  Not Found [IP: ...]"
+		why=$(sed -n 's|^E: Failed to fetch .*/\([^/ ]*\) *\([0-9][0-9][0-9]\) *\([^[]*[^[ ]\).*|\1: HTTP \2 \3|p' \
+			<<<"$why" | head -n 1 | grep . || grep -m1 '^E:' <<<"$why" || echo "apt-get source failed")
+		rm -rf "$t"
+		echo "${why#E: }"
+		return 1
 	fi
+	for f in "$t"/*; do
+		[ -e "$f" ] && mv -f "$f" "$dl/"
+	done
+	rm -rf "$t"
+	have_files "$d" || { echo "$d lists files apt did not download"; return 1; }
+}
+
+# orig_sha NAME DSC: the sha256 of the .orig tarball DSC lists (empty if none).
+orig_sha() {
+	local h f
+	while read -r h f; do
+		case $f in *.orig.tar.*.asc) continue ;; *.orig.tar.*) ;; *) continue ;; esac
+		sha256sum "$dl/$f" | cut -d' ' -f1
+		return 0
+	done < <(dsc_files "$2")
+}
+
+# Pick, for each library, the newest revision of its pinned upstream version
+# that can be had complete and whose .orig tarball has the pinned sha256:
+# from apt (every revision it lists is tried), else from $dl.
+resolve() {
+	local n v d why tried got revs
 	for n in "${names[@]}"; do
 		if [[ ${suite[$n]} == *-orig ]]; then
 			orig_only "$n" || die "$n: no ${src[$n]}_${upver[$n]}.orig.tar.* with the pinned sha256 in $dl"
 			continue
 		fi
-		d=$(awk -v p="${src[$n]}_" 'index($2, p) == 1 && $2 ~ /\.dsc$/ { print $2 }' <<<"$uris")
-		if [ -n "$d" ] && [ "$(dsc_upstream "$d")" != "${upver[$n]}" ]; then
-			note "$n: ${suite[$n]} now has $(dsc_upstream "$d"), the pin is ${upver[$n]}"
-			d=""
+		revs=""
+		[ "${LIMPET_OFFLINE:-}" = 1 ] || revs=$(revisions "$n")
+		if [ -z "$revs" ]; then
+			[ "${LIMPET_OFFLINE:-}" = 1 ] ||
+				note "$n: apt lists no ${src[$n]} ${upver[$n]} (make static-deps adds deb-src); using $dl"
+			revs=$(revisions_in_dl "$n")
 		fi
-		if [ -n "$d" ] && ! have_files "$d"; then
-			note "FETCH   $n (${d%.dsc})"
-			(cd "$dl" && apt-get source --download-only -qq "${src[$n]}/${suite[$n]}" \
-				>/dev/null 2>&1) || { note "$n: apt-get source failed; using $dl"; d=""; }
+		tried=""
+		dsc[$n]=""
+		while read -r v; do
+			[ -n "$v" ] || continue
+			d=${src[$n]}_${v#*:}.dsc
+			if ! why=$(fetch "$n" "$v"); then
+				tried+=" ${v#*:} ($why);"
+				continue
+			fi
+			got=$(orig_sha "$n" "$d")
+			if [ "$got" != "${sha[$n]}" ]; then
+				tried+=" ${v#*:} (.orig sha256 ${got:-missing}, pinned ${sha[$n]});"
+				continue
+			fi
+			dsc[$n]=$d
+			break
+		done <<<"$revs"
+		if [ -z "${dsc[$n]}" ]; then
+			[ -n "$tried" ] || tried=" none: apt lists no revision and $dl has none;"
+			die "$n: no source for ${upver[$n]} could be had; tried${tried%;}"
 		fi
-		if [ -z "$d" ]; then
-			d=$(dsc_in_dl "$n")
-		fi
-		if [ -z "$d" ] || ! have_files "$d"; then
-			want="${src[$n]}_${upver[$n]}-*.dsc and its files in $dl"
-			[ -n "$d" ] || die "$n: no source for ${upver[$n]}: put $want, or move the pin"
-			die "$n: $d lists files that are not in $dl"
-		fi
-		check_orig "$n" "$d"
-		dsc[$n]=$d
+		note "SOURCE  $n ${dsc[$n]%.dsc}${tried:+ (passed over:${tried%;})}"
 	done
 }
 
 # A library whose suite is "SUITE-orig": the archive serves its pinned .orig
 # tarball but not the rest of the source package (a partial mirror), so it
-# is built from upstream's code alone, without Debian's patches.  apt-get
-# fetches what it can of the SUITE's revision; dsc[NAME] becomes "orig:FILE".
+# is built from upstream's code alone, without Debian's patches.  Any
+# revision's download brings the .orig along; dsc[NAME] becomes "orig:FILE".
 orig_only() {
-	local n=$1 f rev
+	local n=$1 f v t
 	if [ "${LIMPET_OFFLINE:-}" != 1 ] && ! ls "$dl/${src[$n]}_${upver[$n]}".orig.tar.* >/dev/null 2>&1; then
-		rev=$(apt-cache showsrc "${src[$n]}" 2>/dev/null |
-			awk -v u="${upver[$n]}" '$1 == "Version:" && index($2, u "-") == 1 { print $2 }' | tail -n 1)
-		note "FETCH   $n (${src[$n]}_${upver[$n]}.orig)"
-		[ -z "$rev" ] || (cd "$dl" && apt-get source --download-only -qq "${src[$n]}=$rev" \
-			>/dev/null 2>&1) || true
+		while read -r v; do
+			[ -n "$v" ] || continue
+			t=$(mktemp -d "$dl/.fetch.XXXXXX")
+			chmod 755 "$t"
+			(cd "$t" && apt-get source --download-only -qq "${src[$n]}=$v" >/dev/null 2>&1) || true
+			for f in "$t/${src[$n]}_${upver[$n]}".orig.tar.*; do
+				[ -e "$f" ] && mv -f "$f" "$dl/"
+			done
+			rm -rf "$t"
+			ls "$dl/${src[$n]}_${upver[$n]}".orig.tar.* >/dev/null 2>&1 && break
+		done < <(revisions "$n")
 	fi
 	for f in "$dl/${src[$n]}_${upver[$n]}".orig.tar.*; do
 		case $f in *.asc) continue ;; esac
-		[ -f "$f" ] && [ "$(sha256sum "$f" | cut -d' ' -f1)" = "${sha[$n]}" ] || continue
+		[ -f "$f" ] || continue
+		[ "$(sha256sum "$f" | cut -d' ' -f1)" = "${sha[$n]}" ] || continue
 		dsc[$n]=orig:${f##*/}
+		note "SOURCE  $n ${f##*/} (upstream's tarball alone)"
 		return 0
 	done
 	return 1
-}
-
-check_orig() {
-	local n=$1 d=$2 h f got
-	while read -r h f; do
-		case $f in *.orig.tar.*.asc) continue ;; *.orig.tar.*) ;; *) continue ;; esac
-		got=$(sha256sum "$dl/$f" | cut -d' ' -f1)
-		[ "$got" = "${sha[$n]}" ] ||
-			die "$n: $f has sha256 $got, platform/static/versions pins ${sha[$n]}"
-		return 0
-	done < <(dsc_files "$d")
-	die "$n: $d has no .orig tarball"
 }
 
 # ---------------------------------------------------------------- build
@@ -351,6 +413,11 @@ check_built() {
 }
 
 resolve
+if $sources_only; then
+	note "SOURCES every pin resolved and checked in $dl"
+	exit 0
+fi
+mkdir -p "$cache_root"
 
 # Everything that decides the prefix's content names it, so a changed pin,
 # Debian revision, script, config, patch or compiler builds a new one.

@@ -6,6 +6,7 @@
 #   make static [ARCH=x86_64|arm64]  build-static-$(ARCH)/limpet
 #   make size [ARCH=...]             its size, and what each library adds
 #   make static-deps                 install the Debian packages that needs (root)
+#   make static-sources              fetch and check every pinned source afresh
 
 ARCH ?= $(patsubst aarch64,arm64,$(HOSTARCH))
 STATIC_O := build-static-$(ARCH)
@@ -20,10 +21,16 @@ DEB_STATIC := musl-tools musl-dev:arm64 gcc-aarch64-linux-gnu linux-libc-dev:arm
 	      dpkg-dev autoconf automake libtool gperf pkg-config kconfig-frontends-nox \
 	      qemu-user-static file
 
-.PHONY: static static-deps size
+.PHONY: static static-deps static-sources size
 
 static-deps:
 	@platform/static/setup.sh $(DEB_STATIC)
+
+# Every pinned source, resolved and downloaded into an empty directory: what
+# a new machine would get, whatever ~/.cache holds (make check starts here).
+static-sources: static-deps
+	@d=$$(mktemp -d /tmp/limpet-sources.XXXXXX) && \
+	LIMPET_DL_DIR=$$d platform/static/deps.sh --sources; rc=$$?; rm -rf "$$d"; exit $$rc
 
 # The board's defconfig, not the developer's .config: a release is reproducible.
 $(STATIC_O)/.config: platform/board/configs/$(STATIC_DEFCONFIG)
