@@ -96,22 +96,30 @@ file -b "$LIMPET" | grep -q "$FILE_RE" ||
 	die "$LIMPET is not a static $ARCH binary (make static ARCH=$ARCH)"
 command -v "$QEMU" >/dev/null || die "$QEMU is missing (apt-get install $QEMU_PKG)"
 
-# apt_download PKG:ARCH: the .deb in $CACHE, fetched once (apt's file names
-# carry the architecture, so arm64 and amd64 packages sit side by side).
+# apt_download PKG:ARCH...: the .deb of the first of these packages that can
+# be had, at the newest version apt lists that the mirror really serves (the
+# lists may name an upload whose file is not served yet, or any more), in
+# $CACHE, fetched once (apt's file names carry the architecture, so arm64 and
+# amd64 packages sit side by side).
 apt_download() {
-	local name=${1%%:*} ver deb
-	ver=$(apt-cache policy "$1" 2>/dev/null | sed -n 's/^ *Candidate: //p')
-	if [ -z "$ver" ] || [ "$ver" = "(none)" ]; then
-		die "no candidate for $1 (dpkg --add-architecture ${1##*:} && apt-get update)"
-	fi
-	deb=$CACHE/${name}_${ver//:/%3a}_${1##*:}.deb
-	if [ ! -s "$deb" ]; then
-		log "downloading $1 $ver"
-		(cd "$CACHE" && apt-get download -q "$1=$ver" >/dev/null 2>&1) ||
-			die "apt-get download $1=$ver failed"
-	fi
-	[ -s "$deb" ] || die "apt-get download $1 left no $deb"
-	echo "$deb"
+	local p ver deb tried=""
+	for p in "$@"; do
+		while read -r ver; do
+			deb=$CACHE/${p%%:*}_${ver//:/%3a}_${p##*:}.deb
+			if [ ! -s "$deb" ]; then
+				log "downloading $p $ver"
+				(cd "$CACHE" && apt-get download -q "$p=$ver" >/dev/null 2>&1) || true
+			fi
+			if [ -s "$deb" ]; then
+				echo "$deb"
+				return 0
+			fi
+			tried+=" $p=$ver"
+		done < <(apt-cache madison "$p" 2>/dev/null |
+			awk -F'|' '$3 ~ / Packages$/ { gsub(/ /, "", $2); print $2 }')
+	done
+	[ -n "$tried" ] || die "apt lists no version of $* (dpkg --add-architecture ${1##*:} && apt-get update)"
+	die "none could be downloaded:$tried"
 }
 
 # unpack DEB: its files in $CACHE/x/NAME, extracted once.
@@ -126,13 +134,15 @@ unpack() {
 	echo "$dir"
 }
 
-# newest_kpkg REGEX: the newest 6.1 kernel ABI in the archive (its number
-# changes with updates).
-newest_kpkg() {
-	local pkg
-	pkg=$(apt-cache search --names-only "$1" | cut -d' ' -f1 | sort -V | tail -1)
-	[ -n "$pkg" ] || die "no package matching $1 in apt's lists"
-	echo "$pkg"
+# kernel_pkgs REGEX: the 6.1 kernel packages in the archive, newest ABI
+# first (its number changes with updates), each as NAME:$DEBARCH.
+kernel_pkgs() {
+	local pkgs p
+	pkgs=$(apt-cache search --names-only "$1" | cut -d' ' -f1 | sort -rV)
+	[ -n "$pkgs" ] || die "no package matching $1 in apt's lists"
+	for p in $pkgs; do
+		echo "$p:$DEBARCH"
+	done
 }
 
 prepare_debs() {
@@ -149,16 +159,16 @@ prepare_debs() {
 			apt-get update -q >/dev/null || die "apt-get update failed"
 		fi
 	fi
-	KPKG=$(newest_kpkg "$BOARD_KPKG_RE")
-	KDIR=$(unpack "$(apt_download "$KPKG:$DEBARCH")")
-	GUEST_KPKG=$(newest_kpkg "$GUEST_KPKG_RE")
-	guest_kdir=$(unpack "$(apt_download "$GUEST_KPKG:$DEBARCH")")
+	# shellcheck disable=SC2046 # one word per package
+	KDIR=$(unpack "$(apt_download $(kernel_pkgs "$BOARD_KPKG_RE"))")
+	# shellcheck disable=SC2046
+	guest_kdir=$(unpack "$(apt_download $(kernel_pkgs "$GUEST_KPKG_RE"))")
 	BBDIR=$(unpack "$(apt_download "busybox-static:$DEBARCH")")
 	BASHDIR=$(unpack "$(apt_download "bash-static:$DEBARCH")")
 	KERNEL=$(echo "$KDIR"/boot/vmlinuz-*)
-	[ -f "$KERNEL" ] || die "no vmlinuz in $KPKG"
+	[ -f "$KERNEL" ] || die "no vmlinuz in $KDIR"
 	GUEST_KERNEL=$(echo "$guest_kdir"/boot/vmlinuz-*)
-	[ -f "$GUEST_KERNEL" ] || die "no vmlinuz in $GUEST_KPKG"
+	[ -f "$GUEST_KERNEL" ] || die "no vmlinuz in $guest_kdir"
 }
 
 build_initramfs() {
@@ -179,7 +189,7 @@ build_initramfs() {
 	: >"$root/lib/modules/load.order"
 	for m in $MODULES; do
 		mod=$(find "$KDIR/lib/modules" -path "*/kernel/$m.ko" | head -1)
-		[ -n "$mod" ] || die "module $m.ko is not in $KPKG"
+		[ -n "$mod" ] || die "module $m.ko is not in $KDIR"
 		cp "$mod" "$root/lib/modules/"
 		basename "$m" >>"$root/lib/modules/load.order"
 	done
