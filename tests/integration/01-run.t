@@ -101,7 +101,7 @@ is "$(L ps | wc -l)" 1 "bad input created no container"
 # (limpet itself, not the L function: a backgrounded function is a subshell.)
 "$LIMPET" --root "$ROOT" run --rm --name sig "$ROOTFS" /bin/sh -c 'trap "echo got TERM; exit 7" TERM; echo ready; while :; do sleep 0.1; done' >"$T/sig.out" &
 runner=$!
-wait_for 5 grep -q ready "$T/sig.out"
+wait_for 30 grep -q ready "$T/sig.out"
 kill -TERM $runner
 wait $runner
 is "$?" 7 "SIGTERM to limpet run is forwarded to PID 1 (its trap exits 7)"

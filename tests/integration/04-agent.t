@@ -19,10 +19,10 @@ like "$err" "no agent is running" "and says so"
 
 check "the agent starts" start_agent -c "$T/limpet.conf"
 check "the config's container runs" wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep -q '^svc .*running'"
-check "its output is in the log" wait_for 5 bash -c "$LIMPET --root $ROOT logs svc | grep -q 'svc up'"
+check "its output is in the log" wait_for 30 bash -c "$LIMPET --root $ROOT logs svc | grep -q 'svc up'"
 
 is "$(L run -d --name bg "$ROOTFS" /bin/sh -c 'echo started; exec sleep 1000')" bg "run -d prints the name"
-check "run -d container is running" wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^bg .*running'"
+check "run -d container is running" wait_for 30 bash -c "$LIMPET --root $ROOT ps | grep -q '^bg .*running'"
 pid=$(ps_field bg pid)
 check "its PID 1 is a real host process" test -d "/proc/$pid"
 
@@ -33,18 +33,19 @@ t1=$(now_ms)
 ms=$((t1 - t0))
 check "stop waited about the timeout before SIGKILL (${ms} ms)" test $ms -ge 900 -a $ms -lt 5000
 check "the container is gone" test ! -d "/proc/$pid"
-check "ps says killed by signal 9" wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^bg .*killed(9)'"
+check "ps says killed by signal 9" wait_for 30 bash -c "$LIMPET --root $ROOT ps | grep -q '^bg .*killed(9)'"
 sleep 0.5
 like "$(L ps)" "bg +killed\(9\)" "and the agent did not restart it"
 
 # With --init, SIGTERM reaches the entrypoint and stop is quick.
 L run -d --init --name graceful "$ROOTFS" /bin/sleep 1000 >/dev/null
-wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^graceful .*running'"
+wait_for 30 bash -c "$LIMPET --root $ROOT ps | grep -q '^graceful .*running'"
 t0=$(now_ms)
-L stop -t 10 graceful >/dev/null
+L stop -t 60 graceful >/dev/null
 ms=$(($(now_ms) - t0))
-check "with --init SIGTERM is forwarded and stop is quick (${ms} ms)" test $ms -lt 3000
-check "exit recorded as signal 15" wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^graceful .*killed(15)'"
+# quick: well before the timeout, however loaded the machine
+check "with --init SIGTERM is forwarded and stop is quick (${ms} ms)" test $ms -lt 30000
+check "exit recorded as signal 15" wait_for 30 bash -c "$LIMPET --root $ROOT ps | grep -q '^graceful .*killed(15)'"
 
 # Restart policy: on-failure:3 restarts three times, then gives up.
 L run -d --name flaky --restart on-failure:3 "$ROOTFS" /bin/sh -c 'echo attempt; exit 1' >/dev/null
@@ -55,6 +56,7 @@ is "$(ps_field flaky restarts)" 3 "and stays given up"
 like "$(cat "$T/agent.log")" "giving up after 3 restarts" "the agent says it gave up"
 
 L run -d --name okonce --restart on-failure:3 "$ROOTFS" /bin/true >/dev/null
+check "okonce ran and exited 0" wait_for 30 bash -c "$LIMPET --root $ROOT ps | grep -qE '^okonce +exited\(0\)'"
 sleep 1
 is "$(ps_field okonce restarts)" 0 "on-failure does not restart a clean exit"
 
@@ -73,7 +75,7 @@ stop_agent
 check "agent stopped, svc still running" test -d "/proc/$svc_pid"
 check "agent stopped, chatty still running" test -d "/proc/$chatty_pid"
 check "the agent starts again" start_agent -c "$T/limpet.conf"
-check "it adopts svc" wait_for 5 grep -q "container svc: adopted (pid $svc_pid)" "$T/agent.log"
+check "it adopts svc" wait_for 30 grep -q "container svc: adopted (pid $svc_pid)" "$T/agent.log"
 is "$(ps_field svc pid)" "$svc_pid" "svc kept its process"
 is "$(ps_field svc restarts)" 0 "svc was not restarted"
 
@@ -101,7 +103,7 @@ check "the agent says the config changed" wait_for 10 grep -q "container svc: co
 check "and runs the new svc" wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep -q '^svc .*running'"
 # Orphaned by the earlier agent, its zombie is reaped by the host's init, in its own time.
 gone() { [ ! -d "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
-check "in place of the old process" wait_for 5 gone "$svc_pid"
+check "in place of the old process" wait_for 30 gone "$svc_pid"
 is "$(ps_field svc limits.memory)" 50331648 "with the new limit"
 err=$(L inspect -f limits.nope svc 2>&1)
 is "$?" 1 "inspect of a field that is not there fails"

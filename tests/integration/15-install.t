@@ -26,7 +26,7 @@ while True:
         print("%.3f %s" % (time.monotonic() - t0, line))
 ' "$1" >"$2" 2>&1 &
 	LISTENER=$!
-	wait_for 5 grep -q '^listening' "$2"
+	wait_for 30 grep -q '^listening' "$2"
 }
 got() { grep -q " $1\$" "$2"; }
 not() { ! "$@"; }
@@ -34,7 +34,7 @@ not() { ! "$@"; }
 # A container for the agent to adopt: started by an agent without systemd.
 start_agent || exit 1
 L run -d --init --name kept "$ROOTFS" /bin/sleep 1000 >/dev/null
-wait_for 5 bash -c "$LIMPET --root $ROOT ps | grep -q '^kept .*running'"
+wait_for 30 bash -c "$LIMPET --root $ROOT ps | grep -q '^kept .*running'"
 stop_agent
 
 check "a stand-in notify socket listens" listen "$T/notify" "$T/notify.log"
@@ -54,7 +54,7 @@ gap=$(awk 'NR > 1 { g = $1 - p; if (g > m) m = g } { p = $1 } END { printf "%.3f
 check "never more than WATCHDOG_USEC apart (longest gap $gap s)" awk -v g="$gap" 'BEGIN { exit !(g < 0.2) }'
 check "STATUS says how many containers run" got "STATUS=1 container running" "$T/notify.log"
 L run -d --name second "$ROOTFS" /bin/sleep 1000 >/dev/null
-check "and follows a new one" wait_for 5 got "STATUS=2 containers running" "$T/notify.log"
+check "and follows a new one" wait_for 30 got "STATUS=2 containers running" "$T/notify.log"
 kill -TERM "$AGENT_PID"
 wait "$AGENT_PID"
 is "$?" 0 "SIGTERM ends the agent cleanly"
@@ -73,7 +73,7 @@ check "READY=1 arrives on it" wait_for 10 got READY=1 "$T/notify2.log"
 sleep 0.5
 check "a watchdog meant for another pid is not fed" not grep -q WATCHDOG=1 "$T/notify2.log"
 stop_agent
-check "STOPPING=1 at SIGTERM there too" wait_for 5 got STOPPING=1 "$T/notify2.log"
+check "STOPPING=1 at SIGTERM there too" wait_for 30 got STOPPING=1 "$T/notify2.log"
 
 # --- the Debian package, from this build
 case $(uname -m) in

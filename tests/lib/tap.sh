@@ -51,7 +51,7 @@ like() {
 start_agent() {
 	"$LIMPET" --root "$ROOT" "$@" agent >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
-	wait_for 10 test -S "$ROOT/run/agent.sock"
+	wait_for 30 test -S "$ROOT/run/agent.sock"
 }
 
 stop_agent() {
