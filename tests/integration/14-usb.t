@@ -101,7 +101,7 @@ cat >"$T/limpet.conf" <<EOF
 trust = [ "$IMG/demo.pub" ];
 usb = { write_status = true; };
 EOF
-: >"$T/agent.log"
+new_agent_log
 start_agent -c "$T/limpet.conf" || exit 1
 check "the agent watches for sticks" wait_for 10 logged "usb: watching"
 # the updater is supervised: killed, it comes back and watches again

@@ -54,6 +54,13 @@ start_agent() {
 	wait_for 30 test -S "$ROOT/run/agent.sock"
 }
 
+# new_agent_log: start $T/agent.log afresh; what it held is kept for the
+# diagnostics of a failed test.
+new_agent_log() {
+	cat "$T/agent.log" >>"$T/agent.earlier.log" 2>/dev/null
+	: >"$T/agent.log"
+}
+
 stop_agent() {
 	[ -n "$AGENT_PID" ] || return 0
 	kill -TERM "$AGENT_PID" 2>/dev/null
@@ -98,6 +105,10 @@ _finish() {
 	local rc=$?
 	stop_agent
 	# What the agent said is the first thing to read when a test failed.
+	if [ $_failed -ne 0 ] && [ -s "$T/agent.earlier.log" ]; then
+		diag "the agent's log before the last new_agent_log (last 60 lines):"
+		diag "$(tail -60 "$T/agent.earlier.log")"
+	fi
 	if [ $_failed -ne 0 ] && [ -s "$T/agent.log" ]; then
 		diag "last lines of the agent's log:"
 		diag "$(tail -40 "$T/agent.log")"
