@@ -142,6 +142,14 @@ ln -s /etc "$H/data"
 refused "volume onto data -> /etc" '^limpet run: container [^ ]+: volume /data: /data is a symlink \(data -> /etc\): refused$' \
 	-v escdata:/data "$H"
 
+# A volume led into the image's /proc is covered by the fresh one: the masks win.
+hostile
+ln -s /proc "$H/x"
+out=$(L run --rm -v escdata:/x/sys "$H" /bin/sh -c \
+	'(: >>/proc/sys/kernel/core_pattern) 2>/dev/null && echo writable; test -d /proc/sys/kernel && echo kernel' 2>&1)
+is "$out" kernel "a volume at x/sys with x -> /proc: the fresh /proc/sys covers it, read-only"
+host_unchanged "volume under x -> /proc"
+
 # A normal image: masks in place, /proc/sys read-only.
 hostile
 out=$(L run --rm "$ROOTFS" /bin/sh -c '
