@@ -9,7 +9,7 @@
 canary=$T/canary
 mkdir -p "$canary/dir"
 echo known >"$canary/file"
-tree() { find "$1" -printf '%P %y %s %l\n' | sort; }
+tree() { ls -lAR "$1"; } # busybox too: the boards have no GNU find
 
 # What a process inside would try: a core_pattern it may write, wherever proc went.
 probe='for d in /proc /p /sys/x /; do f=$d/sys/kernel/core_pattern;
@@ -108,12 +108,12 @@ hostile
 ln -s "$canary/dir" "$H/opt"
 refused "--device under opt -> a host directory" \
 	"--device /dev/null: open /opt \\(opt -> $canary/dir\\): No such file or directory" \
-	--device /dev/null:/opt/serial0 "$H"
+	--device /dev/null:/opt/serial$n "$H"
 
 hostile
 ln -s "../../../../../../../../../../..$canary/dir" "$H/opt"
 refused "--device under opt -> ../../..(host canary)" '--device /dev/null: open /opt \(opt -> \.\./' \
-	--device /dev/null:/opt/serial0 "$H"
+	--device /dev/null:/opt/serial$n "$H"
 
 hostile
 ln -s /tmp "$H/opt"
