@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "platform/lib/util.h"
+#include "platform/runtime.h"
 #if defined(CONFIG_KVM) && (defined(__x86_64__) || defined(__aarch64__))
 #define LP_GUEST_SIDE 1
 #include "platform/kvm/guest_abi.h"
@@ -143,6 +144,9 @@ int main(int argc, char **argv)
 	if (getpid() == 1 && argv[0] && !strcmp(argv[0], LP_GUEST_INIT))
 		return lp_guest_init_main(argc, argv);
 #endif
+	/* limpet re-executed from its sealed copy for a step inside a container. */
+	if (lp_runtime_is_stage(argv[0]))
+		lp_runtime_stage(argc, argv);
 	/* Global options come before the command (limpet --root /x run ...). */
 	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

@@ -117,5 +117,13 @@ bool lp_proc_running(pid_t pid, unsigned long long starttime);
 /* Open a pidfd for pid and check it is still the process that had starttime. */
 int lp_proc_adopt(pid_t pid, unsigned long long starttime, struct lp_proc *proc);
 
+/*
+ * Is argv0 one of the steps limpet runs inside a container, re-executed
+ * from a sealed copy of itself?  main() hands those to lp_runtime_stage
+ * before anything else (no config, no environment, fds set by the caller).
+ */
+bool lp_runtime_is_stage(const char *argv0);
+__attribute__((noreturn)) void lp_runtime_stage(int argc, char **argv);
+
 
 #endif

@@ -2,12 +2,21 @@
 /*
  * Run a command inside a running container (limpet exec, health checks).
  *
- * A first child joins the container's cgroup, then its namespaces (user
- * first, mount last).  Joining a PID namespace only places later children,
- * so it clones the command with CLONE_PARENT: the command lands inside the
- * container's PID namespace yet is our own child, to wait for like any
- * other.  The command then takes the container process's user, working
- * directory and environment, and gives up what a container gives up.
+ * The command's process is in the container's PID namespace from the
+ * moment it exists until its exec, where the container's processes can
+ * look at it through /proc (stage.c says why that matters).  So:
+ *  1. a first child, still wholly on the host, becomes non-dumpable, joins
+ *     the container's cgroup, keeps only the fds the next step needs (stdio,
+ *     the spec, two pipes back to us, the namespaces) and re-executes limpet
+ *     from its sealed copy as the stage "limpet:exec", with no environment;
+ *  2. the stage, non-dumpable again (the exec reset it), reads the spec,
+ *     joins the namespaces (user first, mount last) and clones the command
+ *     with CLONE_PARENT: inside the PID namespace, yet our own child, to
+ *     wait for like any other;
+ *  3. the command takes the container process's user, working directory
+ *     and environment, gives up what a container gives up, and only then
+ *     looks its name up in that environment's PATH, inside the container's
+ *     root.
  */
 #include "linux.h"
 
@@ -19,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -27,11 +38,14 @@
 #include "platform/lib/util.h"
 
 #define ENV_MAX (256 * 1024)
+/* The spec handed to the stage: the environment and argv with room to spare. */
+#define SPEC_MAX (2 * ENV_MAX)
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-extern char **environ;
+/* The stage's fds, after 0, 1, 2: then one per namespace, then the sealed copy. */
+enum { FD_SPEC = 3, FD_REPORT, FD_PID, FD_NS };
 
 struct target {
 	uid_t uid;
@@ -41,6 +55,18 @@ struct target {
 	char **env;
 	int ns[8];
 	size_t n_ns;
+};
+
+/* What the stage reads from FD_SPEC: NUL-separated fields, in this order. */
+struct staged {
+	uid_t uid;
+	gid_t gid;
+	bool keep_mknod;
+	bool userns;
+	size_t n_ns;
+	const char *cwd;
+	char **argv;
+	char **envp;
 };
 
 struct report {
@@ -147,58 +173,210 @@ static __attribute__((noreturn)) void fail_child(int fd, struct lp_err *err, int
 	_exit(exec_failed ? 127 : 125);
 }
 
-static __attribute__((noreturn)) void run_command(const struct lp_exec_spec *spec,
-						  const struct target *t, int report_fd)
+static void put_str(FILE *f, const char *s)
+{
+	fwrite(s, 1, strlen(s) + 1, f);
+}
+
+static void put_num(FILE *f, unsigned long long n)
+{
+	fprintf(f, "%llu", n);
+	fputc('\0', f);
+}
+
+static void put_strv(FILE *f, char *const *v)
+{
+	size_t n = 0;
+
+	while (v[n])
+		n++;
+	put_num(f, n);
+	for (n = 0; v[n]; n++)
+		put_str(f, v[n]);
+}
+
+/* The spec for the stage, in a memfd: no pipe to fill, no SIGPIPE to catch. */
+static int write_spec(const struct lp_exec_spec *spec, const struct target *t,
+		      struct lp_err *err)
+{
+	cleanup_free char *buf = NULL;
+	cleanup_fd int fd = -1;
+	size_t len = 0;
+	bool failed;
+	FILE *f;
+
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return lp_fail_errno(err, "exec spec");
+	put_num(f, t->uid);
+	put_num(f, t->gid);
+	put_num(f, lp_cgroup_mode() == LP_CGROUP_V1);
+	put_num(f, spec->userns);
+	put_num(f, t->n_ns);
+	put_str(f, t->cwd);
+	put_strv(f, spec->argv);
+	put_strv(f, spec->envp ? spec->envp : t->env);
+	failed = ferror(f);
+	if (fclose(f) != 0 || failed)
+		return lp_fail(err, ENOMEM, "exec spec: out of memory");
+	if (len > SPEC_MAX)
+		return lp_fail(err, E2BIG, "the command and its environment take more than %d KiB",
+			       SPEC_MAX / 1024);
+	fd = memfd_create("limpet-exec-spec", MFD_CLOEXEC);
+	if (fd < 0 || lp_write_all(fd, buf, len) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		return lp_fail_errno(err, "write the exec spec");
+	return steal_fd(&fd);
+}
+
+/* The first child: on the host still; hands over to the stage. */
+static __attribute__((noreturn)) void enter(const struct lp_exec_spec *spec,
+					    const struct target *t, int self, int spec_fd,
+					    int report_fd, int pid_fd)
+{
+	char *argv[] = { LP_STAGE_EXEC, NULL }, *envp[] = { NULL };
+	int fds[LP_STAGE_FDS_MAX], n = 0, i;
+	struct lp_err err = { 0 };
+
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (spec->cgroup && lp_cgroup_attach(spec->cgroup, getpid(), &err) < 0)
+		fail_child(report_fd, &err, 0);
+	for (i = 0; i < 3; i++)
+		fds[n++] = spec->stdio[i] >= 0 ? spec->stdio[i] : i;
+	fds[n++] = spec_fd;
+	fds[n++] = report_fd;
+	fds[n++] = pid_fd;
+	for (i = 0; i < (int)t->n_ns; i++)
+		fds[n++] = t->ns[i];
+	fds[n++] = self;
+	if (lp_fds_arrange(fds, n) < 0) {
+		lp_fail_errno(&err, "arrange the fds of the command");
+		fail_child(report_fd, &err, 0);
+	}
+	fcntl(n - 1, F_SETFD, FD_CLOEXEC);
+	fexecve(n - 1, argv, envp);
+	lp_fail_errno(&err, "re-execute limpet from its sealed copy");
+	fail_child(FD_REPORT, &err, 0);
+}
+
+/* Next NUL-terminated field of [*p, end), or NULL if there is none. */
+static char *next_field(char **p, char *end)
+{
+	char *s = *p, *nul;
+
+	if (s >= end || !(nul = memchr(s, '\0', (size_t)(end - s))))
+		return NULL;
+	*p = nul + 1;
+	return s;
+}
+
+static bool next_num(char **p, char *end, unsigned long long max, unsigned long long *out)
+{
+	char *s = next_field(p, end), *e;
+
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	*out = strtoull(s, &e, 10);
+	return !errno && !*e && *out <= max;
+}
+
+static char **next_strv(char **p, char *end)
+{
+	unsigned long long n, i;
+	char **v;
+
+	if (!next_num(p, end, SPEC_MAX, &n) || !(v = calloc(n + 1, sizeof(*v))))
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (!(v[i] = next_field(p, end))) {
+			free(v);
+			return NULL;
+		}
+	}
+	return v;
+}
+
+static int read_spec(struct staged *s, struct lp_err *err)
+{
+	unsigned long long uid, gid, mknod, userns, n_ns;
+	char *buf, *p, *end;
+	size_t len = 0;
+	ssize_t n;
+
+	buf = malloc(SPEC_MAX);
+	if (!buf)
+		return lp_fail(err, ENOMEM, "out of memory");
+	while (len < SPEC_MAX && (n = read(FD_SPEC, buf + len, SPEC_MAX - len)) != 0) {
+		if (n < 0 && errno != EINTR)
+			return lp_fail_errno(err, "read the exec spec");
+		len += n > 0 ? (size_t)n : 0;
+	}
+	p = buf;
+	end = buf + len;
+	if (!next_num(&p, end, UINT32_MAX, &uid) || !next_num(&p, end, UINT32_MAX, &gid) ||
+	    !next_num(&p, end, 1, &mknod) || !next_num(&p, end, 1, &userns) ||
+	    !next_num(&p, end, LP_STAGE_FDS_MAX - FD_NS - 1, &n_ns) ||
+	    !(s->cwd = next_field(&p, end)) || !(s->argv = next_strv(&p, end)) ||
+	    !s->argv[0] || !(s->envp = next_strv(&p, end)))
+		return lp_fail(err, EINVAL, "the exec spec is malformed");
+	s->uid = (uid_t)uid;
+	s->gid = (gid_t)gid;
+	s->keep_mknod = mknod;
+	s->userns = userns;
+	s->n_ns = (size_t)n_ns;
+	return 0;
+}
+
+static __attribute__((noreturn)) void run_command(const struct staged *s)
 {
 	struct lp_err err = { 0 };
 	sigset_t none;
-	int i;
 
-	for (i = 0; i < 3; i++)
-		if (spec->stdio[i] >= 0 && dup2(spec->stdio[i], i) < 0) {
-			lp_fail_errno(&err, "attach stdio %d", i);
-			fail_child(report_fd, &err, 0);
-		}
-	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-	if (chdir(t->cwd) < 0 && chdir("/") < 0) {
-		lp_fail_errno(&err, "chdir %s", t->cwd);
-		fail_child(report_fd, &err, 0);
+	if (chdir(s->cwd) < 0 && chdir("/") < 0) {
+		lp_fail_errno(&err, "chdir %s", s->cwd);
+		fail_child(FD_REPORT, &err, 0);
 	}
-	if (lp_privileges_drop(lp_cgroup_mode() == LP_CGROUP_V1, spec->userns, t->uid, t->gid,
-			       &err) < 0)
-		fail_child(report_fd, &err, 0);
+	if (lp_privileges_drop(s->keep_mknod, s->userns, s->uid, s->gid, &err) < 0)
+		fail_child(FD_REPORT, &err, 0);
+	/* A change of user set the flag to fs.suid_dumpable, which may be 1. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	environ = spec->envp ? (char **)spec->envp : t->env;
-	execvp(spec->argv[0], spec->argv);
-	lp_fail_errno(&err, "exec %s", spec->argv[0]);
-	fail_child(report_fd, &err, 1);
+	lp_exec_search(s->argv, s->envp);
+	lp_fail_errno(&err, "exec %s", s->argv[0]);
+	fail_child(FD_REPORT, &err, 1);
 }
 
-/* The first child: join, clone the command as our parent's child, report its pid. */
-static __attribute__((noreturn)) void enter(const struct lp_exec_spec *spec, struct target *t,
-					    int report_fd, int pid_fd)
+void lp_exec_stage(void)
 {
 	struct lp_err err = { 0 };
+	struct staged s = { 0 };
 	size_t i;
 	pid_t cmd;
 
-	if (spec->cgroup && lp_cgroup_attach(spec->cgroup, getpid(), &err) < 0)
-		fail_child(report_fd, &err, 0);
-	for (i = 0; i < t->n_ns; i++) {
-		if (setns(t->ns[i], 0) < 0) {
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* Nothing from 3 up outlives the command's exec. */
+	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+	if (read_spec(&s, &err) < 0)
+		fail_child(FD_REPORT, &err, 0);
+	close(FD_SPEC);
+	for (i = 0; i < s.n_ns; i++) {
+		if (setns(FD_NS + (int)i, 0) < 0) {
 			lp_fail_errno(&err, "join namespace %zu of the container", i);
-			fail_child(report_fd, &err, 0);
+			fail_child(FD_REPORT, &err, 0);
 		}
+		close(FD_NS + (int)i);
 	}
 	cmd = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
-	if (cmd == 0)
-		run_command(spec, t, report_fd);
+	if (cmd == 0) {
+		close(FD_PID);
+		run_command(&s);
+	}
 	if (cmd < 0) {
 		lp_fail_errno(&err, "start the command");
-		fail_child(report_fd, &err, 0);
+		fail_child(FD_REPORT, &err, 0);
 	}
-	if (write(pid_fd, &cmd, sizeof(cmd)) != sizeof(cmd))
+	if (write(FD_PID, &cmd, sizeof(cmd)) != sizeof(cmd))
 		_exit(125);
 	_exit(0);
 }
@@ -240,6 +418,7 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 {
 	struct target t = { 0 };
 	int report[2] = { -1, -1 }, pids[2] = { -1, -1 };
+	int spec_fd = -1, self;
 	pid_t first;
 	int rc = -1;
 
@@ -252,6 +431,9 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 	if (read_target(spec->target, &t, err) < 0 ||
 	    open_namespaces(spec->target, spec->userns, &t, err) < 0)
 		goto out;
+	self = lp_self_sealed(err);
+	if (self < 0 || (spec_fd = write_spec(spec, &t, err)) < 0)
+		goto out;
 	if (pipe2(report, O_CLOEXEC) < 0 || pipe2(pids, O_CLOEXEC) < 0) {
 		lp_fail_errno(err, "pipe");
 		goto out;
@@ -261,7 +443,7 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 	if (first == 0) {
 		close(report[0]);
 		close(pids[0]);
-		enter(spec, &t, report[1], pids[1]);
+		enter(spec, &t, self, spec_fd, report[1], pids[1]);
 	}
 	close(report[1]);
 	close(pids[1]);
@@ -272,6 +454,8 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 	}
 	rc = collect(first, report[0], pids[0], proc, err);
 out:
+	if (spec_fd >= 0)
+		close(spec_fd);
 	if (report[0] >= 0)
 		close(report[0]);
 	if (pids[0] >= 0)

@@ -4,6 +4,7 @@
 #define LIMPET_LINUX_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "platform/lib/err.h"
 #include "platform/runtime.h"
@@ -34,5 +35,29 @@ int lp_net_loopback_up(struct lp_err *err);
 
 /* PID 1 in the container: run child pid until it exits, forwarding signals. */
 __attribute__((noreturn)) void lp_init_run(pid_t child, int exit_fd);
+
+/* argv[0] of limpet re-executed from its sealed copy, for one step (stage.c). */
+#define LP_STAGE_EXEC "limpet:exec"
+#define LP_STAGE_FDS_MAX 32
+
+/*
+ * A memfd holding a copy of our own binary, sealed against any change: the
+ * only executable a process limpet puts into a container may run.  Made
+ * once per process and kept (close-on-exec); do not close it.
+ */
+int lp_self_sealed(struct lp_err *err);
+/*
+ * Make fds 0..n-1 copies of src[0..n-1] (a negative or closed source leaves
+ * that number closed) and close every other fd.  -1 with errno, nothing
+ * moved, if copying failed; the copies are not close-on-exec.
+ */
+int lp_fds_arrange(const int *src, int n);
+/*
+ * execve argv, looking a name without '/' up in envp's PATH (not ours),
+ * as musl's execvpe does; -1 with errno (ENOENT, EACCES, ...) on failure.
+ */
+int lp_exec_search(char *const argv[], char *const envp[]);
+/* The stages, run by lp_runtime_stage. */
+__attribute__((noreturn)) void lp_exec_stage(void);
 
 #endif

@@ -31,8 +31,6 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-extern char **environ;
-
 #ifndef CONFIG_SECCOMP
 int lp_seccomp_apply(struct lp_err *err)
 {
@@ -224,8 +222,7 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (drop_privileges(c, spec->uid, spec->gid, &err) < 0)
 		child_die(c, &err, 0);
-	environ = (char **)spec->envp;
-	execvp(spec->argv[0], spec->argv);
+	lp_exec_search(spec->argv, spec->envp);
 	lp_fail_errno(&err, "exec %s", spec->argv[0]);
 	child_die(c, &err, 1);
 }
