@@ -13,10 +13,11 @@
  *     joins the namespaces (user first, mount last) and clones the command
  *     with CLONE_PARENT: inside the PID namespace, yet our own child, to
  *     wait for like any other;
- *  3. the command takes the container process's user, working directory
- *     and environment, gives up what a container gives up, and only then
- *     looks its name up in that environment's PATH, inside the container's
- *     root.
+ *  3. the command starts a session of its own, so that the operator's
+ *     terminal is not its controlling tty (TIOCSTI could type into it), takes
+ *     the container process's user, working directory and environment, gives
+ *     up what a container gives up, and only then looks its name up in that
+ *     environment's PATH, inside the container's root.
  */
 #include "linux.h"
 
@@ -332,6 +333,11 @@ static __attribute__((noreturn)) void run_command(const struct staged *s)
 	struct lp_err err = { 0 };
 	sigset_t none;
 
+	/* The terminal exec runs in must not be the command's: no TIOCSTI into it. */
+	if (setsid() < 0) {
+		lp_fail_errno(&err, "setsid");
+		fail_child(FD_REPORT, &err, 0);
+	}
 	if (chdir(s->cwd) < 0 && chdir("/") < 0) {
 		lp_fail_errno(&err, "chdir %s", s->cwd);
 		fail_child(FD_REPORT, &err, 0);
