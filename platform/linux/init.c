@@ -9,8 +9,10 @@
 #include "linux.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -62,4 +64,24 @@ void lp_init_run(pid_t child, int exit_fd)
 			_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
 		}
 	}
+}
+
+/*
+ * PID 1 re-executed from the sealed copy (runtime.c): fd 3 lets the
+ * entrypoint go on, fd 4 (if open) is the exit file; argv[1] the entrypoint.
+ */
+void lp_init_stage(int argc, char **argv)
+{
+	char *end;
+	long entry;
+
+	/* Before anything else: the exec made us dumpable again. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (argc != 2 || getpid() != 1)
+		_exit(125);
+	entry = strtol(argv[1], &end, 10);
+	if (entry <= 1 || *end || write(3, "g", 1) != 1)
+		_exit(125);
+	close(3);
+	lp_init_run((pid_t)entry, fcntl(4, F_GETFD) < 0 ? -1 : 4);
 }

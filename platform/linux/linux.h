@@ -38,6 +38,7 @@ __attribute__((noreturn)) void lp_init_run(pid_t child, int exit_fd);
 
 /* argv[0] of limpet re-executed from its sealed copy, for one step (stage.c). */
 #define LP_STAGE_EXEC "limpet:exec"
+#define LP_STAGE_INIT "limpet:init"
 #define LP_STAGE_FDS_MAX 32
 
 /*
@@ -57,7 +58,8 @@ int lp_fds_arrange(const int *src, int n);
  * as musl's execvpe does; -1 with errno (ENOENT, EACCES, ...) on failure.
  */
 int lp_exec_search(char *const argv[], char *const envp[]);
-/* The stages, run by lp_runtime_stage. */
+/* The stages, run by lp_runtime_stage: exec.c and init.c. */
 __attribute__((noreturn)) void lp_exec_stage(void);
+__attribute__((noreturn)) void lp_init_stage(int argc, char **argv);
 
 #endif

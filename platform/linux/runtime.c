@@ -104,34 +104,85 @@ static int drop_privileges(const struct child_ctx *c, uid_t uid, gid_t gid, stru
 	return lp_privileges_drop(c->keep_mknod, c->spec->userns_count > 0, uid, gid, err);
 }
 
-/* Close every fd from 3 up except a and b (either may be -1). */
-static void close_all_except(int a, int b)
+/*
+ * PID 1 with --init: its stdio, the pipe that lets the entrypoint go on, the
+ * exit file, nothing else; then limpet again from the sealed copy (init.c).
+ * Still in the host's view of the filesystem: a dynamic limpet loads its
+ * libraries there, never from the image.  With cwd at "/", the entrypoint's
+ * pivot_root moves our root and cwd into the container along with its own.
+ */
+static __attribute__((noreturn)) void run_init(struct child_ctx *c, pid_t entry, int ready_fd,
+					       int self)
 {
-	int lo = a < b ? a : b, hi = a < b ? b : a, from = 3;
-
-	if (lo >= from) {
-		syscall(SYS_close_range, from, lo - 1, 0);
-		from = lo + 1;
-	}
-	if (hi >= from) {
-		if (hi > from)
-			syscall(SYS_close_range, from, hi - 1, 0);
-		from = hi + 1;
-	}
-	syscall(SYS_close_range, from, ~0U, 0);
-}
-
-static __attribute__((noreturn)) void run_init(const struct child_ctx *c, pid_t entry)
-{
+	char pid_arg[16], *argv[] = { LP_STAGE_INIT, pid_arg, NULL }, *envp[] = { NULL };
+	const int *io = c->spec->stdio;
+	int fds[] = { io[0] >= 0 ? io[0] : 0, io[1] >= 0 ? io[1] : 1, io[2] >= 0 ? io[2] : 2,
+		      ready_fd, c->exit_fd, self, c->report_fd };
+	enum { SELF = 5, REPORT = 6 };
 	struct lp_err err = { 0 };
 
-	close_all_except(c->exit_fd, c->report_fd);
+	snprintf(pid_arg, sizeof(pid_arg), "%d", (int)entry);
+	if (chdir("/") < 0) {
+		lp_fail_errno(&err, "chdir /");
+		child_die(c, &err, 0);
+	}
+	if (lp_fds_arrange(fds, ARRAY_SIZE(fds)) < 0) {
+		lp_fail_errno(&err, "arrange the fds of the init");
+		child_die(c, &err, 0);
+	}
+	c->report_fd = REPORT;
+	fcntl(SELF, F_SETFD, FD_CLOEXEC);
+	fcntl(REPORT, F_SETFD, FD_CLOEXEC);
 	if (drop_privileges(c, 0, 0, &err) < 0)
 		child_die(c, &err, 0);
-	close(c->report_fd);
-	lp_init_run(entry, c->exit_fd);
+	fexecve(SELF, argv, envp);
+	lp_fail_errno(&err, "re-execute limpet from its sealed copy");
+	child_die(c, &err, 0);
 }
 
+/*
+ * With --init, PID 1 stays limpet code for the container's whole life: it
+ * is non-dumpable before the first process of the image can exist (the
+ * entrypoint inherits that until its exec), and the entrypoint waits until
+ * PID 1 runs from the sealed copy before it builds the root.  Returns in
+ * the entrypoint only.
+ */
+static void start_init(struct child_ctx *c)
+{
+	struct lp_err err = { 0 };
+	int ready[2], self;
+	sigset_t all;
+	pid_t entry;
+	char go;
+
+	self = lp_self_sealed(&err);
+	if (self < 0)
+		child_die(c, &err, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (pipe2(ready, O_CLOEXEC) < 0) {
+		lp_fail_errno(&err, "pipe");
+		child_die(c, &err, 0);
+	}
+	/* Block first so no signal slips past PID 1 before it waits for them. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, NULL);
+	entry = fork();
+	if (entry < 0) {
+		lp_fail_errno(&err, "fork entrypoint");
+		child_die(c, &err, 0);
+	}
+	if (entry > 0) {
+		close(ready[0]);
+		run_init(c, entry, ready[1], self);
+	}
+	close(ready[1]);
+	/* EOF: PID 1 failed and reported why; its end takes us along anyway. */
+	if (read(ready[0], &go, 1) != 1)
+		_exit(125);
+	close(ready[0]);
+}
+
+/* What does not touch the filesystem: the same for PID 1 and the entrypoint. */
 static int setup_namespaces(const struct child_ctx *c, struct lp_err *err)
 {
 	const struct lp_spec *spec = c->spec;
@@ -146,6 +197,13 @@ static int setup_namespaces(const struct child_ctx *c, struct lp_err *err)
 		return lp_fail_errno(err, "setsid");
 	if (!spec->net_host && lp_net_loopback_up(err) < 0)
 		return -1;
+	return 0;
+}
+
+static int setup_root(const struct child_ctx *c, struct lp_err *err)
+{
+	const struct lp_spec *spec = c->spec;
+
 	if (lp_mount_rootfs(spec, err) < 0 || lp_mount_finish(spec, err) < 0)
 		return -1;
 	if (spec->cwd && chdir(spec->cwd) < 0)
@@ -182,9 +240,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 {
 	const struct lp_spec *spec = c->spec;
 	struct lp_err err = { 0 };
-	sigset_t all, none;
+	sigset_t none;
 	char go;
-	pid_t entry;
 
 	/* Until the exec, die with the parent instead of running half set up. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -202,20 +259,12 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 	}
 	if (setup_namespaces(c, &err) < 0)
 		child_die(c, &err, 0);
-	sigfillset(&all);
-	sigemptyset(&none);
-	if (spec->init) {
-		/* Block first so no signal slips past PID 1 before it waits for them. */
-		sigprocmask(SIG_BLOCK, &all, NULL);
-		entry = fork();
-		if (entry < 0) {
-			lp_fail_errno(&err, "fork entrypoint");
-			child_die(c, &err, 0);
-		}
-		if (entry > 0)
-			run_init(c, entry);
-	}
+	if (spec->init)
+		start_init(c);
+	if (setup_root(c, &err) < 0)
+		child_die(c, &err, 0);
 	/* The supervisor blocks signals it reads from a signalfd; the container must not. */
+	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (set_stdio(spec, &err) < 0)
 		child_die(c, &err, 0);
@@ -305,6 +354,9 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 #endif
 	/* Without a device cgroup on v2, CAP_MKNOD would let a container reach any device. */
 	c.keep_mknod = lp_cgroup_mode() == LP_CGROUP_V1;
+	/* Made here, the copy counts against limpet's memory, not the container's. */
+	if (spec->init && lp_self_sealed(err) < 0)
+		return -1;
 	if (spec->init && spec->exit_file) {
 		c.exit_fd = open(spec->exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (c.exit_fd < 0)

@@ -12,9 +12,10 @@
  *
  * The copy is made before the process is in the container, so its pages are
  * charged to limpet's cgroup, never to the container's memory limit; and
- * once per process, so that all the probes an agent runs share one.  A
- * copy rather than an execveat of the file itself: the file is what must
- * be out of reach, and any fd of it leads back to it.
+ * once per process, so that the probes an agent runs and the --init PID 1s
+ * of the containers it starts all share one.  A copy rather than an
+ * execveat of the file itself: the file is what must be out of reach, and
+ * any fd of it leads back to it.
  */
 #include "linux.h"
 
@@ -169,13 +170,14 @@ int lp_exec_search(char *const argv[], char *const envp[])
 
 bool lp_runtime_is_stage(const char *argv0)
 {
-	return argv0 && !strcmp(argv0, LP_STAGE_EXEC);
+	return argv0 && (!strcmp(argv0, LP_STAGE_EXEC) || !strcmp(argv0, LP_STAGE_INIT));
 }
 
 void lp_runtime_stage(int argc, char **argv)
 {
-	(void)argc;
 	/* Not the fd number an exec through a memfd leaves as our name. */
 	prctl(PR_SET_NAME, argv[0], 0, 0, 0);
-	lp_exec_stage();
+	if (!strcmp(argv[0], LP_STAGE_EXEC))
+		lp_exec_stage();
+	lp_init_stage(argc, argv);
 }
