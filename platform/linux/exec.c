@@ -49,7 +49,7 @@
 enum { FD_SPEC = 3, FD_REPORT, FD_PID, FD_NS };
 
 struct target {
-	uid_t uid;
+	uid_t uid;	/* as the container sees them */
 	gid_t gid;
 	char cwd[PATH_MAX];
 	char *env_buf;		/* NUL-separated, as /proc/PID/environ has it */
@@ -102,14 +102,42 @@ static int read_ids(pid_t pid, struct target *t, struct lp_err *err)
 	return 0;
 }
 
+/*
+ * status shows the ids as the host sees them; once in the container's user
+ * namespace, setuid takes that namespace's: the one *id maps to there.
+ */
+static int map_id(pid_t pid, const char *map, unsigned int *id, struct lp_err *err)
+{
+	unsigned int inside, outside, count;
+	char path[64];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, map);
+	f = fopen(path, "re");
+	if (!f)
+		return lp_fail_errno(err, "open %s", path);
+	while (fscanf(f, "%u %u %u", &inside, &outside, &count) == 3) {
+		if (*id >= outside && *id - outside < count) {
+			*id = inside + (*id - outside);
+			fclose(f);
+			return 0;
+		}
+	}
+	fclose(f);
+	return lp_fail(err, EINVAL, "%s: id %u is not mapped", path, *id);
+}
+
 /* The user, directory and environment of the container's process. */
-static int read_target(pid_t pid, struct target *t, struct lp_err *err)
+static int read_target(pid_t pid, bool userns, struct target *t, struct lp_err *err)
 {
 	char path[64];
 	size_t len, n = 0, i;
 	ssize_t cwd_len;
 
 	if (read_ids(pid, t, err) < 0)
+		return -1;
+	if (userns && (map_id(pid, "uid_map", &t->uid, err) < 0 ||
+		       map_id(pid, "gid_map", &t->gid, err) < 0))
 		return -1;
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
 	/* The link shows the path inside the container's root. */
@@ -434,7 +462,7 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 		lp_fail(err, ESRCH, "the container is not running");
 		goto out;
 	}
-	if (read_target(spec->target, &t, err) < 0 ||
+	if (read_target(spec->target, spec->userns, &t, err) < 0 ||
 	    open_namespaces(spec->target, spec->userns, &t, err) < 0)
 		goto out;
 	self = lp_self_sealed(err);
