@@ -47,7 +47,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
-NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help \
+NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps docker-seccomp clean distclean help \
 		    static static-deps static-sources size deb deb-only check-board check-boards board-shell bench-vm
 
 .PHONY: all check check-unit check-integration check-static check-asan install deps clean distclean \
@@ -146,8 +146,12 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/liblimpet.a
 	@echo "  CC      $<"
 	@$(CC) $(LP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/liblimpet.a $(LDLIBS) -lcmocka
 
+# Docker's default seccomp profile, which tests/unit/test_seccomp.c compares
+# limpet's filter with: `make deps` takes it out of Debian's package.
+DOCKER_SECCOMP := $(or $(LIMPET_CACHE_DIR),$(HOME)/.cache/limpet)/docker-seccomp/default.json
+
 check-unit: $(unit-bin)
-	@set -e; for t in $(unit-bin); do echo "# $$t"; $$t; done
+	@set -e; for t in $(unit-bin); do echo "# $$t"; LIMPET_DOCKER_SECCOMP=$(DOCKER_SECCOMP) $$t; done
 
 check-integration: $(O)/limpet
 	LIMPET=$(abspath $(O)/limpet) prove -v --timer tests/integration/*.t
@@ -214,7 +218,11 @@ deps:
 		dpkg -s $(DEB_BUILD) $(DEB_TEST) >/dev/null 2>&1 || \
 		{ apt-get update -q && apt-get install -y -q --no-install-recommends $(DEB_BUILD) $(DEB_TEST); }; \
 	else echo "make deps: needs apt-get (Debian 12); install: $(DEB_BUILD) $(DEB_TEST)" >&2; exit 1; fi
-	@$(MAKE) --no-print-directory static-deps board-deps
+	@$(MAKE) --no-print-directory static-deps board-deps docker-seccomp
+
+.PHONY: docker-seccomp
+docker-seccomp:
+	@tests/lib/docker-seccomp.sh $(DOCKER_SECCOMP)
 
 clean:
 	rm -rf $(O) build-asan

@@ -18,6 +18,11 @@ static const unsigned long long default_caps =
 	CAPBIT(CAP_NET_BIND_SERVICE) | CAPBIT(CAP_NET_RAW) | CAPBIT(CAP_SYS_CHROOT) |
 	CAPBIT(CAP_MKNOD) | CAPBIT(CAP_AUDIT_WRITE) | CAPBIT(CAP_SETFCAP);
 
+unsigned long long lp_caps_default(void)
+{
+	return default_caps;
+}
+
 static unsigned long long wanted_caps(bool keep_mknod)
 {
 	return keep_mknod ? default_caps : default_caps & ~CAPBIT(CAP_MKNOD);

@@ -4,6 +4,7 @@
 #define LIMPET_LINUX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "platform/lib/err.h"
@@ -14,6 +15,8 @@ int lp_mount_rootfs(const struct lp_spec *spec, struct lp_err *err);
 /* After pivot_root: remount / read-only if asked. */
 int lp_mount_finish(const struct lp_spec *spec, struct lp_err *err);
 
+/* Docker's default capability set, as a mask of 1 << CAP_*. */
+unsigned long long lp_caps_default(void);
 /* Docker's default capability set; CAP_MKNOD kept only when keep_mknod. */
 int lp_caps_apply(bool keep_mknod, struct lp_err *err);
 /* Drop the bounding set to the default set (before changing uid). */
@@ -29,6 +32,11 @@ int lp_privileges_drop(bool keep_mknod, bool in_userns, uid_t uid, gid_t gid,
 
 /* Load the default seccomp profile (a no-op when built without it). */
 int lp_seccomp_apply(struct lp_err *err);
+/*
+ * Write the profile's BPF program, as built for a board whose native
+ * architecture is native (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64), to fd.
+ */
+int lp_seccomp_export_bpf(uint32_t native, int fd, struct lp_err *err);
 
 /* Bring up loopback in the current (new) network namespace. */
 int lp_net_loopback_up(struct lp_err *err);
