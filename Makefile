@@ -47,7 +47,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
-NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps docker-seccomp clean distclean help \
+NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help \
 		    static static-deps static-sources size deb deb-only check-board check-boards board-shell bench-vm
 
 .PHONY: all check check-unit check-integration check-static check-asan install deps clean distclean \
@@ -80,6 +80,7 @@ $(O)/include/config/auto.conf $(O)/include/generated/autoconf.h: $(KCONFIG_CONFI
 	@touch $(O)/include/config/auto.conf
 
 # Read the config unless every goal is one that must work without it.
+NO_BUILD_TARGETS += docker-seccomp
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_BUILD_TARGETS),$(MAKECMDGOALS)),all),)
 -include $(O)/include/config/auto.conf
 endif
