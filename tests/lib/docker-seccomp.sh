@@ -16,17 +16,32 @@ if ! command -v apt-get >/dev/null; then
 	echo "docker-seccomp.sh: needs apt-get (Debian 12) to download $pkg" >&2
 	exit 1
 fi
-version=$(apt-cache show --no-all-versions "$pkg" 2>/dev/null | sed -n 's/^Version: //p')
-if [ -z "$version" ]; then
+# Every version apt lists, newest first: the newest may not be served (yet,
+# or any more) by a snapshot mirror, while an older one still is.
+versions=$(apt-cache madison "$pkg" 2>/dev/null | awk -F'|' '$3 ~ / Packages$/ { gsub(/ /, "", $2); print $2 }')
+if [ -z "$versions" ]; then
 	echo "docker-seccomp.sh: apt knows no $pkg (apt-get update?)" >&2
 	exit 1
 fi
-[ -s "$out" ] && [ "$(cat "$out.version" 2>/dev/null)" = "$version" ] && exit 0
+have=$(cat "$out.version" 2>/dev/null || true)
+if [ -s "$out" ] && grep -qxF -- "$have" <<<"$versions"; then
+	exit 0
+fi
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-# apt's sandbox user cannot write into a private temporary directory.
-(cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$version" >/dev/null)
+for version in $versions; do
+	# apt's sandbox user cannot write into a private temporary directory.
+	if (cd "$tmp" && apt-get download -q -o APT::Sandbox::User=root "$pkg=$version" >/dev/null 2>&1); then
+		break
+	fi
+	echo "docker-seccomp.sh: $pkg $version could not be downloaded; trying an older one" >&2
+	version=
+done
+if [ -z "$version" ]; then
+	echo "docker-seccomp.sh: no version of $pkg could be downloaded" >&2
+	exit 1
+fi
 dpkg-deb --fsys-tarfile "$tmp"/*.deb | tar -x -C "$tmp" "$member"
 mkdir -p "$(dirname "$out")"
 mv "$tmp/$member" "$out.tmp"
