@@ -214,37 +214,68 @@ static const char *base_name(const char *p)
 	return slash ? slash + 1 : p;
 }
 
-/* mkdir -p of the directory part of rel (relative to the cwd: the layer). */
-static int make_parents(const char *rel, struct lp_err *err)
+/*
+ * The directory dir (relative to the cwd: the layer), made where missing,
+ * opened without following a symlink anywhere on the way: a layer's own
+ * symlink ("x -> /etc") must not carry a whiteout or an opaque mark out of
+ * the layer.  Returns an fd, or -1.
+ */
+static int open_layer_dir(const char *dir, struct lp_err *err)
 {
-	char dir[PATH_MAX];
-	char *slash;
+	char buf[PATH_MAX];
+	char *name, *next;
+	int fd, sub;
 
-	snprintf(dir, sizeof(dir), "%s", rel);
-	slash = strrchr(dir, '/');
-	if (!slash)
-		return 0;
-	*slash = '\0';
-	return lp_mkdir_p(dir, 0755, err);
+	if (lp_path(buf, sizeof(buf), err, "%s", dir) < 0)
+		return -1;
+	fd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return lp_fail_errno(err, "open the layer");
+	for (name = buf; name; name = next) {
+		next = strchr(name, '/');
+		if (next)
+			*next++ = '\0';
+		if (!*name)
+			continue;
+		if (mkdirat(fd, name, 0755) < 0 && errno != EEXIST) {
+			lp_fail_errno(err, "mkdir %s", name);
+			break;
+		}
+		sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0) {
+			if (errno == ELOOP || errno == ENOTDIR)
+				lp_fail(err, EPERM, "%s is a symlink or not a directory", name);
+			else
+				lp_fail_errno(err, "open %s", name);
+			break;
+		}
+		close(fd);
+		fd = sub;
+	}
+	if (name) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 /* A ".wh.NAME" entry hides NAME of the lower layers: overlayfs wants a 0:0 char device. */
 static int make_whiteout(const char *rel, struct lp_err *err)
 {
-	char target[PATH_MAX];
 	const char *name = base_name(rel);
-	size_t dirlen = (size_t)(name - rel);
-
 	const char *hidden = name + strlen(WHITEOUT);
+	char dir[PATH_MAX];
+	cleanup_fd int fd = -1;
 
 	/* ".wh." alone, ".wh..", ".wh..." would white out nothing, the dir, or its parent. */
 	if (!*hidden || !strcmp(hidden, ".") || !strcmp(hidden, ".."))
 		return lp_fail(err, EINVAL, "whiteout %s names no file", rel);
-	snprintf(target, sizeof(target), "%.*s%s", (int)dirlen, rel, hidden);
-	if (make_parents(target, err) < 0)
-		return -1;
-	if (mknod(target, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
-		return lp_fail_errno(err, "whiteout %s", target);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(name - rel), rel);
+	fd = open_layer_dir(dir, err);
+	if (fd < 0)
+		return lp_prefix(err, "whiteout %s", rel);
+	if (mknodat(fd, hidden, S_IFCHR | 0000, makedev(0, 0)) < 0 && errno != EEXIST)
+		return lp_fail_errno(err, "whiteout %s", rel);
 	return 0;
 }
 
@@ -252,13 +283,14 @@ static int make_whiteout(const char *rel, struct lp_err *err)
 static int make_opaque(const char *rel, struct lp_err *err)
 {
 	char dir[PATH_MAX];
-	size_t dirlen = (size_t)(base_name(rel) - rel);
+	cleanup_fd int fd = -1;
 
-	snprintf(dir, sizeof(dir), "%.*s", (int)(dirlen ? dirlen : 1), dirlen ? rel : ".");
-	if (lp_mkdir_p(dir, 0755, err) < 0)
-		return -1;
-	if (lsetxattr(dir, "trusted.overlay.opaque", "y", 1, 0) < 0)
-		return lp_fail_errno(err, "mark %s opaque", dir);
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base_name(rel) - rel), rel);
+	fd = open_layer_dir(dir, err);
+	if (fd < 0)
+		return lp_prefix(err, "opaque %s", rel);
+	if (fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+		return lp_fail_errno(err, "mark %s opaque", dir[0] ? dir : ".");
 	return 0;
 }
 

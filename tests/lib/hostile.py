@@ -284,6 +284,19 @@ def _whiteout_dotdot():
     return layer(d("data"), member("data/.wh..."))
 
 
+@case("whiteout-symlink", "refuse",
+      "link -> /etc, then link/.wh.evil: the whiteout (a char device) must not be made through the layer's own symlink in host /etc")
+def _whiteout_symlink():
+    return layer(member("link", type=tarfile.SYMTYPE, linkname="/etc", mode=0o777), member("link/.wh.evil"))
+
+
+@case("opaque-symlink", "refuse",
+      "link -> /etc, then link/evil-dir/.wh..wh..opq: neither the directory nor the opaque mark may be made through the symlink in host /etc")
+def _opaque_symlink():
+    return layer(member("link", type=tarfile.SYMTYPE, linkname="/etc", mode=0o777),
+                 member("link/evil-dir/.wh..wh..opq"))
+
+
 # ---------------------------------------------------------------- output
 
 def write_all(outdir, key=None, compression="gzip", only=None):
