@@ -147,14 +147,38 @@ static la_ssize_t file_read(struct archive *a, void *ud, const void **out)
 	return n;
 }
 
-/* "./blobs/sha256/x" and "blobs/sha256/x" are the same member. */
+/*
+ * "./blobs/sha256/x", "/blobs//sha256/x" and "a/../blobs/sha256/x" are the
+ * same member: docker save links a repeated layer as "../ID/layer.tar".
+ * A ".." above the top stays, so such a name matches no member.
+ */
 static char *clean_path(const char *p)
 {
-	while (p[0] == '.' && p[1] == '/')
-		p += 2;
-	while (*p == '/')
-		p++;
-	return strdup(p);
+	char *out = malloc(strlen(p) + 1);
+	size_t len = 0, n, up = 0;
+
+	if (!out)
+		return NULL;
+	for (; *p; p += n) {
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		if (!n || (n == 1 && p[0] == '.'))
+			continue;
+		if (n == 2 && p[0] == '.' && p[1] == '.' && len > up) {
+			while (len > up && out[len - 1] != '/')
+				len--;
+			len -= len > up; /* the '/' before the dropped name */
+			continue;
+		}
+		if (len)
+			out[len++] = '/';
+		memcpy(out + len, p, n);
+		len += n;
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			up = len;
+	}
+	out[len] = '\0';
+	return out;
 }
 
 static struct blob *add_blob(struct importer *im, const char *path, struct lp_err *err)

@@ -353,7 +353,8 @@ static int vet_entry(struct archive_entry *e, const struct lp_unpack_limits *lim
 	}
 	if (type == AE_IFCHR || type == AE_IFBLK)
 		return lp_fail(err, EPERM, "%s: device nodes are not allowed in layers", path);
-	if (type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFIFO)
+	/* A hard link's mode has no type bits when tar, not Go, wrote the layer. */
+	if (!link && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFIFO)
 		return lp_fail(err, EPERM, "%s: unsupported entry type", path);
 	if (size > lim->max_file_size)
 		return lp_fail(err, EFBIG, "%s: %lld bytes is over the %lld-byte file limit", path,

@@ -30,6 +30,18 @@ for v in layers layers-zstd layers-plain layers-docker; do
 	out=$(L run --rm "$name" /bin/sh -c 'ls /data /opt/dir | tr "\n" " "')
 	is "$out" "/data: keep.txt new.txt  /opt/dir: c.txt " "$v: whiteout hides gone.txt, opaque dir shows only c.txt"
 done
+# Layers as tar(1) and Docker <= 24 write them: a hard link, whose mode has no
+# file type bits, and a repeated layer saved once and linked as ../ID/layer.tar.
+mkdir -p "$T/hl/etc" && echo hosts >"$T/hl/etc/a" && ln "$T/hl/etc/a" "$T/hl/etc/b"
+tar -C "$T/hl" -cf "$T/hl.tar" etc
+python3 "$top/tests/lib/ocitool.py" build --format docker --repo-tag limpet/twice:latest \
+	--layer "$T/hl.tar" --layer "$T/hl.tar" "$T/twice.tar" >/dev/null
+openssl dgst -sha256 -sign "$KEY" -out "$T/twice.tar.sig" "$T/twice.tar"
+is "$(imp "$T/twice.tar" 2>&1)" "limpet/twice:latest" "a docker save with a repeated (symlinked) layer and a hard link imports"
+hl=$(find "$ROOT/store/layers" -path '*/etc/b' | head -1)
+check "the hard link is kept as one" test -n "$hl" -a "$(stat -c %h "$hl" 2>/dev/null)" = 2
+L image rm limpet/twice:latest >/dev/null
+L image gc >/dev/null
 layers=$(ls "$ROOT/store/layers" | wc -l)
 check "gzip, zstd and plain variants share layers by diff_id ($layers layers for 5 images)" test "$layers" -le 4
 like "$(L image ls)" "layers:latest +sha256:[0-9a-f]{12} +3 " "image ls lists layers and digest"

@@ -174,11 +174,16 @@ def blob_path(d):
 
 # ---------------------------------------------------------------- tar I/O
 
+class Symlink(str):
+    """tar_bytes data that makes a symlink to this target."""
+
+
 def tar_bytes(items):
     """A deterministic tar from (name, data) pairs in the given order.
 
-    data None makes a directory. Every header gets the same time, uid/gid 0
-    and no user names, so only names and contents decide the bytes.
+    data None makes a directory, a Symlink a symlink. Every header gets the
+    same time, uid/gid 0 and no user names, so only names and contents
+    decide the bytes.
     """
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
@@ -187,6 +192,9 @@ def tar_bytes(items):
             ti.mtime = epoch()
             if data is None:
                 ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+                t.addfile(ti)
+            elif isinstance(data, Symlink):
+                ti.type, ti.mode, ti.linkname = tarfile.SYMTYPE, 0o777, str(data)
                 t.addfile(ti)
             else:
                 ti.mode, ti.size = 0o644, len(data)
@@ -490,10 +498,15 @@ def docker_items(lay, repo_tag, ref=None):
     cfg = json.loads(cfg_bytes)
     ids = _v1_ids(cfg["rootfs"]["diff_ids"])
     files = {_hex(m["config"]["digest"]) + ".json": cfg_bytes}
-    layers = []
+    layers, first = [], {}
     for i, (desc, v1) in enumerate(zip(m["layers"], ids)):
-        # docker save always writes layers uncompressed.
-        files[v1 + "/layer.tar"] = decompress(lay.blob(desc["digest"]), layer_kind(desc["mediaType"]))
+        # docker save always writes layers uncompressed, a repeated one once:
+        # the later copies are symlinks to the first, ../ID/layer.tar.
+        if desc["digest"] in first:
+            files[v1 + "/layer.tar"] = Symlink("../%s/layer.tar" % first[desc["digest"]])
+        else:
+            first[desc["digest"]] = v1
+            files[v1 + "/layer.tar"] = decompress(lay.blob(desc["digest"]), layer_kind(desc["mediaType"]))
         files[v1 + "/VERSION"] = b"1.0"
         legacy = {"id": v1, "created": cfg.get("created", rfc3339(0))}
         if i:
