@@ -422,7 +422,8 @@ void lp_rfc3339_format(int64_t t, char buf[LP_RFC3339_LEN])
 	time_t tt = (time_t)t;
 	struct tm tm;
 
+	/* %04Y (POSIX): a plain %Y has no leading zeros (year 302), which RFC 3339 needs */
 	if (!gmtime_r(&tt, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999 ||
-	    !strftime(buf, LP_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm))
+	    !strftime(buf, LP_RFC3339_LEN, "%04Y-%m-%dT%H:%M:%SZ", &tm))
 		snprintf(buf, LP_RFC3339_LEN, "@%lld", (long long)t);
 }

@@ -764,6 +764,9 @@ static void test_rfc3339_format(void **state)
 	assert_string_equal(buf, "2026-12-31T23:59:59Z");
 	lp_rfc3339_format(1709208000, buf);
 	assert_string_equal(buf, "2024-02-29T12:00:00Z");
+	/* the year has four digits, as lp_rfc3339_parse wants them back */
+	lp_rfc3339_format(-52637040000, buf);
+	assert_string_equal(buf, "0302-01-01T00:00:00Z");
 	/* past year 9999 it no longer fits: the number, cut short but terminated */
 	lp_rfc3339_format(INT64_MAX, buf);
 	assert_int_equal(buf[0], '@');
