@@ -86,7 +86,6 @@ static int add_header(struct xfer *x, const char *line, struct lp_err *err)
 	return 0;
 }
 
-static size_t on_header(char *line, size_t size, size_t n, void *ud);
 static size_t on_body(char *data, size_t size, size_t n, void *ud);
 
 static void set_tls_options(struct xfer *x)
@@ -130,7 +129,7 @@ static void set_common_options(struct xfer *x)
 		lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_MAX_RECV_SPEED_LARGE,
 					(curl_off_t)o->max_bytes_per_s));
 	set_tls_options(x);
-	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, on_header));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, lp_xfer_on_header));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, x));
@@ -267,7 +266,11 @@ static bool parse_offset(const char *s, const char **end, int64_t *v)
 	return true;
 }
 
-/* Content-Range: "bytes 100-199/1000"; a 416 has "*" instead of "100-199". */
+/*
+ * Content-Range: "bytes 100-199/1000"; a 416 has "*" instead of "100-199".
+ * An invalid one (199-100, or 100-199/150) is ignored, as RFC 9110 says: a
+ * download must not resume on it.
+ */
 static void parse_content_range(struct xfer *x, const char *v)
 {
 	int64_t start = -1, end = -1, total = -1;
@@ -282,13 +285,28 @@ static void parse_content_range(struct xfer *x, const char *v)
 		return;
 	if (*p++ != '/')
 		return;
-	if (*p != '*' && !parse_offset(p, &p, &total))
+	if (*p == '*')
+		p++;
+	else if (!parse_offset(p, &p, &total))
+		return;
+	if (*p || end < start || (total >= 0 && end >= total) || (start < 0 && total < 0))
 		return;
 	x->range_start = start;
 	x->range_total = total;
 }
 
-static size_t on_header(char *line, size_t size, size_t n, void *ud)
+/* Control characters: a header value we send may not have them (no line break may ride along). */
+static bool has_control_chars(const char *value)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)value; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud)
 {
 	struct xfer *x = ud;
 	size_t len = size * n, used = len < HEADER_MAX ? len : HEADER_MAX;
@@ -304,7 +322,9 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
 		new_reply(x, buf);
 	else if ((v = header_value(buf, "Content-Range")))
 		parse_content_range(x, v);
-	else if ((v = header_value(buf, "ETag")))
+	else if ((v = header_value(buf, "ETag")) && strlen(v) < sizeof(x->etag) &&
+		 !has_control_chars(v))
+		/* kept only when the next request can send it back whole */
 		snprintf(x->etag, sizeof(x->etag), "%s", v);
 	return len;
 }
@@ -640,15 +660,12 @@ static int get_once(struct xfer *x, struct lp_err *err)
 	return lp_xfer_http_failed(x, err);
 }
 
-/* Values the caller gives go into header lines: no line break may ride along. */
+/* Values the caller gives go into header lines. */
 static int check_header_value(const char *url, const char *what, const char *value,
 			      struct lp_err *err)
 {
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)value; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return lp_fail(err, EINVAL, "%s: the %s has control characters", url, what);
+	if (has_control_chars(value))
+		return lp_fail(err, EINVAL, "%s: the %s has control characters", url, what);
 	return 0;
 }
 

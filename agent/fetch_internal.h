@@ -57,6 +57,11 @@ int lp_xfer_ready(struct xfer *x, struct lp_err *err);
 int lp_xfer_open(struct xfer *x, const char *url, const struct lp_fetch_opts *o,
 		 struct lp_err *err);
 void lp_xfer_close(struct xfer *x);
+/*
+ * libcurl's header callback: one line of the reply's head (status line,
+ * Content-Range, ETag) into x's reply fields.  Its own function for the fuzzer.
+ */
+size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud);
 /* For a sink callback: stop the transfer with x->abort_err as the reason. */
 int lp_xfer_abort_transfer(struct xfer *x);
 /* A reply that is not a success, as one line with its kind in err->code. */
