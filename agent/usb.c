@@ -37,10 +37,6 @@ struct lp_usb {
 	size_t next_seen;
 };
 
-struct uevent {
-	const char *action, *subsystem, *devname, *major, *minor;
-};
-
 /* What this process mounts stays here: nobody else sees a stick half read. */
 static int private_mounts(struct lp_err *err)
 {
@@ -165,7 +161,7 @@ static void write_status(struct lp_usb *u, const char *mnt, const char *bundle,
 }
 
 /* A block device node for the uevent's device: /dev's, or one of our own. */
-static int device_node(struct lp_usb *u, const struct uevent *ev, char *out, size_t len,
+static int device_node(struct lp_usb *u, const struct lp_uevent *ev, char *out, size_t len,
 		       struct lp_err *err)
 {
 	struct stat st;
@@ -184,7 +180,7 @@ static int device_node(struct lp_usb *u, const struct uevent *ev, char *out, siz
 	return 0;
 }
 
-static void apply_device(struct lp_usb *u, const struct uevent *ev)
+static void apply_device(struct lp_usb *u, const struct lp_uevent *ev)
 {
 	char node[PATH_MAX], mnt[PATH_MAX], bundle[PATH_MAX], name[NAME_MAX + 8];
 	struct lp_err err = { 0 };
@@ -225,17 +221,17 @@ static void apply_device(struct lp_usb *u, const struct uevent *ev)
 
 /* ---------------------------------------------------------------- uevents */
 
-static void parse_uevent(char *buf, size_t len, struct uevent *ev)
+void lp_uevent_parse(char *buf, size_t len, struct lp_uevent *ev)
 {
 	static const struct {
 		const char *key;
 		size_t off;
 	} keys[] = {
-		{ "ACTION=", offsetof(struct uevent, action) },
-		{ "SUBSYSTEM=", offsetof(struct uevent, subsystem) },
-		{ "DEVNAME=", offsetof(struct uevent, devname) },
-		{ "MAJOR=", offsetof(struct uevent, major) },
-		{ "MINOR=", offsetof(struct uevent, minor) },
+		{ "ACTION=", offsetof(struct lp_uevent, action) },
+		{ "SUBSYSTEM=", offsetof(struct lp_uevent, subsystem) },
+		{ "DEVNAME=", offsetof(struct lp_uevent, devname) },
+		{ "MAJOR=", offsetof(struct lp_uevent, major) },
+		{ "MINOR=", offsetof(struct lp_uevent, minor) },
 	};
 	char *p = buf, *end = buf + len;
 	size_t i;
@@ -269,7 +265,7 @@ static long long media_size(const char *devname)
 	return n;
 }
 
-static void handle_uevent(struct lp_usb *u, const struct uevent *ev)
+static void handle_uevent(struct lp_usb *u, const struct lp_uevent *ev)
 {
 	char key[64];
 	size_t i;
@@ -306,10 +302,10 @@ void lp_usb_handle(struct lp_usb *u)
 	ssize_t n;
 
 	while ((n = recv(u->fd, buf, UEVENT_MAX, MSG_DONTWAIT)) > 0) {
-		struct uevent ev;
+		struct lp_uevent ev;
 
 		buf[n] = '\0';
-		parse_uevent(buf, (size_t)n, &ev);
+		lp_uevent_parse(buf, (size_t)n, &ev);
 		handle_uevent(u, &ev);
 	}
 }

@@ -29,6 +29,18 @@ int lp_usb_fd(const struct lp_usb *u);
 /* Read the waiting uevents and apply the bundle of each new medium. */
 void lp_usb_handle(struct lp_usb *u);
 
+/* The fields of a kernel uevent the watcher looks at; NULL when absent. */
+struct lp_uevent {
+	const char *action, *subsystem, *devname, *major, *minor;
+};
+
+/*
+ * A uevent as the netlink socket delivers it, "ACTION@DEVPATH" then
+ * NUL-separated KEY=VALUE strings, len bytes with buf[len] == '\0'.  The
+ * fields point into buf.
+ */
+void lp_uevent_parse(char *buf, size_t len, struct lp_uevent *ev);
+
 /*
  * limpet import PATH: a folder holding limpet/ (or limpet/ itself), or a
  * block device (mounted as the watcher does).
