@@ -8,7 +8,8 @@
 #   make static [ARCH=x86_64|arm64]   the release: static musl build-static-ARCH/limpet
 #   make size | deb ARCH=...          its size per library | its Debian package
 #   make check      unit tests, integration tests on the static binary, then
-#                   both again on the dynamic build under ASan+UBSan
+#                   both again on the dynamic build under ASan+UBSan, then make fuzz
+#   make fuzz       every parser's libFuzzer target for FUZZ_SECONDS each (clang)
 #   make check-board  the static arm64 binary on an emulated arm64 board (cgroup v2, KVM)
 #   make check-boards that board, then a GICv3 one and an x86_64 one (microVMs)
 #   make install DESTDIR=... PREFIX=/usr [LIMPET_BIN=build-static-arm64/limpet]
@@ -45,9 +46,16 @@ ifeq ($(SANITIZE),1)
 LP_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
 endif
+# The fuzz targets' build (make fuzz): clang instruments the library for
+# libFuzzer.  -Wno-string-plus-int: clang's warning for LP_GUEST_DIR + 1,
+# which agent/initramfs.c means (the name without its leading '/').
+ifeq ($(SANITIZE),fuzzer)
+LP_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+	     -fno-sanitize-recover=undefined -Wno-string-plus-int
+endif
 
 CONFIG_TARGETS := defconfig menuconfig olddefconfig savedefconfig %_defconfig
-NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help \
+NO_BUILD_TARGETS := $(CONFIG_TARGETS) deps clean distclean help fuzz \
 		    static static-deps static-sources size deb deb-only check-board check-boards board-shell bench-vm
 
 .PHONY: all check check-unit check-integration check-static check-asan install deps clean distclean \
@@ -164,12 +172,49 @@ check-static:
 	LIMPET=$(abspath build-static-$(ARCH)/limpet) prove -v --timer tests/integration/*.t
 
 # Unit tests, the suite on the static binary, then everything once more on
-# the dynamic build under ASan+UBSan. The emulated board: make check-board.
+# the dynamic build under ASan+UBSan, then each fuzz target for a few seconds.
+# The emulated board: make check-board.
+CHECK_FUZZ_SECONDS ?= 10
 check: static-sources check-unit check-static
 	$(MAKE) O=build-asan SANITIZE=1 check-unit check-integration
+	$(MAKE) fuzz FUZZ_SECONDS=$(CHECK_FUZZ_SECONDS)
 
 check-asan:
 	$(MAKE) O=build-asan SANITIZE=1 check-unit check-integration
+
+# ---------------------------------------------------------------- fuzzing
+# Every parser of untrusted bytes has a libFuzzer target, tests/fuzz/fuzz_NAME.c,
+# and seeds in tests/fuzz/corpus/NAME/ (tests/fuzz/README.md).  `make fuzz`
+# builds them with clang under ASan+UBSan in build-fuzz and runs each for
+# FUZZ_SECONDS on a copy of its corpus; any crash, leak or hang fails it.
+FUZZ_SECONDS ?= 20
+FUZZ_O := build-fuzz
+fuzz-names := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+
+.PHONY: fuzz fuzz-build fuzz-run
+.PRECIOUS: $(O)/tests/fuzz/fuzz_%
+fuzz:
+	$(MAKE) O=$(FUZZ_O) CC=clang SANITIZE=fuzzer fuzz-run
+
+fuzz-build: $(fuzz-names:%=$(O)/tests/fuzz/fuzz_%)
+fuzz-run: $(fuzz-names:%=fuzz-run-%)
+
+$(O)/tests/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(O)/liblimpet.a
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	@$(CC) $(LP_CFLAGS) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(O)/liblimpet.a $(LDLIBS)
+
+fuzz-run-%: $(O)/tests/fuzz/fuzz_%
+	@rm -rf $(O)/fuzz/$* && mkdir -p $(O)/fuzz/$*/corpus $(O)/fuzz/$*/crash
+	@cp -r tests/fuzz/corpus/$*/. $(O)/fuzz/$*/corpus/
+	@echo "  FUZZ    $* ($(FUZZ_SECONDS) s)"
+	@LSAN_OPTIONS=suppressions=$(srctree)/tests/fuzz/lsan.supp:print_suppressions=0 \
+		$< -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+		-artifact_prefix=$(O)/fuzz/$*/crash/ $(O)/fuzz/$*/corpus \
+		>$(O)/fuzz/$*/log 2>&1 || \
+		{ tail -n 60 $(O)/fuzz/$*/log; \
+		  echo "fuzz_$*: failed; the input is in $(O)/fuzz/$*/crash/" >&2; exit 1; }
+	@grep -h '^#[0-9]*.*DONE' $(O)/fuzz/$*/log | sed 's/^/          /'
 
 # ---------------------------------------------------------------- usage
 demo: $(O)/limpet
@@ -212,7 +257,8 @@ DEB_BUILD := build-essential pkg-config kconfig-frontends-nox libncurses-dev \
 	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev libmbedtls-dev \
 	     libarchive-dev libcurl4-openssl-dev
 DEB_TEST := busybox-static crun runc hyperfine iproute2 procps openssl curl skopeo umoci zstd \
-	    python3 file nginx-core dosfstools mtools fdisk e2fsprogs lintian
+	    python3 file nginx-core dosfstools mtools fdisk e2fsprogs lintian \
+	    clang libclang-rt-14-dev
 deps:
 	@if command -v apt-get >/dev/null; then \
 		export DEBIAN_FRONTEND=noninteractive; \
@@ -226,12 +272,12 @@ docker-seccomp:
 	@tests/lib/docker-seccomp.sh $(DOCKER_SECCOMP)
 
 clean:
-	rm -rf $(O) build-asan
+	rm -rf $(O) build-asan build-fuzz
 distclean: clean
 	rm -f .config .config.old
 
 help:
-	@sed -n '3,16p' Makefile
+	@sed -n '3,17p' Makefile
 
 # Release builds, packaging and the emulated board, each beside its files.
 include $(wildcard platform/static/static.mk platform/dist/dist.mk tests/board/board.mk)
