@@ -187,51 +187,224 @@ int lp_mkdir_p(const char *path, mode_t mode, struct lp_err *err)
 	return 0;
 }
 
-static int remove_at(int dirfd, const char *name, dev_t dev, struct lp_err *err)
-{
-	struct stat st;
-	DIR *dir;
-	struct dirent *de;
-	int fd, ret = 0;
+/*
+ * Removing a tree keeps at most this many directories open: a tree deeper
+ * than the descriptor limit (a container can make one) is removed all the
+ * same.  Deeper directories are closed and found again through "..".
+ */
+#define REMOVE_OPEN_MAX 16
 
-	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT ? 0 : lp_fail_errno(err, "stat %s", name);
-	if (!S_ISDIR(st.st_mode)) {
-		if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
-			return lp_fail_errno(err, "unlink %s", name);
-		return 0;
-	}
-	if (st.st_dev != dev)
-		return lp_fail(err, EXDEV, "%s is a mount point; not removing across it", name);
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+/* A directory on the way down; the memory a level costs is this and its name. */
+struct rm_level {
+	DIR *dir;		/* NULL while closed for a deeper one */
+	ino_t ino;		/* to recognise it when reached again through ".." */
+	off_t pos;		/* where the next entry is read */
+	off_t resume;		/* where the entry being removed below it was read */
+	size_t name;		/* its name in its parent: offset in rm_walk.names */
+	bool reopened;		/* found again and seeked: look once more from the start */
+};
+
+struct rm_walk {
+	const char *top;
+	dev_t dev;		/* the tree's device: another one is a mount point */
+	struct rm_level *v;
+	size_t depth, cap;
+	char *names;		/* the names of v[1..depth], NUL-terminated, in order */
+	size_t names_len, names_cap;
+	struct lp_err *err;
+};
+
+/* dirfd/name as a directory, checked to be dev/ino (not swapped meanwhile). */
+static DIR *open_level(int dirfd, const char *name, dev_t dev, ino_t ino, off_t pos)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat got;
+	DIR *d;
+	int saved;
+
 	if (fd < 0)
-		return lp_fail_errno(err, "open %s", name);
-	dir = fdopendir(fd);
-	if (!dir) {
-		close(fd);
-		return lp_fail_errno(err, "opendir %s", name);
+		return NULL;
+	if (fstat(fd, &got) < 0)
+		goto fail;
+	if (got.st_dev != dev || got.st_ino != ino) {
+		errno = ESTALE;
+		goto fail;
 	}
-	while ((de = readdir(dir)) != NULL) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (remove_at(fd, de->d_name, dev, err) < 0) {
-			ret = lp_prefix(err, "%s", name);
-			break;
+	if (pos && lseek(fd, pos, SEEK_SET) < 0)
+		goto fail;
+	d = fdopendir(fd);
+	if (d)
+		return d;
+fail:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+/* Room for one more level and its name. */
+static int grow_walk(struct rm_walk *w, size_t name_len)
+{
+	if (w->depth + 2 > w->cap) {
+		struct rm_level *nv = realloc(w->v, (w->cap * 2 + 16) * sizeof(*nv));
+
+		if (!nv)
+			return lp_fail(w->err, ENOMEM, "out of memory");
+		memset(nv + w->cap, 0, (w->cap + 16) * sizeof(*nv));
+		w->v = nv;
+		w->cap = w->cap * 2 + 16;
+	}
+	if (w->names_len + name_len + 1 > w->names_cap) {
+		size_t cap = (w->names_cap + name_len + 1) * 2;
+		char *nn = realloc(w->names, cap);
+
+		if (!nn)
+			return lp_fail(w->err, ENOMEM, "out of memory");
+		w->names = nn;
+		w->names_cap = cap;
+	}
+	return 0;
+}
+
+/* Go down into name (st) of the current level, at was where it was read. */
+static int enter_level(struct rm_walk *w, const char *name, const struct stat *st, off_t at)
+{
+	struct rm_level *cur, *down;
+	size_t len = strlen(name);
+
+	if (grow_walk(w, len) < 0)
+		return -1;
+	cur = &w->v[w->depth];
+	down = &w->v[w->depth + 1];
+	memset(down, 0, sizeof(*down));
+	down->dir = open_level(dirfd(cur->dir), name, st->st_dev, st->st_ino, 0);
+	if (!down->dir)
+		return lp_fail_errno(w->err, "open %s in %s", name, w->top);
+	down->ino = st->st_ino;
+	down->name = w->names_len;
+	memcpy(w->names + w->names_len, name, len + 1);
+	w->names_len += len + 1;
+	cur->resume = at;
+	w->depth++;
+	if (w->depth >= REMOVE_OPEN_MAX) {
+		struct rm_level *old = &w->v[w->depth - REMOVE_OPEN_MAX];
+
+		if (old->dir) {
+			closedir(old->dir);
+			old->dir = NULL;
 		}
 	}
-	closedir(dir);
-	if (ret == 0 && unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		ret = lp_fail_errno(err, "rmdir %s", name);
-	return ret;
+	return 0;
+}
+
+/* The current directory is empty: back up to its parent and remove it there. */
+static int leave_level(struct rm_walk *w)
+{
+	struct rm_level *cur = &w->v[w->depth], *up = &w->v[w->depth - 1];
+	const char *name = w->names + cur->name;
+
+	if (!up->dir) {
+		up->dir = open_level(dirfd(cur->dir), "..", w->dev, up->ino, up->resume);
+		if (!up->dir)
+			return lp_fail_errno(w->err, "%s: a directory moved while it was removed",
+					     w->top);
+		up->pos = up->resume;
+		up->reopened = true;
+	}
+	closedir(cur->dir);
+	cur->dir = NULL;
+	if (unlinkat(dirfd(up->dir), name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		return lp_fail_errno(w->err, "rmdir %s in %s", name, w->top);
+	w->names_len = cur->name;
+	w->depth--;
+	return 0;
+}
+
+/*
+ * Empty the directory at v[0] without recursion: a walk down the first
+ * subdirectory of each level, removing files on the way and each directory
+ * once it is empty.  Symlinks are removed, never followed; a directory on
+ * another device (a mount point) stops it.
+ */
+static int remove_levels(struct rm_walk *w)
+{
+	struct dirent *de;
+	struct stat st;
+
+	for (;;) {
+		struct rm_level *cur = &w->v[w->depth];
+		off_t at = cur->pos;
+		int fd = dirfd(cur->dir);
+
+		errno = 0;
+		de = readdir(cur->dir);
+		if (!de && errno)
+			return lp_fail_errno(w->err, "read a directory in %s", w->top);
+		if (!de && cur->reopened) {
+			/* A seek back may have skipped an entry on some file systems. */
+			rewinddir(cur->dir);
+			cur->pos = 0;
+			cur->reopened = false;
+			continue;
+		}
+		if (!de && w->depth == 0)
+			return 0;
+		if (!de) {
+			if (leave_level(w) < 0)
+				return -1;
+			continue;
+		}
+		cur->pos = de->d_off;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return lp_fail_errno(w->err, "stat %s in %s", de->d_name, w->top);
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			if (unlinkat(fd, de->d_name, 0) < 0 && errno != ENOENT)
+				return lp_fail_errno(w->err, "unlink %s in %s", de->d_name, w->top);
+			continue;
+		}
+		if (st.st_dev != w->dev)
+			return lp_fail(w->err, EXDEV,
+				       "%s in %s is a mount point; not removing across it",
+				       de->d_name, w->top);
+		if (enter_level(w, de->d_name, &st, at) < 0)
+			return -1;
+	}
 }
 
 int lp_remove_tree(const char *path, struct lp_err *err)
 {
+	struct rm_walk w = { .top = path, .err = err };
 	struct stat st;
+	size_t i;
+	int rc;
 
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : lp_fail_errno(err, "stat %s", path);
-	return remove_at(AT_FDCWD, path, st.st_dev, err);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlink(path) < 0 && errno != ENOENT)
+			return lp_fail_errno(err, "unlink %s", path);
+		return 0;
+	}
+	w.dev = st.st_dev;
+	rc = grow_walk(&w, 0);
+	if (rc == 0) {
+		w.v[0].ino = st.st_ino;
+		w.v[0].dir = open_level(AT_FDCWD, path, st.st_dev, st.st_ino, 0);
+		rc = w.v[0].dir ? remove_levels(&w) : lp_fail_errno(err, "open %s", path);
+	}
+	for (i = 0; i < w.cap; i++)
+		if (w.v[i].dir)
+			closedir(w.v[i].dir);
+	free(w.v);
+	free(w.names);
+	if (rc == 0 && rmdir(path) < 0 && errno != ENOENT)
+		rc = lp_fail_errno(err, "rmdir %s", path);
+	return rc;
 }
 
 int lp_path(char *buf, size_t size, struct lp_err *err, const char *fmt, ...)

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * platform/lib's file helpers against what a container may leave: trees
+ * deeper than the descriptor limit, links out of a tree, mount points.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "platform/lib/util.h"
+
+#define DEEP 3000
+
+static char dir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "%s", "/var/tmp/limpet-files-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct lp_err err;
+
+	(void)state;
+	assert_int_equal(lp_remove_tree(dir, &err), 0);
+	return 0;
+}
+
+/* dir/tree, DEEP levels of d/ with a file and a link out at every level. */
+static void make_deep(const char *top, const char *outside)
+{
+	int fd = open(top, O_RDONLY | O_DIRECTORY), next;
+
+	assert_true(fd >= 0);
+	for (int i = 0; i < DEEP; i++) {
+		int f = openat(fd, "f", O_WRONLY | O_CREAT, 0600);
+
+		assert_true(f >= 0);
+		close(f);
+		assert_int_equal(symlinkat(outside, fd, "out"), 0);
+		assert_int_equal(mkdirat(fd, "d", 0700), 0);
+		/* a sibling: the walk must come back up to it */
+		if (i % 100 == 0)
+			assert_int_equal(mkdirat(fd, "e", 0700), 0);
+		next = openat(fd, "d", O_RDONLY | O_DIRECTORY);
+		assert_true(next >= 0);
+		close(fd);
+		fd = next;
+	}
+	close(fd);
+}
+
+static void test_remove_deep_tree_few_fds(void **state)
+{
+	char tree[PATH_MAX], outside[PATH_MAX], keep[PATH_MAX + 8];
+	struct rlimit old, low = { 32, 32 };
+	struct lp_err err = { 0 };
+	int rc;
+
+	(void)state;
+	snprintf(tree, sizeof(tree), "%s/tree", dir);
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	snprintf(keep, sizeof(keep), "%s/keep", outside);
+	assert_int_equal(mkdir(tree, 0700), 0);
+	assert_int_equal(mkdir(outside, 0700), 0);
+	assert_int_equal(lp_write_file(keep, "x", 1, &err), 0);
+	make_deep(tree, outside);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	low.rlim_max = old.rlim_max;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+	rc = lp_remove_tree(tree, &err);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (rc < 0)
+		fail_msg("lp_remove_tree: %s", err.msg);
+	assert_int_equal(access(tree, F_OK), -1);
+	assert_int_equal(access(keep, F_OK), 0);
+}
+
+static void test_remove_stops_at_mount_point(void **state)
+{
+	char tree[PATH_MAX], mnt[PATH_MAX + 8], inside[PATH_MAX + 16];
+	struct lp_err err = { 0 };
+
+	(void)state;
+	snprintf(tree, sizeof(tree), "%s/tree", dir);
+	snprintf(mnt, sizeof(mnt), "%s/a/mnt", tree);
+	snprintf(inside, sizeof(inside), "%s/file", mnt);
+	assert_int_equal(lp_mkdir_p(mnt, 0700, &err), 0);
+	if (mount("limpet-test", mnt, "tmpfs", 0, "size=64k") < 0)
+		skip();
+	assert_int_equal(lp_write_file(inside, "x", 1, &err), 0);
+	assert_int_equal(lp_remove_tree(tree, &err), -1);
+	assert_int_equal(err.code, EXDEV);
+	assert_non_null(strstr(err.msg, "mount point"));
+	assert_int_equal(access(inside, F_OK), 0);
+	assert_int_equal(umount(mnt), 0);
+	assert_int_equal(lp_remove_tree(tree, &err), 0);
+}
+
+static void test_remove_a_file_or_nothing(void **state)
+{
+	char path[PATH_MAX];
+	struct lp_err err = { 0 };
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/plain", dir);
+	assert_int_equal(lp_remove_tree(path, &err), 0);
+	assert_int_equal(lp_write_file(path, "x", 1, &err), 0);
+	assert_int_equal(lp_remove_tree(path, &err), 0);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_remove_deep_tree_few_fds, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_stops_at_mount_point, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_remove_a_file_or_nothing, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
