@@ -94,7 +94,7 @@ int lp_write_all(int fd, const void *data, size_t len)
 
 int lp_write_file(const char *path, const char *buf, size_t len, struct lp_err *err)
 {
-	cleanup_fd int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	cleanup_fd int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 
 	if (fd < 0)
 		return lp_fail_errno(err, "open %s", path);
@@ -121,7 +121,10 @@ int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct l
 
 	if (lp_path(tmp, sizeof(tmp), err, "%s.tmp.%d", path, (int)getpid()) < 0)
 		return -1;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	/* Made afresh: whatever was left under that name (a link, say) is not written through. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return lp_fail_errno(err, "remove %s", tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return lp_fail_errno(err, "open %s", tmp);
 	if (lp_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
@@ -137,15 +140,61 @@ int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct l
 	return 0;
 }
 
-int lp_read_file(const char *path, size_t max, char **out, size_t *len, struct lp_err *err)
+static const char *file_kind(mode_t mode)
 {
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
-	cleanup_free char *buf = NULL;
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	return "not a plain file";
+}
+
+int lp_open_regular(int dirfd, const char *path, int flags, mode_t mode, struct lp_err *err)
+{
+	int fd = openat(dirfd, path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
+	struct stat st;
+
+	if (fd < 0) {
+		if (errno == ELOOP && (flags & O_NOFOLLOW))
+			return lp_fail(err, ELOOP, "%s: a symbolic link, refused", path);
+		/* A FIFO nobody reads, opened for writing without waiting. */
+		if (errno == ENXIO)
+			return lp_fail(err, ENXIO, "%s: not a regular file", path);
+		return lp_fail_errno(err, "open %s", path);
+	}
+	if (fstat(fd, &st) < 0) {
+		lp_fail_errno(err, "stat %s", path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		return lp_fail(err, EINVAL, "%s: not a regular file (%s)", path,
+			       file_kind(st.st_mode));
+	}
+	/* Reads of a regular file do not wait anyway; writes keep their usual semantics. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		lp_fail_errno(err, "%s", path);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int read_fd(int fd, const char *path, size_t max, char **out, size_t *len,
+		   struct lp_err *err)
+{
+	cleanup_free char *buf = malloc(max + 1);
 	size_t used = 0;
 
-	if (fd < 0)
-		return lp_fail_errno(err, "open %s", path);
-	buf = malloc(max + 1);
 	if (!buf)
 		return lp_fail_errno(err, "read %s", path);
 	while (used < max) {
@@ -165,6 +214,25 @@ int lp_read_file(const char *path, size_t max, char **out, size_t *len, struct l
 		*len = used;
 	*out = steal_ptr(buf);
 	return 0;
+}
+
+int lp_read_file(const char *path, size_t max, char **out, size_t *len, struct lp_err *err)
+{
+	cleanup_fd int fd = lp_open_regular(AT_FDCWD, path, O_RDONLY, 0, err);
+
+	if (fd < 0)
+		return -1;
+	return read_fd(fd, path, max, out, len, err);
+}
+
+int lp_read_file_nofollow(const char *path, size_t max, char **out, size_t *len,
+			  struct lp_err *err)
+{
+	cleanup_fd int fd = lp_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, 0, err);
+
+	if (fd < 0)
+		return -1;
+	return read_fd(fd, path, max, out, len, err);
 }
 
 int lp_mkdir_p(const char *path, mode_t mode, struct lp_err *err)

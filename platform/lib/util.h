@@ -54,14 +54,25 @@ void lp_strv_free(char **v);
 ssize_t lp_pread_all(int fd, void *buf, size_t len, off_t off);
 /* write(2) until all of buf is written (EINTR retried); -1 with errno. */
 int lp_write_all(int fd, const void *buf, size_t len);
-/* Write all of buf to path (created/truncated with mode 0644). */
+/* Write all of buf to path (created/truncated with mode 0644; never through a symlink). */
 int lp_write_file(const char *path, const char *buf, size_t len, struct lp_err *err);
 /* Same as lp_write_file for a NUL-terminated string, relative to dirfd. */
 int lp_write_at(int dirfd, const char *name, const char *s, struct lp_err *err);
 /* Write to a temporary file beside path, fsync, rename over path. */
 int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct lp_err *err);
-/* Read at most max bytes; *out is NUL terminated and must be freed. */
+/*
+ * openat(dirfd, path, flags, mode) of a regular file only: a FIFO, a device or a
+ * socket is refused at once instead of waited on (O_NONBLOCK for the open,
+ * cleared after), each with a message that says what it is.  With O_NOFOLLOW
+ * in flags a symlink is refused too.  For files someone else may have put
+ * there: a stick, a download, a container's directory.
+ */
+int lp_open_regular(int dirfd, const char *path, int flags, mode_t mode, struct lp_err *err);
+/* Read at most max bytes of a regular file; *out is NUL terminated and must be freed. */
 int lp_read_file(const char *path, size_t max, char **out, size_t *len, struct lp_err *err);
+/* Same, refusing a symlink as the last component of path. */
+int lp_read_file_nofollow(const char *path, size_t max, char **out, size_t *len,
+			  struct lp_err *err);
 /* mkdir -p with the given mode for created components. */
 int lp_mkdir_p(const char *path, mode_t mode, struct lp_err *err);
 /* rm -rf that never crosses into another mount (st_dev checked). */

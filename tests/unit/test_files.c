@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * platform/lib's file helpers against what a container may leave: trees
- * deeper than the descriptor limit, links out of a tree, mount points.
+ * platform/lib's file helpers against what a container, a stick or a
+ * server may leave: trees deeper than the descriptor limit, links out of a
+ * tree, FIFOs and devices where a file is expected.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -127,12 +128,65 @@ static void test_remove_a_file_or_nothing(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/* A FIFO or a device where a file is expected is refused at once, named. */
+static void test_read_refuses_what_is_not_a_file(void **state)
+{
+	char fifo[PATH_MAX], link[PATH_MAX], file[PATH_MAX];
+	struct lp_err err = { 0 };
+	char *text = NULL;
+
+	(void)state;
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	snprintf(file, sizeof(file), "%s/file", dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	assert_int_equal(lp_read_file(fifo, 64, &text, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "fifo: not a regular file (a FIFO)"));
+	assert_int_equal(lp_read_file("/dev/zero", 64, &text, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "/dev/zero: not a regular file (a character device)"));
+	/* written without a reader: refused, not waited on */
+	assert_int_equal(lp_open_regular(AT_FDCWD, fifo, O_WRONLY, 0, &err), -1);
+	assert_non_null(strstr(err.msg, "not a regular file"));
+	assert_int_equal(lp_write_file(file, "data", 4, &err), 0);
+	assert_int_equal(symlink(file, link), 0);
+	assert_int_equal(lp_read_file(link, 64, &text, NULL, &err), 0);
+	assert_string_equal(text, "data");
+	free(text);
+	assert_int_equal(lp_read_file_nofollow(link, 64, &text, NULL, &err), -1);
+	assert_non_null(strstr(err.msg, "link: a symbolic link, refused"));
+}
+
+/* Neither kind of write goes through a link left where it writes. */
+static void test_writes_go_through_no_link(void **state)
+{
+	char target[PATH_MAX], path[PATH_MAX], tmp[PATH_MAX + 32];
+	struct lp_err err = { 0 };
+	char *text = NULL;
+
+	(void)state;
+	snprintf(target, sizeof(target), "%s/target", dir);
+	snprintf(path, sizeof(path), "%s/state.json", dir);
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	assert_int_equal(lp_write_file(target, "untouched", 9, &err), 0);
+	assert_int_equal(symlink(target, tmp), 0);
+	assert_int_equal(lp_write_file_atomic(path, "new", 3, &err), 0);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(lp_write_file(path, "over", 4, &err), -1);
+	assert_int_equal(lp_read_file(target, 64, &text, NULL, &err), 0);
+	assert_string_equal(text, "untouched");
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_remove_deep_tree_few_fds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_stops_at_mount_point, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_a_file_or_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_read_refuses_what_is_not_a_file, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_writes_go_through_no_link, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
