@@ -160,7 +160,7 @@ int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 	if (exit_file)
 		unlink(exit_file);
 	if (klog_file) {
-		klog_fd = open(klog_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		klog_fd = open(klog_file, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (klog_fd < 0) {
 			fprintf(stderr, "limpet vmm: %s: %s\n", klog_file, strerror(errno));
 			return EXIT_VM_FAILED;

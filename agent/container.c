@@ -153,12 +153,12 @@ int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
 		return -1;
 	if (access(ct->dir, F_OK) < 0)
 		return lp_fail(err, ENOENT, "no such container: %s", name);
-	if (lp_read_file(path, CONFIG_MAX, &text, NULL, err) < 0 ||
+	if (lp_read_file_nofollow(path, CONFIG_MAX, &text, NULL, err) < 0 ||
 	    lp_container_cfg_from_json(text, &ct->cfg, err) < 0)
 		return lp_prefix(err, "container %s", name);
 	free(steal_ptr(text));
 	if (ct_path(ct, "state.json", path, sizeof(path), err) < 0 ||
-	    lp_read_file(path, STATE_MAX, &text, NULL, err) < 0) {
+	    lp_read_file_nofollow(path, STATE_MAX, &text, NULL, err) < 0) {
 		lp_ct_free(ct);
 		return lp_prefix(err, "container %s", name);
 	}
@@ -210,6 +210,46 @@ static int write_config(struct lp_container *ct, struct lp_err *err)
 	return rc;
 }
 
+/*
+ * ROOT/containers/NAME is root's alone: the agent writes its state and the
+ * container's logs there.  With a user namespace, whose root mounts the
+ * overlay, that root's group may walk through it (0710) to upper/, work/
+ * and rootfs/, which it owns; it can create nothing beside them.  A
+ * directory an older limpet gave to that uid is taken back, and whatever
+ * that uid could have planted in it meanwhile (a link where the agent
+ * writes, a FIFO) is dropped.
+ */
+int lp_ct_claim_dir(const struct lp_container *ct, struct lp_err *err)
+{
+	gid_t group = ct->cfg.userns_count ? ct->cfg.userns_uid : 0;
+	mode_t mode = ct->cfg.userns_count ? 0710 : 0700;
+	cleanup_fd int fd = open(ct->dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct dirent *de;
+	struct stat st;
+	bool was_given;
+	DIR *d;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return lp_fail_errno(err, "%s", ct->dir);
+	was_given = st.st_uid != 0;
+	if ((st.st_uid != 0 || st.st_gid != group) && fchown(fd, 0, group) < 0)
+		return lp_fail_errno(err, "chown %s", ct->dir);
+	if ((st.st_mode & 07777) != mode && fchmod(fd, mode) < 0)
+		return lp_fail_errno(err, "chmod %s", ct->dir);
+	if (!was_given)
+		return 0;
+	d = fdopendir(steal_fd(&fd));
+	if (!d)
+		return lp_fail_errno(err, "%s", ct->dir);
+	while ((de = readdir(d)) != NULL) {
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+			unlinkat(dirfd(d), de->d_name, 0);
+	}
+	closedir(d);
+	return 0;
+}
+
 static int make_layout(struct lp_container *ct, struct lp_err *err)
 {
 	static const char *const dirs[] = { "upper", "work", "rootfs" };
@@ -217,15 +257,15 @@ static int make_layout(struct lp_container *ct, struct lp_err *err)
 	char path[PATH_MAX];
 	size_t i;
 
+	if (lp_ct_claim_dir(ct, err) < 0)
+		return -1;
 	/* With a user namespace, its root mounts the overlay: it must own these. */
-	if (owner && chown(ct->dir, owner, owner) < 0)
-		return lp_fail_errno(err, "chown %s", ct->dir);
 	for (i = 0; i < ARRAY_SIZE(dirs); i++) {
 		if (ct_path(ct, dirs[i], path, sizeof(path), err) < 0)
 			return -1;
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return lp_fail_errno(err, "mkdir %s", path);
-		if (owner && chown(path, owner, owner) < 0)
+		if (owner && lchown(path, owner, owner) < 0)
 			return lp_fail_errno(err, "chown %s", path);
 	}
 	return 0;
@@ -368,14 +408,10 @@ static int cgroup_path(struct lp_globals *g, struct lp_container *ct, struct lp_
 
 static int open_log(struct lp_globals *g, struct lp_container *ct, struct lp_err *err)
 {
-	int fd;
-
 	if (lp_log_rotate(ct->log_path, g->cfg.log_max_size, g->cfg.log_files, err) < 0)
 		return -1;
-	fd = open(ct->log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return lp_fail_errno(err, "open %s", ct->log_path);
-	return fd;
+	return lp_open_regular(AT_FDCWD, ct->log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
+			       0640, err);
 }
 
 int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *proc,
@@ -394,7 +430,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	bool use_vm = false;
 	int rc;
 
-	if (lp_vm_choose(cfg, &use_vm, err) < 0)
+	if (lp_vm_choose(cfg, &use_vm, err) < 0 || lp_ct_claim_dir(ct, err) < 0)
 		return lp_prefix(err, "container %s", cfg->name);
 	if (ct_path(ct, "upper", upper, sizeof(upper), err) < 0 ||
 	    ct_path(ct, "work", work, sizeof(work), err) < 0 ||
@@ -494,7 +530,7 @@ static bool read_exit_file(struct lp_container *ct, int *code, int *sig)
 	int v;
 
 	if (ct_path(ct, "exit", path, sizeof(path), &ignored) < 0 ||
-	    lp_read_file(path, 64, &text, NULL, &ignored) < 0)
+	    lp_read_file_nofollow(path, 64, &text, NULL, &ignored) < 0)
 		return false;
 	if (sscanf(text, "exit %d", &v) == 1) {
 		*code = v;

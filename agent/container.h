@@ -4,7 +4,10 @@
  * asked), state.json (what happened), upper/ and work/ (its writable layer),
  * rootfs/ (mount point inside its own mount namespace), its log files, and
  * with --init the exit file PID 1 writes.  Every command and the agent go
- * through these functions, so they agree on what a container is.
+ * through these functions, so they agree on what a container is.  NAME is
+ * root's (0700; 0710 to the group of a user namespace's root, which owns
+ * upper/, work/ and rootfs/), so nothing the agent writes there can be a
+ * link a container planted.
  */
 #ifndef LIMPET_CONTAINER_H
 #define LIMPET_CONTAINER_H
@@ -53,6 +56,9 @@ struct lp_container {
 	char dir[PATH_MAX];
 	char log_path[PATH_MAX];
 };
+
+/* Give ct->dir the owner and mode above, taking it back from an older layout. */
+int lp_ct_claim_dir(const struct lp_container *ct, struct lp_err *err);
 
 /* Make a new container record; takes ownership of *cfg (zeroed on return). */
 int lp_ct_create(struct lp_globals *g, struct lp_container_cfg *cfg, bool detached,

@@ -545,7 +545,7 @@ int lp_initramfs_write(const char *lowerdir, const char *init_bin, const char *s
 		lp_fail(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOCTTY | O_CLOEXEC, 0600);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		lp_fail_errno(err, "create %s", tmp);
 		goto out;

@@ -65,7 +65,10 @@ static int write_rotated(int in, const char *path, off_t end, int64_t max_size,
 	if (rotated_name(to, sizeof(to), path, 1, err) < 0 ||
 	    lp_path(tmp, sizeof(tmp), err, "%s.tmp", to) < 0)
 		return -1;
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+	/* Made afresh, never through whatever a crash (or anyone else) left under that name. */
+	if (unlink(tmp) < 0 && errno != ENOENT)
+		return lp_fail_errno(err, "remove %s", tmp);
+	out = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (out < 0)
 		return lp_fail_errno(err, "open %s", tmp);
 	if (copy_range(in, out, start, end, err) < 0)
@@ -82,9 +85,9 @@ int lp_log_rotate(const char *path, int64_t max_size, int files, struct lp_err *
 	off_t cut;
 	int tries;
 
-	in = open(path, O_RDWR | O_CLOEXEC);
+	in = lp_open_regular(AT_FDCWD, path, O_RDWR | O_NOFOLLOW, 0, err);
 	if (in < 0)
-		return errno == ENOENT ? 0 : lp_fail_errno(err, "open %s", path);
+		return err->code == ENOENT ? 0 : -1;
 	if (fstat(in, &st) < 0)
 		return lp_fail_errno(err, "stat %s", path);
 	if (st.st_size <= max_size)
@@ -162,12 +165,12 @@ static int log_name(char *buf, size_t len, const char *path, int i, struct lp_er
 /* Print the last `lines` lines of path (all of it when lines < 0). */
 static int print_file(const char *path, long lines, struct lp_err *err)
 {
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+	cleanup_fd int fd = lp_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, 0, err);
 	struct stat st;
 	long found;
 
 	if (fd < 0)
-		return errno == ENOENT ? 0 : lp_fail_errno(err, "open %s", path);
+		return err->code == ENOENT ? 0 : -1;
 	if (fstat(fd, &st) < 0)
 		return lp_fail_errno(err, "stat %s", path);
 	fflush(stdout);
@@ -178,7 +181,8 @@ static int print_file(const char *path, long lines, struct lp_err *err)
 /* Lines among the last `lines` of path; *partial: it ends without a newline. */
 static long count_up_to(const char *path, long lines, bool *partial)
 {
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct lp_err ignored;
+	cleanup_fd int fd = lp_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, 0, &ignored);
 	struct stat st;
 	long found = 0;
 	char last = '\n';
@@ -234,7 +238,7 @@ int lp_log_print(const char *path, int files, long tail, struct lp_err *err)
 int lp_log_follow(const char *path, bool (*still_running)(void *), void *arg,
 		  struct lp_err *err)
 {
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+	cleanup_fd int fd = lp_open_regular(AT_FDCWD, path, O_RDONLY | O_NOFOLLOW, 0, err);
 	cleanup_fd int ino = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
 	struct pollfd p;
 	struct stat st;
@@ -243,7 +247,7 @@ int lp_log_follow(const char *path, bool (*still_running)(void *), void *arg,
 	bool running = true;
 
 	if (fd < 0)
-		return lp_fail_errno(err, "open %s", path);
+		return -1;
 	if (ino < 0 || inotify_add_watch(ino, path, IN_MODIFY) < 0)
 		return lp_fail_errno(err, "watch %s", path);
 	if (fstat(fd, &st) < 0)

@@ -203,6 +203,9 @@ int lp_sv_adopt(struct lp_supervisor *sv, struct lp_container *ct, struct lp_err
 	}
 	e->is_child = false;
 	e->started_ms = lp_now_ms();
+	/* Made by an older limpet, its directory may still belong to a user namespace's root. */
+	if (lp_ct_claim_dir(&e->ct, err) < 0)
+		return lp_prefix(err, "container %s", e->ct.cfg.name);
 	/* We are its supervisor now: stop/ps must know someone will record its exit. */
 	e->ct.st.supervisor = getpid();
 	e->ct.st.supervisor_start = lp_proc_starttime(getpid());

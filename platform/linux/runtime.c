@@ -358,7 +358,8 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 	if (spec->init && lp_self_sealed(err) < 0)
 		return -1;
 	if (spec->init && spec->exit_file) {
-		c.exit_fd = open(spec->exit_file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		c.exit_fd = open(spec->exit_file,
+				 O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
 		if (c.exit_fd < 0)
 			return lp_fail_errno(err, "open %s", spec->exit_file);
 	}

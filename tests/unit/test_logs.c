@@ -161,6 +161,49 @@ static void test_single_file_just_truncates(void **state)
 	close(fd);
 }
 
+/* Whatever sits where the rotation writes its copy, the copy is made afresh. */
+static void test_rotation_writes_through_no_link(void **state)
+{
+	char tmp[PATH_MAX + 8], rotated[PATH_MAX + 4], outside[PATH_MAX];
+	cleanup_free char *text = NULL;
+	struct lp_err err;
+	struct stat st;
+	int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+	(void)state;
+	snprintf(tmp, sizeof(tmp), "%s.1.tmp", logpath);
+	snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	assert_int_equal(lp_write_file(outside, "untouched", 9, &err), 0);
+	assert_int_equal(symlink(outside, tmp), 0);
+	append_lines(fd, 0, 1000);
+	close(fd);
+	assert_int_equal(lp_log_rotate(logpath, 4096, 2, &err), 0);
+	assert_int_equal(lp_read_file(outside, 64, &text, NULL, &err), 0);
+	assert_string_equal(text, "untouched");
+	assert_int_equal(lstat(rotated, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+}
+
+/* A link or a FIFO as the log is refused with its name, never followed or waited on. */
+static void test_log_must_be_a_file(void **state)
+{
+	char outside[PATH_MAX], rotated[PATH_MAX + 4];
+	struct lp_err err;
+
+	(void)state;
+	snprintf(outside, sizeof(outside), "%s/outside", dir);
+	snprintf(rotated, sizeof(rotated), "%s.1", logpath);
+	assert_int_equal(lp_write_file(outside, "untouched", 9, &err), 0);
+	assert_int_equal(symlink(outside, logpath), 0);
+	assert_int_equal(lp_log_rotate(logpath, 4, 2, &err), -1);
+	assert_non_null(strstr(err.msg, "container.log: a symbolic link"));
+	assert_int_equal(mkfifo(rotated, 0600), 0);
+	assert_int_equal(unlink(logpath), 0);
+	assert_int_equal(lp_log_print(logpath, 2, -1, &err), -1);
+	assert_non_null(strstr(err.msg, "container.log.1: not a regular file (a FIFO)"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +212,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_tail_across_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_single_file_just_truncates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rotation_writes_through_no_link, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_log_must_be_a_file, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
