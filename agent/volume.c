@@ -28,9 +28,18 @@ static int prepare(const struct lp_globals *g, const char *name, uid_t uid, gid_
 	if (lp_path(parent, sizeof(parent), err, "%s/volumes", g->root) < 0 ||
 	    lp_volume_dir(g, name, path, len, err) < 0)
 		return -1;
-	/* 0711: a user namespace's root must get through to its own volumes */
-	if (lp_mkdir_p(parent, 0711, err) < 0)
+	/*
+	 * Root's alone, whatever ROOT's mode: a volume's own mode is for the
+	 * container's users, who reach it through its bind mount (made from a
+	 * descriptor, platform/linux/runtime.c), never through this path.  An
+	 * older limpet made it 0711.
+	 */
+	if (lp_mkdir_p(parent, 0700, err) < 0)
 		return -1;
+	if (lstat(parent, &st) < 0)
+		return lp_fail_errno(err, "%s", parent);
+	if ((st.st_mode & 07777) != 0700 && chmod(parent, 0700) < 0)
+		return lp_fail_errno(err, "chmod %s", parent);
 	if (mkdir(path, 0755) == 0) {
 		/* whatever the umask: the container's other users may need to read it */
 		if (chmod(path, 0755) < 0)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Volumes on disk: ROOT/volumes/NAME, a directory that containers see at
- * the paths their configs give.  It is made when a container using it
+ * the paths their configs give; ROOT/volumes is root's alone (0700), so no
+ * other local user reaches a volume by its name.  It is made when a container using it
  * starts, and removing containers never removes it: the data outlives them
  * and their updates.  Only `limpet volume rm` does, while no container uses it.
  */

@@ -52,6 +52,10 @@ struct child_ctx {
 	int report_fd;	/* close-on-exec: EOF means the exec happened */
 	int exit_fd;	/* --init records the exit status here */
 	bool keep_mknod;
+	/* The child's spec with the binds' sources as descriptors; room made by the parent. */
+	struct lp_spec by_fd;
+	struct lp_bind *binds;
+	char (*bind_src)[32];
 };
 
 static __attribute__((noreturn)) void child_die(const struct child_ctx *c, struct lp_err *err,
@@ -236,6 +240,32 @@ static __attribute__((noreturn)) void exec_vmm(const struct child_ctx *c)
 	child_die(c, &err, 1);
 }
 
+/*
+ * Volumes live in a directory only root may enter (ROOT/volumes, 0700), out
+ * of a user namespace root's reach: each is opened while we still have the
+ * host's root credentials and bound from that descriptor.
+ */
+static int open_bind_sources(struct child_ctx *c, struct lp_err *err)
+{
+	const struct lp_spec *spec = c->spec;
+	size_t i;
+
+	for (i = 0; i < spec->n_binds; i++) {
+		int fd = open(spec->binds[i].source, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (fd < 0)
+			return lp_fail_errno(err, "volume %s: open %s", spec->binds[i].target,
+					     spec->binds[i].source);
+		c->binds[i] = spec->binds[i];
+		snprintf(c->bind_src[i], sizeof(c->bind_src[i]), "/proc/self/fd/%d", fd);
+		c->binds[i].source = c->bind_src[i];
+	}
+	c->by_fd = *spec;
+	c->by_fd.binds = c->binds;
+	c->spec = &c->by_fd;
+	return 0;
+}
+
 static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 {
 	const struct lp_spec *spec = c->spec;
@@ -252,6 +282,9 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (spec->vmm_argv)
 		exec_vmm(c);
+	if (spec->n_binds && open_bind_sources(c, &err) < 0)
+		child_die(c, &err, 0);
+	spec = c->spec;
 	/* Become the user namespace's root: host root has no mapping inside it. */
 	if (spec->userns_count && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)) {
 		lp_fail_errno(&err, "become root of the user namespace");
@@ -357,15 +390,29 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 	/* Made here, the copy counts against limpet's memory, not the container's. */
 	if (spec->init && lp_self_sealed(err) < 0)
 		return -1;
+	if (spec->n_binds) {
+		c.binds = calloc(spec->n_binds, sizeof(*c.binds));
+		c.bind_src = calloc(spec->n_binds, sizeof(*c.bind_src));
+		if (!c.binds || !c.bind_src) {
+			free(c.binds);
+			free(c.bind_src);
+			return lp_fail(err, ENOMEM, "out of memory");
+		}
+	}
 	if (spec->init && spec->exit_file) {
 		c.exit_fd = open(spec->exit_file,
 				 O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (c.exit_fd < 0)
+		if (c.exit_fd < 0) {
+			free(c.binds);
+			free(c.bind_src);
 			return lp_fail_errno(err, "open %s", spec->exit_file);
+		}
 	}
 	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
 		if (c.exit_fd >= 0)
 			close(c.exit_fd);
+		free(c.binds);
+		free(c.bind_src);
 		return lp_fail_errno(err, "pipe");
 	}
 	fflush(NULL);
@@ -381,6 +428,8 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 	close(report[1]);
 	if (c.exit_fd >= 0)
 		close(c.exit_fd);
+	free(c.binds);
+	free(c.bind_src);
 	if (pid < 0) {
 		lp_fail_errno(err, "clone (namespaces)");
 		close(sync[1]);
