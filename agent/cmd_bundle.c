@@ -35,10 +35,10 @@ struct image_arg {
 static int hash_file(struct image_arg *im, struct lp_err *err)
 {
 	uint64_t size;
-	int fd = open(im->path, O_RDONLY | O_CLOEXEC);
+	int fd = lp_open_regular(AT_FDCWD, im->path, O_RDONLY, 0, err);
 
 	if (fd < 0)
-		return lp_fail_errno(err, "%s", im->path);
+		return -1;
 	if (lp_sha256_fd(fd, im->sha256, &size, err) < 0) {
 		close(fd);
 		return lp_prefix(err, "%s", im->path);
@@ -61,9 +61,9 @@ static int copy_file(const char *src, const char *dst, struct lp_err *err)
 	*strrchr(dir, '/') = '\0';
 	if (lp_mkdir_p(dir, 0755, err) < 0)
 		return -1;
-	in = open(src, O_RDONLY | O_CLOEXEC);
+	in = lp_open_regular(AT_FDCWD, src, O_RDONLY, 0, err);
 	if (in < 0)
-		return lp_fail_errno(err, "%s", src);
+		return -1;
 	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (out < 0 || fstat(in, &st) < 0) {
 		rc = lp_fail_errno(err, "%s", out < 0 ? dst : src);

@@ -24,8 +24,11 @@
 
 static int read_document(const char *path, char **text, size_t *len, struct lp_err *err)
 {
-	/* one byte over the limit tells a file that is too large from one that fits */
-	if (lp_read_file(path, LP_DEPLOY_MAX + 1, text, len, err) < 0)
+	/*
+	 * One byte over the limit tells a file that is too large from one that
+	 * fits.  Never through a link: on a stick it could name a host file.
+	 */
+	if (lp_read_file_nofollow(path, LP_DEPLOY_MAX + 1, text, len, err) < 0)
 		return -1;
 	if (*len <= LP_DEPLOY_MAX)
 		return 0;

@@ -40,7 +40,8 @@ static enum lp_apply_result pull_one(struct lp_globals *g, const struct lp_apply
 				     const char *origin, const struct lp_deploy_container *c,
 				     struct lp_err *err)
 {
-	struct lp_import_opts io = { .name = c->cfg.image, .pinned_sha256 = c->image_sha256 };
+	struct lp_import_opts io = { .name = c->cfg.image, .pinned_sha256 = c->image_sha256,
+				     .pinned_size = c->image_size };
 	char hex[LP_SHA256_HEX_LEN + 1], dir[PATH_MAX], dest[PATH_MAX];
 	enum lp_apply_result r = LP_APPLY_DONE;
 	char *url = NULL, *imported = NULL;

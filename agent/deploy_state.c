@@ -158,7 +158,7 @@ static int copy_in(const char *src, const char *dir, const char *name, size_t ma
 	char dst[PATH_MAX];
 	int fd;
 
-	if (lp_read_file(src, max, bytes, len, err) < 0 ||
+	if (lp_read_file_nofollow(src, max, bytes, len, err) < 0 ||
 	    lp_path(dst, sizeof(dst), err, "%s/%s", dir, name) < 0)
 		return -1;
 	if (lp_write_file(dst, *bytes, *len, err) < 0)

@@ -80,6 +80,16 @@ static int check_signature(struct importer *im, struct lp_err *err)
 	char sig[PATH_MAX];
 	uint64_t size;
 
+	if (o->pinned_sha256 && o->pinned_size > 0) {
+		struct stat st;
+
+		/* A sparse giant where a small archive is pinned costs no read. */
+		if (fstat(im->fd, &st) < 0)
+			return lp_fail_errno(err, "%s", o->file);
+		if (st.st_size != o->pinned_size)
+			return lp_fail(err, EBADMSG, "%s: %lld bytes, but the deployment pins %lld",
+				       o->file, (long long)st.st_size, (long long)o->pinned_size);
+	}
 	if (o->pinned_sha256) {
 		/* A signed deployment vouches for exactly this file. */
 		memcpy(im->signed_digest, o->pinned_sha256, sizeof(im->signed_digest));
@@ -818,11 +828,10 @@ int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char *
 	im->st.lock_fd = -1;
 	im->budget = g->cfg.image_max_size;
 	lp_sha256_init(&im->file_hash);
-	im->fd = open(o->file, O_RDONLY | O_CLOEXEC);
-	if (im->fd < 0) {
-		lp_fail_errno(err, "%s", o->file);
+	/* Never a FIFO that blocks the updater, nor a link a stick points at a host file. */
+	im->fd = lp_open_regular(AT_FDCWD, o->file, O_RDONLY | O_NOFOLLOW, 0, err);
+	if (im->fd < 0)
 		goto out;
-	}
 	if (lp_hasher_start(&im->hasher, err) < 0 || lp_ring_init(&im->ring, im->hasher, err) < 0)
 		goto out;
 	if (check_signature(im, err) < 0 || lp_store_open(g, &im->st, err) < 0 ||

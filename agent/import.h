@@ -33,6 +33,8 @@ struct lp_import_opts {
 	 */
 	const unsigned char *pinned_sha256;
 	bool pinned_checked;
+	/* With pinned_sha256: its size in bytes, so a file of any other size is not even read. */
+	int64_t pinned_size;
 	/*
 	 * The SHA-256 of the file (32 bytes) as the caller wrote it (a download
 	 * hashes what it receives): the signature is checked against it without

@@ -386,8 +386,11 @@ static int read_signature(const char *path, char **buf, size_t *len, struct lp_e
 {
 	struct lp_err read_err = { 0 };
 
-	/* "no such file" is the common case (an unsigned image): say it plainly */
-	if (lp_read_file(path, LP_SIG_FILE_MAX + 1, buf, len, &read_err) < 0) {
+	/*
+	 * "no such file" is the common case (an unsigned image): say it plainly.
+	 * Never through a link: on a stick it could name a host file.
+	 */
+	if (lp_read_file_nofollow(path, LP_SIG_FILE_MAX + 1, buf, len, &read_err) < 0) {
 		if (read_err.code == ENOENT)
 			return lp_fail(err, ENOENT, "%s: no such file", path);
 		return lp_fail(err, read_err.code, "%s", read_err.msg);

@@ -19,6 +19,16 @@
 #include "platform/board.h"
 #include "platform/lib/util.h"
 
+#ifndef MS_NOSYMFOLLOW
+#define MS_NOSYMFOLLOW 256
+#endif
+
+/*
+ * Every mount of a stick: read-only, and no symlink on it is followed (one
+ * could name a host file, or send the status we write to the host's /etc).
+ */
+#define STICK_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOSYMFOLLOW)
+
 /* Media handled lately, so that the several uevents of one insert apply it once. */
 #define SEEN_MAX 16
 #define UEVENT_MAX 8192
@@ -68,14 +78,13 @@ static bool kernel_has_fs(const char *fs)
 	return found;
 }
 
-/* Mount dev at dir read-only, nosuid, nodev, noexec with the first file system that fits. */
+/* Mount dev at dir (STICK_FLAGS) with the first file system that fits. */
 static int mount_stick(const char *dev, const char *dir, struct lp_err *err)
 {
-	const unsigned long flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(stick_fs); i++)
-		if (kernel_has_fs(stick_fs[i]) && mount(dev, dir, stick_fs[i], flags, NULL) == 0)
+		if (kernel_has_fs(stick_fs[i]) && mount(dev, dir, stick_fs[i], STICK_FLAGS, NULL) == 0)
 			return 0;
 	return lp_fail(err, EMEDIUMTYPE, "no file system this kernel can mount on %s (tried "
 					 "vfat, exfat, ext2/3/4, f2fs, btrfs, xfs, ntfs3, iso9660)",
@@ -129,7 +138,7 @@ static enum lp_apply_result apply_bundle(struct lp_globals *g, const char *bundl
 static void write_status(struct lp_usb *u, const char *mnt, const char *bundle,
 			 const char *last_error)
 {
-	const unsigned long flags = MS_REMOUNT | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	const unsigned long flags = MS_REMOUNT | (STICK_FLAGS & ~MS_RDONLY);
 	json_t *j = lp_fleet_status(u->g, u->board, last_error, true);
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	char dir[PATH_MAX], path[PATH_MAX];
