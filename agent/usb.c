@@ -308,11 +308,20 @@ static void handle_uevent(struct lp_usb *u, const struct lp_uevent *ev)
 void lp_usb_handle(struct lp_usb *u)
 {
 	char buf[UEVENT_MAX + 1];
+	struct sockaddr_nl from;
+	socklen_t from_len = sizeof(from);
 	ssize_t n;
 
-	while ((n = recv(u->fd, buf, UEVENT_MAX, MSG_DONTWAIT)) > 0) {
+	while ((n = recvfrom(u->fd, buf, UEVENT_MAX, MSG_DONTWAIT, (struct sockaddr *)&from,
+			     &from_len)) > 0) {
 		struct lp_uevent ev;
 
+		/* Only the kernel's own uevents (port 0) say a stick came: udevd's and others' are not. */
+		if (from_len != sizeof(from) || from.nl_pid != 0) {
+			from_len = sizeof(from);
+			continue;
+		}
+		from_len = sizeof(from);
 		buf[n] = '\0';
 		lp_uevent_parse(buf, (size_t)n, &ev);
 		handle_uevent(u, &ev);

@@ -127,6 +127,29 @@ echo hi >"$T/plain/photos/a.txt"
 stick plain "$T/plain" || exit 1
 check "a stick without a bundle is left alone" wait_for 20 logged "usb: $LOOP: nothing for limpet on it"
 check "and unmounted" wait_for 30 unmounted
+
+# uevents a process sends (here a "remove" then a "change" for that stick)
+# are not the kernel's: not believed.  A real stick inserted after them is
+# the barrier: the agent reads its socket in order.
+spoof() { # ACTION DEVNAME
+	python3 - "$@" <<'PY'
+import socket, sys
+a, d = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 15)  # NETLINK_KOBJECT_UEVENT
+s.sendto(("%s@/devices/virtual/block/%s\0ACTION=%s\0DEVPATH=/devices/virtual/block/%s\0"
+          "SUBSYSTEM=block\0DEVNAME=%s\0DEVTYPE=disk\0SEQNUM=4000000000\0"
+          % (a, d, a, d, d)).encode(), (0, 1))
+PY
+}
+plain_loop=$LOOP
+since=$(($(wc -l <"$T/agent.log") + 1))
+spoof remove "${plain_loop#/dev/}" && spoof change "${plain_loop#/dev/}"
+stick plain2 "$T/plain" || exit 1
+check "a real stick inserted after them is handled" wait_for 20 logged "usb: $LOOP: nothing for limpet on it"
+is "$(tail -n +"$since" "$T/agent.log" | grep -c "usb: $plain_loop: ")" 0 \
+	"uevents sent by a process, not the kernel, are ignored"
+unplug
+LOOP=$plain_loop
 unplug
 
 # tampered: the signature no longer matches
