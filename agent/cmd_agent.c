@@ -106,6 +106,7 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 	char **names;
 	size_t n, i;
 
+	lp_ct_sweep(g);
 	if (lp_ct_names(g, &names, &n, &err) < 0) {
 		log_line("%s", err.msg);
 		return;

@@ -32,6 +32,9 @@ static int ct_path(const struct lp_container *ct, const char *leaf, char *buf, s
 	return lp_path(buf, len, err, "%s/%s", ct->dir, leaf);
 }
 
+/* A container directory on its way out: renamed to this prefix, then removed. */
+#define REMOVING ".removing-"
+
 static int containers_dir(struct lp_globals *g, char *buf, size_t len, struct lp_err *err)
 {
 	return lp_path(buf, len, err, "%s/containers", g->root);
@@ -711,6 +714,7 @@ gone:
 
 int lp_ct_remove(struct lp_container *ct, struct lp_err *err)
 {
+	char gone[PATH_MAX];
 	struct lp_err ignored;
 	int tries;
 
@@ -720,15 +724,45 @@ int lp_ct_remove(struct lp_container *ct, struct lp_err *err)
 	if (ct->st.cgroup[0])
 		lp_cgroup_destroy(ct->st.cgroup, &ignored);
 	/*
+	 * Out of the listing in one step: ps or an agent looking at the
+	 * containers never meets one half removed (its config gone, its
+	 * directory still there).  A dot name is never listed, and a removal
+	 * cut short is finished by the next agent (lp_ct_sweep).
+	 */
+	if (lp_path(gone, sizeof(gone), err, "%.*s/" REMOVING "%s",
+		    (int)(strrchr(ct->dir, '/') - ct->dir), ct->dir, ct->cfg.name) < 0)
+		return -1;
+	if (rename(ct->dir, gone) < 0)
+		return lp_fail_errno(err, "remove container %s: rename %s", ct->cfg.name, ct->dir);
+	/*
 	 * The supervisor may be recording the exit of a container just stopped
 	 * and write its state file into the directory being removed: go again.
 	 */
-	for (tries = 0; lp_remove_tree(ct->dir, err) < 0; tries++) {
+	for (tries = 0; lp_remove_tree(gone, err) < 0; tries++) {
 		if (err->code != ENOTEMPTY || tries == 10)
 			return lp_prefix(err, "remove container %s", ct->cfg.name);
 		usleep(20 * 1000);
 	}
 	return 0;
+}
+
+void lp_ct_sweep(struct lp_globals *g)
+{
+	char path[PATH_MAX], leftover[PATH_MAX];
+	struct lp_err err = { 0 };
+	struct dirent *de;
+	DIR *d;
+
+	if (containers_dir(g, path, sizeof(path), &err) < 0 || !(d = opendir(path)))
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, REMOVING, strlen(REMOVING)) ||
+		    lp_path(leftover, sizeof(leftover), &err, "%s/%s", path, de->d_name) < 0)
+			continue;
+		if (lp_remove_tree(leftover, &err) < 0)
+			fprintf(stderr, "limpet agent: %s\n", err.msg);
+	}
+	closedir(d);
 }
 
 const char *lp_ct_status_name(const struct lp_container *ct)

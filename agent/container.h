@@ -68,6 +68,9 @@ int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
 int lp_ct_save(struct lp_container *ct, struct lp_err *err);
 void lp_ct_free(struct lp_container *ct);
 
+/* Finish removals a killed rm or agent left half done (the agent, at start). */
+void lp_ct_sweep(struct lp_globals *g);
+
 /* Names of all containers (sorted); free with lp_ct_names_free. */
 int lp_ct_names(struct lp_globals *g, char ***names, size_t *n, struct lp_err *err);
 void lp_ct_names_free(char **names, size_t n);

@@ -17,7 +17,10 @@ err=$(L run -d "$ROOTFS" /bin/true 2>&1)
 is "$?" 125 "run -d without an agent fails"
 like "$err" "no agent is running" "and says so"
 
+# what an rm killed half way leaves: renamed out of the listing, not yet gone
+mkdir -p "$ROOT/containers/.removing-cut/upper/a/b"
 check "the agent starts" start_agent -c "$T/limpet.conf"
+check "and finishes a removal that was cut short" test ! -e "$ROOT/containers/.removing-cut"
 check "the config's container runs" wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep -q '^svc .*running'"
 check "its output is in the log" wait_for 30 bash -c "$LIMPET --root $ROOT logs svc | grep -q 'svc up'"
 
