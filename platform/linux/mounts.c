@@ -518,8 +518,13 @@ static int bind_one(int rootfd, const struct lp_bind *b, struct lp_err *err)
 		return -1;
 	if (same_dir(fd, rootfd))
 		return lp_fail(err, EINVAL, "resolves to the container's root");
-	/* Attributes set on the detached copy: it is never mounted without them. */
-	mnt = bind_tree(AT_FDCWD, b->source, AT_SYMLINK_NOFOLLOW, attrs, fd);
+	/*
+	 * Attributes set on the detached copy: it is never mounted without
+	 * them.  The source is /proc/self/fd/N of a directory the runtime
+	 * opened O_NOFOLLOW while it had the host's credentials: the magic
+	 * link must be followed to reach it.
+	 */
+	mnt = bind_tree(AT_FDCWD, b->source, 0, attrs, fd);
 	if (mnt < 0)
 		return lp_fail_errno(err, "bind %s", b->source);
 	return 0;
