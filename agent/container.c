@@ -480,6 +480,9 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	spec.n_devices = cfg->n_devices;
 	spec.cgroup = ct->st.cgroup;
 	spec.exit_file = exitf;
+	/* The next start reads the filter instead of building it (runtime's cache). */
+	if (lp_mkdir_p(g->run_dir, 0700, &ignored) == 0)
+		spec.seccomp_cache = g->run_dir;
 	spec.stdio[0] = spec.stdio[1] = spec.stdio[2] = -1;
 	unlink(exitf);
 	if (ct->st.detached) {

@@ -70,6 +70,7 @@ struct lp_spec {
 	int stdio[3];		/* fds for the container's 0, 1, 2; -1 inherits ours */
 	const char *cgroup;	/* cgroup path relative to each hierarchy root */
 	const char *exit_file;	/* with init: where the init records the exit status */
+	const char *seccomp_cache; /* root's directory to keep the built filter in, or NULL */
 	/*
 	 * Set for a microVM: the process is this binary running argv (`limpet
 	 * vmm ...`) in the cgroup, without namespaces; the rootfs, user,

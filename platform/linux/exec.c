@@ -213,6 +213,16 @@ static void put_num(FILE *f, unsigned long long n)
 	fputc('\0', f);
 }
 
+static void put_hex(FILE *f, const void *p, size_t len)
+{
+	const unsigned char *b = p;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		fprintf(f, "%02x", b[i]);
+	fputc('\0', f);
+}
+
 static void put_strv(FILE *f, char *const *v)
 {
 	size_t n = 0;
@@ -230,10 +240,15 @@ static int write_spec(const struct lp_exec_spec *spec, const struct target *t,
 {
 	cleanup_free char *buf = NULL;
 	cleanup_fd int fd = -1;
-	size_t len = 0;
+	size_t len = 0, prog_len;
+	const void *prog;
 	bool failed;
 	FILE *f;
 
+	/* The stage is a new process image: it gets the filter built here, not a rebuild. */
+	if (lp_seccomp_prepare(NULL, err) < 0)
+		return -1;
+	prog = lp_seccomp_program(&prog_len);
 	f = open_memstream(&buf, &len);
 	if (!f)
 		return lp_fail_errno(err, "exec spec");
@@ -245,6 +260,7 @@ static int write_spec(const struct lp_exec_spec *spec, const struct target *t,
 	put_str(f, t->cwd);
 	put_strv(f, spec->argv);
 	put_strv(f, spec->envp ? spec->envp : t->env);
+	put_hex(f, prog, prog_len);
 	failed = ferror(f);
 	if (fclose(f) != 0 || failed)
 		return lp_fail(err, ENOMEM, "exec spec: out of memory");
@@ -325,10 +341,26 @@ static char **next_strv(char **p, char *end)
 	return v;
 }
 
+/* The filter write_spec put in as hex, decoded in place; none if empty. */
+static int take_hex(char *hex, struct lp_err *err)
+{
+	size_t n = strlen(hex) / 2, i;
+	unsigned int byte;
+
+	if (strlen(hex) % 2)
+		return lp_fail(err, EINVAL, "the exec spec is malformed (filter)");
+	for (i = 0; i < n; i++) {
+		if (sscanf(hex + 2 * i, "%2x", &byte) != 1)
+			return lp_fail(err, EINVAL, "the exec spec is malformed (filter)");
+		hex[i] = (char)byte;
+	}
+	return n ? lp_seccomp_set_program(hex, n, err) : 0;
+}
+
 static int read_spec(struct staged *s, struct lp_err *err)
 {
 	unsigned long long uid, gid, mknod, userns, n_ns;
-	char *buf, *p, *end;
+	char *buf, *p, *end, *hex;
 	size_t len = 0;
 	ssize_t n;
 
@@ -346,8 +378,10 @@ static int read_spec(struct staged *s, struct lp_err *err)
 	    !next_num(&p, end, 1, &mknod) || !next_num(&p, end, 1, &userns) ||
 	    !next_num(&p, end, LP_STAGE_FDS_MAX - FD_NS - 1, &n_ns) ||
 	    !(s->cwd = next_field(&p, end)) || !(s->argv = next_strv(&p, end)) ||
-	    !s->argv[0] || !(s->envp = next_strv(&p, end)))
+	    !s->argv[0] || !(s->envp = next_strv(&p, end)) || !(hex = next_field(&p, end)))
 		return lp_fail(err, EINVAL, "the exec spec is malformed");
+	if (take_hex(hex, err) < 0)
+		return -1;
 	s->uid = (uid_t)uid;
 	s->gid = (gid_t)gid;
 	s->keep_mknod = mknod;

@@ -33,6 +33,14 @@ int lp_privileges_drop(bool keep_mknod, bool in_userns, uid_t uid, gid_t gid,
 /* Load the default seccomp profile (a no-op when built without it). */
 int lp_seccomp_apply(struct lp_err *err);
 /*
+ * Build the profile's BPF program once for this process, or read it from
+ * cache_dir (NULL: no disk cache), so that lp_seccomp_apply only loads it.
+ */
+int lp_seccomp_prepare(const char *cache_dir, struct lp_err *err);
+/* The prepared program (NULL if none), to hand to a re-executed stage; and back. */
+const void *lp_seccomp_program(size_t *len);
+int lp_seccomp_set_program(const void *prog, size_t len, struct lp_err *err);
+/*
  * Write the profile's BPF program, as built for a board whose native
  * architecture is native (SCMP_ARCH_X86_64, SCMP_ARCH_AARCH64), to fd.
  */

@@ -37,6 +37,27 @@ int lp_seccomp_apply(struct lp_err *err)
 	(void)err;
 	return 0;
 }
+
+int lp_seccomp_prepare(const char *cache_dir, struct lp_err *err)
+{
+	(void)cache_dir;
+	(void)err;
+	return 0;
+}
+
+const void *lp_seccomp_program(size_t *len)
+{
+	*len = 0;
+	return NULL;
+}
+
+int lp_seccomp_set_program(const void *prog, size_t len, struct lp_err *err)
+{
+	(void)prog;
+	(void)len;
+	(void)err;
+	return 0;
+}
 #endif
 
 /* What the child reports when a step fails: the errno and the message. */
@@ -387,6 +408,9 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 #endif
 	/* Without a device cgroup on v2, CAP_MKNOD would let a container reach any device. */
 	c.keep_mknod = lp_cgroup_mode() == LP_CGROUP_V1;
+	/* Built (or read) here once, the child and its PID 1 only load it. */
+	if (!spec->vmm_argv && lp_seccomp_prepare(spec->seccomp_cache, err) < 0)
+		return -1;
 	/* Made here, the copy counts against limpet's memory, not the container's. */
 	if (spec->init && lp_self_sealed(err) < 0)
 		return -1;

@@ -16,8 +16,16 @@
 #include "linux.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/personality.h>
@@ -342,16 +350,167 @@ int lp_seccomp_export_bpf(uint32_t native, int fd, struct lp_err *err)
 	return 0;
 }
 
+/*
+ * Building the filter costs libseccomp tens of milliseconds on a board (more
+ * than a whole container start), so it is built once per process and kept
+ * as BPF, and kept on disk too (cache_dir: the run-time directory, root's)
+ * for the next limpet process: a container start, a probe or a PID 1 then
+ * only loads it.  The file's name hashes everything the program is made of,
+ * so another rule table, libseccomp or limpet never reads a stale one.
+ */
+static struct sock_filter *prepared;
+static size_t prepared_len; /* instructions */
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+
+	while (n--)
+		h = (h ^ *b++) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t rules_key(void)
+{
+	const struct scmp_version *v = seccomp_version();
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uint32_t native = seccomp_arch_native();
+	size_t i;
+
+	h = fnv(h, LIMPET_VERSION, strlen(LIMPET_VERSION));
+	h = fnv(h, &native, sizeof(native));
+	if (v)
+		h = fnv(h, v, sizeof(*v));
+	for (i = 0; i < ARRAY_SIZE(allowed); i++)
+		h = fnv(h, allowed[i], strlen(allowed[i]) + 1);
+	for (i = 0; i < ARRAY_SIZE(refused); i++)
+		h = fnv(h, refused[i], strlen(refused[i]) + 1);
+	for (i = 0; i < ARRAY_SIZE(special); i++) {
+		const struct rule *r = &special[i];
+
+		h = fnv(h, r->name, strlen(r->name) + 1);
+		h = fnv(h, &r->err, sizeof(r->err));
+		h = fnv(h, &r->only, sizeof(r->only));
+		h = fnv(h, &r->not_i386, sizeof(r->not_i386));
+		h = fnv(h, &r->has_arg, sizeof(r->has_arg));
+		h = fnv(h, &r->arg.arg, sizeof(r->arg.arg));
+		h = fnv(h, &r->arg.op, sizeof(r->arg.op));
+		h = fnv(h, &r->arg.datum_a, sizeof(r->arg.datum_a));
+		h = fnv(h, &r->arg.datum_b, sizeof(r->arg.datum_b));
+	}
+	return h;
+}
+
+static int take_program(char *buf, size_t len)
+{
+	if (!len || len % sizeof(struct sock_filter) || len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		free(buf);
+		return -1;
+	}
+	prepared = (struct sock_filter *)(void *)buf;
+	prepared_len = len / sizeof(struct sock_filter);
+	return 0;
+}
+
+/* The cached program, if root wrote it and nobody else can have changed it. */
+static int read_cached(const char *path)
+{
+	cleanup_fd int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	char *buf;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 022) || st.st_size <= 0 ||
+	    (size_t)st.st_size > BPF_MAXINSNS * sizeof(struct sock_filter))
+		return -1;
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return -1;
+	if (lp_pread_all(fd, buf, (size_t)st.st_size, 0) != st.st_size) {
+		free(buf);
+		return -1;
+	}
+	return take_program(buf, (size_t)st.st_size);
+}
+
+int lp_seccomp_prepare(const char *cache_dir, struct lp_err *err)
+{
+	char path[PATH_MAX];
+	cleanup_fd int fd = -1;
+	struct lp_err ignored;
+	off_t size;
+	char *buf;
+
+	if (prepared)
+		return 0;
+	path[0] = '\0';
+	if (cache_dir &&
+	    lp_path(path, sizeof(path), &ignored, "%s/seccomp-%016llx.bpf", cache_dir,
+		    (unsigned long long)rules_key()) == 0 &&
+	    read_cached(path) == 0)
+		return 0;
+	fd = memfd_create("limpet-seccomp", MFD_CLOEXEC);
+	if (fd < 0)
+		return lp_fail_errno(err, "seccomp: memfd");
+	if (lp_seccomp_export_bpf(seccomp_arch_native(), fd, err) < 0)
+		return -1;
+	size = lseek(fd, 0, SEEK_CUR);
+	if (size <= 0 || lseek(fd, 0, SEEK_SET) < 0 || !(buf = malloc((size_t)size)))
+		return lp_fail(err, EIO, "seccomp: the exported filter is empty");
+	if (lp_pread_all(fd, buf, (size_t)size, 0) != size) {
+		free(buf);
+		return lp_fail_errno(err, "seccomp: read the exported filter");
+	}
+	if (take_program(buf, (size_t)size) < 0)
+		return lp_fail(err, E2BIG, "seccomp: the filter has %lld bytes", (long long)size);
+	/* Best effort: without the cache the next process builds it again. */
+	if (path[0])
+		lp_write_file_atomic(path, (const char *)prepared,
+				     prepared_len * sizeof(struct sock_filter), &ignored);
+	return 0;
+}
+
+const void *lp_seccomp_program(size_t *len)
+{
+	*len = prepared_len * sizeof(struct sock_filter);
+	return prepared;
+}
+
+int lp_seccomp_set_program(const void *prog, size_t len, struct lp_err *err)
+{
+	char *buf = malloc(len ? len : 1);
+
+	if (!buf)
+		return lp_fail(err, ENOMEM, "out of memory");
+	memcpy(buf, prog, len);
+	free(prepared);
+	prepared = NULL;
+	if (take_program(buf, len) < 0)
+		return lp_fail(err, EINVAL, "seccomp: a program of %zu bytes", len);
+	return 0;
+}
+
 int lp_seccomp_apply(struct lp_err *err)
 {
-	scmp_filter_ctx ctx = build(seccomp_arch_native(), err);
-	int rc;
+	struct sock_fprog prog;
 
-	if (!ctx)
+	if (lp_seccomp_prepare(NULL, err) < 0)
 		return -1;
-	rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (rc < 0)
-		return lp_fail(err, -rc, "seccomp: load filter: %s", strerror(-rc));
+	prog.len = (unsigned short)prepared_len;
+	prog.filter = prepared;
+	/* no_new_privs is set by the caller (lp_privileges_drop), as seccomp needs. */
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return lp_fail_errno(err, "seccomp: load filter");
+	/* A cached program the kernel refuses (a damaged file): build it afresh. */
+	free(prepared);
+	prepared = NULL;
+	if (lp_seccomp_prepare(NULL, err) < 0)
+		return -1;
+	prog.len = (unsigned short)prepared_len;
+	prog.filter = prepared;
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+		return lp_fail_errno(err, "seccomp: load filter");
 	return 0;
 }

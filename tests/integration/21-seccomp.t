@@ -29,6 +29,20 @@ out=$(probe vsock alg)
 is "$out" "vsock: EPERM
 alg: EPERM" "socket(AF_VSOCK) and socket(AF_ALG) fail with EPERM"
 
+# The built filter is kept for the next start; one the kernel refuses (a
+# damaged file) is built afresh, never skipped.
+cache=$(ls "$ROOT"/run/seccomp-*.bpf 2>/dev/null | head -1)
+check "the built filter is kept in the run directory" test -s "${cache:-/nonexistent}"
+like "$(stat -c %a "${cache:-/dev/null}")" '^6[04][04]$' "writable by root alone"
+head -c 64 /dev/zero >"${cache:-/dev/null}"
+out=$(probe vsock getpid)
+is "$out" "vsock: EPERM
+getpid: ok" "a damaged cached filter is rebuilt: the rules still hold"
+chmod 0666 "${cache:-/dev/null}"
+out=$(probe vsock getpid)
+is "$out" "vsock: EPERM
+getpid: ok" "a cached filter others could write is not read"
+
 out=$(probe no-randomize read-implies-exec)
 like "$out" "^no-randomize: E[A-Z]+
 read-implies-exec: E[A-Z]+$" "personality(ADDR_NO_RANDOMIZE) and personality(READ_IMPLIES_EXEC) fail"
