@@ -513,11 +513,20 @@ static int next_timeout(const struct lp_supervisor *sv)
 	return (int)best;
 }
 
+/* Has the process behind pidfd ended (it is readable then)? */
+static bool proc_ended(int pidfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+	return poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
+}
+
 int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 {
 	struct pollfd *pfd = NULL;
-	size_t i, n, base;
+	size_t i, k, n, base;
 	int timeout, tick;
+	bool any_exit;
 
 	if (sv->spawn_worker)
 		start_worker(sv);
@@ -562,9 +571,16 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 			worker_exited(sv);
 		if (sv->spawn_worker && sv->worker_restart_at && sv->worker_restart_at <= lp_now_ms())
 			start_worker(sv);
-		/* Entries may have been added by a request: only look at those polled. */
-		for (i = 0; i + base < n && i < sv->n; i++)
-			if (pfd[base + i].revents && sv->v[i]->proc.pidfd >= 0)
+		/*
+		 * A request may have removed entries since the poll (a deployment
+		 * deleting a container): positions in pfd no longer match sv->v,
+		 * and a running container taken for the one that ended would hang
+		 * its waitid.  Each entry's own pidfd says whether it ended.
+		 */
+		for (k = base, any_exit = false; k < n; k++)
+			any_exit = any_exit || pfd[k].revents;
+		for (i = 0; any_exit && i < sv->n; i++)
+			if (sv->v[i]->proc.pidfd >= 0 && proc_ended(sv->v[i]->proc.pidfd))
 				handle_exit(sv, sv->v[i]);
 		for (i = 0; i < sv->n; i++)
 			if (sv->v[i]->restart_at && sv->v[i]->restart_at <= lp_now_ms())
