@@ -29,6 +29,54 @@ static bool have_image(struct lp_globals *g, const char *name, const char *hex)
 	return same;
 }
 
+/* An image imported from the archive pinned by hex for this host (malloc'd name), or NULL. */
+static char *imported_as(struct lp_globals *g, const char *hex)
+{
+	struct lp_err err;
+	json_t *all, *rec;
+	char *name = NULL;
+	size_t i;
+
+	if (lp_store_list_images(g, &all, &err) < 0) {
+		json_decref(all);
+		return NULL;
+	}
+	json_array_foreach(all, i, rec) {
+		const char *sha = json_string_value(json_object_get(rec, "archive_sha256"));
+		const char *platform = json_string_value(json_object_get(rec, "platform"));
+
+		if (sha && !strcmp(sha, hex) && platform && !strcmp(platform, lp_host_platform())) {
+			name = strdup(json_string_value(json_object_get(rec, "name")) ?: "");
+			break;
+		}
+	}
+	json_decref(all);
+	return name;
+}
+
+/* The image from under another name too: a second record of the same layers. */
+static int tag_image(struct lp_globals *g, const char *from, const char *name,
+		     struct lp_err *err)
+{
+	struct lp_store st;
+	json_t *rec;
+	int rc;
+
+	if (lp_store_open(g, &st, err) < 0)
+		return -1;
+	/* Under the store lock: no gc can take its layers meanwhile. */
+	rc = lp_store_load_image(g, from, &rec, err);
+	if (rc == 0) {
+		if (json_object_set_new(rec, "name", json_string(name)) < 0)
+			rc = lp_fail(err, ENOMEM, "out of memory");
+		else
+			rc = lp_store_save_image(&st, rec, err);
+		json_decref(rec);
+	}
+	lp_store_close(&st);
+	return rc;
+}
+
 /* Fetch errors that say the content itself is wrong; the rest may pass. */
 static enum lp_apply_result fetch_result(int code)
 {
@@ -50,6 +98,19 @@ static enum lp_apply_result pull_one(struct lp_globals *g, const struct lp_apply
 	lp_hex(c->image_sha256, LP_SHA256_LEN, hex);
 	if (have_image(g, c->cfg.image, hex))
 		return LP_APPLY_DONE;
+	/* Another entry (of this deployment or of one before) named the same archive. */
+	imported = imported_as(g, hex);
+	if (imported && imported[0]) {
+		if (tag_image(g, imported, c->cfg.image, err) < 0) {
+			free(imported);
+			return LP_APPLY_RETRY;
+		}
+		lp_deploy_say(o, "%s: the archive of %s, imported already", c->cfg.image, imported);
+		free(imported);
+		return LP_APPLY_DONE;
+	}
+	free(imported);
+	imported = NULL;
 	if (lp_deploy_resolve_url(origin, c->image_url, &url, err) < 0)
 		return LP_APPLY_REFUSED;
 	remote = !strncmp(url, "https://", 8);

@@ -240,3 +240,13 @@ diag "$(grep 'fleet: https' "$T/agent.log" | head -1)"
 check "and version 8 keeps running" running web.v8
 stop_agent
 
+
+# --- one archive named by three containers is fetched (and imported) once
+variant same.tar 9
+conf "$P/ca.pem" "$P/device.pem" "$P/device.key"
+start
+publish 9 "$future" pi-0042 "$(ct web same.tar 9)" "$(ct side same.tar 9)" "$(ct third same.tar 9)"
+v9_runs() { running web.v9 && running side.v9 && running third.v9; }
+check "version 9 runs three containers made from one archive" wait_for 60 v9_runs
+is "$(nginx_requests fleet/pi-0042/images/same.tar | grep -c '^GET ')" 1 "nginx served that archive once"
+stop_agent
