@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "container.h"
 #include "control.h"
+#include "deploy.h"
 #include "fleet.h"
 #include "platform/lib/util.h"
 #include "sdnotify.h"
@@ -99,6 +100,32 @@ static bool same_config(const struct lp_container_cfg *a, const struct lp_contai
 	return same;
 }
 
+static int start_stopped(void *sv, const char *name, struct lp_err *err)
+{
+	return lp_sv_restart_stopped(sv, name, err);
+}
+
+static int remove_stopped(void *sv, const char *name, struct lp_err *err)
+{
+	return lp_sv_remove_stopped(sv, name, err);
+}
+
+/*
+ * A deployment switch cut short when the last agent died (kill -9, power
+ * cut) is settled first: what goes is not adopted or restarted below.
+ */
+static void recover_deployment(struct lp_supervisor *sv, struct lp_globals *g)
+{
+	const struct lp_deploy_agent self = { .start = start_stopped,
+					      .remove = remove_stopped,
+					      .ctx = sv };
+	struct lp_err err = { 0 };
+
+	lp_sd_watchdog();
+	if (lp_deploy_recover(g, &self, "limpet agent", &err) < 0)
+		log_line("%s", err.msg);
+}
+
 /* What an earlier agent left: adopt what runs, note what died meanwhile. */
 static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 {
@@ -117,6 +144,9 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 
 		/* Stopping changed containers can take a stop_timeout each. */
 		lp_sd_watchdog();
+		/* Started again by recover_deployment. */
+		if (lp_sv_has(sv, names[i]))
+			continue;
 
 		if (lp_ct_load(g, names[i], &ct, &err) < 0) {
 			log_line("%s", err.msg);
@@ -344,6 +374,7 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 		 g->cfg.path ? g->cfg.path : "none: defaults");
 	sv.on_tick = agent_tick;
 	lp_sd_status("adopting and starting containers");
+	recover_deployment(&sv, g);
 	recover(&sv, g);
 	start_configured(&sv, g);
 	/* Ready means supervising: what was running is adopted, the config's are started. */

@@ -15,36 +15,20 @@
 
 /* Room for ".v" and the version in a container name. */
 #define DEPLOY_NAME_MAX (LP_NAME_MAX - 12)
-
-/* A container on disk that a deployment started. */
-struct deployed {
-	char name[LP_NAME_MAX + 1];		/* NAME.vN */
-	char deploy_name[LP_NAME_MAX + 1];	/* NAME */
-	int64_t version;
-	char *cfg_json;				/* its config, named NAME, to compare */
-	bool alive;
-	bool stop_requested;
-};
-
-/* What the switch did to one entry of the new deployment, to undo it. */
-struct step {
-	const struct lp_deploy_container *c;
-	char instance[LP_NAME_MAX + 1];
-	const struct deployed *old;	/* NULL: a new container */
-	bool keep;			/* unchanged: the old one goes on running */
-	bool started, old_stopped;
-};
+/* An applier whose agent died mid-switch waits this long for the next one (systemd: 5 s). */
+#define AGENT_WAIT_MS 30000
 
 struct apply {
 	struct lp_globals *g;
 	const struct lp_apply_opts *o;
 	struct lp_dstate ds;
 	struct lp_deployment d;
-	struct deployed *have;
+	struct lp_deployed *have;
 	size_t n_have;
-	struct step *steps;
-	bool *gone_stopped;	/* per have[]: stopped because d no longer has it */
+	struct lp_switch sw;		/* its journal holds the plan */
 	struct lp_dslot current;	/* what runs now; d.n == 0 when nothing */
+	int attempts;			/* switches to this document cut short before */
+	bool settled;			/* the switch recorded its own result */
 };
 
 const char *lp_apply_result_name(enum lp_apply_result r)
@@ -88,19 +72,19 @@ static char *cfg_json_named(const struct lp_container_cfg *c, const char *name,
 	return lp_container_cfg_to_json(&tmp, err);
 }
 
-static void deployed_free(struct deployed *v, size_t n)
+void lp_deployed_free(struct lp_deployed *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; v && i < n; i++)
 		free(v[i].cfg_json);
 	free(v);
 }
 
-static int list_deployed(struct lp_globals *g, struct deployed **out, size_t *n_out,
-			 struct lp_err *err)
+int lp_deployed_list(struct lp_globals *g, struct lp_deployed **out, size_t *n_out,
+		     struct lp_err *err)
 {
-	struct deployed *v = NULL;
+	struct lp_deployed *v = NULL;
 	char **names;
 	size_t n, i, k = 0;
 
@@ -118,7 +102,7 @@ static int list_deployed(struct lp_globals *g, struct deployed **out, size_t *n_
 		if (lp_ct_load(g, names[i], &ct, &ignored) < 0)
 			continue;
 		if (ct.st.deploy_version > 0) {
-			struct deployed *e = &v[k];
+			struct lp_deployed *e = &v[k];
 
 			snprintf(e->name, sizeof(e->name), "%s", ct.cfg.name);
 			snprintf(e->deploy_name, sizeof(e->deploy_name), "%s", ct.st.deploy_name);
@@ -136,22 +120,30 @@ static int list_deployed(struct lp_globals *g, struct deployed **out, size_t *n_
 	return 0;
 }
 
-/* The newest container running a deployment's NAME (not from version skip). */
-static const struct deployed *find_deployed(const struct apply *a, const char *deploy_name,
-					    int64_t skip)
+/*
+ * The container that runs name now (not one of version skip, a leftover of
+ * an earlier attempt): the running one, else the newest.
+ */
+static const struct lp_deployed *find_deployed(const struct apply *a, const char *deploy_name,
+					       int64_t skip)
 {
-	const struct deployed *best = NULL;
+	const struct lp_deployed *best = NULL;
 	size_t i;
 
-	for (i = 0; i < a->n_have; i++)
-		if (!strcmp(a->have[i].deploy_name, deploy_name) && a->have[i].version != skip &&
-		    (!best || a->have[i].version > best->version))
-			best = &a->have[i];
+	for (i = 0; i < a->n_have; i++) {
+		const struct lp_deployed *h = &a->have[i];
+		bool runs = h->alive && !h->stop_requested;
+
+		if (strcmp(h->deploy_name, deploy_name) || h->version == skip)
+			continue;
+		if (!best || runs > (best->alive && !best->stop_requested) ||
+		    (runs == (best->alive && !best->stop_requested) && h->version > best->version))
+			best = h;
+	}
 	return best;
 }
 
-/* Ask the agent (which supervises) to do something; its error comes back in err. */
-static int agent_call(struct lp_globals *g, json_t *req, struct lp_err *err)
+int lp_deploy_agent_call(struct lp_globals *g, json_t *req, struct lp_err *err)
 {
 	json_t *reply = NULL;
 	const char *msg;
@@ -162,11 +154,13 @@ static int agent_call(struct lp_globals *g, json_t *req, struct lp_err *err)
 	if (lp_control_call(g, req, &reply, err) < 0) {
 		json_decref(req);
 		if (err->code == ENOENT || err->code == ECONNREFUSED)
-			return lp_fail(err, err->code,
+			return lp_fail(err, ENOTCONN,
 				       "no agent is running for %s (start `limpet agent`: it "
 				       "supervises deployed containers)",
 				       g->root);
-		return -1;
+		/* It died between our request and its reply. */
+		err->code = ENOTCONN;
+		return lp_prefix(err, "the agent went away");
 	}
 	json_decref(req);
 	msg = json_string_value(json_object_get(reply, "error"));
@@ -176,9 +170,10 @@ static int agent_call(struct lp_globals *g, json_t *req, struct lp_err *err)
 	return rc;
 }
 
-static int agent_run(struct apply *a, const struct step *s, struct lp_err *err)
+static int agent_run(struct apply *a, const struct lp_deploy_container *c, const char *instance,
+		     struct lp_err *err)
 {
-	char *text = cfg_json_named(&s->c->cfg, s->instance, err);
+	char *text = cfg_json_named(&c->cfg, instance, err);
 	json_t *cfg;
 
 	if (!text)
@@ -187,57 +182,25 @@ static int agent_run(struct apply *a, const struct step *s, struct lp_err *err)
 	free(text);
 	if (!cfg)
 		return lp_fail(err, ENOMEM, "out of memory");
-	return agent_call(a->g,
-			  json_pack("{s:s, s:o, s:{s:s, s:I}}", "op", "run", "config", cfg,
-				    "deployment", "name", s->c->cfg.name, "version",
-				    (json_int_t)a->d.version),
-			  err);
+	return lp_deploy_agent_call(a->g,
+				    json_pack("{s:s, s:o, s:{s:s, s:I}}", "op", "run", "config", cfg,
+					      "deployment", "name", c->cfg.name, "version",
+					      (json_int_t)a->d.version),
+				    err);
 }
 
-static int agent_start(struct lp_globals *g, const char *name, struct lp_err *err)
+/* Until an agent answers again (after a crash, systemd starts one in seconds). */
+static int wait_for_agent(struct lp_globals *g, int64_t until_ms, struct lp_err *err)
 {
-	return agent_call(g, json_pack("{s:s, s:s}", "op", "start", "name", name), err);
-}
-
-/* Stop name (gone already is fine); removing it is the agent's job, which watches it. */
-static int stop_container(struct lp_globals *g, const char *name, bool remove,
-			  struct lp_err *err)
-{
-	struct lp_container ct;
-	int rc = 0;
-
-	if (lp_ct_load(g, name, &ct, err) < 0)
-		return err->code == ENOENT ? 0 : -1;
-	/* Also when it is not running: a pending restart must not bring it back. */
-	rc = lp_ct_stop(&ct, g->cfg.stop_timeout_ms, err);
-	lp_ct_free(&ct);
-	if (rc == 0 && remove)
-		rc = agent_call(g, json_pack("{s:s, s:s}", "op", "remove", "name", name), err);
-	return rc;
+	while (lp_deploy_agent_call(g, json_pack("{s:s}", "op", "ping"), err) < 0) {
+		if (err->code != ENOTCONN || lp_now_ms() >= until_ms)
+			return -1;
+		usleep(200 * 1000);
+	}
+	return 0;
 }
 
 /* ---------------------------------------------------------------- the switch */
-
-static void rollback(struct apply *a)
-{
-	const struct lp_apply_opts *o = a->o;
-	struct lp_err err = { 0 };
-	size_t i = a->d.n;
-
-	for (i = 0; i < a->n_have; i++)
-		if (a->gone_stopped[i] && agent_start(a->g, a->have[i].name, &err) < 0)
-			lp_deploy_say(o, "rollback: %s", err.msg);
-	for (i = a->d.n; i-- > 0;) {
-		struct step *s = &a->steps[i];
-
-		if (s->started && stop_container(a->g, s->instance, true, &err) < 0)
-			lp_deploy_say(o, "rollback: %s", err.msg);
-		if (s->old_stopped && agent_start(a->g, s->old->name, &err) < 0)
-			lp_deploy_say(o, "rollback: %s", err.msg);
-		else if (s->old_stopped)
-			lp_deploy_say(o, "rollback: %s runs again", s->old->name);
-	}
-}
 
 static bool same_argv(char **a, char **b)
 {
@@ -261,59 +224,6 @@ static bool same_health(const struct apply *a, const struct lp_deploy_container 
 	       h->retries == o->retries;
 }
 
-/* Which containers change, and what they are called. */
-static int plan(struct apply *a, struct lp_err *err)
-{
-	size_t i;
-
-
-	for (i = 0; i < a->d.n; i++) {
-		struct step *s = &a->steps[i];
-		char *want;
-
-		s->c = &a->d.containers[i];
-		snprintf(s->instance, sizeof(s->instance), "%s.v%lld", s->c->cfg.name,
-			 (long long)a->d.version);
-		s->old = find_deployed(a, s->c->cfg.name, a->d.version);
-		if (!s->old || !s->old->cfg_json)
-			continue;
-		want = cfg_json_named(&s->c->cfg, s->c->cfg.name, err);
-		if (!want)
-			return -1;
-		s->keep = !strcmp(want, s->old->cfg_json) && same_health(a, s->c);
-		free(want);
-	}
-	return 0;
-}
-
-/* One at a time: the new one must be healthy before the old one goes. */
-static int switch_one(struct apply *a, struct step *s, struct lp_err *err)
-{
-	const struct lp_apply_opts *o = a->o;
-
-	if (s->keep) {
-		lp_deploy_say(o, "%s: unchanged, %s keeps running", s->c->cfg.name, s->old->name);
-		return 0;
-	}
-	/* A leftover of an earlier attempt at this version would block the name. */
-	if (stop_container(a->g, s->instance, true, err) < 0)
-		return -1;
-	lp_deploy_say(o, "starting %s", s->instance);
-	if (agent_run(a, s, err) < 0)
-		return lp_prefix(err, "start %s", s->instance);
-	s->started = true;
-	if (lp_health_wait(a->g, s->instance, &s->c->health, err) < 0)
-		return -1;
-	lp_deploy_say(o, "%s is healthy", s->instance);
-	if (!s->old)
-		return 0;
-	if (stop_container(a->g, s->old->name, false, err) < 0)
-		return -1;
-	s->old_stopped = true;
-	lp_deploy_say(o, "%s replaces %s", s->instance, s->old->name);
-	return 0;
-}
-
 static bool in_deployment(const struct lp_deployment *d, const char *name)
 {
 	size_t i;
@@ -324,43 +234,200 @@ static bool in_deployment(const struct lp_deployment *d, const char *name)
 	return false;
 }
 
-static int switch_over(struct apply *a, struct lp_err *err)
+/*
+ * Which container runs each entry before and after: the plan the journal
+ * keeps.  Entries of the new deployment come first, in its order (the
+ * switch walks them by index), then the containers it no longer has.
+ */
+static int plan(struct apply *a, struct lp_err *err)
 {
+	struct lp_journal *j = &a->sw.j;
 	size_t i;
 
-	if (plan(a, err) < 0)
-		return -1;
-	for (i = 0; i < a->d.n; i++)
-		if (switch_one(a, &a->steps[i], err) < 0)
-			return -1;
-	/* Containers the new deployment no longer has go last. */
-	for (i = 0; i < a->n_have; i++) {
-		const struct deployed *h = &a->have[i];
+	j->plan = calloc(a->d.n + a->n_have + 1, sizeof(*j->plan));
+	if (!j->plan)
+		return lp_fail(err, ENOMEM, "out of memory");
+	for (i = 0; i < a->d.n; i++) {
+		const struct lp_deploy_container *c = &a->d.containers[i];
+		const struct lp_deployed *old = find_deployed(a, c->cfg.name, a->d.version);
+		struct lp_jentry *e = &j->plan[j->n++];
+		bool keep = false;
 
-		if (in_deployment(&a->d, h->deploy_name) || h->version == a->d.version ||
-		    (!h->alive && h->stop_requested))
+		snprintf(e->name, sizeof(e->name), "%s", c->cfg.name);
+		snprintf(e->new, sizeof(e->new), "%s.v%lld", c->cfg.name, (long long)a->d.version);
+		if (!old)
 			continue;
-		if (stop_container(a->g, h->name, false, err) < 0)
-			return -1;
-		a->gone_stopped[i] = true;
-		lp_deploy_say(a->o, "%s stopped: the new deployment does not have it", h->name);
+		snprintf(e->old, sizeof(e->old), "%s", old->name);
+		if (old->cfg_json) {
+			char *want = cfg_json_named(&c->cfg, c->cfg.name, err);
+
+			if (!want)
+				return -1;
+			keep = !strcmp(want, old->cfg_json) && same_health(a, c);
+			free(want);
+		}
+		if (keep)
+			snprintf(e->new, sizeof(e->new), "%s", old->name);
+	}
+	for (i = 0; i < a->n_have; i++) {
+		const struct lp_deployed *h = &a->have[i];
+		struct lp_jentry *e;
+
+		if (in_deployment(&a->d, h->deploy_name) || h->version == a->d.version)
+			continue;
+		e = &j->plan[j->n++];
+		snprintf(e->name, sizeof(e->name), "%s", h->deploy_name);
+		snprintf(e->old, sizeof(e->old), "%s", h->name);
 	}
 	return 0;
 }
 
-/* The old containers the switch stopped are not coming back. */
-static void remove_replaced(struct apply *a)
+/* One at a time: the new one must be healthy before the old one goes. */
+static int switch_one(struct apply *a, const struct lp_deploy_container *c,
+		      const struct lp_jentry *e, struct lp_err *err)
 {
-	struct lp_err err = { 0 };
+	const struct lp_apply_opts *o = a->o;
+
+	if (!strcmp(e->new, e->old)) {
+		lp_deploy_say(o, "%s: unchanged, %s keeps running", e->name, e->old);
+		return 0;
+	}
+	if (lp_journal_step(&a->sw, err, "start %s", e->new) < 0)
+		return -1;
+	/* A leftover of an earlier attempt at this version would block the name. */
+	if (lp_switch_stop(&a->sw, e->new, true, err) < 0)
+		return -1;
+	lp_deploy_say(o, "starting %s", e->new);
+	if (agent_run(a, c, e->new, err) < 0)
+		return lp_prefix(err, "start %s", e->new);
+	if (lp_journal_step(&a->sw, err, "wait %s", e->new) < 0 ||
+	    lp_health_wait(a->g, e->new, &c->health, err) < 0)
+		return -1;
+	lp_deploy_say(o, "%s is healthy", e->new);
+	if (!e->old[0])
+		return 0;
+	if (lp_journal_step(&a->sw, err, "stop %s", e->old) < 0 ||
+	    lp_switch_stop(&a->sw, e->old, false, err) < 0)
+		return -1;
+	lp_deploy_say(o, "%s replaces %s", e->new, e->old);
+	return 0;
+}
+
+static int switch_over(struct apply *a, struct lp_err *err)
+{
+	const struct lp_journal *j = &a->sw.j;
 	size_t i;
 
 	for (i = 0; i < a->d.n; i++)
-		if (a->steps[i].old_stopped &&
-		    stop_container(a->g, a->steps[i].old->name, true, &err) < 0)
-			lp_deploy_say(a->o, "%s", err.msg);
-	for (i = 0; i < a->n_have; i++)
-		if (a->gone_stopped[i] && stop_container(a->g, a->have[i].name, true, &err) < 0)
-			lp_deploy_say(a->o, "%s", err.msg);
+		if (switch_one(a, &a->d.containers[i], &j->plan[i], err) < 0)
+			return -1;
+	/* Containers the new deployment no longer has go last. */
+	for (i = a->d.n; i < j->n; i++) {
+		const struct lp_jentry *e = &j->plan[i];
+		size_t k;
+		bool runs = false;
+
+		for (k = 0; k < a->n_have; k++)
+			if (!strcmp(a->have[k].name, e->old))
+				runs = a->have[k].alive && !a->have[k].stop_requested;
+		if (!runs)
+			continue;
+		if (lp_journal_step(&a->sw, err, "stop %s", e->old) < 0 ||
+		    lp_switch_stop(&a->sw, e->old, false, err) < 0)
+			return -1;
+		lp_deploy_say(a->o, "%s stopped: the new deployment does not have it", e->old);
+	}
+	return 0;
+}
+
+/*
+ * Settle the switch; when the agent dies meanwhile, wait for the next one and
+ * go on.  Given up, the journal stays for whoever takes the lock next.
+ */
+static enum lp_apply_result settle(struct apply *a, struct lp_err *err)
+{
+	int64_t until = lp_now_ms() + AGENT_WAIT_MS;
+	enum lp_apply_result r;
+
+	a->settled = true;
+	while (lp_switch_settle(&a->sw, &r, err) < 0) {
+		struct lp_err werr = { 0 };
+
+		if (err->code != ENOTCONN || wait_for_agent(a->g, until, &werr) < 0) {
+			lp_prefix(err, "deployment version %lld: the switch is left for the agent "
+				       "(at its start) or the next apply to settle",
+				  (long long)a->d.version);
+			a->settled = false;
+			return LP_APPLY_RETRY;
+		}
+		lp_deploy_say(a->o, "the agent is back: settling the switch to version %lld",
+			      (long long)a->d.version);
+	}
+	return r;
+}
+
+/* Start the journal of this switch (the plan in a->sw.j) and stage the document. */
+static int begin(struct apply *a, const unsigned char digest[LP_SHA256_LEN], struct lp_err *err)
+{
+	struct lp_journal *j = &a->sw.j;
+	struct lp_err ignored;
+
+	j->version = a->d.version;
+	j->from = a->current.d.version;
+	j->attempt = a->attempts + 1;
+	j->state = LP_J_SWITCHING;
+	lp_hex(digest, LP_SHA256_LEN, j->sha256);
+	lp_dstate_dir_name(j->version, j->sha256, j->dir);
+	if (lp_dstate_slot_target(&a->ds, "current", j->current, sizeof(j->current), &ignored) < 0)
+		j->current[0] = '\0';
+	if (lp_dstate_slot_target(&a->ds, "previous", j->previous, sizeof(j->previous),
+				  &ignored) < 0)
+		j->previous[0] = '\0';
+	if (lp_journal_step(&a->sw, err, "stage %s", j->dir) < 0)
+		return -1;
+	if (lp_dstate_stage(&a->ds, a->o->doc, a->o->sig, a->d.version, digest, err) == 0)
+		return 0;
+	/* Nothing was switched: no attempt to count, only the journal to take back. */
+	if (lp_dstate_unstage(&a->ds, &ignored) == 0)
+		lp_dstate_remove_file(&a->ds, "journal.json", &ignored);
+	lp_dstate_prune(&a->ds);
+	return -1;
+}
+
+static enum lp_apply_result switch_and_settle(struct apply *a,
+					      const unsigned char digest[LP_SHA256_LEN],
+					      struct lp_err *err)
+{
+	const struct lp_apply_opts *o = a->o;
+	int64_t current = a->current.d.version;
+	char why[LP_ERR_MAX + 96];
+
+	if (lp_deployed_list(a->g, &a->have, &a->n_have, err) < 0 || plan(a, err) < 0 ||
+	    begin(a, digest, err) < 0)
+		return LP_APPLY_RETRY;
+	if (switch_over(a, err) == 0) {
+		if (lp_journal_set_state(&a->sw, LP_J_COMMITTING, NULL, "commit", err) == 0)
+			return settle(a, err);
+		a->sw.j.state = LP_J_SWITCHING; /* not on disk: back, as after a crash */
+	} else if (err->code != ENOTCONN) {
+		lp_deploy_say(o, "deployment version %lld failed: %s; rolling back",
+			      (long long)a->d.version, err->msg);
+		if (current)
+			snprintf(why, sizeof(why), "deployment version %lld rolled back to version %lld: %s",
+				 (long long)a->d.version, (long long)current, err->msg);
+		else
+			snprintf(why, sizeof(why), "deployment version %lld rolled back (none ran before): %s",
+				 (long long)a->d.version, err->msg);
+		if (lp_journal_set_state(&a->sw, LP_J_ROLLING_BACK, why, "roll back", err) == 0)
+			return settle(a, err);
+		a->sw.j.state = LP_J_SWITCHING;
+	}
+	/* The agent went away, or the journal cannot be written: not the version's fault. */
+	lp_deploy_say(o, "the switch to version %lld was cut short: %s", (long long)a->d.version,
+		      err->msg);
+	free(a->sw.j.error);
+	a->sw.j.error = strdup(err->msg);
+	return settle(a, err);
 }
 
 /* ---------------------------------------------------------------- apply */
@@ -393,32 +460,31 @@ static int check_names(const struct lp_deployment *d, struct lp_err *err)
 static void save_result(struct apply *a, enum lp_apply_result r, const unsigned char *digest,
 			const struct lp_err *err)
 {
-	char at[LP_RFC3339_LEN], hex[LP_SHA256_HEX_LEN + 1] = "";
-	struct lp_err werr = { 0 };
-	json_t *j;
+	char hex[LP_SHA256_HEX_LEN + 1] = "";
 
-	if (r == LP_APPLY_UNCHANGED || (r == LP_APPLY_REFUSED && err->code == ECANCELED))
+	if (a->settled || r == LP_APPLY_UNCHANGED ||
+	    (r == LP_APPLY_REFUSED && err->code == ECANCELED))
 		return;
 	if (digest)
 		lp_hex(digest, LP_SHA256_LEN, hex);
-	lp_rfc3339_format(lp_wall_s(), at);
-	j = json_pack("{s:I, s:s, s:s, s:s?, s:s}", "version", (json_int_t)a->d.version, "sha256",
-		      hex, "result", lp_apply_result_name(r), "error",
-		      r == LP_APPLY_DONE ? NULL : err->msg, "at", at);
-	if (j && lp_dstate_save_result(&a->ds, j, &werr) < 0)
-		lp_deploy_say(a->o, "%s", werr.msg);
-	json_decref(j);
+	lp_deploy_save_result(&a->ds, a->o->log_prefix, a->d.version, hex, lp_apply_result_name(r),
+			      r == LP_APPLY_DONE ? NULL : err->msg, a->attempts);
 }
 
-/* A document that failed its switch fails again: wait for a new version. */
-static bool rolled_back_before(struct lp_globals *g, const char *hex, struct lp_err *err)
+/*
+ * A document that failed its switch fails again: wait for a new version.
+ * One whose switches were cut short is tried again: *attempts says how often.
+ */
+static bool rolled_back_before(struct lp_globals *g, const char *hex, int *attempts,
+			       struct lp_err *err)
 {
 	json_t *last = lp_dstate_load_result(g);
 	const char *result = json_string_value(json_object_get(last, "result"));
 	const char *sha = json_string_value(json_object_get(last, "sha256"));
-	bool same = result && sha && !strcmp(sha, hex) &&
-		    !strcmp(result, lp_apply_result_name(LP_APPLY_ROLLED_BACK));
+	bool this_one = sha && !strcmp(sha, hex);
+	bool same = this_one && result && !strcmp(result, lp_apply_result_name(LP_APPLY_ROLLED_BACK));
 
+	*attempts = this_one ? (int)json_integer_value(json_object_get(last, "attempts")) : 0;
 	if (same)
 		lp_fail(err, ECANCELED, "this document was rolled back before (%s); publish a new version",
 			json_string_value(json_object_get(last, "error")) ?: "?");
@@ -433,7 +499,6 @@ static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[L
 	const struct lp_apply_opts *o = a->o;
 	const struct lp_fleet_config *f = &g->cfg.fleet;
 	enum lp_apply_result r;
-	struct lp_dslot dropped;
 	char *origin, hex[LP_SHA256_HEX_LEN + 1];
 	int64_t current;
 
@@ -456,59 +521,27 @@ static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[L
 			(long long)a->d.version, (long long)current);
 		return LP_APPLY_REFUSED;
 	}
-	if (rolled_back_before(a->g, hex, err))
+	if (rolled_back_before(a->g, hex, &a->attempts, err))
 		return LP_APPLY_REFUSED;
 	if (check_names(&a->d, err) < 0)
 		return LP_APPLY_REFUSED;
 	/* Nothing is fetched for a deployment the agent could not run. */
-	if (agent_call(g, json_pack("{s:s}", "op", "ping"), err) < 0)
+	if (lp_deploy_agent_call(g, json_pack("{s:s}", "op", "ping"), err) < 0)
 		return LP_APPLY_RETRY;
-	lp_deploy_say(o, "applying deployment version %lld (running: %lld)",
-		      (long long)a->d.version, (long long)current);
+	if (a->attempts)
+		lp_deploy_say(o, "applying deployment version %lld (running: %lld; attempt %d of %d)",
+			      (long long)a->d.version, (long long)current, a->attempts + 1,
+			      LP_DEPLOY_MAX_ATTEMPTS);
+	else
+		lp_deploy_say(o, "applying deployment version %lld (running: %lld)",
+			      (long long)a->d.version, (long long)current);
 	origin = realpath(o->doc, NULL);
 	r = lp_deploy_pull_images(g, o, o->origin ? o->origin : origin, &a->d, err);
 	free(origin);
 	if (r != LP_APPLY_DONE)
 		return r;
-	if (lp_dstate_stage(&a->ds, o->doc, o->sig, a->d.version, digest, err) < 0 ||
-	    list_deployed(g, &a->have, &a->n_have, err) < 0)
-		return LP_APPLY_RETRY;
-	a->steps = calloc(a->d.n + 1, sizeof(*a->steps));
-	a->gone_stopped = calloc(a->n_have + 1, sizeof(*a->gone_stopped));
-	if (!a->steps || !a->gone_stopped) {
-		lp_fail(err, ENOMEM, "out of memory");
-		lp_dstate_unstage(&a->ds, &(struct lp_err){ 0 });
-		return LP_APPLY_RETRY;
-	}
-	if (switch_over(a, err) < 0) {
-		lp_deploy_say(o, "deployment version %lld failed: %s; rolling back",
-			      (long long)a->d.version, err->msg);
-		rollback(a);
-		lp_dstate_unstage(&a->ds, &(struct lp_err){ 0 });
-		lp_deploy_drop_images(g, &a->ds, o->log_prefix, &a->d);
-		if (current)
-			lp_prefix(err, "deployment version %lld rolled back to version %lld",
-				  (long long)a->d.version, (long long)current);
-		else
-			lp_prefix(err, "deployment version %lld rolled back (none ran before)",
-				  (long long)a->d.version);
-		return LP_APPLY_ROLLED_BACK;
-	}
-	if (lp_dstate_commit(&a->ds, &dropped, err) < 0) {
-		/* current still names the old deployment: put it back as it was. */
-		rollback(a);
-		lp_dstate_unstage(&a->ds, &(struct lp_err){ 0 });
-		return LP_APPLY_RETRY;
-	}
-	remove_replaced(a);
-	lp_deploy_drop_images(g, &a->ds, o->log_prefix, &dropped.d);
-	lp_dslot_free(&dropped);
-	lp_deploy_say(o, "deployment version %lld is running", (long long)a->d.version);
-	return LP_APPLY_DONE;
+	return switch_and_settle(a, digest, err);
 }
-
-static int recover_locked(struct lp_globals *g, struct lp_dstate *ds, const char *log_prefix,
-			  struct lp_err *err);
 
 enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply_opts *o,
 				     struct lp_err *err)
@@ -518,9 +551,10 @@ enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply
 	bool have_digest = false;
 	enum lp_apply_result r;
 
+	a.sw = (struct lp_switch){ .g = g, .ds = &a.ds, .log_prefix = o->log_prefix };
 	if (lp_dstate_open(g, &a.ds, false, err) < 0)
 		return LP_APPLY_RETRY;
-	if (recover_locked(g, &a.ds, o->log_prefix, err) < 0) {
+	if (lp_deploy_recover_locked(g, &a.ds, NULL, o->log_prefix, err) < 0) {
 		lp_dstate_close(&a.ds);
 		return LP_APPLY_RETRY;
 	}
@@ -529,69 +563,21 @@ enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply
 	lp_dstate_close(&a.ds);
 	lp_deploy_free(&a.d);
 	lp_dslot_free(&a.current);
-	deployed_free(a.have, a.n_have);
-	free(a.steps);
-	free(a.gone_stopped);
+	lp_deployed_free(a.have, a.n_have);
+	lp_journal_free(&a.sw.j);
 	return r;
 }
 
-/* ---------------------------------------------------------------- recovery */
-
-/* Undo (or finish) a switch cut short; the caller holds the lock of ds. */
-static int recover_locked(struct lp_globals *g, struct lp_dstate *ds, const char *log_prefix,
-			  struct lp_err *err)
-{
-	struct lp_apply_opts o = { .log_prefix = log_prefix };
-	struct lp_dslot staging, current = { 0 };
-	struct deployed *have;
-	size_t n, i;
-	int rc = 0;
-
-	if (lp_dstate_load(ds, "staging", &staging, err) < 0)
-		return err->code == ENOENT ? 0 : -1;
-	lp_dstate_load(ds, "current", &current, &(struct lp_err){ 0 });
-	if (list_deployed(g, &have, &n, err) < 0) {
-		rc = -1;
-		goto out;
-	}
-	if (current.d.version == staging.d.version) {
-		/* The commit got as far as current: only the tidying was left. */
-		lp_deploy_say(&o, "finishing the switch to version %lld",
-			      (long long)staging.d.version);
-		for (i = 0; i < n; i++)
-			if (have[i].version < current.d.version && !have[i].alive &&
-			    have[i].stop_requested)
-				stop_container(g, have[i].name, true, err);
-	} else {
-		lp_deploy_say(&o, "the switch to version %lld was cut short: rolling back",
-			      (long long)staging.d.version);
-		for (i = 0; i < n; i++)
-			if (have[i].version == staging.d.version &&
-			    stop_container(g, have[i].name, true, err) < 0)
-				lp_deploy_say(&o, "%s", err->msg);
-		for (i = 0; i < n; i++)
-			if (have[i].version != staging.d.version && !have[i].alive &&
-			    have[i].stop_requested && in_deployment(&current.d, have[i].deploy_name) &&
-			    agent_start(g, have[i].name, err) < 0)
-				lp_deploy_say(&o, "%s", err->msg);
-	}
-	deployed_free(have, n);
-	rc = lp_dstate_unstage(ds, err);
-out:
-	lp_dslot_free(&staging);
-	lp_dslot_free(&current);
-	return rc;
-}
-
-int lp_deploy_recover(struct lp_globals *g, const char *log_prefix, struct lp_err *err)
+int lp_deploy_recover(struct lp_globals *g, const struct lp_deploy_agent *agent,
+		      const char *log_prefix, struct lp_err *err)
 {
 	struct lp_dstate ds;
 	int rc;
 
 	if (lp_dstate_open(g, &ds, false, err) < 0)
-		/* Someone is applying a deployment right now: nothing was cut short. */
+		/* Someone is applying a deployment right now: it settles its own switch. */
 		return err->code == EBUSY ? 0 : -1;
-	rc = recover_locked(g, &ds, log_prefix, err);
+	rc = lp_deploy_recover_locked(g, &ds, agent, log_prefix, err);
 	lp_dstate_close(&ds);
 	return rc;
 }
@@ -639,9 +625,9 @@ json_t *lp_deploy_status(struct lp_globals *g)
 		lp_ct_names_free(names, n);
 	}
 	last = lp_dstate_load_result(g);
-	j = json_pack("{s:o, s:o, s:o, s:o}", "current", slot_json(&ds, "current"), "previous",
-		      slot_json(&ds, "previous"), "last_result", last ? last : json_null(),
-		      "containers", cts);
+	j = json_pack("{s:o, s:o, s:o, s:o, s:o}", "current", slot_json(&ds, "current"),
+		      "previous", slot_json(&ds, "previous"), "switching", lp_journal_status(&ds),
+		      "last_result", last ? last : json_null(), "containers", cts);
 	lp_dstate_close(&ds);
 	return j;
 }

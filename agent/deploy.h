@@ -14,6 +14,10 @@
  *     old ones again.  Otherwise commit (current/previous switch by rename)
  *     and drop what only the deployment before previous used.
  *
+ * Steps 3 and 4 are journaled (deploy_journal.c): a switch cut short by a
+ * crash, kill -9 or power cut is finished or undone by whoever takes the
+ * deployment lock next, and ends in one complete deployment.
+ *
  * Containers are started by the running agent (over its control socket) so
  * that the agent supervises them; deployed containers are named NAME.vN
  * after the version that started them.
@@ -65,16 +69,31 @@ enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply
 				     struct lp_err *err);
 
 /*
- * After a crash or power cut in the middle of a switch: put back the
- * containers of the current deployment and remove those of the cut-short
- * one.  Nothing to do (and quick) in the normal case; nothing either while
- * another process is applying a deployment (it holds the lock).
+ * How a switch asks the agent to start a stopped container again (EALREADY
+ * when it runs) or to delete a stopped one (gone already is fine).  Appliers
+ * go over the control socket; the agent, recovering before its loop runs,
+ * acts on its supervisor directly.
  */
-int lp_deploy_recover(struct lp_globals *g, const char *log_prefix, struct lp_err *err);
+struct lp_deploy_agent {
+	int (*start)(void *ctx, const char *name, struct lp_err *err);
+	int (*remove)(void *ctx, const char *name, struct lp_err *err);
+	void *ctx;
+};
+
+/*
+ * After a crash or power cut in the middle of a switch: finish it or undo
+ * it, as its journal says, so that exactly one deployment runs (agent NULL:
+ * over the control socket).  Nothing to do (and quick) in the normal case;
+ * nothing either while another process is applying a deployment (it holds
+ * the lock and settles its own switch).
+ */
+int lp_deploy_recover(struct lp_globals *g, const struct lp_deploy_agent *agent,
+		      const char *log_prefix, struct lp_err *err);
 
 /*
  * The deployment status for reports and `limpet deploy status`: current and
- * previous versions, the last result, and each deployed container.
+ * previous versions, the last result, a switch in progress (or cut short and
+ * not settled yet), and each deployed container.
  */
 json_t *lp_deploy_status(struct lp_globals *g);
 

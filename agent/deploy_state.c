@@ -83,9 +83,8 @@ void lp_dslot_free(struct lp_dslot *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Where slot points ("v3-0123456789ab"); ENOENT when it is empty. */
-static int slot_target(const struct lp_dstate *ds, const char *slot, char *out, size_t len,
-		       struct lp_err *err)
+int lp_dstate_slot_target(const struct lp_dstate *ds, const char *slot, char *out, size_t len,
+			  struct lp_err *err)
 {
 	ssize_t n = readlinkat(ds->dir_fd, slot, out, len - 1);
 
@@ -102,7 +101,18 @@ static int slot_target(const struct lp_dstate *ds, const char *slot, char *out, 
 int lp_dstate_load(const struct lp_dstate *ds, const char *slot, struct lp_dslot *out,
 		   struct lp_err *err)
 {
-	char target[NAME_MAX + 1], path[PATH_MAX];
+	char target[NAME_MAX + 1];
+
+	memset(out, 0, sizeof(*out));
+	if (lp_dstate_slot_target(ds, slot, target, sizeof(target), err) < 0)
+		return -1;
+	return lp_dstate_load_dir(ds, target, out, err);
+}
+
+int lp_dstate_load_dir(const struct lp_dstate *ds, const char *name, struct lp_dslot *out,
+		       struct lp_err *err)
+{
+	char path[PATH_MAX];
 	unsigned char digest[LP_SHA256_LEN];
 	struct lp_sha256 h;
 	size_t len;
@@ -110,9 +120,9 @@ int lp_dstate_load(const struct lp_dstate *ds, const char *slot, struct lp_dslot
 	int rc;
 
 	memset(out, 0, sizeof(*out));
-	if (slot_target(ds, slot, target, sizeof(target), err) < 0)
-		return -1;
-	if (lp_path(out->dir, sizeof(out->dir), err, "%s/%s", ds->dir, target) < 0 ||
+	if (!name[0] || strchr(name, '/') || name[0] == '.')
+		return lp_fail(err, EINVAL, "'%s' is not a deployment directory", name);
+	if (lp_path(out->dir, sizeof(out->dir), err, "%s/%s", ds->dir, name) < 0 ||
 	    lp_path(path, sizeof(path), err, "%s/deployment.json", out->dir) < 0 ||
 	    lp_read_file(path, LP_DEPLOY_MAX, &doc, &len, err) < 0)
 		return -1;
@@ -151,26 +161,33 @@ static int set_slot(struct lp_dstate *ds, const char *slot, const char *target,
 	return 0;
 }
 
+/* fsync a file or a directory by name. */
+static int fsync_path(const char *path, struct lp_err *err)
+{
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fsync(fd) < 0)
+		return lp_fail_errno(err, "fsync %s", path);
+	return 0;
+}
+
 /* Copy src into dir/name and fsync it; the bytes are returned for checking. */
 static int copy_in(const char *src, const char *dir, const char *name, size_t max, char **bytes,
 		   size_t *len, struct lp_err *err)
 {
 	char dst[PATH_MAX];
-	int fd;
 
 	if (lp_read_file_nofollow(src, max, bytes, len, err) < 0 ||
 	    lp_path(dst, sizeof(dst), err, "%s/%s", dir, name) < 0)
 		return -1;
 	if (lp_write_file(dst, *bytes, *len, err) < 0)
 		return -1;
-	fd = open(dst, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fsync(fd) < 0) {
-		if (fd >= 0)
-			close(fd);
-		return lp_fail_errno(err, "fsync %s", dst);
-	}
-	close(fd);
-	return 0;
+	return fsync_path(dst, err);
+}
+
+void lp_dstate_dir_name(int64_t version, const char *sha256_hex, char out[NAME_MAX + 1])
+{
+	snprintf(out, NAME_MAX + 1, "v%lld-%.12s", (long long)version, sha256_hex);
 }
 
 int lp_dstate_stage(struct lp_dstate *ds, const char *doc, const char *sig, int64_t version,
@@ -184,7 +201,7 @@ int lp_dstate_stage(struct lp_dstate *ds, const char *doc, const char *sig, int6
 	int rc;
 
 	lp_hex(digest, LP_SHA256_LEN, hex);
-	snprintf(name, sizeof(name), "v%lld-%.12s", (long long)version, hex);
+	lp_dstate_dir_name(version, hex, name);
 	if (lp_path(dir, sizeof(dir), err, "%s/%s", ds->dir, name) < 0 ||
 	    lp_path(sig_path, sizeof(sig_path), err, "%s%s", sig ? sig : doc, sig ? "" : ".sig") < 0)
 		return -1;
@@ -208,37 +225,28 @@ int lp_dstate_stage(struct lp_dstate *ds, const char *doc, const char *sig, int6
 	if (copy_in(sig_path, dir, "deployment.json.sig", LP_SIG_FILE_MAX, &bytes, &len, err) < 0)
 		goto out_fail;
 	free(bytes);
+	/* The copies' names must be on disk before staging points at them. */
+	if (fsync_path(dir, err) < 0)
+		return -1;
 	return set_slot(ds, "staging", name, err);
 out_fail:
 	free(bytes);
 	return -1;
 }
 
-int lp_dstate_commit(struct lp_dstate *ds, struct lp_dslot *dropped, struct lp_err *err)
+int lp_dstate_commit(struct lp_dstate *ds, const char *was_current, const char *next,
+		     struct lp_err *err)
 {
-	char cur[NAME_MAX + 1], next[NAME_MAX + 1];
-	struct lp_err ignored;
-	bool have_cur;
-
-	if (dropped && lp_dstate_load(ds, "previous", dropped, &ignored) < 0)
-		memset(dropped, 0, sizeof(*dropped));
-	if (slot_target(ds, "staging", next, sizeof(next), err) < 0)
-		return -1;
-	have_cur = slot_target(ds, "current", cur, sizeof(cur), &ignored) == 0;
 	/* The order matters: whatever the power does, current is always complete. */
-	if ((have_cur && set_slot(ds, "previous", cur, err) < 0) ||
+	if ((was_current && was_current[0] && set_slot(ds, "previous", was_current, err) < 0) ||
 	    set_slot(ds, "current", next, err) < 0 || set_slot(ds, "staging", NULL, err) < 0)
 		return -1;
-	lp_dstate_prune(ds);
 	return 0;
 }
 
 int lp_dstate_unstage(struct lp_dstate *ds, struct lp_err *err)
 {
-	if (set_slot(ds, "staging", NULL, err) < 0)
-		return -1;
-	lp_dstate_prune(ds);
-	return 0;
+	return set_slot(ds, "staging", NULL, err);
 }
 
 void lp_dstate_prune(struct lp_dstate *ds)
@@ -258,7 +266,7 @@ void lp_dstate_prune(struct lp_dstate *ds)
 		return;
 	}
 	for (i = 0; i < ARRAY_SIZE(slots); i++)
-		if (slot_target(ds, slots[i], kept[i], sizeof(kept[i]), &err) < 0)
+		if (lp_dstate_slot_target(ds, slots[i], kept[i], sizeof(kept[i]), &err) < 0)
 			kept[i][0] = '\0';
 	while ((de = readdir(d))) {
 		char path[PATH_MAX];
@@ -274,19 +282,66 @@ void lp_dstate_prune(struct lp_dstate *ds)
 	closedir(d);
 }
 
-int lp_dstate_save_result(struct lp_dstate *ds, json_t *result, struct lp_err *err)
+int lp_dstate_write_json(struct lp_dstate *ds, const char *name, json_t *j,
+			 struct lp_err *err)
 {
-	char path[PATH_MAX], *text;
-	int rc;
+	cleanup_free char *text = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
+	char tmp[NAME_MAX + 1];
+	int fd;
 
-	if (lp_path(path, sizeof(path), err, "%s/last_result.json", ds->dir) < 0)
-		return -1;
-	text = json_dumps(result, JSON_INDENT(2) | JSON_SORT_KEYS);
 	if (!text)
 		return lp_fail(err, ENOMEM, "out of memory");
-	rc = lp_write_file_atomic(path, text, strlen(text), err);
-	free(text);
-	return rc;
+	snprintf(tmp, sizeof(tmp), ".%s.new", name);
+	fd = openat(ds->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lp_fail_errno(err, "open %s/%s", ds->dir, tmp);
+	if (lp_write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
+		lp_fail_errno(err, "write %s/%s", ds->dir, tmp);
+		close(fd);
+		unlinkat(ds->dir_fd, tmp, 0);
+		return -1;
+	}
+	close(fd);
+	if (renameat(ds->dir_fd, tmp, ds->dir_fd, name) < 0) {
+		lp_fail_errno(err, "rename %s/%s", ds->dir, name);
+		unlinkat(ds->dir_fd, tmp, 0);
+		return -1;
+	}
+	/* Only a synced directory keeps the rename over a power cut. */
+	if (fsync(ds->dir_fd) < 0)
+		return lp_fail_errno(err, "fsync %s", ds->dir);
+	return 0;
+}
+
+int lp_dstate_read_json(const struct lp_dstate *ds, const char *name, json_t **out,
+			struct lp_err *err)
+{
+	cleanup_fd int fd = openat(ds->dir_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	json_error_t jerr;
+
+	*out = NULL;
+	if (fd < 0 && errno == ENOENT)
+		return lp_fail(err, ENOENT, "no %s/%s", ds->dir, name);
+	if (fd < 0)
+		return lp_fail_errno(err, "open %s/%s", ds->dir, name);
+	*out = json_loadfd(fd, 0, &jerr);
+	if (!*out)
+		return lp_fail(err, EINVAL, "%s/%s: %s", ds->dir, name, jerr.text);
+	return 0;
+}
+
+int lp_dstate_remove_file(struct lp_dstate *ds, const char *name, struct lp_err *err)
+{
+	if (unlinkat(ds->dir_fd, name, 0) < 0 && errno != ENOENT)
+		return lp_fail_errno(err, "remove %s/%s", ds->dir, name);
+	if (fsync(ds->dir_fd) < 0)
+		return lp_fail_errno(err, "fsync %s", ds->dir);
+	return 0;
+}
+
+int lp_dstate_save_result(struct lp_dstate *ds, json_t *result, struct lp_err *err)
+{
+	return lp_dstate_write_json(ds, "last_result.json", result, err);
 }
 
 json_t *lp_dstate_load_result(struct lp_globals *g)

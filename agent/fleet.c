@@ -172,6 +172,9 @@ static int poll_once(struct poller *p)
 	size_t len = 0;
 	long status = 0;
 
+	/* A `limpet deploy` killed mid-switch left it to whoever takes the lock next. */
+	if (lp_deploy_recover(p->g, NULL, PREFIX, &err) < 0)
+		say("%s", err.msg);
 	if (lp_fetch_get(p->doc_url, p->etag, &body, &len, &etag, &status, LP_DEPLOY_MAX,
 			 &p->poll_fetch, &err) < 0) {
 		set_error(p, err.msg);
@@ -311,7 +314,7 @@ int lp_fleet_run(struct lp_globals *g, struct lp_err *err)
 		say("polling %s every %llds", p.doc_url, (long long)f->poll_interval_ms / 1000);
 	if (usb)
 		fprintf(stderr, "limpet agent: usb: watching for sticks with a limpet/ bundle\n");
-	if (lp_deploy_recover(g, PREFIX, err) < 0)
+	if (lp_deploy_recover(g, NULL, PREFIX, err) < 0)
 		say("%s", err->msg);
 	for (;;) {
 		uint32_t r = 0;

@@ -22,6 +22,7 @@
 #include "agent/cli.h"
 #include "agent/config.h"
 #include "agent/deploy.h"
+#include "agent/deploy_internal.h"
 #include "agent/deploy_state.h"
 #include "agent/fleet.h"
 #include "agent/trust.h"
@@ -120,10 +121,24 @@ static int lock_from_another_process(void)
 	return WEXITSTATUS(status);
 }
 
+/* What the switch does once every new container is healthy. */
+static void commit(struct lp_dstate *ds)
+{
+	char cur[NAME_MAX + 1], next[NAME_MAX + 1];
+	struct lp_err err = { 0 }, ignored;
+
+	assert_int_equal(lp_dstate_slot_target(ds, "staging", next, sizeof(next), &err), 0);
+	if (lp_dstate_slot_target(ds, "current", cur, sizeof(cur), &ignored) < 0)
+		cur[0] = '\0';
+	assert_int_equal(lp_dstate_commit(ds, cur, next, &err), 0);
+	/* A commit cut short is finished by doing it again: that changes nothing. */
+	assert_int_equal(lp_dstate_commit(ds, cur, next, &err), 0);
+	lp_dstate_prune(ds);
+}
+
 static void test_slots_switch(void **state)
 {
 	struct lp_dstate ds;
-	struct lp_dslot dropped;
 	struct lp_err err = { 0 };
 	char link[PATH_MAX + 32];
 
@@ -135,21 +150,15 @@ static void test_slots_switch(void **state)
 
 	stage(&ds, 1);
 	assert_int_equal(slot_version(&ds, "staging"), 1);
-	assert_int_equal(lp_dstate_commit(&ds, &dropped, &err), 0);
-	assert_int_equal(dropped.d.n, 0);
-	lp_dslot_free(&dropped);
+	commit(&ds);
 	assert_int_equal(slot_version(&ds, "current"), 1);
 	assert_int_equal(slot_version(&ds, "previous"), 0);
 	assert_int_equal(slot_version(&ds, "staging"), 0);
 
 	stage(&ds, 2);
-	assert_int_equal(lp_dstate_commit(&ds, &dropped, &err), 0);
-	lp_dslot_free(&dropped);
+	commit(&ds);
 	stage(&ds, 3);
-	assert_int_equal(lp_dstate_commit(&ds, &dropped, &err), 0);
-	/* What previous was before is handed back, for its images to go. */
-	assert_int_equal(dropped.d.version, 1);
-	lp_dslot_free(&dropped);
+	commit(&ds);
 	assert_int_equal(slot_version(&ds, "current"), 3);
 	assert_int_equal(slot_version(&ds, "previous"), 2);
 
@@ -165,6 +174,7 @@ static void test_slots_switch(void **state)
 	/* A failed switch leaves current and previous as they were. */
 	stage(&ds, 4);
 	assert_int_equal(lp_dstate_unstage(&ds, &err), 0);
+	lp_dstate_prune(&ds);
 	assert_int_equal(slot_version(&ds, "current"), 3);
 	assert_int_equal(slot_version(&ds, "previous"), 2);
 	assert_int_equal(slot_version(&ds, "staging"), 0);
@@ -229,6 +239,43 @@ static void test_result_round_trip(void **state)
 	lp_dstate_close(&ds);
 }
 
+/* A switch's journal, read back for status reports: none is JSON null. */
+static void test_journal_status(void **state)
+{
+	struct lp_dstate ds;
+	struct lp_switch sw = { .g = &g, .ds = &ds, .log_prefix = "test" };
+	struct lp_err err = { 0 };
+	json_t *j;
+
+	assert_int_equal(lp_dstate_open(&g, &ds, false, &err), 0);
+	j = lp_journal_status(&ds);
+	assert_true(json_is_null(j));
+	json_decref(j);
+
+	sw.j.version = 7;
+	sw.j.from = 6;
+	sw.j.attempt = 2;
+	sw.j.state = LP_J_SWITCHING;
+	memset(sw.j.sha256, 'a', LP_SHA256_HEX_LEN);
+	lp_dstate_dir_name(7, sw.j.sha256, sw.j.dir);
+	assert_string_equal(sw.j.dir, "v7-aaaaaaaaaaaa");
+	assert_int_equal(lp_journal_step(&sw, &err, "stage %s", sw.j.dir), 0);
+	assert_int_equal(lp_journal_set_state(&sw, LP_J_COMMITTING, NULL, "commit", &err), 0);
+	j = lp_journal_status(&ds);
+	assert_int_equal(json_integer_value(json_object_get(j, "version")), 7);
+	assert_int_equal(json_integer_value(json_object_get(j, "attempt")), 2);
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "committing");
+	json_decref(j);
+	assert_int_equal(json_array_size(sw.j.steps), 2);
+
+	assert_int_equal(lp_dstate_remove_file(&ds, "journal.json", &err), 0);
+	j = lp_journal_status(&ds);
+	assert_true(json_is_null(j));
+	json_decref(j);
+	lp_journal_free(&sw.j);
+	lp_dstate_close(&ds);
+}
+
 static void test_backoff(void **state)
 {
 	/* A normal poll: the interval and up to the jitter. */
@@ -275,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_lock_not_inherited),
 		cmocka_unit_test(test_stage_checks_the_copy),
 		cmocka_unit_test(test_result_round_trip),
+		cmocka_unit_test(test_journal_status),
 		cmocka_unit_test(test_backoff),
 		cmocka_unit_test(test_status_report),
 	};
