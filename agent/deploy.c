@@ -174,7 +174,7 @@ static int agent_run(struct apply *a, const struct lp_deploy_container *c, const
 		     struct lp_err *err)
 {
 	char *text = cfg_json_named(&c->cfg, instance, err);
-	json_t *cfg;
+	json_t *cfg, *req;
 
 	if (!text)
 		return -1;
@@ -182,11 +182,9 @@ static int agent_run(struct apply *a, const struct lp_deploy_container *c, const
 	free(text);
 	if (!cfg)
 		return lp_fail(err, ENOMEM, "out of memory");
-	return lp_deploy_agent_call(a->g,
-				    json_pack("{s:s, s:o, s:{s:s, s:I}}", "op", "run", "config", cfg,
-					      "deployment", "name", c->cfg.name, "version",
-					      (json_int_t)a->d.version),
-				    err);
+	req = json_pack("{s:s, s:o, s:{s:s, s:I}}", "op", "run", "config", cfg, "deployment",
+			"name", c->cfg.name, "version", (json_int_t)a->d.version);
+	return lp_deploy_agent_call(a->g, req, err);
 }
 
 /* Until an agent answers again (after a crash, systemd starts one in seconds). */
@@ -413,10 +411,12 @@ static enum lp_apply_result switch_and_settle(struct apply *a,
 		lp_deploy_say(o, "deployment version %lld failed: %s; rolling back",
 			      (long long)a->d.version, err->msg);
 		if (current)
-			snprintf(why, sizeof(why), "deployment version %lld rolled back to version %lld: %s",
+			snprintf(why, sizeof(why),
+				 "deployment version %lld rolled back to version %lld: %s",
 				 (long long)a->d.version, (long long)current, err->msg);
 		else
-			snprintf(why, sizeof(why), "deployment version %lld rolled back (none ran before): %s",
+			snprintf(why, sizeof(why),
+				 "deployment version %lld rolled back (none ran before): %s",
 				 (long long)a->d.version, err->msg);
 		if (lp_journal_set_state(&a->sw, LP_J_ROLLING_BACK, why, "roll back", err) == 0)
 			return settle(a, err);
@@ -482,11 +482,13 @@ static bool rolled_back_before(struct lp_globals *g, const char *hex, int *attem
 	const char *result = json_string_value(json_object_get(last, "result"));
 	const char *sha = json_string_value(json_object_get(last, "sha256"));
 	bool this_one = sha && !strcmp(sha, hex);
-	bool same = this_one && result && !strcmp(result, lp_apply_result_name(LP_APPLY_ROLLED_BACK));
+	bool same = this_one && result &&
+		    !strcmp(result, lp_apply_result_name(LP_APPLY_ROLLED_BACK));
 
 	*attempts = this_one ? (int)json_integer_value(json_object_get(last, "attempts")) : 0;
 	if (same)
-		lp_fail(err, ECANCELED, "this document was rolled back before (%s); publish a new version",
+		lp_fail(err, ECANCELED,
+			"this document was rolled back before (%s); publish a new version",
 			json_string_value(json_object_get(last, "error")) ?: "?");
 	json_decref(last);
 	return same;
@@ -529,7 +531,8 @@ static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[L
 	if (lp_deploy_agent_call(g, json_pack("{s:s}", "op", "ping"), err) < 0)
 		return LP_APPLY_RETRY;
 	if (a->attempts)
-		lp_deploy_say(o, "applying deployment version %lld (running: %lld; attempt %d of %d)",
+		lp_deploy_say(o,
+			      "applying deployment version %lld (running: %lld; attempt %d of %d)",
 			      (long long)a->d.version, (long long)current, a->attempts + 1,
 			      LP_DEPLOY_MAX_ATTEMPTS);
 	else

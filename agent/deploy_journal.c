@@ -200,15 +200,19 @@ static int journal_load(struct lp_dstate *ds, struct lp_journal *j, struct lp_er
 /* The test hook described at the top; the agent's pid comes from the agent itself. */
 static void kill_agent(struct lp_switch *sw)
 {
-	json_t *reply = NULL;
+	json_t *req, *reply = NULL;
 	struct lp_err err = { 0 };
 	struct lp_proc proc;
 	struct pollfd pfd;
 	pid_t pid;
+	int rc;
 
 	if (sw->agent)
 		raise(SIGKILL); /* we are the agent */
-	if (lp_control_call(sw->g, json_pack("{s:s}", "op", "ping"), &reply, &err) < 0)
+	req = json_pack("{s:s}", "op", "ping");
+	rc = req ? lp_control_call(sw->g, req, &reply, &err) : -1;
+	json_decref(req);
+	if (rc < 0)
 		return;
 	pid = (pid_t)json_integer_value(json_object_get(reply, "pid"));
 	json_decref(reply);
@@ -394,7 +398,8 @@ static int converge(struct lp_switch *sw, bool forward, struct lp_err *err)
 			;
 		/* Removed by hand (rm -f) meanwhile: nothing brings it back. */
 		if (name[0] && k == n)
-			lp_say(sw->log_prefix, "%s is gone: %s does not run", name, sw->j.plan[i].name);
+			lp_say(sw->log_prefix, "%s is gone: %s does not run", name,
+			       sw->j.plan[i].name);
 	}
 	lp_deployed_free(have, n);
 	return rc;
@@ -443,8 +448,8 @@ static enum lp_apply_result outcome(struct lp_switch *sw, struct lp_err *why)
 	}
 	if (j->attempt >= LP_DEPLOY_MAX_ATTEMPTS) {
 		lp_fail(why, EIO,
-			"deployment version %lld given up: its switch was cut short %d times (last: "
-			"%s); %s; publish a new version",
+			"deployment version %lld given up: its switch was cut short %d times "
+			"(last: %s); %s; publish a new version",
 			(long long)j->version, j->attempt, cause, back);
 		return LP_APPLY_ROLLED_BACK;
 	}
@@ -541,7 +546,8 @@ static int journal_from_staging(struct lp_switch *sw, struct lp_err *err)
 
 		snprintf(e->name, sizeof(e->name), "%s", current.d.containers[k].cfg.name);
 		for (i = 0; i < n; i++)
-			if (!strcmp(have[i].deploy_name, e->name) && have[i].version != j->version &&
+			if (!strcmp(have[i].deploy_name, e->name) &&
+			    have[i].version != j->version &&
 			    (!best || have[i].version > best->version))
 				best = &have[i];
 		if (!best)
@@ -583,13 +589,15 @@ int lp_deploy_recover_locked(struct lp_globals *g, struct lp_dstate *ds,
 			return rc;
 	}
 	if (j->state == LP_J_COMMITTING)
-		lp_say(log_prefix, "finishing the switch to version %lld (cut short after its commit)",
+		lp_say(log_prefix,
+		       "finishing the switch to version %lld (cut short after its commit)",
 		       (long long)j->version);
 	else if (j->state == LP_J_ROLLING_BACK)
 		lp_say(log_prefix, "finishing the rollback of version %lld (cut short)",
 		       (long long)j->version);
 	else if (j->from)
-		lp_say(log_prefix, "the switch to version %lld was cut short: rolling back to version %lld",
+		lp_say(log_prefix,
+		       "the switch to version %lld was cut short: rolling back to version %lld",
 		       (long long)j->version, (long long)j->from);
 	else
 		lp_say(log_prefix, "the switch to version %lld was cut short: rolling back",
