@@ -502,6 +502,13 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	spec.n_binds = cfg->n_volumes;
 	/* A cgroup left by a previous run of this container would carry its counters. */
 	lp_cgroup_destroy(ct->st.cgroup, &ignored);
+	/*
+	 * The cgroup is on record before anything runs in it: killed between
+	 * the start and the save below, we leave a process no pid names, and
+	 * rm finds it there.
+	 */
+	if (rc == 0)
+		rc = lp_ct_save(ct, err);
 	if (rc == 0 && use_vm)
 		rc = lp_vm_container_start(&g->cfg.vm, ct->dir, &spec, proc, err);
 	else if (rc == 0)
@@ -724,8 +731,11 @@ int lp_ct_remove(struct lp_container *ct, struct lp_err *err)
 	if (lp_ct_alive(ct))
 		return lp_fail(err, EBUSY, "container %s is running (stop it first, or rm -f)",
 			       ct->cfg.name);
-	if (ct->st.cgroup[0])
+	if (ct->st.cgroup[0]) {
+		/* Not alive by its record, yet a start cut short may have left a process. */
+		lp_cgroup_kill(ct->st.cgroup, &ignored);
 		lp_cgroup_destroy(ct->st.cgroup, &ignored);
+	}
 	/*
 	 * Out of the listing in one step: ps or an agent looking at the
 	 * containers never meets one half removed (its config gone, its
