@@ -5,6 +5,7 @@
 . "$(dirname "$0")/../lib/tap.sh"
 
 cat >"$T/limpet.conf" <<CONF
+usb = { enabled = false; };
 log = { max_size = "16K"; files = 2; };
 stop_timeout = "2s";
 containers = (

@@ -69,6 +69,7 @@ is "$(stat -c %u "$ROOT/volumes/unsdata/x")" 100000 "and so does what it wrote"
 
 # The config: volumes = ( "NAME:/PATH" ).
 cat >"$T/limpet.conf" <<CONF
+usb = { enabled = false; };
 containers = (
 	{ name = "cfgvol"; rootfs = "$ROOTFS"; volumes = ( "shared:/var/shared" );
 	  command = [ "/bin/sh", "-c", "echo from-config > /var/shared/c; exec sleep 1000" ]; }

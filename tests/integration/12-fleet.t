@@ -66,6 +66,7 @@ running() { L ps | grep -q "^$1 .* running "; }
 conf() { # CA [CERT KEY]
 	cat >"$T/limpet.conf" <<EOF
 trust = [ "$IMG/demo.pub" ];
+usb = { enabled = false; };
 stop_timeout = "5s";
 fleet = {
 	server = "$(nginx_url fleet/pi-0042/)";

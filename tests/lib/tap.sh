@@ -48,7 +48,13 @@ like() {
 . "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 
 # start_agent [ARGS...]: the agent on $ROOT in the background, ready when its socket is.
+# Without -c, a config of its own that leaves USB sticks alone: another
+# test's loop-device stick (or the machine's own) is not this test's business.
 start_agent() {
+	if [[ " $* " != *" -c "* ]]; then
+		[ -e "$T/quiet.conf" ] || echo 'usb = { enabled = false; };' >"$T/quiet.conf"
+		set -- -c "$T/quiet.conf" "$@"
+	fi
 	"$LIMPET" --root "$ROOT" "$@" agent >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_for 30 test -S "$ROOT/run/agent.sock"
