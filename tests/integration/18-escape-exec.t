@@ -8,16 +8,18 @@
 # the limpet binary (a copy, so that a successful attack spoils only that),
 # a canary tree, and no file created through a stolen directory fd.
 . "$(dirname "$0")/../lib/tap.sh"
+. "$LIB/oci.sh"
+
+rf=$T/rootfs
+cp -a "$ROOTFS" "$rf"
+test_tool attack "$rf/attack"
+test_tool pty-run "$T/pty-run"
 
 cp "$LIMPET" "$T/limpet"
 LIMPET=$T/limpet
 sum=$(sha256sum <"$LIMPET")
 mkdir -p "$T/canary"
 echo untouched >"$T/canary/file"
-
-rf=$T/rootfs
-cp -a "$ROOTFS" "$rf"
-cc -static -O2 -Wall -o "$rf/attack" "$LIB/attack.c" || { echo "Bail out! cc -static"; exit 1; }
 # Every failed candidate of a PATH search keeps limpet's process waiting longer.
 longpath=$(printf '/no/such/dir%04d:' $(seq 3000))/bin
 
@@ -54,26 +56,8 @@ is "$fails" 0 "30 execs of a command found through a 3000-entry PATH"
 is "$(stolen box)" "" "the racer reached neither the exe nor an fd of limpet's process"
 
 # ------------------------------------------ exec cannot type into our terminal
-# tty CMD: CMD run by bash in a new session on a new pty; prints the pty's output.
-tty_run() {
-	/usr/bin/python3 - "$@" <<'EOF'
-import os, pty, sys
-pid, fd = pty.fork()
-if pid == 0:
-    os.execv("/bin/bash", ["bash", "-c", sys.argv[1]])
-out = b""
-while True:
-    try:
-        chunk = os.read(fd, 4096)
-    except OSError:
-        break
-    if not chunk:
-        break
-    out += chunk
-os.waitpid(pid, 0)
-sys.stdout.write(out.decode(errors="replace").replace("\r", ""))
-EOF
-}
+# tty_run CMD: CMD run by bash in a new session on a new pty; prints the pty's output.
+tty_run() { "$T/pty-run" bash -c "$1"; }
 for ct in box box1k; do
 	out=$(tty_run "'$LIMPET' --root '$ROOT' exec $ct /attack tiocsti; read -t 1 line; echo \"read [\$line]\"")
 	like "$out" "TIOCSTI: " "exec in $ct: TIOCSTI on the terminal is refused"
@@ -87,8 +71,7 @@ key=$T/deploy
 L keygen "$key" >/dev/null
 D=$T/bundle
 mkdir -p "$D/images"
-tar -C "$rf" -cf "$T/layer.tar" .
-python3 "$LIB/ocitool.py" build --layer "$T/layer.tar" "$D/images/attack.tar" >/dev/null
+oci_archive "$rf" "$D/images/attack.tar" || { echo "Bail out! oci_archive"; exit 1; }
 SHA=$(sha256sum <"$D/images/attack.tar" | cut -c1-64)
 SIZE=$(stat -c %s "$D/images/attack.tar")
 probepath=$(printf '/no/such/dir%04d:' $(seq 1000))/bin
@@ -123,10 +106,8 @@ pid1=$(ps_field ibox pid)
 like "$(readlink "/proc/$pid1/exe")" "^/memfd:" "the --init PID 1 runs a sealed copy, not the host's binary"
 exe_sum=$(sha256sum <"/proc/$pid1/exe")
 is "$exe_sum" "$sum" "(a copy of this very limpet)"
-sealed=$(/usr/bin/python3 -c 'import fcntl, os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY)
-print(bool(fcntl.fcntl(fd, fcntl.F_GET_SEALS) & fcntl.F_SEAL_WRITE))' "/proc/$pid1/exe")
-is "$sealed" True "which is sealed against writes"
+is "$("$rf/attack" seals "/proc/$pid1/exe")" "write grow shrink seal" \
+	"which is sealed against writes, growing, shrinking and unsealing"
 is "$(ls /proc/$pid1/fd | sort -n | tr '\n' ' ')" "0 1 2 4 " "PID 1 holds its stdio and the exit file, nothing else"
 is "$(readlink /proc/$pid1/fd/4)" "$ROOT/containers/ibox/exit" "(fd 4 is the exit file)"
 check "its root and working directory are the container's" \

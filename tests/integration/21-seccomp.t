@@ -10,13 +10,7 @@
 # shell cannot (tests/lib/seccomp-probe.c).
 RFS=$T/rootfs
 cp -a "$ROOTFS" "$RFS"
-if ! cc -static -O2 -Wall -Werror -o "$RFS/bin/probe" "$LIB/seccomp-probe.c" 2>"$T/cc.log"; then
-	cat "$T/cc.log" >&2
-	echo "1..0 # SKIP cannot build a static test program (cc -static)"
-	trap - EXIT
-	rm -rf "$T"
-	exit 0
-fi
+test_tool seccomp-probe "$RFS/bin/probe"
 
 probe() { L run --rm "$RFS" /bin/probe "$@" 2>&1; }
 
@@ -79,10 +73,10 @@ mkdir -p "$T/www"
 echo "hello from the host" >"$T/www/index.html"
 httpd_pid=
 for _ in 1 2 3; do
-	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	port=$(free_port) || break
 	busybox httpd -f -p "127.0.0.1:$port" -h "$T/www" &
 	httpd_pid=$!
-	wait_for 5 bash -c "(: </dev/tcp/127.0.0.1/$port) 2>/dev/null" && break
+	wait_for 5 bash -c "kill -0 $httpd_pid && (: </dev/tcp/127.0.0.1/$port) 2>/dev/null" && break
 	kill "$httpd_pid" 2>/dev/null
 	wait "$httpd_pid" 2>/dev/null
 	httpd_pid=

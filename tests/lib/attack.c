@@ -13,6 +13,9 @@
  *   attack tiocsti        push "echo INJECTED" into fd 0's input queue
  *   attack init           open /proc/1/exe (read, write, path) and /proc/1/mem
  *                         at once, before PID 1 has had time to protect itself
+ *   attack seals FILE     print FILE's memfd seals ("write grow shrink seal",
+ *                         "none"); the tests run it on the host, on the
+ *                         /proc/PID/exe a container would find
  *
  * Processes of the container itself (busybox, this program) are recognised
  * by their executable's inode and left alone.
@@ -272,6 +275,38 @@ static int init_attack(void)
 	return 0;
 }
 
+static int seals(const char *path)
+{
+	static const struct {
+		int seal;
+		const char *name;
+	} names[] = {
+		{ F_SEAL_WRITE, "write" },
+		{ F_SEAL_GROW, "grow" },
+		{ F_SEAL_SHRINK, "shrink" },
+		{ F_SEAL_SEAL, "seal" },
+	};
+	int fd, set, i, n = 0;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	set = fcntl(fd, F_GET_SEALS);
+	if (set < 0) {
+		printf("none (%s)\n", strerror(errno));
+		close(fd);
+		return 0;
+	}
+	for (i = 0; i < 4; i++)
+		if (set & names[i].seal)
+			printf("%s%s", n++ ? " " : "", names[i].name);
+	printf("%s\n", n ? "" : "none");
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	log_fd = 1;
@@ -281,6 +316,8 @@ int main(int argc, char **argv)
 		return tiocsti();
 	if (argc == 2 && !strcmp(argv[1], "init"))
 		return init_attack();
+	if (argc == 3 && !strcmp(argv[1], "seals"))
+		return seals(argv[2]);
 	if (argc == 3 && !strcmp(argv[1], "race")) {
 		log_fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (log_fd < 0 || stat("/proc/self/exe", &own[0]) < 0 ||
@@ -291,6 +328,6 @@ int main(int argc, char **argv)
 		say("racing\n");
 		return race();
 	}
-	fprintf(stderr, "usage: attack fds | race LOG | tiocsti | init\n");
+	fprintf(stderr, "usage: attack fds | race LOG | tiocsti | init | seals FILE\n");
 	return 2;
 }

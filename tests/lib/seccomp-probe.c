@@ -10,11 +10,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/fanotify.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/fanotify.h>
 #include <sys/personality.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -40,6 +40,30 @@ static long int80(long nr, long a, long b, long c)
 #define I386_SOCKET 359
 #define I386_PERSONALITY 136
 #endif
+
+/* musl has no strerrorname_np: the names these probes can meet. */
+static const char *errno_name(int e)
+{
+#define E(x) { x, #x }
+	static const struct {
+		int e;
+		const char *name;
+	} names[] = {
+		E(EPERM), E(ENOENT), E(ESRCH), E(EINTR), E(EBADF), E(EAGAIN), E(ENOMEM), E(EACCES),
+		E(EFAULT), E(EBUSY), E(EEXIST), E(ENODEV), E(EINVAL), E(ENFILE), E(EMFILE), E(ENOSPC),
+		E(ENOSYS), E(EOPNOTSUPP), E(EAFNOSUPPORT), E(EPROTONOSUPPORT), E(ESOCKTNOSUPPORT),
+		E(EPFNOSUPPORT),
+	};
+#undef E
+	static char other[32];
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (names[i].e == e)
+			return names[i].name;
+	snprintf(other, sizeof(other), "errno %d", e);
+	return other;
+}
 
 static long probe(const char *name)
 {
@@ -111,7 +135,7 @@ int main(int argc, char **argv)
 			long rc = probe(argv[i]);
 
 			if (rc < 0)
-				printf("%s: %s\n", argv[i], strerrorname_np(errno));
+				printf("%s: %s\n", argv[i], errno_name(errno));
 			else
 				printf("%s: ok\n", argv[i]);
 			_exit(0);

@@ -85,6 +85,49 @@ test_images() {
 	"$LIB/../../images/build.sh" "$IMG" >"$T/build.log" 2>&1 || { cat "$T/build.log"; exit 1; }
 }
 
+# test_tool NAME OUT: the static test program tests/lib/NAME.c at OUT. A board
+# has no compiler: run.sh builds them for it into $LIMPET_TEST_TOOLS. Elsewhere
+# cc -static builds it; if this machine cannot link static programs at all, the
+# whole script is skipped (it must call this before its first check), except
+# in CI (CI=true), where that is a failure.
+test_tool() {
+	local name=$1 out=$2 why
+	if [ -n "${LIMPET_TEST_TOOLS:-}" ]; then
+		cp "$LIMPET_TEST_TOOLS/$name" "$out" && return 0
+		echo "Bail out! $name is not in LIMPET_TEST_TOOLS=$LIMPET_TEST_TOOLS"
+		exit 1
+	fi
+	cc -static -O2 -Wall -Wextra -Werror -o "$out" "$LIB/$name.c" 2>"$T/cc-$name.log" && return 0
+	cat "$T/cc-$name.log" >&2
+	if ! command -v cc >/dev/null; then
+		why="no cc"
+	elif ! echo 'int main(void) { return 0; }' | cc -static -x c -o "$T/cc-static" - 2>/dev/null; then
+		why="cc cannot link static programs"
+	else
+		echo "Bail out! cannot build tests/lib/$name.c"
+		exit 1
+	fi
+	[ "${CI:-}" != true ] || { echo "Bail out! tests/lib/$name.c: $why (CI=true)"; exit 1; }
+	[ $_n -eq 0 ] || { echo "Bail out! tests/lib/$name.c: $why"; exit 1; }
+	echo "1..0 # SKIP tests/lib/$name.c: $why, and no LIMPET_TEST_TOOLS"
+	trap - EXIT
+	rm -rf "$T"
+	exit 0
+}
+
+# free_port: a TCP port nobody on this machine holds right now, below the
+# ephemeral range so that no outgoing connection takes it meanwhile (busybox
+# and bash only: the boards have no python3).
+free_port() {
+	local port used try
+	used=$(awk 'NR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
+	for try in $(seq 100); do
+		port=$((20000 + RANDOM % 12000))
+		grep -qx "$(printf %04X "$port")" <<<"$used" || { echo "$port"; return 0; }
+	done
+	return 1
+}
+
 # date_in DAYS: an RFC 3339 time DAYS (may be negative) from now; GNU and busybox date.
 date_in() { date -u -d "@$(($(date +%s) + $1 * 86400))" +%Y-%m-%dT%H:%M:%SZ; }
 
