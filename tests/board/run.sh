@@ -28,7 +28,8 @@ shift
 DEFAULT_TESTS="board/board.t integration/01-run.t integration/02-security.t
 	integration/03-limits.t integration/04-agent.t integration/09-exec.t
 	integration/10-deploy-check.t integration/11-volumes.t integration/13-deploy-apply.t
-	integration/17-vm.t"
+	integration/17-vm.t integration/18-escape-exec.t integration/19-escape-mounts.t
+	integration/20-escape-state.t integration/21-seccomp.t"
 TESTS=${*:-${BOARD_TESTS:-$DEFAULT_TESTS}}
 BENCH=${BOARD_BENCH:-}
 [ -z "$BENCH" ] || TESTS=$BENCH
@@ -39,13 +40,14 @@ GIC=${BOARD_GIC:-2}
 # 1024 are still available when the tests start (README.md).
 MEM=${BOARD_MEM:-1024}
 
-# Per board: Debian's architecture, what `file` says of its static binary,
+# Per board: Debian's architecture, its musl triplet, what `file` says of its static binary,
 # the kernel packages (board, guest: the newest ABI of each is used), the
 # QEMU machine, its console, and the modules the tests need in load order
 # (the packages have no modules.dep). Built-in features need no module.
 case $ARCH in
 arm64)
 	DEBARCH=arm64
+	MUSL=aarch64-linux-musl
 	FILE_RE='ARM aarch64.*statically linked'
 	BOARD_KPKG_RE='^linux-image-6\.1\.0-[0-9]+-arm64-unsigned$'
 	GUEST_KPKG_RE='^linux-image-6\.1\.0-[0-9]+-cloud-arm64-unsigned$'
@@ -60,6 +62,7 @@ arm64)
 	;;
 x86_64)
 	DEBARCH=amd64
+	MUSL=x86_64-linux-musl
 	FILE_RE='x86-64.*statically linked'
 	# The cloud kernel is both the board's and the guest's: it has KVM
 	# as modules and needs no ccp.ko for kvm-amd (the generic one does).
@@ -171,6 +174,22 @@ prepare_debs() {
 	[ -f "$GUEST_KERNEL" ] || die "no vmlinuz in $guest_kdir"
 }
 
+# build_tools DIR: the tests' static programs (tests/lib/*.c, which tap.sh's
+# test_tool takes from $LIMPET_TEST_TOOLS) for the board, which has no
+# compiler: built with musl's for its architecture. Debian names that wrapper
+# musl-gcc for the native architecture and TRIPLET-gcc for the others, as
+# platform/static/deps.sh picks it.
+build_tools() {
+	local dir=$1 cc=$MUSL-gcc src
+	[ "$DEBARCH" != "$(dpkg --print-architecture)" ] || cc=musl-gcc
+	command -v "$cc" >/dev/null || die "$cc is missing (make static-deps installs it)"
+	mkdir -p "$dir"
+	for src in "$TOP"/tests/lib/*.c; do
+		"$cc" -static -O2 -Wall -Wextra -Werror -o "$dir/$(basename "$src" .c)" "$src" ||
+			die "cannot build $src with $cc"
+	done
+}
+
 build_initramfs() {
 	local root=$WORK/root m mod applet
 	rm -rf "$root"
@@ -198,6 +217,7 @@ build_initramfs() {
 	cp "$TOP/tests/board/init" "$root/init"
 	mkdir -p "$root/limpet/tests"
 	cp -a "$TOP/tests/lib" "$TOP/tests/integration" "$TOP/tests/board" "$root/limpet/tests/"
+	build_tools "$root/limpet/tools"
 	cp "$WORK"/images/*.tar "$WORK"/images/*.tar.sig "$WORK"/images/demo.{pub,key} "$root/limpet/images/"
 	# The kernel of the tests' microVMs (LIMPET_TEST_GUEST_KERNEL).
 	cp "$GUEST_KERNEL" "$root/limpet/guest/vmlinuz"
