@@ -13,7 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
-#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,7 +39,10 @@ static void log_line(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-/* One agent per state directory: the lock lives as long as the process. */
+/*
+ * One agent per state directory: the lock lives as long as this process,
+ * and no child it forked (the updater, a probe) keeps it past its end.
+ */
 static int take_lock(struct lp_globals *g, struct lp_err *err)
 {
 	char path[PATH_MAX], pid[32];
@@ -51,7 +53,7 @@ static int take_lock(struct lp_globals *g, struct lp_err *err)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return lp_fail_errno(err, "open %s", path);
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	if (lp_lock_whole(fd, false) < 0) {
 		int n = (int)read(fd, pid, sizeof(pid) - 1);
 
 		pid[n > 0 ? n : 0] = '\0';

@@ -17,7 +17,6 @@ static const char *const slots[] = { "current", "previous", "staging" };
 
 int lp_dstate_open(struct lp_globals *g, struct lp_dstate *ds, bool wait, struct lp_err *err)
 {
-	struct flock whole = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char lock[PATH_MAX];
 
 	ds->dir_fd = -1;
@@ -35,17 +34,11 @@ int lp_dstate_open(struct lp_globals *g, struct lp_dstate *ds, bool wait, struct
 		goto fail;
 	}
 	/*
-	 * A POSIX record lock, not flock(): it belongs to this process alone.
-	 * A flock() is shared with every child forked while it is held, so a
-	 * health probe caught between fork and exec kept it after `limpet
-	 * deploy` was killed, and the next apply was told to try later.
-	 * Such a lock also ends when this process closes any descriptor of
-	 * the file: nothing but this function opens it.
+	 * Held by this process alone: a health probe caught between fork and
+	 * exec must not keep it after `limpet deploy` was killed.
 	 */
-	while (fcntl(ds->lock_fd, wait ? F_SETLKW : F_SETLK, &whole) < 0) {
-		if (errno == EINTR)
-			continue;
-		if (errno == EAGAIN || errno == EACCES)
+	if (lp_lock_whole(ds->lock_fd, wait) < 0) {
+		if (errno == EAGAIN)
 			lp_fail(err, EBUSY, "another deployment is being applied (%s is locked)", lock);
 		else
 			lp_fail_errno(err, "lock %s", lock);

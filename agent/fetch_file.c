@@ -9,7 +9,6 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -247,8 +246,8 @@ static int open_partial(struct download *d, const char *url, struct lp_err *err)
 	d->fd = open(d->partial, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (d->fd < 0)
 		return lp_fail_errno(err, "open %s", d->partial);
-	if (flock(d->fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
+	if (lp_lock_whole(d->fd, false) < 0) {
+		if (errno == EAGAIN)
 			return lp_fail(err, EBUSY, "%s: another process is downloading it to %s",
 				       url, d->partial);
 		return lp_fail_errno(err, "lock %s", d->partial);

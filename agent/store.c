@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -77,7 +76,7 @@ int lp_store_open(struct lp_globals *g, struct lp_store *st, struct lp_err *err)
 	if (st->lock_fd < 0)
 		return lp_fail_errno(err, "open %s", path);
 	/* Imports, rm and gc take turns; readers (ls, run) need no lock. */
-	if (flock(st->lock_fd, LOCK_EX) < 0) {
+	if (lp_lock_whole(st->lock_fd, true) < 0) {
 		lp_fail_errno(err, "lock %s", path);
 		close(st->lock_fd);
 		st->lock_fd = -1;

@@ -157,6 +157,20 @@ static const char *file_kind(mode_t mode)
 	return "not a plain file";
 }
 
+int lp_lock_whole(int fd, bool wait)
+{
+	struct flock whole = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	while (fcntl(fd, wait ? F_SETLKW : F_SETLK, &whole) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno == EACCES)
+			errno = EAGAIN;
+		return -1;
+	}
+	return 0;
+}
+
 int lp_open_regular(int dirfd, const char *path, int flags, mode_t mode, struct lp_err *err)
 {
 	int fd = openat(dirfd, path, flags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);

@@ -68,6 +68,15 @@ int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct l
  * there: a stick, a download, a container's directory.
  */
 int lp_open_regular(int dirfd, const char *path, int flags, mode_t mode, struct lp_err *err);
+/*
+ * Lock the whole file open at fd for this process alone (a POSIX record
+ * lock; wait: block until it is free).  Unlike flock() and OFD locks it is
+ * not shared with the children forked while it is held, so a child caught
+ * between fork and exec, or one that outlives a killed parent for a moment,
+ * cannot keep it.  It ends when this process closes any descriptor of the
+ * file: only the holder may open it.  -1 with errno EAGAIN when it is held.
+ */
+int lp_lock_whole(int fd, bool wait);
 /* Read at most max bytes of a regular file; *out is NUL terminated and must be freed. */
 int lp_read_file(const char *path, size_t max, char **out, size_t *len, struct lp_err *err);
 /* Same, refusing a symlink as the last component of path. */

@@ -57,8 +57,19 @@ start_agent() {
 	fi
 	"$LIMPET" --root "$ROOT" "$@" agent >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
-	wait_for 30 test -S "$ROOT/run/agent.sock"
+	wait_for 60 agent_up
+	# an agent that could not start says why, here rather than in a later check
+	if agent_gone; then
+		diag "the agent exited at its start: $(tail -n 3 "$T/agent.log")"
+		wait "$AGENT_PID" 2>/dev/null
+		AGENT_PID=
+		return 1
+	fi
+	test -S "$ROOT/run/agent.sock"
 }
+agent_up() { [ -S "$ROOT/run/agent.sock" ] || agent_gone; }
+# agent_gone: the agent of start_agent has ended (a zombie not yet reaped too)
+agent_gone() { ! grep -qs '^State:[[:space:]]*[^Z]' "/proc/$AGENT_PID/status"; }
 
 # new_agent_log: start $T/agent.log afresh; what it held is kept for the
 # diagnostics of a failed test.

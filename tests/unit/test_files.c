@@ -2,7 +2,8 @@
 /*
  * platform/lib's file helpers against what a container, a stick or a
  * server may leave: trees deeper than the descriptor limit, links out of a
- * tree, FIFOs and devices where a file is expected.
+ * tree, FIFOs and devices where a file is expected; a lock that a child
+ * caught between fork and exec must not keep.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,12 +14,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "platform/lib/util.h"
@@ -178,6 +181,58 @@ static void test_writes_go_through_no_link(void **state)
 	free(text);
 }
 
+/*
+ * The holder is killed while a child it forked still runs (as an agent is,
+ * in the middle of a container's start): the lock must be free at once.
+ */
+static void test_lock_ends_with_its_holder(void **state)
+{
+	char path[PATH_MAX];
+	int report[2], status, fd, locked;
+	pid_t holder;
+	char pid[16];
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	assert_int_equal(pipe(report), 0);
+	holder = fork();
+	assert_true(holder >= 0);
+	if (holder == 0) {
+		pid_t child;
+
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (fd < 0 || lp_lock_whole(fd, false) < 0)
+			_exit(1);
+		child = fork();
+		if (child == 0) {
+			alarm(60); /* whatever becomes of the test */
+			pause();
+			_exit(0);
+		}
+		snprintf(pid, sizeof(pid), "%d", (int)child);
+		if (write(report[1], pid, sizeof(pid)) != (ssize_t)sizeof(pid))
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(report[1]);
+	assert_int_equal(read(report[0], pid, sizeof(pid)), (ssize_t)sizeof(pid));
+	close(report[0]);
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(lp_lock_whole(fd, false), -1);
+	assert_int_equal(errno, EAGAIN);
+	assert_int_equal(kill(holder, SIGKILL), 0);
+	assert_int_equal(waitpid(holder, &status, 0), holder);
+	/* the holder's child lives on, with the descriptor */
+	assert_int_equal(kill(atoi(pid), 0), 0);
+	locked = lp_lock_whole(fd, false);
+	close(fd);
+	kill(atoi(pid), SIGKILL);
+	assert_int_equal(locked, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -187,6 +242,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_refuses_what_is_not_a_file, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_writes_go_through_no_link, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lock_ends_with_its_holder, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
