@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "container.h"
+#include "image_use.h"
 #include "import.h"
 #include "platform/lib/util.h"
 #include "store.h"
@@ -125,53 +125,37 @@ static int image_inspect(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
-/* Which container (if any) was made from image `name`. */
-static int image_user(struct lp_globals *g, const char *name, char *who, size_t len,
-		      struct lp_err *err)
-{
-	char **names;
-	size_t n, i;
-	int found = 0;
-
-	if (lp_ct_names(g, &names, &n, err) < 0)
-		return -1;
-	for (i = 0; i < n && !found; i++) {
-		struct lp_container ct;
-		struct lp_err ignored;
-
-		if (lp_ct_load(g, names[i], &ct, &ignored) < 0)
-			continue;
-		if (ct.cfg.image && !strcmp(ct.cfg.image, name)) {
-			snprintf(who, len, "%s", names[i]);
-			found = 1;
-		}
-		lp_ct_free(&ct);
-	}
-	lp_ct_names_free(names, n);
-	return found;
-}
-
 static int image_rm(int argc, char **argv, struct lp_globals *g)
 {
+	char stored[LP_IMAGE_REF_MAX];
 	struct lp_err err = { 0 };
+	struct lp_image_use use;
 	struct lp_store st;
-	char who[LP_NAME_MAX + 1];
-	int i, rc = 0, used;
+	const char *holder;
+	int i, rc = 0;
 
 	if (argc < 2)
 		return lp_usage_error("image rm", "missing image NAME");
 	if (lp_store_open(g, &st, &err) < 0)
 		return lp_cmd_fail("image rm", &err);
+	if (lp_image_use_collect(g, NULL, &use, &err) < 0) {
+		lp_store_close(&st);
+		return lp_cmd_fail("image rm", &err);
+	}
 	for (i = 1; i < argc; i++) {
-		used = image_user(g, argv[i], who, sizeof(who), &err);
-		if (used > 0)
-			lp_fail(&err, EBUSY, "image %s is used by container %s (limpet rm %s first)",
-				argv[i], who, who);
-		if (used != 0 || lp_store_remove_image(&st, argv[i], &err) < 0)
+		if (lp_store_resolve(g, argv[i], stored, sizeof(stored), &err) < 0) {
+			rc = lp_cmd_fail("image rm", &err);
+			continue;
+		}
+		holder = lp_image_use_holder(&use, stored);
+		if (holder)
+			lp_fail(&err, EBUSY, "image %s is used by %s", stored, holder);
+		if (holder || lp_store_remove_image(&st, stored, &err) < 0)
 			rc = lp_cmd_fail("image rm", &err);
 		else
-			printf("%s\n", argv[i]);
+			printf("%s\n", stored);
 	}
+	lp_image_use_free(&use);
 	lp_store_close(&st);
 	return rc;
 }
@@ -179,6 +163,7 @@ static int image_rm(int argc, char **argv, struct lp_globals *g)
 static int image_gc(int argc, char **argv, struct lp_globals *g)
 {
 	struct lp_err err = { 0 };
+	struct lp_image_use use;
 	struct lp_store st;
 	unsigned int freed;
 	int rc;
@@ -187,7 +172,11 @@ static int image_gc(int argc, char **argv, struct lp_globals *g)
 		return lp_usage_error("image gc", "takes no arguments");
 	if (lp_store_open(g, &st, &err) < 0)
 		return lp_cmd_fail("image gc", &err);
-	rc = lp_store_gc(&st, &freed, &err);
+	rc = lp_image_use_collect(g, NULL, &use, &err);
+	if (rc == 0) {
+		rc = lp_store_gc(&st, use.layers, &freed, &err);
+		lp_image_use_free(&use);
+	}
 	lp_store_close(&st);
 	if (rc < 0)
 		return lp_cmd_fail("image gc", &err);

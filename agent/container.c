@@ -417,6 +417,27 @@ static int open_log(struct lp_globals *g, struct lp_container *ct, struct lp_err
 			       0640, err);
 }
 
+/* The layers an image container's run uses, as its overlay lowerdir. */
+static int save_lowerdir(struct lp_container *ct, const char *lowerdir, struct lp_err *err)
+{
+	char path[PATH_MAX];
+
+	if (ct_path(ct, "lowerdir", path, sizeof(path), err) < 0)
+		return -1;
+	return lp_write_file_atomic(path, lowerdir, strlen(lowerdir), err);
+}
+
+char *lp_ct_lowerdir(const struct lp_container *ct)
+{
+	char path[PATH_MAX], *text = NULL;
+	struct lp_err ignored;
+
+	if (!ct->cfg.image || ct_path(ct, "lowerdir", path, sizeof(path), &ignored) < 0 ||
+	    lp_read_file(path, CONFIG_MAX, &text, NULL, &ignored) < 0)
+		return NULL;
+	return text;
+}
+
 int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *proc,
 		struct lp_err *err)
 {
@@ -443,6 +464,11 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	memset(&img, 0, sizeof(img));
 	if (cfg->image && lp_image_resolve(g, cfg, &img, err) < 0)
 		return lp_prefix(err, "container %s", cfg->name);
+	/* Before it runs: gc keeps these layers even if the image is imported anew. */
+	if (cfg->image && save_lowerdir(ct, img.lowerdir, err) < 0) {
+		lp_image_run_free(&img);
+		return lp_prefix(err, "container %s", cfg->name);
+	}
 	if (!cfg->image) {
 		img.uid = cfg->uid;
 		img.gid = cfg->gid;

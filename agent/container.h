@@ -85,6 +85,12 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 int lp_ct_record_exit(struct lp_container *ct, bool have_status, int code, int sig,
 		      struct lp_err *err);
 
+/*
+ * The overlay lowerdir ("DIR:DIR...", top first) the last start of an image
+ * container used; NULL when there is none.  Free it.
+ */
+char *lp_ct_lowerdir(const struct lp_container *ct);
+
 /* Is the recorded PID 1 still that process? */
 bool lp_ct_alive(const struct lp_container *ct);
 /* Is the recorded supervisor still alive (so it will record the exit)? */

@@ -9,8 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "container.h"
 #include "deploy_internal.h"
+#include "image_use.h"
 #include "import.h"
 #include "platform/lib/util.h"
 #include "store.h"
@@ -161,115 +161,39 @@ enum lp_apply_result lp_deploy_pull_images(struct lp_globals *g, const struct lp
 	return LP_APPLY_DONE;
 }
 
-static bool listed(char *const *names, size_t n, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!strcmp(names[i], name))
-			return true;
-	return false;
-}
-
-/* Append s (taken over; NULL is out of memory) to the vector. */
-static int push(char ***v, size_t *n, size_t *cap, char *s)
-{
-	if (s && *n + 1 > *cap) {
-		char **nv = realloc(*v, (*cap * 2 + 8) * sizeof(*nv));
-
-		if (!nv) {
-			free(s);
-			return -1;
-		}
-		*v = nv;
-		*cap = *cap * 2 + 8;
-	}
-	if (!s)
-		return -1;
-	(*v)[(*n)++] = s;
-	return 0;
-}
-
-/* Images still needed: by a kept deployment, and by any container. */
-static int images_in_use(struct lp_globals *g, struct lp_dstate *ds, char ***out, size_t *n_out,
-			 struct lp_err *err)
-{
-	static const char *const keep[] = { "current", "previous", "staging" };
-	char **names = NULL, **ct_names = NULL;
-	size_t n = 0, n_ct = 0, i, j, cap = 0;
-	int rc = 0;
-
-	for (i = 0; i < ARRAY_SIZE(keep) && rc == 0; i++) {
-		struct lp_dslot s;
-		struct lp_err ignored;
-
-		if (lp_dstate_load(ds, keep[i], &s, &ignored) < 0)
-			continue;
-		for (j = 0; j < s.d.n && rc == 0; j++)
-			rc = push(&names, &n, &cap, strdup(s.d.containers[j].cfg.image));
-		lp_dslot_free(&s);
-	}
-	if (rc == 0 && lp_ct_names(g, &ct_names, &n_ct, err) < 0)
-		rc = -2;
-	for (i = 0; i < n_ct && rc == 0; i++) {
-		struct lp_container ct;
-		struct lp_err ignored;
-
-		if (lp_ct_load(g, ct_names[i], &ct, &ignored) < 0)
-			continue;
-		if (ct.cfg.image)
-			rc = push(&names, &n, &cap, steal_ptr(ct.cfg.image));
-		lp_ct_free(&ct);
-	}
-	if (ct_names)
-		lp_ct_names_free(ct_names, n_ct);
-	if (rc == 0) {
-		*out = names;
-		*n_out = n;
-		return 0;
-	}
-	if (rc == -1)
-		lp_fail(err, ENOMEM, "out of memory");
-	for (i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	return -1;
-}
-
 void lp_deploy_drop_images(struct lp_globals *g, struct lp_dstate *ds, const char *prefix,
 			   const struct lp_deployment *gone)
 {
+	char stored[LP_IMAGE_REF_MAX];
 	struct lp_err err = { 0 };
+	struct lp_image_use use;
 	struct lp_store st;
 	unsigned int freed = 0;
-	size_t n = 0, i, removed = 0;
-	char **used;
+	size_t i, removed = 0;
 
 	if (!gone || !gone->n)
 		return;
-	if (images_in_use(g, ds, &used, &n, &err) < 0) {
+	if (lp_image_use_collect(g, ds, &use, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", prefix, err.msg);
 		return;
 	}
 	if (lp_store_open(g, &st, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", prefix, err.msg);
-		goto out;
+		lp_image_use_free(&use);
+		return;
 	}
 	for (i = 0; i < gone->n; i++) {
-		const char *name = gone->containers[i].cfg.image;
-
-		if (listed(used, n, name) || lp_store_remove_image(&st, name, &err) < 0)
+		if (lp_store_resolve(g, gone->containers[i].cfg.image, stored, sizeof(stored),
+				     &err) < 0 ||
+		    lp_image_use_holder(&use, stored) || lp_store_remove_image(&st, stored, &err) < 0)
 			continue;
 		removed++;
 	}
-	if (removed && lp_store_gc(&st, &freed, &err) < 0)
+	if (removed && lp_store_gc(&st, use.layers, &freed, &err) < 0)
 		fprintf(stderr, "%s: %s\n", prefix, err.msg);
 	lp_store_close(&st);
+	lp_image_use_free(&use);
 	if (removed)
 		fprintf(stderr, "%s: removed %zu image(s) no kept deployment uses (%u layers)\n",
 			prefix, removed, freed);
-out:
-	for (i = 0; i < n; i++)
-		free(used[i]);
-	free(used);
 }

@@ -35,8 +35,9 @@ int lp_image_name_valid(const char *name, struct lp_err *err)
 {
 	const char *p;
 
-	if (!name || !*name || strlen(name) > 255)
-		return lp_fail(err, EINVAL, "image name must be 1 to 255 characters");
+	if (!name || !*name || strlen(name) > LP_IMAGE_NAME_MAX)
+		return lp_fail(err, EINVAL, "image name must be 1 to %d characters",
+			       LP_IMAGE_NAME_MAX);
 	for (p = name; *p; p++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-",
 			    *p))
@@ -193,29 +194,49 @@ static int load_record_file(const char *path, json_t **record, struct lp_err *er
 	return 0;
 }
 
+/* The stored name `name` means in the store at store_dir (see lp_store_resolve). */
+static int resolve_in(const char *store_dir, const char *name, char *out, size_t len,
+		      struct lp_err *err)
+{
+	char path[PATH_MAX];
+	const char *last = strrchr(name, '/') ? strrchr(name, '/') : name;
+
+	if (lp_image_name_valid(name, err) < 0 ||
+	    record_path(store_dir, name, path, sizeof(path), err) < 0)
+		return -1;
+	if (access(path, F_OK) == 0)
+		return lp_path(out, len, err, "%s", name);
+	/* As with docker: a name without a tag means its :latest. */
+	if (!strchr(last, ':') && !strchr(name, '@')) {
+		if (lp_path(out, len, err, "%s:latest", name) < 0 ||
+		    record_path(store_dir, out, path, sizeof(path), err) < 0)
+			return -1;
+		if (access(path, F_OK) == 0)
+			return 0;
+	}
+	return lp_fail(err, ENOENT, "no such image: %s", name);
+}
+
+int lp_store_resolve(struct lp_globals *g, const char *name, char *out, size_t len,
+		     struct lp_err *err)
+{
+	char dir[PATH_MAX];
+
+	if (lp_path(dir, sizeof(dir), err, "%s/store", g->root) < 0)
+		return -1;
+	return resolve_in(dir, name, out, len, err);
+}
+
 int lp_store_load_image(struct lp_globals *g, const char *name, json_t **record,
 			struct lp_err *err)
 {
-	char dir[PATH_MAX], path[PATH_MAX];
+	char dir[PATH_MAX], path[PATH_MAX], stored[LP_IMAGE_REF_MAX];
 
-	if (lp_image_name_valid(name, err) < 0 ||
+	if (lp_store_resolve(g, name, stored, sizeof(stored), err) < 0 ||
 	    lp_path(dir, sizeof(dir), err, "%s/store", g->root) < 0 ||
-	    record_path(dir, name, path, sizeof(path), err) < 0)
+	    record_path(dir, stored, path, sizeof(path), err) < 0)
 		return -1;
-	if (access(path, F_OK) == 0)
-		return load_record_file(path, record, err);
-	/* As with docker: a name without a tag means its :latest. */
-	if (!strchr(strrchr(name, '/') ? strrchr(name, '/') : name, ':') &&
-	    strlen(name) + strlen(":latest") < PATH_MAX) {
-		char tagged[PATH_MAX];
-
-		snprintf(tagged, sizeof(tagged), "%s:latest", name);
-		if (record_path(dir, tagged, path, sizeof(path), err) < 0)
-			return -1;
-		if (access(path, F_OK) == 0)
-			return load_record_file(path, record, err);
-	}
-	return lp_fail(err, ENOENT, "no such image: %s", name);
+	return load_record_file(path, record, err);
 }
 
 static int by_name(const void *a, const void *b)
@@ -272,14 +293,23 @@ int lp_store_list_images(struct lp_globals *g, json_t **records, struct lp_err *
 
 int lp_store_remove_image(struct lp_store *st, const char *name, struct lp_err *err)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], stored[LP_IMAGE_REF_MAX];
 
-	if (record_path(st->dir, name, path, sizeof(path), err) < 0)
+	if (resolve_in(st->dir, name, stored, sizeof(stored), err) < 0 ||
+	    record_path(st->dir, stored, path, sizeof(path), err) < 0)
 		return -1;
 	if (unlink(path) < 0)
 		return errno == ENOENT ? lp_fail(err, ENOENT, "no such image: %s", name)
 				       : lp_fail_errno(err, "remove %s", path);
 	return 0;
+}
+
+static bool listed(char *const *v, const char *s)
+{
+	for (; v && *v; v++)
+		if (!strcmp(*v, s))
+			return true;
+	return false;
 }
 
 static bool referenced(json_t *records, const char *hex)
@@ -294,7 +324,7 @@ static bool referenced(json_t *records, const char *hex)
 	return false;
 }
 
-int lp_store_gc(struct lp_store *st, unsigned int *freed, struct lp_err *err)
+int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *freed, struct lp_err *err)
 {
 	struct lp_globals g = { 0 };
 	char layers[PATH_MAX], path[PATH_MAX];
@@ -318,7 +348,8 @@ int lp_store_gc(struct lp_store *st, unsigned int *freed, struct lp_err *err)
 		return lp_fail_errno(err, "open %s", layers);
 	}
 	while ((de = readdir(d)) != NULL && rc == 0) {
-		if (de->d_name[0] == '.' || referenced(records, de->d_name))
+		if (de->d_name[0] == '.' || referenced(records, de->d_name) ||
+		    listed(keep, de->d_name))
 			continue;
 		rc = lp_path(path, sizeof(path), err, "%s/%s", layers, de->d_name);
 		if (rc == 0)

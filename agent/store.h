@@ -20,6 +20,10 @@
 
 #include "cli.h"
 
+#define LP_IMAGE_NAME_MAX 255
+/* A resolved name with its NUL: NAME may have gained ":latest". */
+#define LP_IMAGE_REF_MAX (LP_IMAGE_NAME_MAX + sizeof(":latest"))
+
 struct lp_store {
 	char dir[PATH_MAX];
 	int lock_fd;
@@ -40,14 +44,28 @@ int lp_store_commit_layer(struct lp_store *st, const char *staged, const char *d
 
 /* Image records: {"name", "digest", "platform", "layers": [hex...], "config", ...}. */
 int lp_store_save_image(struct lp_store *st, json_t *record, struct lp_err *err);
+
+/*
+ * The one way an image name is read, by every command: the stored name it
+ * means (out, LP_IMAGE_REF_MAX bytes): NAME itself, else NAME:latest
+ * when NAME has no tag.  ENOENT: "no such image: NAME".
+ */
+int lp_store_resolve(struct lp_globals *g, const char *name, char *out, size_t len,
+		     struct lp_err *err);
+/* The record of the image name resolves to. */
 int lp_store_load_image(struct lp_globals *g, const char *name, json_t **record,
 			struct lp_err *err);
 /* All records, sorted by name; the array must be json_decref'd. */
 int lp_store_list_images(struct lp_globals *g, json_t **records, struct lp_err *err);
+/* Remove the record name resolves to (its layers stay for gc). */
 int lp_store_remove_image(struct lp_store *st, const char *name, struct lp_err *err);
 
-/* Remove layers no image references; frees counts what went. */
-int lp_store_gc(struct lp_store *st, unsigned int *layers_freed, struct lp_err *err);
+/*
+ * Remove the layers no image references and keep (diff_id hex, NULL-terminated,
+ * may be NULL) does not list; layers_freed counts what went.
+ */
+int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *layers_freed,
+		struct lp_err *err);
 
 /* "a:b:c" overlay lowerdir of an image record, top layer first. */
 int lp_store_lowerdir(struct lp_globals *g, json_t *record, char **lowerdir, struct lp_err *err);

@@ -145,7 +145,21 @@ like "$(L ps)" "user-of-hello .* hello" "ps shows the image in COMMAND"
 err=$(L image rm hello 2>&1)
 is "$?" 1 "rm refuses an image a container uses"
 like "$err" "used by container user-of-hello" "and names the container"
+err=$(L image rm hello:latest 2>&1)
+is "$?" 1 "also when rm spells the name another way (hello:latest for hello)"
 L rm -f user-of-hello >/dev/null
+err=$(L image rm nosuch 2>&1)
+like "$err" "no such image: nosuch$" "rm of a name no image has says so"
+
+# a running container with a restart policy: its image and layers stay
+start_agent
+is "$(L run -d --name h2 --restart always hello:latest 'exec sleep 1000')" h2 "run -d h2 from hello:latest"
+err=$(L image rm hello 2>&1)
+is "$?" 1 "rm NAME refuses the image of a running container made from NAME:latest"
+like "$err" "image hello:latest is used by container h2" "and names it"
+L image gc >/dev/null
+like "$(L exec h2 /bin/cat /etc/passwd)" "^root:" "gc left the running container's layer"
+L rm -f h2 >/dev/null
 n_before=$(ls "$ROOT/store/layers" | wc -l)
 L image rm layers-plain:latest layers-zstd:latest docker.io/limpet/layers:latest >/dev/null
 out=$(L image gc)
@@ -155,6 +169,18 @@ like "$(L run --rm layers /bin/cat /data/keep.txt)" "." "gc kept the layers a re
 L image rm layers:latest >/dev/null
 L image gc >/dev/null
 is "$(ls "$ROOT/store/layers" | wc -l)" 1 "after removing every layers image only hello's layer is left"
+# a new import under the same name: the running container keeps its old layers
+imp --name pin "$IMG/layers.tar" >/dev/null
+is "$(L run -d --name pinned pin /bin/sleep 1000)" pinned "run -d from image pin"
+imp --name pin "$IMG/hello.tar" >/dev/null
+L image gc >/dev/null
+is "$(L exec pinned /bin/cat /data/keep.txt 2>&1)" "keep" \
+	"pin imported anew: gc keeps the layers the running container was started with"
+L rm -f pinned >/dev/null
+stop_agent
+L image rm pin >/dev/null
+L image gc >/dev/null
+is "$(ls "$ROOT/store/layers" | wc -l)" 1 "once it is gone, gc removes them"
 
 # --- kill -9 mid-import: the store stays consistent and the old image runs
 head -c 40000000 /dev/urandom >"$T/big.bin"

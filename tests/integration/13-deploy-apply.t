@@ -100,3 +100,10 @@ is "$?" 3 "a hanging health probe rolls the deployment back"
 like "$(echo "$err" | tail -1)" "health check of app.v7 timed out after 1000 ms" "after its timeout"
 check "app.v6 runs on" running app.v6
 stop_agent
+
+# --- a kept deployment holds its images, also with no container left
+img=$(L image ls --json | python3 -c 'import json,sys; print([i["name"] for i in json.load(sys.stdin) if i["name"].startswith("deploy/app:")][0])')
+L rm -f app.v6 >/dev/null
+err=$(L image rm "$img" 2>&1)
+is "$?" 1 "image rm refuses the image of the current deployment"
+like "$err" "used by the current deployment's app" "and says which one holds it"
