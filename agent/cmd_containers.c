@@ -22,15 +22,18 @@ static json_t *container_json(const struct lp_container *ct)
 	const struct lp_container_cfg *c = &ct->cfg;
 	json_t *cmd = json_array(), *j;
 	char **a;
+	bool known = lp_ct_exit_known(ct);
 
 	for (a = c->argv; a && *a; a++)
 		json_array_append_new(cmd, json_string(*a));
-	j = json_pack("{s:s, s:s, s:s, s:i, s:i, s:i, s:b, s:i, s:I, s:I, s:s, s:s?, s:s?, s:o,"
+	j = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:b, s:i, s:I, s:I, s:s, s:s?, s:s?, s:o,"
 			 " s:{s:I, s:I, s:I, s:i, s:I}, s:s, s:b}",
 			 "name", c->name, "id", ct->st.id, "status", lp_ct_status_name(ct), "pid",
-			 lp_ct_alive(ct) ? (int)ct->st.pid : 0, "exit_code", ct->st.exit_code,
-			 "signal", ct->st.signal, "oom_killed", ct->st.oom_killed, "restarts",
-			 ct->st.restarts, "started_at", (json_int_t)ct->st.started_at,
+			 lp_ct_alive(ct) ? (int)ct->st.pid : 0, "exit_code",
+			 known ? json_integer(ct->st.exit_code) : json_null(), "signal",
+			 known ? json_integer(ct->st.signal) : json_null(), "oom_killed",
+			 ct->st.oom_killed, "restarts", ct->st.restarts, "started_at",
+			 (json_int_t)ct->st.started_at,
 			 "finished_at", (json_int_t)ct->st.finished_at, "cgroup", ct->st.cgroup,
 			 "rootfs", c->rootfs, "image", c->image, "command", cmd, "limits", "memory",
 			 (json_int_t)c->limits.memory, "cpu_quota", (json_int_t)c->limits.cpu_quota,

@@ -811,6 +811,11 @@ const char *lp_ct_status_name(const struct lp_container *ct)
 	return status_names[ct->st.status];
 }
 
+bool lp_ct_exit_known(const struct lp_container *ct)
+{
+	return ct->st.status == LP_CT_EXITED && !ct->st.exit_unknown;
+}
+
 int lp_ct_exit_status(const struct lp_container *ct)
 {
 	if (ct->st.signal)

@@ -111,6 +111,12 @@ int lp_ct_stop(struct lp_container *ct, int64_t timeout_ms, struct lp_err *err);
 int lp_ct_remove(struct lp_container *ct, struct lp_err *err);
 
 const char *lp_ct_status_name(const struct lp_container *ct);
+/*
+ * Whether exit_code and signal say how it ended: it exited and someone saw
+ * it (not while it runs, nor when it ended unsupervised, nor "lost").
+ * Reports show null where this is false, never a made-up 0.
+ */
+bool lp_ct_exit_known(const struct lp_container *ct);
 /* Exit status a foreground run passes on: the code, or 128+signal. */
 int lp_ct_exit_status(const struct lp_container *ct);
 

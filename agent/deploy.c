@@ -617,11 +617,14 @@ json_t *lp_deploy_status(struct lp_globals *g)
 				continue;
 			if (ct.st.deploy_version > 0)
 				json_array_append_new(
-					cts, json_pack("{s:s, s:s, s:I, s:s, s:i, s:i, s:b}", "name",
+					cts, json_pack("{s:s, s:s, s:I, s:s, s:i, s:o, s:b}", "name",
 						       ct.st.deploy_name, "container", ct.cfg.name,
 						       "version", (json_int_t)ct.st.deploy_version,
 						       "state", lp_ct_status_name(&ct), "restarts",
-						       ct.st.restarts, "exit_code", ct.st.exit_code,
+						       ct.st.restarts, "exit_code",
+						       lp_ct_exit_known(&ct)
+							       ? json_integer(ct.st.exit_code)
+							       : json_null(),
 						       "oom_killed", ct.st.oom_killed));
 			lp_ct_free(&ct);
 		}

@@ -87,6 +87,14 @@ is "$(ps_field svc restarts)" 0 "svc was not restarted"
 kill -TERM "$(cat /proc/$svc_pid/task/$svc_pid/children | awk '{print $1}')"
 check "the adopted svc exit is noticed and it restarts (policy always)" wait_for 10 bash -c "[ \"\$($LIMPET --root $ROOT inspect -f restarts svc)\" = 1 ]"
 like "$(cat "$T/agent.log")" "container svc was killed by signal 15" "the agent knew how it ended (exit file)"
+# Without --init nobody can know how an adopted container ended: unknown everywhere.
+is "$(ps_field chatty exit_code)" null "a running container has no exit code (null)"
+kill -KILL "$chatty_pid"
+check "the adopted chatty's exit is noticed: exited(?)" \
+	wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep -q '^chatty .*exited(?)'"
+is "$(ps_field chatty exit_code) $(ps_field chatty signal)" "null null" "inspect says its exit code and signal are unknown (null)"
+is "$(L ps --json | python3 -c 'import json,sys; print([c for c in json.load(sys.stdin) if c["name"] == "chatty"][0]["exit_code"])')" \
+	None "and so does ps --json"
 
 # logs -f follows a container's output and ends when the container does.
 L run -d --name talker "$ROOTFS" /bin/sh -c 'echo first; sleep 1; echo second' >/dev/null

@@ -101,6 +101,13 @@ like "$(echo "$err" | tail -1)" "health check of app.v7 timed out after 1000 ms"
 check "app.v6 runs on" running app.v6
 stop_agent
 
+# --- with no agent to see it end, how app.v6 ended is unknown, and deploy status says so
+v6_pid=$(ps_field app.v6 pid)
+kill -KILL "$v6_pid"
+check "app.v6 is gone" wait_for 10 bash -c "! test -d /proc/$v6_pid || grep -q '^State:.*Z' /proc/$v6_pid/status"
+is "$(L deploy status | python3 -c 'import json,sys; c=[c for c in json.load(sys.stdin)["containers"] if c["container"] == "app.v6"][0]; print(c["state"], c["exit_code"])')" \
+	"lost None" "deploy status: state lost, exit_code null (not 0)"
+
 # --- a kept deployment holds its images, also with no container left
 img=$(L image ls --json | python3 -c 'import json,sys; print([i["name"] for i in json.load(sys.stdin) if i["name"].startswith("deploy/app:")][0])')
 L rm -f app.v6 >/dev/null
