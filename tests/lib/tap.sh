@@ -55,6 +55,8 @@ start_agent() {
 		[ -e "$T/quiet.conf" ] || echo 'usb = { enabled = false; };' >"$T/quiet.conf"
 		set -- -c "$T/quiet.conf" "$@"
 	fi
+	# a stopped agent leaves its socket: waiting for it would not wait for this one
+	rm -f "$ROOT/run/agent.sock"
 	"$LIMPET" --root "$ROOT" "$@" agent >>"$T/agent.log" 2>&1 &
 	AGENT_PID=$!
 	wait_for 60 agent_up
