@@ -15,6 +15,7 @@
 #include "agent/cli.h"
 #include "platform/board.h"
 #include "platform/lib/util.h"
+#include "agent/vm_container.h"
 
 #define DOCTOR_MAX_CHECKS 16
 #define FOUND_MAX 512
@@ -461,7 +462,38 @@ static void check_kvm(struct report *r, const struct lp_board *b)
 	}
 }
 
-static void run_checks(struct report *r, const struct lp_board *b)
+/* Whether isolation auto gets a microVM here, and what is missing if not. */
+static void check_microvm(struct report *r, const struct lp_board *b, struct lp_globals *g)
+{
+	static const char *const fixes[] = {
+		[LP_VM_NO_KERNEL] = "install a guest kernel there, or point vm.kernel at one "
+				    "(see images/README.md)",
+		[LP_VM_NOT_STATIC] = "install the static build (make static)",
+		[LP_VM_NO_GUEST] = "this host's KVM cannot run a guest (often a nested one that "
+				   "fails): use isolation container here",
+	};
+	struct lp_vm_caps caps;
+	enum lp_vm_missing m;
+	struct check *c;
+	char why[256];
+
+	/* The kvm check already says why there is no KVM to try. */
+	if (!b->kvm.usable || b->from_sysroot)
+		return;
+	m = lp_vm_ready(&g->cfg.vm, g->run_dir, &caps, why, sizeof(why));
+	if (m == LP_VM_READY) {
+		c = add_check(r, "microvm", CHECK_OK);
+		append(c->found, sizeof(c->found), "a probe guest ran; guest kernel %s",
+		       g->cfg.vm.kernel);
+		return;
+	}
+	c = add_check(r, "microvm", CHECK_WARN);
+	append(c->found, sizeof(c->found), "%s; isolation auto uses namespaces", why);
+	if (m < ARRAY_SIZE(fixes))
+		append_fix(c, fixes[m]);
+}
+
+static void run_checks(struct report *r, const struct lp_board *b, struct lp_globals *g)
 {
 	r->n = 0;
 	check_board(r, b);
@@ -472,6 +504,7 @@ static void run_checks(struct report *r, const struct lp_board *b)
 	check_pidfd(r, b);
 	check_userns(r, b);
 	check_kvm(r, b);
+	check_microvm(r, b, g);
 }
 
 /* ---------------------------------------------------------------- output */
@@ -597,7 +630,7 @@ int cmd_doctor(int argc, char **argv, struct lp_globals *g)
 		return ret;
 	if (lp_board_probe(&board, &err) < 0)
 		return lp_cmd_fail("doctor", &err);
-	run_checks(&report, &board);
+	run_checks(&report, &board, g);
 	ret = json ? print_json(&report, &board, &err) : print_text(&report, &err);
 	if (ret < 0)
 		return lp_cmd_fail("doctor", &err);

@@ -5,11 +5,14 @@
  * cgroup's limits hold the whole VM); it also boots any kernel and
  * initramfs by hand.  Its exit status is the guest entrypoint's, as for a
  * namespace container: the code, 128+signal when killed, 127/126 when the
- * command could not start, 255 when the VM itself failed.
+ * command could not start, 255 when the VM itself failed.  With --probe it
+ * runs a guest of a few instructions instead (lp_vm_probe_guest): exit 0
+ * when it ran, 255 and the reason when it did not.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +25,13 @@
 
 #define EXIT_VM_FAILED 255
 #define DEFAULT_MEMORY (256ll << 20)
+/* A guest of a few instructions ends in milliseconds where KVM works. */
+#define PROBE_TIMEOUT_S 2
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_MEMORY, OPT_CPUS, OPT_APPEND, OPT_KERNEL_LOG, OPT_TIMES,
-       OPT_EXIT_FILE, OPT_KERNEL_LOG_FILE };
+       OPT_EXIT_FILE, OPT_KERNEL_LOG_FILE, OPT_PROBE };
 
 static const struct option long_opts[] = {
 	{ "kernel", required_argument, NULL, OPT_KERNEL },
@@ -36,6 +43,7 @@ static const struct option long_opts[] = {
 	{ "times", no_argument, NULL, OPT_TIMES },
 	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
 	{ "kernel-log-file", required_argument, NULL, OPT_KERNEL_LOG_FILE },
+	{ "probe", no_argument, NULL, OPT_PROBE },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -96,6 +104,19 @@ static void write_exit_file(const char *path, const struct lp_vm_result *res, in
 		fprintf(stderr, "limpet vmm: %s\n", err.msg);
 }
 
+static void probe_timeout(int sig)
+{
+	static const char msg[] = "limpet vmm: the probe guest did not finish in "
+				  STR(PROBE_TIMEOUT_S) " s\n";
+	ssize_t n;
+
+	(void)sig;
+	n = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	(void)n;
+	/* Ends the vCPU thread too, wherever in KVM it waits. */
+	_exit(EXIT_VM_FAILED);
+}
+
 int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 {
 	struct lp_vm_config cfg = {
@@ -109,6 +130,7 @@ int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 	struct lp_err err = { 0 };
 	const char *exit_file = NULL, *klog_file = NULL;
 	cleanup_fd int klog_fd = -1;
+	bool probe = false;
 	int64_t mem;
 	int opt, status;
 
@@ -147,12 +169,26 @@ int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 		case OPT_KERNEL_LOG_FILE:
 			klog_file = optarg;
 			break;
+		case OPT_PROBE:
+			probe = true;
+			break;
 		default:
 			return lp_usage_error("vmm", "unknown option");
 		}
 	}
 	if (optind != argc)
 		return lp_usage_error("vmm", "unexpected argument %s", argv[optind]);
+	if (probe) {
+		/* A KVM that cannot run a guest may hold it for minutes: give up at once. */
+		signal(SIGALRM, probe_timeout);
+		alarm(PROBE_TIMEOUT_S);
+		if (lp_vm_probe_guest(&err) < 0) {
+			fprintf(stderr, "limpet vmm: %s\n", err.msg);
+			return EXIT_VM_FAILED;
+		}
+		printf("a probe guest ran\n");
+		return 0;
+	}
 	if (!cfg.kernel || !cfg.initrd)
 		return lp_usage_error("vmm", "needs --kernel and --initrd");
 	if (cfg.memory < (16u << 20))

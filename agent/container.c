@@ -454,7 +454,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	bool use_vm = false;
 	int rc;
 
-	if (lp_vm_choose(cfg, &use_vm, err) < 0 || lp_ct_claim_dir(ct, err) < 0)
+	if (lp_vm_choose(g, cfg, &use_vm, err) < 0 || lp_ct_claim_dir(ct, err) < 0)
 		return lp_prefix(err, "container %s", cfg->name);
 	if (ct_path(ct, "upper", upper, sizeof(upper), err) < 0 ||
 	    ct_path(ct, "work", work, sizeof(work), err) < 0 ||

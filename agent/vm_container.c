@@ -14,10 +14,14 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "initramfs.h"
@@ -28,26 +32,6 @@
 /* What the VMM and the guest kernel's own page tables and slabs need beside guest RAM. */
 #define VMM_OVERHEAD ((int64_t)24 << 20)
 #define SELF_EXE "/proc/self/exe"
-
-int lp_vm_choose(const struct lp_container_cfg *cfg, bool *use_vm, struct lp_err *err)
-{
-	struct lp_vm_caps caps;
-
-	*use_vm = false;
-	if (cfg->isolation == LP_ISOLATION_CONTAINER)
-		return 0;
-	if (lp_vm_probe(&caps) == 0) {
-		*use_vm = true;
-		if (cfg->isolation == LP_ISOLATION_AUTO)
-			lp_say("limpet", "container %s: isolation auto: microVM (KVM works here%s%s)",
-			       cfg->name, caps.gic ? ", vGIC " : "", caps.gic ? caps.gic : "");
-		return 0;
-	}
-	if (cfg->isolation == LP_ISOLATION_VM)
-		return lp_fail(err, ENOTSUP, "isolation vm: %s", caps.why);
-	lp_say("limpet", "container %s: isolation auto: namespaces (%s)", cfg->name, caps.why);
-	return 0;
-}
 
 /*
  * The guest runs this very binary as its init, with no libraries beside it:
@@ -73,6 +57,188 @@ static int check_static_init(struct lp_err *err)
 				       "this limpet is dynamically linked and cannot be a microVM's "
 				       "init; use the static build (make static)");
 	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- can a guest run here */
+
+/* `limpet vmm --probe` ends by itself after 2 s; this is for a VMM that cannot. */
+#define PROBE_KILL_MS 5000
+
+static bool boot_id(char *out, size_t len)
+{
+	char *text = NULL;
+	struct lp_err ignored;
+
+	if (lp_read_file("/proc/sys/kernel/random/boot_id", 64, &text, NULL, &ignored) < 0)
+		return false;
+	snprintf(out, len, "%.*s", (int)strcspn(text, "\n"), text);
+	free(text);
+	return out[0] != '\0';
+}
+
+/* The verdict an earlier probe of this boot left in path: 1 ran, 0 did not (why), -1 none. */
+static int cached_verdict(const char *path, const char *boot, char *why, size_t len)
+{
+	cleanup_free char *text = NULL;
+	struct lp_err ignored;
+	size_t blen = strlen(boot);
+	const char *v;
+
+	if (lp_read_file(path, 1024, &text, NULL, &ignored) < 0 || strncmp(text, boot, blen) ||
+	    text[blen] != '\n')
+		return -1;
+	v = text + blen + 1;
+	if (!strcmp(v, "ok\n"))
+		return 1;
+	if (strncmp(v, "no ", 3))
+		return -1;
+	snprintf(why, len, "%.*s", (int)strcspn(v + 3, "\n"), v + 3);
+	return 0;
+}
+
+/* stderr's first line from fd until the child ends it, or until deadline (ms). */
+static bool read_until(int fd, char *buf, size_t len, int64_t deadline)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int64_t left = deadline - lp_now_ms();
+		ssize_t n;
+
+		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+			return false;
+		n = read(fd, buf + used, len - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		buf[used] = '\0';
+		if (used == len - 1)
+			break;
+	}
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
+/* Run `limpet vmm --probe` in a process of its own: 1 a guest ran, 0 it did not (why). */
+static int run_probe(char *why, size_t len)
+{
+	char *const argv[] = { "limpet", "vmm", "--probe", NULL };
+	char out[256], *msg;
+	int pipefd[2], status = -1, null_fd;
+	bool ended;
+	pid_t pid;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		snprintf(why, len, "cannot start a probe guest: %s", strerror(errno));
+		return 0;
+	}
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	pid = fork();
+	if (pid == 0) {
+		if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
+		    dup2(pipefd[1], 2) < 0)
+			_exit(127);
+		execv(SELF_EXE, argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	if (null_fd >= 0)
+		close(null_fd);
+	if (pid < 0) {
+		close(pipefd[0]);
+		snprintf(why, len, "cannot start a probe guest: %s", strerror(errno));
+		return 0;
+	}
+	ended = read_until(pipefd[0], out, sizeof(out), lp_now_ms() + PROBE_KILL_MS);
+	close(pipefd[0]);
+	if (!ended)
+		kill(pid, SIGKILL);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (ended && WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 1;
+	msg = strncmp(out, "limpet vmm: ", 12) ? out : out + 12;
+	if (!ended)
+		snprintf(why, len, "a probe guest did not finish in %d s", PROBE_KILL_MS / 1000);
+	else
+		snprintf(why, len, "a probe guest did not run: %s", *msg ? msg : "no reason given");
+	return 0;
+}
+
+/*
+ * Whether a guest runs on this host, asked once per boot: the answer is kept
+ * in RUN_DIR/vm-probe beside the boot's id.
+ */
+static bool guest_runs(const char *run_dir, char *why, size_t len)
+{
+	char path[PATH_MAX], boot[64], text[512];
+	struct lp_err ignored;
+	int v;
+
+	if (!boot_id(boot, sizeof(boot)) ||
+	    lp_path(path, sizeof(path), &ignored, "%s/vm-probe", run_dir) < 0)
+		return run_probe(why, len) == 1;
+	v = cached_verdict(path, boot, why, len);
+	if (v >= 0)
+		return v == 1;
+	v = run_probe(why, len);
+	snprintf(text, sizeof(text), "%s\n%s%s\n", boot, v ? "ok" : "no ", v ? "" : why);
+	if (lp_mkdir_p(run_dir, 0700, &ignored) == 0)
+		lp_write_file_atomic(path, text, strlen(text), &ignored);
+	return v == 1;
+}
+
+enum lp_vm_missing lp_vm_ready(const struct lp_vm_settings *vs, const char *run_dir,
+			       struct lp_vm_caps *caps, char *why, size_t len)
+{
+	struct lp_err err = { 0 };
+
+	why[0] = '\0';
+	if (lp_vm_probe(caps) < 0) {
+		snprintf(why, len, "%s", caps->why);
+		return LP_VM_NO_KVM;
+	}
+	if (access(vs->kernel, R_OK) < 0) {
+		snprintf(why, len, "no guest kernel: %s: %s (vm.kernel)", vs->kernel,
+			 strerror(errno));
+		return LP_VM_NO_KERNEL;
+	}
+	if (check_static_init(&err) < 0) {
+		snprintf(why, len, "%s", err.msg);
+		return LP_VM_NOT_STATIC;
+	}
+	/* Last: it costs a VM, once per boot. */
+	return guest_runs(run_dir, why, len) ? LP_VM_READY : LP_VM_NO_GUEST;
+}
+
+int lp_vm_choose(struct lp_globals *g, const struct lp_container_cfg *cfg, bool *use_vm,
+		 struct lp_err *err)
+{
+	struct lp_vm_caps caps;
+	char why[256];
+
+	*use_vm = false;
+	if (cfg->isolation == LP_ISOLATION_CONTAINER)
+		return 0;
+	if (cfg->isolation == LP_ISOLATION_VM) {
+		/* Asked for by name: the start says what is missing, if anything. */
+		if (lp_vm_probe(&caps) < 0)
+			return lp_fail(err, ENOTSUP, "isolation vm: %s", caps.why);
+		*use_vm = true;
+		return 0;
+	}
+	if (lp_vm_ready(&g->cfg.vm, g->run_dir, &caps, why, sizeof(why)) != LP_VM_READY) {
+		lp_say("limpet", "container %s: isolation auto: namespaces (%s)", cfg->name, why);
+		return 0;
+	}
+	*use_vm = true;
+	lp_say("limpet", "container %s: isolation auto: microVM (KVM works here%s%s)", cfg->name,
+	       caps.gic ? ", vGIC " : "", caps.gic ? caps.gic : "");
 	return 0;
 }
 

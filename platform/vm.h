@@ -24,6 +24,7 @@ struct lp_vm_config {
 	int console_out;	/* the guest's UART 0 output */
 	int kernel_log;		/* the guest kernel's console (UART 1, its first MiB); -1: only its tail */
 	bool times;		/* print the VMM's own start and exit costs on stderr */
+	bool probe;		/* run the probe guest (lp_vm_probe_guest), not kernel and initrd */
 };
 
 enum lp_vm_end {
@@ -50,6 +51,18 @@ struct lp_vm_caps {
 };
 
 int lp_vm_probe(struct lp_vm_caps *caps);
+
+/*
+ * Whether a guest really runs here, which an open /dev/kvm does not prove
+ * (a nested KVM may fail every guest, after minutes): a guest of a few
+ * instructions, entered the way a Linux kernel is (x86_64: long mode;
+ * arm64: EL1, MMU off, with the vGIC made), writes LP_VM_PROBE_CODE to the
+ * exit device.  0 when it did; else err says what happened instead.  It
+ * may hang in KVM: callers run it in a process of its own (`limpet vmm
+ * --probe`) under a timeout.
+ */
+#define LP_VM_PROBE_CODE 42
+int lp_vm_probe_guest(struct lp_err *err);
 
 /* Boot the guest and run it to its end.  -1 only when it could not start. */
 int lp_vm_run(const struct lp_vm_config *cfg, struct lp_vm_result *res, struct lp_err *err);

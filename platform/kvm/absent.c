@@ -19,6 +19,11 @@ int lp_vm_probe(struct lp_vm_caps *caps)
 	return -1;
 }
 
+int lp_vm_probe_guest(struct lp_err *err)
+{
+	return lp_fail(err, ENOTSUP, "%s", WHY);
+}
+
 int lp_vm_run(const struct lp_vm_config *cfg, struct lp_vm_result *res, struct lp_err *err)
 {
 	(void)cfg;

@@ -90,6 +90,22 @@ static void handle_io(struct lp_vm *vm, struct kvm_run *run)
 			 run->io.direction == KVM_EXIT_IO_OUT, true);
 }
 
+static const char *internal_error_name(uint32_t suberror)
+{
+	switch (suberror) {
+	case KVM_INTERNAL_ERROR_EMULATION:
+		return "KVM could not emulate an instruction";
+	case KVM_INTERNAL_ERROR_SIMUL_EX:
+		return "an exception while delivering another";
+	case KVM_INTERNAL_ERROR_DELIVERY_EV:
+		return "KVM could not deliver an event";
+	case KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON:
+		return "an exit KVM does not know";
+	default:
+		return "unknown";
+	}
+}
+
 /* 0: run on; 1: the VM ended; -1: err says what went wrong. */
 static int handle_exit(struct lp_vcpu *vcpu, struct lp_err *err)
 {
@@ -110,8 +126,9 @@ static int handle_exit(struct lp_vcpu *vcpu, struct lp_err *err)
 			       vcpu->id,
 			       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
 	case KVM_EXIT_INTERNAL_ERROR:
-		return lp_fail(err, EIO, "vCPU %u: KVM internal error %u", vcpu->id,
-			       run->internal.suberror);
+		/* Going back in would only repeat it: end the VM now, saying which. */
+		return lp_fail(err, EIO, "vCPU %u: KVM internal error %u (%s)", vcpu->id,
+			       run->internal.suberror, internal_error_name(run->internal.suberror));
 	default:
 		return lp_arch_vcpu_exit(vcpu, err);
 	}

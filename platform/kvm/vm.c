@@ -408,3 +408,30 @@ out:
 		print_times(&vm, lp_now_ns());
 	return rc;
 }
+
+/* Enough for the probe's few pages (arm64 puts nothing at the top of RAM for it). */
+#define PROBE_MEMORY (16ull << 20)
+
+int lp_vm_probe_guest(struct lp_err *err)
+{
+	struct lp_vm_config cfg = {
+		.memory = PROBE_MEMORY,
+		.vcpus = 1,
+		.console_in = -1,
+		.console_out = -1,
+		.kernel_log = -1,
+		.probe = true,
+	};
+	struct lp_vm_result res;
+
+	if (lp_vm_run(&cfg, &res, err) < 0)
+		return -1;
+	if (res.end == LP_VM_EXITED && res.value == LP_VM_PROBE_CODE)
+		return 0;
+	if (res.end == LP_VM_EXITED)
+		return lp_fail(err, EIO, "the probe guest wrote %d, not %d", res.value,
+			       LP_VM_PROBE_CODE);
+	return lp_fail(err, EIO, "the probe guest ended without writing its code (%s)",
+		       res.end == LP_VM_RESET ? "it reset: a fault" :
+		       res.end == LP_VM_POWEROFF ? "it powered off" : "an unexpected end");
+}

@@ -41,6 +41,17 @@ printf 'vm = { memory = "8M"; };\n' >"$T/bad.conf"
 err=$("$LIMPET" -c "$T/bad.conf" --root "$ROOT" ps 2>&1)
 like "$err" "bad.conf:1: vm.memory: at least 64 MiB" "a config with too little vm.memory names file:line"
 
+# A guest of a few instructions says whether KVM really runs guests here; it
+# ends within its own time limit whatever the host's KVM does.
+out=$(timeout -s KILL 60 "$LIMPET" vmm --probe 2>&1)
+rc=$?
+if [ "$rc" = 0 ]; then
+	is "$out" "a probe guest ran" "vmm --probe: a guest runs here"
+else
+	is "$rc" 255 "vmm --probe: no guest runs here (exit 255, not a hang)"
+	like "$out" "^limpet vmm: [^"$'\n'"]+$" "and says why in one line ($out)"
+fi
+
 if [ ! -c /dev/kvm ]; then
 	err=$(V run --rm --isolation vm "$ROOTFS" /bin/echo hi 2>&1)
 	is "$?" 125 "vm without /dev/kvm fails to start (125, as any start failure)"
@@ -55,6 +66,24 @@ fi
 
 # ---------------------------------------------------------------- with KVM
 if [ ! -r "$KERNEL" ]; then
+	# /dev/kvm opening proves little: auto needs a guest kernel, a static
+	# limpet and a probe guest that ran, and says which one it lacks.
+	out=$(V run --rm --isolation auto "$ROOTFS" /bin/sh -c 'echo $$' 2>"$T/auto.err")
+	is "$out" 1 "auto with KVM but no guest kernel runs in namespaces"
+	like "$(cat "$T/auto.err")" "isolation auto: namespaces \(no guest kernel: $KERNEL: " \
+		"with one line saying the guest kernel is missing"
+	: >"$T/vmlinuz"
+	printf 'vm = { kernel = "%s"; };\n' "$T/vmlinuz" >"$T/kernel.conf"
+	out=$(timeout -s KILL 120 "$LIMPET" -c "$T/kernel.conf" --root "$ROOT" run --rm --isolation auto \
+		"$ROOTFS" /bin/sh -c 'echo $$' 2>"$T/auto.err")
+	if grep -q "isolation auto: namespaces" "$T/auto.err"; then
+		is "$out" 1 "with a kernel file, auto still falls back where no guest can start"
+		like "$(cat "$T/auto.err")" "namespaces \((this limpet is dynamically linked|a probe guest did not)" \
+			"saying what is missing"
+	else
+		ok "# skip a probe guest runs here: auto takes a microVM"
+	fi
+	like "$(L doctor)" "microvm .*(guest kernel|dynamically linked|probe guest)" "doctor says what microVMs lack or have"
 	ok "# skip microVMs: no guest kernel (LIMPET_TEST_GUEST_KERNEL)"
 	exit 0
 fi

@@ -6,13 +6,16 @@
  */
 #include "arm64.h"
 
+#include <endian.h>
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "platform/kvm/guest_abi.h"
+#include "platform/lib/util.h"
 
 /* KVM's default when the VM type does not say (and the most a Pi 4 guest needs). */
 #define IPA_BITS 40
@@ -88,13 +91,44 @@ static int set_reg(struct lp_vcpu *vcpu, uint64_t id, uint64_t value, const char
 	return 0;
 }
 
+/*
+ * The probe guest (platform/vm.h) at the bottom of RAM, where an Image would
+ * go: x1 = the exit device; w0 = CODE; str w0, [x1]; then wfi forever.
+ */
+static int load_probe(struct lp_vm *vm, struct lp_err *err)
+{
+	static const uint32_t code[] = {
+		0xd2a00000u | ((uint32_t)(LP_ARM64_EXIT_DEV >> 16) << 5) | 1, /* movz x1, #hi, lsl 16 */
+		0x52800000u | (LP_VM_PROBE_CODE << 5),	/* movz w0, #CODE */
+		0xb9000020u,				/* str w0, [x1] */
+		0xd503207fu,				/* wfi */
+		0x17ffffffu,				/* b . - 4 */
+	};
+	struct arm64_layout *l = &arm64(vm)->layout;
+	uint8_t *dst = lp_vm_gpa(vm, vm->ram_base, sizeof(code));
+	size_t i;
+
+	if (!dst)
+		return lp_fail(err, EFBIG, "probe: outside guest RAM");
+	for (i = 0; i < ARRAY_SIZE(code); i++) {
+		uint32_t le = htole32(code[i]);
+
+		memcpy(dst + 4 * i, &le, sizeof(le));
+	}
+	l->kernel = vm->ram_base;
+	l->dtb = 0;
+	return 0;
+}
+
 int lp_arch_vm_boot(struct lp_vm *vm, const char *cmdline, struct lp_err *err)
 {
 	struct arm64_vm *a = arm64(vm);
 	struct lp_vcpu *boot = &vm->vcpus[0];
 
-	if (arm64_gic_create(vm, err) < 0 || arm64_gic_init(vm, err) < 0 ||
-	    arm64_load(vm, err) < 0 || arm64_fdt_build(vm, cmdline, err) < 0)
+	if (arm64_gic_create(vm, err) < 0 || arm64_gic_init(vm, err) < 0)
+		return -1;
+	if (vm->cfg->probe ? load_probe(vm, err) < 0
+			   : arm64_load(vm, err) < 0 || arm64_fdt_build(vm, cmdline, err) < 0)
 		return -1;
 	/* booting.rst: MMU off, interrupts masked, EL1, x0 = the device tree. */
 	if (set_reg(boot, CORE_REG(regs.pstate), PSR_MODE_EL1H | PSR_DAIF_MASKED, "pstate",

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "platform/kvm/guest_abi.h"
 #include "platform/lib/util.h"
 
 /* Offsets in boot_params (arch/x86/include/uapi/asm/bootparam.h). */
@@ -256,12 +257,36 @@ static void e820_add(uint8_t *bp, uint64_t addr, uint64_t size, uint32_t type)
 	bp[BP_E820_ENTRIES]++;
 }
 
+/*
+ * The probe guest (platform/vm.h) where the kernel's 64-bit entry would be,
+ * reached the same way: mov dx, EXIT_PORT; mov eax, CODE; out dx, eax; then
+ * hlt forever.
+ */
+static int load_probe(struct lp_vm *vm, struct lp_err *err)
+{
+	static const uint8_t code[] = {
+		0x66, 0xba, LP_X86_EXIT_PORT & 0xff, LP_X86_EXIT_PORT >> 8,
+		0xb8, LP_VM_PROBE_CODE, 0x00, 0x00, 0x00,
+		0xef,
+		0xf4,
+		0xeb, 0xfd,
+	};
+	uint8_t *dst = lp_vm_gpa(vm, X86_KERNEL + 0x200, sizeof(code));
+
+	if (!dst)
+		return lp_fail(err, EFBIG, "probe: outside guest RAM");
+	memcpy(dst, code, sizeof(code));
+	return x86_boot_cpu(vm, err);
+}
+
 int lp_arch_vm_boot(struct lp_vm *vm, const char *cmdline, struct lp_err *err)
 {
 	struct bzimage bz;
 	uint64_t initrd, initrd_size, rsdp;
 	uint8_t *bp;
 
+	if (vm->cfg->probe)
+		return load_probe(vm, err);
 	if (load_kernel(vm, &bz, err) < 0 || load_initrd(vm, &bz, &initrd, &initrd_size, err) < 0 ||
 	    write_cmdline(vm, &bz, cmdline, err) < 0 || x86_acpi_build(vm, &rsdp, err) < 0)
 		return -1;
