@@ -22,6 +22,9 @@
 #define PEEK 1024		/* enough to see a tar header's "ustar" at 257 */
 #define JSON_MAX (4 * 1024 * 1024)
 #define LINK_HOPS 8
+#define REF_NAME "org.opencontainers.image.ref.name"
+/* More images than one docker save or OCI layout holds in practice. */
+#define IMAGES_MAX 64
 
 /* One regular file (or link) of the outer archive, as seen in the single pass. */
 struct blob {
@@ -485,24 +488,48 @@ static bool is_index(json_t *desc)
 	return false;
 }
 
-/* Pick the manifest for our platform from an index (descending into nested ones). */
+/* The name an index entry gives its image: Docker's and containerd's, else OCI's ref. */
+static const char *entry_name(json_t *desc)
+{
+	json_t *ann = json_object_get(desc, "annotations");
+	const char *name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
+
+	return name ? name : json_string_value(json_object_get(ann, REF_NAME));
+}
+
+static bool same_name(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * Pick the manifest for our platform from an index (descending into nested
+ * ones); at the top, only among the entries named `image` (one image of an
+ * archive that holds several; all of them when there is one).
+ */
 static json_t *pick_manifest(struct importer *im, json_t *index, const char *platform,
-			     json_t **name_desc, struct lp_err *err)
+			     bool filter, const char *image, json_t **name_desc,
+			     struct lp_err *err)
 {
 	json_t *list = json_object_get(index, "manifests"), *d, *chosen = NULL;
 	struct blob *nested;
-	size_t i, depth;
+	size_t i, depth, n;
 
 	for (depth = 0; depth < 4; depth++) {
 		if (!json_is_array(list) || !json_array_size(list)) {
 			lp_fail(err, EBADMSG, "image index lists no manifests");
 			return NULL;
 		}
+		n = 0;
+		json_array_foreach(list, i, d)
+			n += !(filter && depth == 0) || same_name(entry_name(d), image);
 		chosen = NULL;
 		json_array_foreach(list, i, d) {
 			json_t *p = json_object_get(d, "platform");
 
-			if ((!p && json_array_size(list) == 1) || (p && platform_matches(p, platform))) {
+			if (filter && depth == 0 && !same_name(entry_name(d), image))
+				continue;
+			if ((!p && n == 1) || (p && platform_matches(p, platform))) {
 				chosen = d;
 				break;
 			}
@@ -547,6 +574,13 @@ static int check_layer_type(json_t *desc, struct lp_err *err)
 	return lp_fail(err, ENOTSUP, "layer media type %s is not supported", t ? t : "(none)");
 }
 
+/* One image of the archive: an archive (docker save a b) may hold several. */
+struct image_sel {
+	bool several;		/* the archive holds more than this one */
+	const char *name;	/* its name there (OCI: the index entries'; docker: RepoTags[0]) */
+	size_t index;		/* docker: its entry in manifest.json */
+};
+
 struct resolved {
 	struct blob *config;
 	struct blob *layers[128];
@@ -556,22 +590,19 @@ struct resolved {
 	const char *format;
 };
 
-static int resolve_oci(struct importer *im, struct blob *index, struct resolved *r,
-		       struct lp_err *err)
+static int resolve_oci(struct importer *im, struct blob *index, const struct image_sel *sel,
+		       struct resolved *r, struct lp_err *err)
 {
 	const char *platform = im->o->platform ? im->o->platform : lp_host_platform();
-	json_t *name_desc = NULL, *desc, *layers, *d, *ann;
+	json_t *name_desc = NULL, *desc, *layers, *d;
 	struct blob *manifest;
 	size_t i;
 
-	desc = pick_manifest(im, index->json, platform, &name_desc, err);
+	desc = pick_manifest(im, index->json, platform, sel->several, sel->name, &name_desc, err);
 	if (!desc || !(manifest = resolve_desc(im, desc, true, err)))
 		return -1;
 	memcpy(r->manifest_digest, manifest->digest, 32);
-	ann = json_object_get(name_desc, "annotations");
-	r->name = json_string_value(json_object_get(ann, "io.containerd.image.name"));
-	if (!r->name)
-		r->name = json_string_value(json_object_get(ann, "org.opencontainers.image.ref.name"));
+	r->name = entry_name(name_desc);
 	r->config = resolve_desc(im, json_object_get(manifest->json, "config"), true, err);
 	if (!r->config)
 		return lp_prefix(err, "image config");
@@ -590,10 +621,10 @@ static int resolve_oci(struct importer *im, struct blob *index, struct resolved 
 	return 0;
 }
 
-static int resolve_docker(struct importer *im, struct blob *mf, struct resolved *r,
-			  struct lp_err *err)
+static int resolve_docker(struct importer *im, struct blob *mf, const struct image_sel *sel,
+			  struct resolved *r, struct lp_err *err)
 {
-	json_t *m = json_array_get(mf->json, 0), *layers, *l;
+	json_t *m = json_array_get(mf->json, sel->index), *layers, *l;
 	const char *cfg = json_string_value(json_object_get(m, "Config"));
 	unsigned char d[32];
 	char digest[80];
@@ -757,27 +788,156 @@ static int commit(struct importer *im, struct resolved *r, char **name_out, stru
 	return rc;
 }
 
+/*
+ * The images of the archive: the distinct names of the index's entries, or
+ * manifest.json's entries.  -1 when there are more than v holds (max).
+ */
+static ssize_t list_images(json_t *index, json_t *mf, struct image_sel *v, size_t max)
+{
+	json_t *d;
+	size_t i, j, n = 0;
+
+	if (index) {
+		json_array_foreach(json_object_get(index, "manifests"), i, d) {
+			const char *name = entry_name(d);
+
+			for (j = 0; j < n && !same_name(v[j].name, name); j++)
+				;
+			if (j < n)
+				continue;
+			if (n == max)
+				return -1;
+			v[n++] = (struct image_sel){ .name = name };
+		}
+	} else {
+		json_array_foreach(mf, i, d) {
+			json_t *tags = json_object_get(d, "RepoTags");
+
+			if (n == max)
+				return -1;
+			v[n++] = (struct image_sel){
+				.name = json_string_value(json_array_get(tags, 0)),
+				.index = i,
+			};
+		}
+	}
+	for (i = 0; i < n; i++)
+		v[i].several = n > 1;
+	return (ssize_t)n;
+}
+
+/* What the user's --name picks: the image it names, as the archive or the store would. */
+static bool name_picks(const char *want, const char *file, const char *name)
+{
+	cleanup_free char *stored = name ? archive_name(file, name) : NULL;
+	char tagged[512];
+
+	snprintf(tagged, sizeof(tagged), "%s:latest", want);
+	return name && (!strcmp(want, name) || !strcmp(tagged, name) ||
+			(stored && (!strcmp(want, stored) || !strcmp(tagged, stored))));
+}
+
+static int several_images(const struct image_sel *v, size_t n, const char *why,
+			  struct lp_err *err)
+{
+	char list[512] = "";
+	size_t i, used = 0;
+
+	for (i = 0; i < n && used < sizeof(list); i++)
+		used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "",
+					 v[i].name ? v[i].name : "(no name)");
+	return lp_fail(err, EINVAL, "it holds %zu images (%s): %s", n, list, why);
+}
+
+/*
+ * The images to import: the archive's only one; the one --name picks when
+ * it holds several; or, without --name, all of them, each by its own name.
+ */
+static ssize_t select_images(struct importer *im, struct image_sel *v, size_t n,
+			     struct lp_err *err)
+{
+	size_t i, pick = n;
+
+	if (n <= 1)
+		return (ssize_t)n;
+	if (!im->o->name) {
+		for (i = 0; i < n; i++)
+			if (!v[i].name)
+				return several_images(v, n, "one has no name: import a named "
+							   "one with --name NAME", err);
+		return (ssize_t)n;
+	}
+	for (i = 0; i < n; i++) {
+		if (!name_picks(im->o->name, im->o->file, v[i].name))
+			continue;
+		if (pick < n)
+			return several_images(v, n, "--name matches more than one", err);
+		pick = i;
+	}
+	if (pick == n)
+		return several_images(v, n, "--name must name one of them", err);
+	v[0] = v[pick];
+	return 1;
+}
+
 static int resolve_and_commit(struct importer *im, char **name_out, struct lp_err *err)
 {
 	const char *platform = im->o->platform ? im->o->platform : lp_host_platform();
 	struct blob *index = find_path(im, "index.json");
 	struct blob *mf = find_path(im, "manifest.json");
-	struct resolved r;
+	struct image_sel sel[IMAGES_MAX];
+	struct resolved *r;
+	char *names = NULL;
+	ssize_t n, i;
+	int rc = 0;
 
-	memset(&r, 0, sizeof(r));
-	if (index && index->json) {
-		if (resolve_oci(im, index, &r, err) < 0)
-			return -1;
-	} else if (mf && json_is_array(mf->json)) {
-		if (resolve_docker(im, mf, &r, err) < 0)
-			return -1;
-	} else {
+	if (index && !index->json)
+		index = NULL;
+	if (!index && !(mf && json_is_array(mf->json)))
 		return lp_fail(err, EBADMSG, "neither an OCI layout (index.json) nor a docker save "
 					     "archive (manifest.json)");
-	}
-	if (check_diff_ids(&r, platform, im->o->platform != NULL, err) < 0)
+	n = list_images(index ? index->json : NULL, mf ? mf->json : NULL, sel, IMAGES_MAX);
+	if (n < 0)
+		return lp_fail(err, E2BIG, "it holds more than %d images", IMAGES_MAX);
+	if (n == 0 && !index)
+		return lp_fail(err, EBADMSG, "manifest.json: no image in it");
+	if (n == 0)
+		n = 1, sel[0] = (struct image_sel){ 0 }; /* pick_manifest says what is wrong */
+	n = select_images(im, sel, (size_t)n, err);
+	if (n < 0)
 		return -1;
-	return commit(im, &r, name_out, err);
+	r = calloc((size_t)n, sizeof(*r));
+	if (!r)
+		return lp_fail(err, ENOMEM, "out of memory");
+	/* Every image is checked before any is committed. */
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = index ? resolve_oci(im, index, &sel[i], &r[i], err)
+			   : resolve_docker(im, mf, &sel[i], &r[i], err);
+		if (rc == 0)
+			rc = check_diff_ids(&r[i], platform, im->o->platform != NULL, err);
+		if (rc < 0 && sel[i].several)
+			lp_prefix(err, "image %s", sel[i].name);
+	}
+	for (i = 0; i < n && rc == 0; i++) {
+		cleanup_free char *one = NULL;
+		char *joined = NULL;
+
+		rc = commit(im, &r[i], &one, err);
+		if (rc == 0 && asprintf(&joined, "%s%s%s", names ? names : "", names ? "\n" : "",
+					one) < 0)
+			rc = lp_fail(err, ENOMEM, "out of memory");
+		if (rc == 0) {
+			free(names);
+			names = joined;
+		}
+	}
+	free(r);
+	if (rc < 0) {
+		free(names);
+		return -1;
+	}
+	*name_out = names;
+	return 0;
 }
 
 static void importer_free(struct importer *im)

@@ -21,7 +21,8 @@
 struct lp_import_opts {
 	const char *file;
 	const char *sig;	/* NULL: FILE.sig */
-	const char *name;	/* NULL: from the archive, else the file name */
+	/* NULL: from the archive, else the file name; of several images, picks one */
+	const char *name;
 	const char *platform;	/* NULL: this host's, e.g. "linux/arm64" */
 	const struct lp_trust *trust;
 	bool allow_unsigned;
@@ -49,7 +50,11 @@ int lp_import_trust(struct lp_globals *g, const char *const *extra, size_t n_ext
 		    struct lp_trust *t,
 		    struct lp_err *err);
 
-/* On success *name_out (malloc'd) is the image's name in the store. */
+/*
+ * On success *name_out (malloc'd) is the image's name in the store; the
+ * names one a line when the archive holds several images and o->name did
+ * not pick one of them (o->name picks by the archive's name for it).
+ */
 int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char **name_out,
 		    struct lp_err *err);
 

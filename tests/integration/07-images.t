@@ -49,6 +49,56 @@ is "$(L image inspect hello | python3 -c 'import json,sys; print(json.load(sys.s
 L image check >/dev/null
 is "$?" 0 "the store passes its consistency check"
 
+# --- one archive, several images: docker save one two (classic, and Docker >= 25's OCI layout)
+tar -C "$ROOTFS" -cf "$T/base.tar" .
+python3 "$top/tests/lib/ocitool.py" mklayer "$T/two.tar" dir:opt file:opt/two=2
+python3 - "$top/tests/lib" "$T" <<'PY'
+import json, sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import ocitool
+t = sys.argv[2]
+base, two = (open("%s/%s.tar" % (t, n), "rb").read() for n in ("base", "two"))
+one = ocitool.build_image([base], "none", entrypoint=["/bin/echo"], cmd=["one"])
+second = ocitool.build_image([base, two], "none", entrypoint=["/bin/cat"], cmd=["/opt/two"])
+# classic: one manifest.json entry per image, layers and configs side by side
+items = dict(ocitool.docker_items(one, "multi/one:latest"))
+more = dict(ocitool.docker_items(second, "multi/two:v2"))
+mf = json.loads(items["manifest.json"]) + json.loads(more["manifest.json"])
+items.update(more)
+items["manifest.json"] = ocitool.jdump(mf)
+items["repositories"] = ocitool.jdump({"multi/one": {"latest": "x"}, "multi/two": {"v2": "y"}})
+ocitool.write_file(t + "/multi.tar", ocitool.tar_bytes(sorted(items.items(), key=lambda kv: kv[0])))
+# Docker >= 25: one index.json entry (and one manifest.json entry) per image
+a = ocitool.add_docker_index(one, "multi/one:latest")
+b = ocitool.add_docker_index(second, "multi/two:v2")
+lay = ocitool.Layout({**a.files, **b.files})
+lay.files["index.json"] = ocitool.jdump({"schemaVersion": 2, "manifests":
+    json.loads(a.files["index.json"])["manifests"] + json.loads(b.files["index.json"])["manifests"]})
+lay.files["manifest.json"] = ocitool.jdump(json.loads(a.files["manifest.json"]) + json.loads(b.files["manifest.json"]))
+ocitool.write_oci(lay, t + "/multi-oci.tar")
+PY
+for f in multi multi-oci; do
+	openssl dgst -sha256 -sign "$KEY" -out "$T/$f.tar.sig" "$T/$f.tar"
+done
+before=$(store_sum)
+err=$(imp --name nope "$T/multi.tar" 2>&1)
+is "$?" 1 "docker save of two images: a --name that is not one of them is refused"
+like "$err" "it holds 2 images \(multi/one:latest, multi/two:v2\): --name must name one of them" \
+	"listing what is inside"
+is "$(store_sum)" "$before" "and the store is unchanged"
+is "$(imp --name multi/two:v2 "$T/multi.tar")" multi/two:v2 "--name picks one of them"
+is "$(L image ls --json | python3 -c 'import json,sys; print(" ".join(i["name"] for i in json.load(sys.stdin) if i["name"].startswith("multi/")))')" \
+	multi/two:v2 "and only that one is imported"
+is "$(L run --rm multi/two:v2)" 2 "the one it names (its own config and layers)"
+is "$(imp "$T/multi.tar" | tr '\n' ' ')" "multi/one:latest multi/two:v2 " "without --name, every image is imported"
+is "$(L run --rm multi/one) $(L run --rm multi/two:v2)" "one 2" "each with its own config and layers"
+L image rm multi/one multi/two:v2 >/dev/null
+is "$(imp "$T/multi-oci.tar" | tr '\n' ' ')" "multi/one:latest multi/two:v2 " "Docker >= 25's save of two images imports both"
+is "$(L run --rm multi/two:v2)" 2 "and they run"
+L image rm multi/one multi/two:v2 >/dev/null
+L image gc >/dev/null
+
 # --- refusals leave the store exactly as it was
 before=$(store_sum)
 refuse() { # DESC ARCHIVE [import args]: must fail with one line, store unchanged
