@@ -600,6 +600,16 @@ static json_t *slot_json(struct lp_dstate *ds, const char *slot)
 	return j;
 }
 
+/* One container of a deployment, as the status report shows it. */
+static json_t *deployed_json(const struct lp_container *ct)
+{
+	return json_pack("{s:s, s:s, s:I, s:s, s:i, s:o, s:b}", "name", ct->st.deploy_name,
+			 "container", ct->cfg.name, "version", (json_int_t)ct->st.deploy_version,
+			 "state", lp_ct_status_name(ct), "restarts", ct->st.restarts, "exit_code",
+			 lp_ct_exit_known(ct) ? json_integer(ct->st.exit_code) : json_null(),
+			 "oom_killed", ct->st.oom_killed);
+}
+
 json_t *lp_deploy_status(struct lp_globals *g)
 {
 	struct lp_dstate ds = { .dir_fd = -1, .lock_fd = -1 };
@@ -616,16 +626,7 @@ json_t *lp_deploy_status(struct lp_globals *g)
 			if (lp_ct_load(g, names[i], &ct, &err) < 0)
 				continue;
 			if (ct.st.deploy_version > 0)
-				json_array_append_new(
-					cts, json_pack("{s:s, s:s, s:I, s:s, s:i, s:o, s:b}", "name",
-						       ct.st.deploy_name, "container", ct.cfg.name,
-						       "version", (json_int_t)ct.st.deploy_version,
-						       "state", lp_ct_status_name(&ct), "restarts",
-						       ct.st.restarts, "exit_code",
-						       lp_ct_exit_known(&ct)
-							       ? json_integer(ct.st.exit_code)
-							       : json_null(),
-						       "oom_killed", ct.st.oom_killed));
+				json_array_append_new(cts, deployed_json(&ct));
 			lp_ct_free(&ct);
 		}
 		lp_ct_names_free(names, n);

@@ -185,7 +185,8 @@ void lp_deploy_drop_images(struct lp_globals *g, struct lp_dstate *ds, const cha
 	for (i = 0; i < gone->n; i++) {
 		if (lp_store_resolve(g, gone->containers[i].cfg.image, stored, sizeof(stored),
 				     &err) < 0 ||
-		    lp_image_use_holder(&use, stored) || lp_store_remove_image(&st, stored, &err) < 0)
+		    lp_image_use_holder(&use, stored) ||
+		    lp_store_remove_image(&st, stored, &err) < 0)
 			continue;
 		removed++;
 	}

@@ -17,7 +17,7 @@
 struct lp_image_use {
 	char **images;		/* stored names (lp_store_resolve), NULL-terminated */
 	char **holders;		/* holders[i] holds images[i]: "container web" */
-	char **layers;		/* diff_id hex of running containers' layers, NULL-terminated */
+	char **layers;		/* diff_id hex of running containers' layers, NULL-ended */
 };
 
 /* ds: the deployments, when the caller holds them open; NULL: read them here. */

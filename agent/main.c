@@ -61,7 +61,7 @@ static const struct applet applets[] = {
 #ifdef CONFIG_KVM
 	{ "vmm", cmd_vmm, false,
 	  "vmm --kernel IMAGE --initrd CPIO [--memory 256M] [--cpus N] [--append ARGS]\n"
-	  "      [--kernel-log | --kernel-log-file FILE] [--times]   (one microVM in the foreground)\n"
+	  "      [--kernel-log | --kernel-log-file FILE] [--times]   (one microVM, foreground)\n"
 	  "  vmm --probe   (does a guest of a few instructions run here?)" },
 #endif
 	{ "version", cmd_version, false, "version" },
