@@ -502,6 +502,33 @@ static bool same_name(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+/* None of the index's entries (named image, when filter) is for platform: say what is. */
+static void no_platform(struct importer *im, json_t *list, bool filter, const char *image,
+			const char *platform, struct lp_err *err)
+{
+	char have[256] = "";
+	size_t i, used = 0;
+	json_t *d;
+
+	json_array_foreach(list, i, d) {
+		json_t *p = json_object_get(d, "platform");
+		const char *variant = json_string_value(json_object_get(p, "variant"));
+
+		if ((filter && !same_name(entry_name(d), image)) || used >= sizeof(have))
+			continue;
+		if (!p)
+			used += (size_t)snprintf(have + used, sizeof(have) - used,
+						 "%s(no platform)", used ? ", " : "");
+		else
+			used += (size_t)snprintf(have + used, sizeof(have) - used, "%s%s/%s%s%s",
+						 used ? ", " : "", jstr(json_object_get(p, "os")),
+						 jstr(json_object_get(p, "architecture")),
+						 variant ? "/" : "", variant ? variant : "");
+	}
+	lp_fail(err, ENOENT, "the archive has no image for %s%s, only for %s", platform,
+		im->o->platform ? "" : " (this host; --platform picks another)", have);
+}
+
 /*
  * Pick the manifest for our platform from an index (descending into nested
  * ones); at the top, only among the entries named `image` (one image of an
@@ -535,8 +562,7 @@ static json_t *pick_manifest(struct importer *im, json_t *index, const char *pla
 			}
 		}
 		if (!chosen) {
-			lp_fail(err, ENOENT, "the archive has no image for %s (use --platform)",
-				platform);
+			no_platform(im, list, filter && depth == 0, image, platform, err);
 			return NULL;
 		}
 		if (!*name_desc)

@@ -99,6 +99,35 @@ is "$(L run --rm multi/two:v2)" 2 "and they run"
 L image rm multi/one multi/two:v2 >/dev/null
 L image gc >/dev/null
 
+# --- a multi-platform index without the platform asked for says which it has
+python3 - "$top/tests/lib" "$T" <<'PY'
+import sys
+sys.dont_write_bytecode = True
+sys.path.insert(0, sys.argv[1])
+import ocitool
+t = sys.argv[2]
+base = open(t + "/base.tar", "rb").read()
+lay = ocitool.Layout({"oci-layout": ocitool.jdump({"imageLayoutVersion": "1.0.0"})})
+descs = []
+for arch, variant in (("amd64", None), ("arm64", "v8")):
+    img = ocitool.build_image([base], "gzip", arch=arch, cmd=["/bin/true"])
+    mdesc, _ = img.manifest()
+    lay.files.update({k: v for k, v in img.files.items() if k.startswith("blobs/")})
+    desc = {k: v for k, v in mdesc.items() if k != "annotations"}
+    desc["platform"] = dict({"os": "linux", "architecture": arch}, **({"variant": variant} if variant else {}))
+    descs.append(desc)
+index = lay.add_blob(ocitool.jdump({"schemaVersion": 2, "mediaType": ocitool.MT_INDEX, "manifests": descs}),
+                     ocitool.MT_INDEX, {ocitool.REF_NAME: "latest"})
+lay.files["index.json"] = ocitool.jdump({"schemaVersion": 2, "mediaType": ocitool.MT_INDEX, "manifests": [index]})
+ocitool.write_oci(lay, t + "/multiarch.tar")
+PY
+openssl dgst -sha256 -sign "$KEY" -out "$T/multiarch.tar.sig" "$T/multiarch.tar"
+err=$(imp --platform linux/s390x "$T/multiarch.tar" 2>&1)
+like "$err" "no image for linux/s390x, only for linux/amd64, linux/arm64/v8$" \
+	"--platform absent from the index: the message lists the platforms it has"
+is "$(imp --platform linux/arm64 --name arm "$T/multiarch.tar")" arm "and one it has imports"
+L image rm arm >/dev/null
+
 # --- refusals leave the store exactly as it was
 before=$(store_sum)
 refuse() { # DESC ARCHIVE [import args]: must fail with one line, store unchanged
