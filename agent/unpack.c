@@ -352,7 +352,11 @@ static int vet_entry(struct archive_entry *e, const struct lp_unpack_limits *lim
 		return make_whiteout(path, err) < 0 ? -1 : 0;
 	}
 	if (type == AE_IFCHR || type == AE_IFBLK)
-		return lp_fail(err, EPERM, "%s: device nodes are not allowed in layers", path);
+		return lp_fail(err, EPERM,
+			       "%s: device nodes are not allowed in layers (the runtime makes "
+			       "/dev): empty the root's dev/ before packing it (mmdebstrap: "
+			       "--skip=output/dev)",
+			       path);
 	/* A hard link's mode has no type bits when tar, not Go, wrote the layer. */
 	if (!link && type != AE_IFREG && type != AE_IFDIR && type != AE_IFLNK && type != AE_IFIFO)
 		return lp_fail(err, EPERM, "%s: unsupported entry type", path);

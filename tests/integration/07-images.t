@@ -201,6 +201,9 @@ while read -r name expect _; do
 	L image gc >/dev/null
 	before=$(store_sum)
 done <"$T/hostile/cases.txt"
+err=$(imp --name dev "$T/hostile/hostile-device-char.tar" 2>&1)
+like "$err" "dev/mem: device nodes are not allowed in layers .*: empty the root's dev/ before packing it \(mmdebstrap: --skip=output/dev\)$" \
+	"a device node in a layer (a root-mode mmdebstrap tree): the message says how to fix the image"
 mode=$(stat -c %a "$(find "$ROOT/store/layers" -name 'su*' -type f 2>/dev/null | head -1)" 2>/dev/null)
 L image import --trust "$PUB" --name h-setuid "$T/hostile/hostile-setuid.tar" >/dev/null
 check "setuid bits survive import" bash -c "find '$ROOT/store/layers' -perm -4000 -type f | grep -q ."
