@@ -2,11 +2,13 @@
 /* limpet image import|ls|inspect|rm|gc|sign|verify */
 #include <dirent.h>
 #include <errno.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -67,16 +69,38 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
-static void print_image_line(json_t *rec)
-{
-	json_int_t size = json_integer_value(json_object_get(rec, "size"));
+/* nftw has no argument for its callback: the sum it is adding to. */
+static uint64_t walk_total;
 
-	printf("%-32s %-19.19s %-8zu %8.1f MB  %s\n", json_string_value(json_object_get(rec, "name")),
-	       json_string_value(json_object_get(rec, "digest")),
-	       json_array_size(json_object_get(rec, "layers")), (double)size / (1024.0 * 1024.0),
-	       json_is_string(json_object_get(rec, "signed_by"))
-		       ? json_string_value(json_object_get(rec, "signed_by"))
-		       : "unsigned");
+static int add_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_F && S_ISREG(st->st_mode))
+		walk_total += (uint64_t)st->st_size;
+	return 0;
+}
+
+/*
+ * An image's unpacked size, the bytes of file data in its layers (what
+ * `docker images` shows), whatever the archive's compression was: what the
+ * import counted, or for a record from before it did, its layers now.
+ */
+static uint64_t unpacked_size(struct lp_globals *g, json_t *rec)
+{
+	json_t *v = json_object_get(rec, "unpacked_size"), *layer;
+	char dir[PATH_MAX];
+	size_t i;
+
+	if (json_is_integer(v))
+		return (uint64_t)json_integer_value(v);
+	walk_total = 0;
+	json_array_foreach(json_object_get(rec, "layers"), i, layer)
+		if (json_is_string(layer) &&
+		    snprintf(dir, sizeof(dir), "%s/store/layers/%s", g->root,
+			     json_string_value(layer)) < (int)sizeof(dir))
+			nftw(dir, add_file, 16, FTW_PHYS);
+	return walk_total;
 }
 
 static int image_ls(int argc, char **argv, struct lp_globals *g)
@@ -85,12 +109,23 @@ static int image_ls(int argc, char **argv, struct lp_globals *g)
 	struct lp_err err = { 0 };
 	json_t *all, *rec;
 	size_t i;
+	int width = 4;
 
 	if (argc > 1 && !as_json)
 		return lp_usage_error("image ls", "unknown argument %s (usage: image ls [--json])",
 				      argv[1]);
 	if (lp_store_list_images(g, &all, &err) < 0)
 		return lp_cmd_fail("image ls", &err);
+	json_array_foreach(all, i, rec) {
+		const char *name = json_string_value(json_object_get(rec, "name"));
+
+		json_object_set_new(rec, "unpacked_size",
+				    json_integer((json_int_t)unpacked_size(g, rec)));
+		/* Records from before unpacked_size: their size meant the archive's bytes. */
+		json_object_del(rec, "size");
+		if (name && (int)strlen(name) > width)
+			width = (int)strlen(name);
+	}
 	if (as_json) {
 		json_array_foreach(all, i, rec)
 			json_object_del(rec, "config");
@@ -99,10 +134,19 @@ static int image_ls(int argc, char **argv, struct lp_globals *g)
 		printf("%s\n", s ? s : "[]");
 		free(s);
 	} else {
-		printf("%-32s %-19s %-8s %11s  %s\n", "NAME", "DIGEST", "LAYERS", "SIZE",
+		printf("%-*s  %-19s  %6s  %10s  %s\n", width, "NAME", "DIGEST", "LAYERS", "SIZE",
 		       "SIGNED BY");
-		json_array_foreach(all, i, rec)
-			print_image_line(rec);
+		json_array_foreach(all, i, rec) {
+			const char *signer = json_string_value(json_object_get(rec, "signed_by"));
+
+			printf("%-*s  %-19.19s  %6zu  %7.1f MB  %s\n", width,
+			       json_string_value(json_object_get(rec, "name")),
+			       json_string_value(json_object_get(rec, "digest")),
+			       json_array_size(json_object_get(rec, "layers")),
+			       (double)json_integer_value(json_object_get(rec, "unpacked_size")) /
+				       (1024.0 * 1024.0),
+			       signer ? signer : "unsigned");
+		}
 	}
 	json_decref(all);
 	return 0;

@@ -32,6 +32,7 @@ struct blob {
 	char *link;		/* symlink/hardlink target inside the archive */
 	unsigned char digest[32];
 	uint64_t size;
+	uint64_t unpacked;	/* a layer's file data, unpacked */
 	bool layer;
 	bool committed;
 	unsigned char diff_id[32];
@@ -296,6 +297,7 @@ static int read_layer(struct importer *im, struct archive *a, struct blob *b, co
 	memcpy(b->digest, res.blob_digest, sizeof(b->digest));
 	memcpy(b->diff_id, res.diff_id, sizeof(b->diff_id));
 	b->size = res.blob_size;
+	b->unpacked = res.unpacked;
 	b->layer = true;
 	return 0;
 }
@@ -745,7 +747,7 @@ static json_t *make_record(struct importer *im, struct resolved *r, const char *
 	for (i = 0; i < r->n_layers; i++) {
 		lp_hex(r->layers[i]->diff_id, 32, hex);
 		json_array_append_new(layers, json_string(hex));
-		size += r->layers[i]->size;
+		size += r->layers[i]->unpacked;
 	}
 	lp_hex(r->manifest_digest, 32, hex);
 	snprintf(digest, sizeof(digest), "sha256:%s", hex);
@@ -754,7 +756,7 @@ static json_t *make_record(struct importer *im, struct resolved *r, const char *
 	rec = json_pack("{s:s, s:s, s:s, s:o, s:O, s:I, s:I, s:s, s:s?, s:s, s:s}", "name", name,
 			"digest", digest, "platform",
 			im->o->platform ? im->o->platform : lp_host_platform(), "layers", layers,
-			"config", r->config->json, "size", (json_int_t)size, "imported_at",
+			"config", r->config->json, "unpacked_size", (json_int_t)size, "imported_at",
 			(json_int_t)lp_wall_s(), "source", im->o->file, "signed_by", im->signed_by,
 			"format", r->format, "archive_sha256", archive);
 	return rec;

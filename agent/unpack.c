@@ -416,8 +416,8 @@ static int copy_data(struct archive *in, struct archive *out, const char *path,
 	return 0;
 }
 
-static int extract_all(struct archive *tar, const struct lp_unpack_limits *lim, uint64_t *files,
-		       struct lp_err *err)
+static int extract_all(struct archive *tar, const struct lp_unpack_limits *lim,
+		       struct lp_layer_result *res, struct lp_err *err)
 {
 	struct archive *w = open_writer();
 	struct archive_entry *e;
@@ -446,7 +446,9 @@ static int extract_all(struct archive *tar, const struct lp_unpack_limits *lim, 
 			rc = archive_fail(err, w, archive_entry_pathname(e));
 			break;
 		}
-		(*files)++;
+		res->files++;
+		if (archive_entry_size(e) > 0)
+			res->unpacked += (uint64_t)archive_entry_size(e);
 	}
 	if (rc == 0 && r != ARCHIVE_EOF)
 		rc = lp_fail(err, archive_errno(tar), "layer tar: %s", archive_error_string(tar));
@@ -505,7 +507,7 @@ static int run_chain(struct blob_src *blob, struct plain_src *plain,
 		lp_fail(err, archive_errno(tar), "layer tar: %s", archive_error_string(tar));
 		goto out;
 	}
-	if (extract_all(tar, lim, &res->files, err) < 0)
+	if (extract_all(tar, lim, res, err) < 0)
 		goto out;
 	if (drain(plain_read, plain, tar, "layer", err) < 0)
 		goto out;

@@ -27,6 +27,7 @@ struct lp_layer_result {
 	unsigned char diff_id[32];	/* sha256 of the uncompressed tar */
 	uint64_t blob_size;
 	uint64_t files;
+	uint64_t unpacked;		/* bytes of file data written: the layer's size on disk */
 };
 
 /*

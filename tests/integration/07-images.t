@@ -45,6 +45,12 @@ L image gc >/dev/null
 layers=$(ls "$ROOT/store/layers" | wc -l)
 check "gzip, zstd and plain variants share layers by diff_id ($layers layers for 5 images)" test "$layers" -le 4
 like "$(L image ls)" "layers:latest +sha256:[0-9a-f]{12} +3 " "image ls lists layers and digest"
+sizes=$(L image ls --json | python3 -c 'import json,sys; s={i["name"]: i["unpacked_size"] for i in json.load(sys.stdin)}; print(s["hello:latest"], s["docker.io/limpet/hello:latest"])')
+like "$sizes" "^([0-9]{7,}) \1$" "image ls: the size is the unpacked one, the same for an OCI (gzip) and a docker-archive import of one image"
+imp --name registry.example.com/a-rather-long-team-name/hello-world:1.0 "$IMG/hello.tar" >/dev/null
+is "$(L image ls | awk 'NR == 1 { print index($0, "DIGEST") } NR > 1 { print index($0, "sha256:") }' | sort -u | wc -l)" 1 \
+	"image ls: the columns line up with a name of over 32 characters"
+L image rm registry.example.com/a-rather-long-team-name/hello-world:1.0 >/dev/null
 is "$(L image inspect hello | python3 -c 'import json,sys; print(json.load(sys.stdin)["config"]["config"]["User"])')" user "image inspect shows the config"
 L image check >/dev/null
 is "$?" 0 "the store passes its consistency check"
