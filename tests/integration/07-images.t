@@ -55,11 +55,12 @@ is "$(L image inspect hello | python3 -c 'import json,sys; print(json.load(sys.s
 L image check >/dev/null
 is "$?" 0 "the store passes its consistency check"
 
-# --- one archive, several images: docker save one two (classic, and Docker >= 25's OCI layout)
+# --- one archive, several images: docker save one two (classic, with Docker's
+# ../ID/layer.tar link for the layer they share, and Docker >= 25's OCI layout)
 tar -C "$ROOTFS" -cf "$T/base.tar" .
 python3 "$top/tests/lib/ocitool.py" mklayer "$T/two.tar" dir:opt file:opt/two=2
 python3 - "$top/tests/lib" "$T" <<'PY'
-import json, sys
+import json, sys, tarfile
 sys.dont_write_bytecode = True
 sys.path.insert(0, sys.argv[1])
 import ocitool
@@ -72,9 +73,16 @@ items = dict(ocitool.docker_items(one, "multi/one:latest"))
 more = dict(ocitool.docker_items(second, "multi/two:v2"))
 mf = json.loads(items["manifest.json"]) + json.loads(more["manifest.json"])
 items.update(more)
+# Docker links the layer both share from a directory of the second's: ../ID/layer.tar
+shared = mf[1]["Layers"][0]
+mf[1]["Layers"][0] = "linked/layer.tar"
 items["manifest.json"] = ocitool.jdump(mf)
 items["repositories"] = ocitool.jdump({"multi/one": {"latest": "x"}, "multi/two": {"v2": "y"}})
 ocitool.write_file(t + "/multi.tar", ocitool.tar_bytes(sorted(items.items(), key=lambda kv: kv[0])))
+with tarfile.open(t + "/multi.tar", "a") as tar:
+    link = tarfile.TarInfo("linked/layer.tar")
+    link.type, link.linkname = tarfile.SYMTYPE, "../" + shared
+    tar.addfile(link)
 # Docker >= 25: one index.json entry (and one manifest.json entry) per image
 a = ocitool.add_docker_index(one, "multi/one:latest")
 b = ocitool.add_docker_index(second, "multi/two:v2")
