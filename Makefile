@@ -170,6 +170,7 @@ check-integration: $(O)/limpet
 check-static:
 	$(MAKE) static
 	LIMPET=$(abspath build-static-$(ARCH)/limpet) prove -v --timer tests/integration/*.t
+	$(MAKE) check-real LIMPET_BIN=build-static-$(ARCH)/limpet
 
 # Unit tests, the suite on the static binary, then everything once more on
 # the dynamic build under ASan+UBSan, then each fuzz target for a few seconds.
@@ -252,13 +253,22 @@ install: $(LIMPET_BIN)
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/limpet.service
 	install -d -m 0700 $(DESTDIR)/var/lib/limpet
 
+# Real images (tests/realworld/README.md): Debian bookworm made by mmdebstrap,
+# packed by umoci + skopeo, buildah/podman and docker, run by limpet and
+# checked against docker run. The images are built once per recipe into
+# $${LIMPET_CACHE_DIR:-~/.cache/limpet}/realworld (15-25 minutes), then
+# reused (the tests: about 100 s of CPU). LIMPET_BIN: the binary under test.
+.PHONY: check-real
+check-real: $(LIMPET_BIN)
+	LIMPET=$(abspath $(LIMPET_BIN)) prove -v --timer tests/realworld/*.t
+
 # Everything needed to build and test on a fresh Debian 12.
 DEB_BUILD := build-essential pkg-config kconfig-frontends-nox libncurses-dev \
 	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev libmbedtls-dev \
 	     libarchive-dev libcurl4-openssl-dev
 DEB_TEST := busybox-static crun runc hyperfine iproute2 procps openssl curl skopeo umoci zstd \
 	    python3 file nginx-core dosfstools mtools fdisk e2fsprogs lintian \
-	    clang libclang-rt-14-dev
+	    clang libclang-rt-14-dev mmdebstrap docker.io podman buildah qemu-user-static
 deps:
 	@if command -v apt-get >/dev/null; then \
 		export DEBIAN_FRONTEND=noninteractive; \
