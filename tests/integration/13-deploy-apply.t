@@ -105,11 +105,15 @@ stop_agent
 v6_pid=$(ps_field app.v6 pid)
 kill -KILL "$v6_pid"
 check "app.v6 is gone" wait_for 10 bash -c "! test -d /proc/$v6_pid || grep -q '^State:.*Z' /proc/$v6_pid/status"
-is "$(L deploy status | python3 -c 'import json,sys; c=[c for c in json.load(sys.stdin)["containers"] if c["container"] == "app.v6"][0]; print(c["state"], c["exit_code"])')" \
-	"lost None" "deploy status: state lost, exit_code null (not 0)"
+if have_python; then
+	is "$(L deploy status | python3 -c 'import json,sys; c=[c for c in json.load(sys.stdin)["containers"] if c["container"] == "app.v6"][0]; print(c["state"], c["exit_code"])')" \
+		"lost None" "deploy status: state lost, exit_code null (not 0)"
+else
+	skip "deploy status is read with python3, which this machine lacks"
+fi
 
 # --- a kept deployment holds its images, also with no container left
-img=$(L image ls --json | python3 -c 'import json,sys; print([i["name"] for i in json.load(sys.stdin) if i["name"].startswith("deploy/app:")][0])')
+img=$(L image ls | awk '$1 ~ /^deploy\/app:/ { print $1; exit }')
 L rm -f app.v6 >/dev/null
 err=$(L image rm "$img" 2>&1)
 is "$?" 1 "image rm refuses the image of the current deployment"

@@ -136,6 +136,12 @@ test_tool() {
 	exit 0
 }
 
+# skip REASON: a check that cannot be made here, reported as skipped
+skip() { _n=$((_n + 1)); echo "ok $_n # skip $*"; }
+# have_python: python3 reads JSON here (the boards have none: checks that
+# need it skip there, and run on the host)
+have_python() { command -v python3 >/dev/null; }
+
 # free_port: a TCP port nobody on this machine holds right now, below the
 # ephemeral range so that no outgoing connection takes it meanwhile (busybox
 # and bash only: the boards have no python3).
