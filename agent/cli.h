@@ -18,6 +18,7 @@ struct lp_globals {
 	struct lp_agent_config cfg;	/* loaded config (defaults if no file) */
 	char root[PATH_MAX];		/* --root, else cfg.root */
 	char run_dir[PATH_MAX];		/* cfg.run_dir, else /run/limpet or ROOT/run */
+	char config_error[LP_ERR_MAX];	/* why the config did not load (doctor only) */
 };
 
 typedef int (*lp_cmd_fn)(int argc, char **argv, struct lp_globals *g);

@@ -493,9 +493,22 @@ static void check_microvm(struct report *r, const struct lp_board *b, struct lp_
 		append_fix(c, fixes[m]);
 }
 
+/* A config the agent would refuse; the other checks go on with the defaults. */
+static void check_config(struct report *r, const struct lp_globals *g)
+{
+	struct check *c;
+
+	if (!g->config_error[0])
+		return;
+	c = add_check(r, "config", CHECK_FAIL);
+	append(c->found, sizeof(c->found), "%s", g->config_error);
+	append_fix(c, "correct it: the agent and every command but doctor refuse to start with it");
+}
+
 static void run_checks(struct report *r, const struct lp_board *b, struct lp_globals *g)
 {
 	r->n = 0;
+	check_config(r, g);
 	check_board(r, b);
 	check_namespaces(r, b);
 	check_overlay(r, b);

@@ -21,50 +21,53 @@
 struct applet {
 	const char *name;
 	lp_cmd_fn fn;
-	bool needs_config;	/* reads the config file / state directory */
+	/* reads the config file and finds the state directory */
+	enum { CONFIG_NONE, CONFIG_NEEDED, CONFIG_TRIED } config;
 	const char *usage;
 };
 
 static const struct applet applets[] = {
-	{ "run", cmd_run, true,
+	{ "run", cmd_run, CONFIG_NEEDED,
 	  "run [--name N] [--memory 64M] [--cpus 0.5] [--cpu-weight W] [--pids 64]\n"
 	  "      [--hostname H] [-e K=V]... [--net none|host] [--read-only] [--init]\n"
 	  "      [--device HOST[:INNER][:rwm]]... [-v NAME:/PATH]... [--user UID[:GID]]\n"
 	  "      [--workdir DIR] [--userns HOSTUID[:COUNT]] [--isolation container|vm|auto]\n"
 	  "      [-d] [--rm] [--restart no|on-failure[:N]|always] ROOTFS_DIR [CMD ARGS...]" },
-	{ "image", cmd_image, true,
+	{ "image", cmd_image, CONFIG_NEEDED,
 	  "image import [--trust PEM]... [--sig SIG] [--name N] [--platform P] FILE\n"
 	  "  image pull [--trust PEM]... [--ca F] [--cert F --key F] [--size N] [--sha256 H]\n"
 	  "             [--limit-rate R] [--name N] [--platform P] https://URL\n"
 	  "  image ls [--json] | inspect NAME | rm NAME... | gc | check | sign KEY FILE |\n"
 	  "  image verify FILE" },
-	{ "ps", cmd_ps, true, "ps [--json]" },
-	{ "inspect", cmd_inspect, true, "inspect [-f FIELD] NAME...   (FIELD: pid, limits.memory, ...)" },
-	{ "stop", cmd_stop, true, "stop [-t SECS] NAME..." },
-	{ "rm", cmd_rm, true, "rm [-f] NAME..." },
-	{ "logs", cmd_logs, true, "logs [-f] [--tail N] NAME" },
-	{ "exec", cmd_exec, true, "exec [-e K=V]... NAME CMD [ARGS...]" },
-	{ "volume", cmd_volume, true, "volume ls | rm NAME..." },
-	{ "deploy", cmd_deploy, true,
+	{ "ps", cmd_ps, CONFIG_NEEDED, "ps [--json]" },
+	{ "inspect", cmd_inspect, CONFIG_NEEDED,
+	  "inspect [-f FIELD] NAME...   (FIELD: pid, limits.memory, ...)" },
+	{ "stop", cmd_stop, CONFIG_NEEDED, "stop [-t SECS] NAME..." },
+	{ "rm", cmd_rm, CONFIG_NEEDED, "rm [-f] NAME..." },
+	{ "logs", cmd_logs, CONFIG_NEEDED, "logs [-f] [--tail N] NAME" },
+	{ "exec", cmd_exec, CONFIG_NEEDED, "exec [-e K=V]... NAME CMD [ARGS...]" },
+	{ "volume", cmd_volume, CONFIG_NEEDED, "volume ls | rm NAME..." },
+	{ "deploy", cmd_deploy, CONFIG_NEEDED,
 	  "deploy [--trust PEM]... [--sig SIG] deployment.json   (apply it; the agent runs)\n"
 	  "  deploy check [--trust PEM]... [--sig SIG] [--device ID] deployment.json\n"
 	  "  deploy status" },
-	{ "import", cmd_import, true,
+	{ "import", cmd_import, CONFIG_NEEDED,
 	  "import [--trust PEM]... PATH   (a folder with limpet/ in it, or a stick's block device)" },
-	{ "bundle", cmd_bundle, true,
+	{ "bundle", cmd_bundle, CONFIG_NEEDED,
 	  "bundle create [--key KEY.pem] OUTDIR DEPLOYMENT.json IMAGE...   (OUTDIR/limpet/)" },
 #ifdef CONFIG_AGENT
-	{ "agent", cmd_agent, true, "agent" },
+	{ "agent", cmd_agent, CONFIG_NEEDED, "agent" },
 #endif
-	{ "keygen", cmd_keygen, false, "keygen [--force] PREFIX" },
-	{ "doctor", cmd_doctor, false, "doctor [--json]" },
+	{ "keygen", cmd_keygen, CONFIG_NONE, "keygen [--force] PREFIX" },
+	/* doctor reports a config it cannot read, and checks on with the defaults */
+	{ "doctor", cmd_doctor, CONFIG_TRIED, "doctor [--json]" },
 #ifdef CONFIG_KVM
-	{ "vmm", cmd_vmm, false,
+	{ "vmm", cmd_vmm, CONFIG_NONE,
 	  "vmm --kernel IMAGE --initrd CPIO [--memory 256M] [--cpus N] [--append ARGS]\n"
 	  "      [--kernel-log | --kernel-log-file FILE] [--times]   (one microVM, foreground)\n"
 	  "  vmm --probe   (does a guest of a few instructions run here?)" },
 #endif
-	{ "version", cmd_version, false, "version" },
+	{ "version", cmd_version, CONFIG_NONE, "version" },
 };
 
 static void usage(FILE *out)
@@ -178,16 +181,24 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return lp_usage_error(argv[i], "unknown command");
 	}
-	if (a->needs_config) {
-		if (lp_config_load(g.config_path, g.config_given, &g.cfg, &err) < 0 ||
-		    resolve_dirs(&g, root_opt, &err) < 0) {
-			fprintf(stderr, "limpet: %s\n", err.msg);
-			lp_config_free(&g.cfg);
-			return g.config_given || root_opt ? LP_EXIT_USAGE : LP_EXIT_FAILURE;
+	if (a->config != CONFIG_NONE &&
+	    (lp_config_load(g.config_path, g.config_given, &g.cfg, &err) < 0 ||
+	     resolve_dirs(&g, root_opt, &err) < 0)) {
+		lp_config_free(&g.cfg);
+		if (a->config == CONFIG_TRIED) {
+			snprintf(g.config_error, sizeof(g.config_error), "%s", err.msg);
+			if (lp_config_defaults(&g.cfg, &err) < 0 ||
+			    resolve_dirs(&g, root_opt, &err) < 0)
+				lp_config_free(&g.cfg);
+			else
+				goto run;
 		}
+		fprintf(stderr, "limpet: %s\n", err.msg);
+		return g.config_given || root_opt ? LP_EXIT_USAGE : LP_EXIT_FAILURE;
 	}
+run:
 	rc = a->fn(argc - i, argv + i, &g);
-	if (a->needs_config)
+	if (a->config != CONFIG_NONE)
 		lp_config_free(&g.cfg);
 	return rc;
 }

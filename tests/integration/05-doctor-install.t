@@ -12,6 +12,12 @@ json=$(L doctor --json | python3 -c 'import json,sys; d=json.load(sys.stdin); pr
 like "$json" "^True [0-9]+$" "doctor --json is JSON with the checks"
 L doctor extra >/dev/null 2>&1
 is "$?" 2 "doctor with a stray argument exits 2"
+# a config the agent would refuse: doctor says so, and checks the rest
+printf 'log = { max_size = "12Q"; };\n' >"$T/bad.conf"
+out=$(L -c "$T/bad.conf" doctor)
+is "$?" 1 "doctor with a bad config fails"
+like "$out" "FAIL +config +$T/bad.conf:1: log.max_size" "naming the file, line and setting"
+like "$out" "ok +namespaces" "and checks the rest all the same"
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
 dest=$T/pkg
