@@ -25,8 +25,11 @@
 
 #define EXIT_VM_FAILED 255
 #define DEFAULT_MEMORY (256ll << 20)
-/* A guest of a few instructions ends in milliseconds where KVM works. */
-#define PROBE_TIMEOUT_S 2
+/*
+ * A guest of a few instructions ends in milliseconds where KVM works; the
+ * margin is for a board that is busy or emulated (nested KVM under TCG).
+ */
+#define PROBE_TIMEOUT_S 10
 #define STR_(x) #x
 #define STR(x) STR_(x)
 

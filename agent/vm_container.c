@@ -62,8 +62,8 @@ static int check_static_init(struct lp_err *err)
 
 /* ---------------------------------------------------------------- can a guest run here */
 
-/* `limpet vmm --probe` ends by itself after 2 s; this is for a VMM that cannot. */
-#define PROBE_KILL_MS 5000
+/* `limpet vmm --probe` ends by itself after 10 s; this is for a VMM that cannot. */
+#define PROBE_KILL_MS 15000
 
 static bool boot_id(char *out, size_t len)
 {
