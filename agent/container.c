@@ -443,8 +443,9 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 {
 	const struct lp_container_cfg *cfg = &ct->cfg;
 	char upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX], exitf[PATH_MAX];
+	char home[PATH_MAX + sizeof("HOME=")];
 	char *extra[3] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			   NULL, cfg->uid ? "HOME=/" : "HOME=/root" };
+			   NULL, home };
 	cleanup_free char **env = NULL;
 	cleanup_fd int null_fd = -1, log_fd = -1;
 	struct lp_image_run img;
@@ -470,15 +471,14 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 		return lp_prefix(err, "container %s", cfg->name);
 	}
 	if (!cfg->image) {
-		img.uid = cfg->uid;
-		img.gid = cfg->gid;
-		/* A user name is looked up in the root directory's own /etc/passwd. */
-		if (cfg->user && !strchr("0123456789", cfg->user[0]) &&
-		    lp_resolve_user(cfg->user, cfg->rootfs, &img.uid, &img.gid, err) < 0)
+		img.user.uid = cfg->uid;
+		img.user.gid = cfg->gid;
+		/* The user is looked up in the root directory's own /etc/passwd. */
+		if (lp_resolve_user(cfg->user, cfg->rootfs, &img.user, err) < 0)
 			return lp_prefix(err, "container %s", cfg->name);
 	}
-	if (img.uid)
-		extra[2] = "HOME=/";
+	/* Docker's rule: the user's home from /etc/passwd, unless the env sets HOME. */
+	snprintf(home, sizeof(home), "HOME=%s", img.user.home);
 	env = build_env(cfg, img.env ? img.env : cfg->env, extra);
 	if (!env) {
 		lp_image_run_free(&img);
@@ -494,8 +494,10 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	spec.envp = env;
 	spec.hostname = cfg->hostname;
 	spec.cwd = cfg->cwd ? cfg->cwd : img.cwd;
-	spec.uid = img.uid;
-	spec.gid = img.gid;
+	spec.uid = img.user.uid;
+	spec.gid = img.user.gid;
+	spec.groups = img.user.groups;
+	spec.n_groups = img.user.n_groups;
 	spec.net_host = cfg->net == LP_NET_HOST;
 	spec.read_only = cfg->read_only;
 	spec.init = cfg->init;
@@ -523,7 +525,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 		spec.stdio[1] = spec.stdio[2] = log_fd;
 	}
 	/* ROOT/volumes/NAME for each volume, made on first use; rm never deletes them. */
-	rc = lp_volume_binds(g, cfg, img.uid, img.gid, &binds, err);
+	rc = lp_volume_binds(g, cfg, img.user.uid, img.user.gid, &binds, err);
 	spec.binds = binds;
 	spec.n_binds = cfg->n_volumes;
 	/* A cgroup left by a previous run of this container would carry its counters. */

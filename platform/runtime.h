@@ -45,6 +45,9 @@ struct lp_limits {
 	int64_t pids;		/* max tasks */
 };
 
+/* Supplementary groups a container process may have (Docker has no limit; 64 is plenty). */
+#define LP_GROUPS_MAX 64
+
 struct lp_spec {
 	const char *name;
 	const char *lowerdir;	/* overlay lowerdir (read-only image layers, ':' separated) */
@@ -57,6 +60,8 @@ struct lp_spec {
 	const char *cwd;	/* NULL: "/" */
 	uid_t uid;
 	gid_t gid;
+	const gid_t *groups;	/* supplementary groups (ignored in a user namespace) */
+	size_t n_groups;
 	bool net_host;		/* share the host network namespace */
 	bool read_only;		/* mount the rootfs read-only */
 	bool init;		/* run limpet's minimal init as PID 1 */

@@ -15,9 +15,9 @@
  *     wait for like any other;
  *  3. the command starts a session of its own, so that the operator's
  *     terminal is not its controlling tty (TIOCSTI could type into it), takes
- *     the container process's user, working directory and environment, gives
- *     up what a container gives up, and only then looks its name up in that
- *     environment's PATH, inside the container's root.
+ *     the container process's user, groups, working directory and
+ *     environment, gives up what a container gives up, and only then looks
+ *     its name up in that environment's PATH, inside the container's root.
  */
 #include "linux.h"
 
@@ -51,6 +51,8 @@ enum { FD_SPEC = 3, FD_REPORT, FD_PID, FD_NS };
 struct target {
 	uid_t uid;	/* as the container sees them */
 	gid_t gid;
+	gid_t groups[LP_GROUPS_MAX];
+	size_t n_groups;
 	char cwd[PATH_MAX];
 	char *env_buf;		/* NUL-separated, as /proc/PID/environ has it */
 	char **env;
@@ -62,6 +64,8 @@ struct target {
 struct staged {
 	uid_t uid;
 	gid_t gid;
+	gid_t groups[LP_GROUPS_MAX];
+	size_t n_groups;
 	bool keep_mknod;
 	bool userns;
 	size_t n_ns;
@@ -76,29 +80,60 @@ struct report {
 	char msg[LP_ERR_MAX];
 };
 
+/* "Groups:\t1000 1500 \n": the supplementary groups, at most LP_GROUPS_MAX. */
+static int parse_groups(const char *list, struct target *t, struct lp_err *err)
+{
+	char *end;
+	unsigned long g;
+
+	for (t->n_groups = 0;; list = end) {
+		list += strspn(list, " \t");
+		if (!*list || *list == '\n')
+			return 0;
+		errno = 0;
+		g = strtoul(list, &end, 10);
+		if (errno || end == list || g > UINT32_MAX)
+			return lp_fail(err, EINVAL, "bad Groups line");
+		if (t->n_groups == LP_GROUPS_MAX)
+			return lp_fail(err, E2BIG,
+				       "the container's process is in more than %d groups "
+				       "(limpet's limit)",
+				       LP_GROUPS_MAX);
+		t->groups[t->n_groups++] = (gid_t)g;
+	}
+}
+
 static int read_ids(pid_t pid, struct target *t, struct lp_err *err)
 {
-	char path[64], line[256];
+	char path[64];
+	cleanup_free char *line = NULL;
+	size_t cap = 0;
 	unsigned int ruid, euid, rgid, egid;
-	bool got_uid = false, got_gid = false;
+	bool got_uid = false, got_gid = false, got_groups = false;
 	FILE *f;
+	int rc = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
 		return lp_fail_errno(err, "open %s", path);
-	while (fgets(line, sizeof(line), f)) {
+	while (rc == 0 && getline(&line, &cap, f) > 0) {
 		if (sscanf(line, "Uid: %u %u", &ruid, &euid) == 2) {
 			t->uid = euid;
 			got_uid = true;
 		} else if (sscanf(line, "Gid: %u %u", &rgid, &egid) == 2) {
 			t->gid = egid;
 			got_gid = true;
+		} else if (!strncmp(line, "Groups:", 7)) {
+			rc = parse_groups(line + 7, t, err);
+			got_groups = true;
 		}
 	}
 	fclose(f);
-	if (!got_uid || !got_gid)
-		return lp_fail(err, EINVAL, "%s: no Uid/Gid lines", path);
+	if (rc < 0)
+		return lp_prefix(err, "%s", path);
+	if (!got_uid || !got_gid || !got_groups)
+		return lp_fail(err, EINVAL, "%s: no Uid/Gid/Groups lines", path);
 	return 0;
 }
 
@@ -139,6 +174,9 @@ static int read_target(pid_t pid, bool userns, struct target *t, struct lp_err *
 	if (userns && (map_id(pid, "uid_map", &t->uid, err) < 0 ||
 		       map_id(pid, "gid_map", &t->gid, err) < 0))
 		return -1;
+	/* Host gids, and setgroups is denied in the user namespace: none to take. */
+	if (userns)
+		t->n_groups = 0;
 	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
 	/* The link shows the path inside the container's root. */
 	cwd_len = readlink(path, t->cwd, sizeof(t->cwd) - 1);
@@ -240,7 +278,7 @@ static int write_spec(const struct lp_exec_spec *spec, const struct target *t,
 {
 	cleanup_free char *buf = NULL;
 	cleanup_fd int fd = -1;
-	size_t len = 0, prog_len;
+	size_t len = 0, prog_len, i;
 	const void *prog;
 	bool failed;
 	FILE *f;
@@ -254,6 +292,9 @@ static int write_spec(const struct lp_exec_spec *spec, const struct target *t,
 		return lp_fail_errno(err, "exec spec");
 	put_num(f, t->uid);
 	put_num(f, t->gid);
+	put_num(f, t->n_groups);
+	for (i = 0; i < t->n_groups; i++)
+		put_num(f, t->groups[i]);
 	put_num(f, lp_cgroup_mode() == LP_CGROUP_V1);
 	put_num(f, spec->userns);
 	put_num(f, t->n_ns);
@@ -359,7 +400,7 @@ static int take_hex(char *hex, struct lp_err *err)
 
 static int read_spec(struct staged *s, struct lp_err *err)
 {
-	unsigned long long uid, gid, mknod, userns, n_ns;
+	unsigned long long uid, gid, n_groups, group, mknod, userns, n_ns, i;
 	char *buf, *p, *end, *hex;
 	size_t len = 0;
 	ssize_t n;
@@ -375,7 +416,15 @@ static int read_spec(struct staged *s, struct lp_err *err)
 	p = buf;
 	end = buf + len;
 	if (!next_num(&p, end, UINT32_MAX, &uid) || !next_num(&p, end, UINT32_MAX, &gid) ||
-	    !next_num(&p, end, 1, &mknod) || !next_num(&p, end, 1, &userns) ||
+	    !next_num(&p, end, LP_GROUPS_MAX, &n_groups))
+		return lp_fail(err, EINVAL, "the exec spec is malformed");
+	for (i = 0; i < n_groups; i++) {
+		if (!next_num(&p, end, UINT32_MAX, &group))
+			return lp_fail(err, EINVAL, "the exec spec is malformed (groups)");
+		s->groups[i] = (gid_t)group;
+	}
+	s->n_groups = (size_t)n_groups;
+	if (!next_num(&p, end, 1, &mknod) || !next_num(&p, end, 1, &userns) ||
 	    !next_num(&p, end, LP_STAGE_FDS_MAX - FD_NS - 1, &n_ns) ||
 	    !(s->cwd = next_field(&p, end)) || !(s->argv = next_strv(&p, end)) ||
 	    !s->argv[0] || !(s->envp = next_strv(&p, end)) || !(hex = next_field(&p, end)))
@@ -404,7 +453,9 @@ static __attribute__((noreturn)) void run_command(const struct staged *s)
 		lp_fail_errno(&err, "chdir %s", s->cwd);
 		fail_child(FD_REPORT, &err, 0);
 	}
-	if (lp_privileges_drop(s->keep_mknod, s->userns, s->uid, s->gid, &err) < 0)
+	/* The same groups as the container's process: the ones its user has there. */
+	if (lp_privileges_drop(s->keep_mknod, s->userns, s->uid, s->gid, s->groups, s->n_groups,
+			       &err) < 0)
 		fail_child(FD_REPORT, &err, 0);
 	/* A change of user set the flag to fs.suid_dumpable, which may be 1. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);

@@ -24,11 +24,14 @@ int lp_caps_bound(bool keep_mknod, struct lp_err *err);
 
 /*
  * Everything a container process gives up before its exec: the bounding set,
- * supplementary groups, uid/gid, capabilities (Docker's set for root, none
- * otherwise), no_new_privs, the seccomp profile.
+ * the host's supplementary groups (groups become its own, n_groups of them,
+ * at most LP_GROUPS_MAX; in a user namespace setgroups is denied and they
+ * stay empty), uid/gid,
+ * capabilities (Docker's set for root, none otherwise), no_new_privs, the
+ * seccomp profile.
  */
 int lp_privileges_drop(bool keep_mknod, bool in_userns, uid_t uid, gid_t gid,
-		       struct lp_err *err);
+		       const gid_t *groups, size_t n_groups, struct lp_err *err);
 
 /* Load the default seccomp profile (a no-op when built without it). */
 int lp_seccomp_apply(struct lp_err *err);

@@ -104,13 +104,17 @@ static int set_stdio(const struct lp_spec *spec, struct lp_err *err)
 	return 0;
 }
 
-int lp_privileges_drop(bool keep_mknod, bool in_userns, uid_t uid, gid_t gid, struct lp_err *err)
+int lp_privileges_drop(bool keep_mknod, bool in_userns, uid_t uid, gid_t gid,
+		       const gid_t *groups, size_t n_groups, struct lp_err *err)
 {
+	if (n_groups > LP_GROUPS_MAX)
+		return lp_fail(err, E2BIG, "%zu supplementary groups: at most %d", n_groups,
+			       LP_GROUPS_MAX);
 	if (lp_caps_bound(keep_mknod, err) < 0)
 		return -1;
 	/* In a user namespace setgroups is denied (and there is nothing to clear). */
-	if (!in_userns && setgroups(0, NULL) < 0)
-		return lp_fail_errno(err, "clear supplementary groups");
+	if (!in_userns && setgroups(n_groups, n_groups ? groups : NULL) < 0)
+		return lp_fail_errno(err, "set %zu supplementary groups", n_groups);
 	if (setresgid(gid, gid, gid) < 0)
 		return lp_fail_errno(err, "setgid %u", (unsigned int)gid);
 	if (setresuid(uid, uid, uid) < 0)
@@ -124,9 +128,11 @@ int lp_privileges_drop(bool keep_mknod, bool in_userns, uid_t uid, gid_t gid, st
 }
 
 /* Hardening shared by the entrypoint and, with --init, PID 1. */
-static int drop_privileges(const struct child_ctx *c, uid_t uid, gid_t gid, struct lp_err *err)
+static int drop_privileges(const struct child_ctx *c, uid_t uid, gid_t gid, const gid_t *groups,
+			   size_t n_groups, struct lp_err *err)
 {
-	return lp_privileges_drop(c->keep_mknod, c->spec->userns_count > 0, uid, gid, err);
+	return lp_privileges_drop(c->keep_mknod, c->spec->userns_count > 0, uid, gid, groups,
+				  n_groups, err);
 }
 
 /*
@@ -158,7 +164,7 @@ static __attribute__((noreturn)) void run_init(struct child_ctx *c, pid_t entry,
 	c->report_fd = REPORT;
 	fcntl(SELF, F_SETFD, FD_CLOEXEC);
 	fcntl(REPORT, F_SETFD, FD_CLOEXEC);
-	if (drop_privileges(c, 0, 0, &err) < 0)
+	if (drop_privileges(c, 0, 0, NULL, 0, &err) < 0)
 		child_die(c, &err, 0);
 	fexecve(SELF, argv, envp);
 	lp_fail_errno(&err, "re-execute limpet from its sealed copy");
@@ -323,7 +329,7 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 	if (set_stdio(spec, &err) < 0)
 		child_die(c, &err, 0);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
-	if (drop_privileges(c, spec->uid, spec->gid, &err) < 0)
+	if (drop_privileges(c, spec->uid, spec->gid, spec->groups, spec->n_groups, &err) < 0)
 		child_die(c, &err, 0);
 	lp_exec_search(spec->argv, spec->envp);
 	lp_fail_errno(&err, "exec %s", spec->argv[0]);

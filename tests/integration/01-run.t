@@ -112,3 +112,76 @@ out=$(L run --rm --init "$ROOTFS" /bin/sh -c '(sleep 0.2 &); sleep 1; grep -l "^
 is "$out" 0 "--init reaps orphaned children (no zombies)"
 out=$(L run --rm --init "$ROOTFS" /bin/sh -c 'echo $$; cat /proc/1/cmdline | tr "\0" " "')
 like "$out" "^2" "--init: the entrypoint is PID 2 under limpet's init"
+
+# --- who a named user is: its home and groups come from the root's own files, as in Docker
+A=$T/accounts
+cp -a "$ROOTFS" "$A"
+cat >"$A/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/sh
+alice:x:1234:1234:Alice:/home/alice:/bin/sh
+bob:x:1300:1300::/home/bob:/bin/sh
+PW
+cat >"$A/etc/group" <<'GR'
+root:x:0:
+wheel:x:10:root
+video:x:44:bob,alice
+alice:x:1234:
+crew:x:1500:alice,bob
+other:x:1600:bob
+GR
+ids() { L run --rm "$@" /bin/sh -c 'echo "$(id -u):$(id -g) $(id -G | tr " " "\n" | sort -n | tr "\n" " ")$HOME"'; }
+is "$(ids -u alice "$A")" "1234:1234 44 1234 1500 /home/alice" \
+	"-u NAME: the user's gid, the groups /etc/group lists it in, HOME from /etc/passwd"
+is "$(ids "$A")" "0:0 0 10 /root" "root gets its groups and home the same way"
+is "$(ids -u alice:crew "$A")" "1234:1500 1500 /home/alice" "-u NAME:GROUP: that group only (as Docker)"
+is "$(ids -u 1300 "$A")" "1300:1300 44 1300 1500 1600 /home/bob" "-u UID of a user in /etc/passwd: the same as its name"
+is "$(ids -u 4321 "$A")" "4321:4321 4321 /" "-u UID not in /etc/passwd: HOME=/"
+is "$(ids -u alice -e HOME=/work "$A")" "1234:1234 44 1234 1500 /work" "-e HOME wins over /etc/passwd"
+# running NAME ARGS...: limpet run --name NAME ARGS in the background, until it runs
+running() {
+	L run --name "$@" >/dev/null &
+	runner=$!
+	wait_for 10 bash -c "$LIMPET --root $ROOT ps 2>/dev/null | grep -q '^$1 .*running'"
+}
+# gone NAME: stop it, let its limpet run finish, remove it
+gone() {
+	L stop -t 0 "$1" >/dev/null
+	wait "$runner"
+	L rm "$1" >/dev/null
+}
+gids='id -G | tr " " "\n" | sort -n | tr "\n" " "'
+running grp -u alice "$A" /bin/sleep 1000
+is "$(L exec grp /bin/sh -c "$gids")" "44 1234 1500 " \
+	"exec gets the supplementary groups of the container's process"
+gone grp
+cp -a "$A" "$T/many"
+for g in $(seq 2000 2064); do echo "g$g:x:$g:alice"; done >>"$T/many/etc/group"
+err=$(L run --rm -u alice "$T/many" /bin/true 2>&1)
+is "$?" 125 "a user in more groups than limpet takes is refused"
+like "$err" "user 'alice': in more than 64 groups \(limpet's limit\)" "saying so"
+# --init: PID 1 stays root; the entrypoint, and what exec joins, is alice with her groups
+is "$(ids --init -u alice "$A")" "1234:1234 44 1234 1500 /home/alice" \
+	"--init: the entrypoint gets the groups too"
+running grpi --init -u alice "$A" /bin/sleep 1000
+is "$(L exec grpi /bin/sh -c "id -u; $gids")" "1234
+44 1234 1500 " "exec into an --init container: the entrypoint's user and groups"
+gone grpi
+# --userns: the kernel denies setgroups; the user, gid and HOME still apply, exec too
+chmod 711 "$T"
+cp -a "$A" "$T/uaccounts" && chown -R -h 100000:100000 "$T/uaccounts"
+out=$(L run --rm --userns 100000:65536 -u alice "$T/uaccounts" /bin/sh -c \
+	'echo "$(id -u):$(id -g) $HOME"' 2>&1)
+is "$out" "1234:1234 /home/alice" "--userns -u NAME: its uid, gid and HOME (no setgroups)"
+running grpu --userns 100000:65536 -u alice "$T/uaccounts" /bin/sleep 1000
+is "$(L exec grpu /bin/sh -c 'echo "$(id -u):$(id -g)"' 2>&1)" "1234:1234" \
+	"exec into a --userns container as NAME"
+gone grpu
+# the files are read inside the root: a symlink out of it is not followed
+mkdir -p "$T/hostetc"
+printf 'mallory:x:777:777::/m:/bin/sh\n' >"$T/hostetc/passwd"
+cp -a "$A" "$T/escape"
+rm -rf "$T/escape/etc"
+ln -s "$T/hostetc" "$T/escape/etc"
+err=$(L run --rm -u mallory "$T/escape" /bin/id -u 2>&1)
+is "$?" 125 "a user is never looked up through a symlink out of the root"
+like "$err" "user 'mallory': the container's /etc/passwd goes through a symlink \(not followed\)" "and says why"
