@@ -242,22 +242,75 @@ int lp_vm_choose(struct lp_globals *g, const struct lp_container_cfg *cfg, bool 
 	return 0;
 }
 
-static char *guest_spec_json(const struct lp_spec *spec, struct lp_err *err)
+/*
+ * Checked: an entry json_string refuses (not UTF-8, as a HOME from /etc/passwd
+ * may be) must fail the start, not vanish from argv or env.
+ */
+static json_t *strings_json(const char *key, char *const *v, struct lp_err *err)
 {
-	json_t *argv = json_array(), *env = json_array(), *root;
-	char *text;
+	json_t *arr = json_array(), *s;
 	size_t i;
 
-	for (i = 0; argv && spec->argv[i]; i++)
-		json_array_append_new(argv, json_string(spec->argv[i]));
-	for (i = 0; env && spec->envp[i]; i++)
-		json_array_append_new(env, json_string(spec->envp[i]));
-	root = json_pack("{s:o?, s:o?, s:s, s:I, s:I, s:s, s:I}", "argv", argv, "env", env, "cwd",
-			 spec->cwd ? spec->cwd : "/", "uid", (json_int_t)spec->uid, "gid",
-			 (json_int_t)spec->gid, "hostname",
-			 spec->hostname ? spec->hostname : spec->name, "pids",
-			 (json_int_t)spec->limits.pids);
-	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+	for (i = 0; arr && v[i]; i++) {
+		errno = 0;
+		s = json_string(v[i]);
+		if (!s && errno != ENOMEM) {
+			json_decref(arr);
+			lp_fail(err, EILSEQ, "guest spec: %s[%zu] is not valid UTF-8", key, i);
+			return NULL;
+		}
+		if (json_array_append_new(arr, s) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	}
+	if (!arr)
+		lp_fail(err, ENOMEM, "guest spec: out of memory");
+	return arr;
+}
+
+static json_t *groups_json(const struct lp_spec *spec, struct lp_err *err)
+{
+	json_t *arr = json_array();
+	size_t i;
+
+	for (i = 0; arr && i < spec->n_groups; i++)
+		if (json_array_append_new(arr, json_integer(spec->groups[i])) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	if (!arr)
+		lp_fail(err, ENOMEM, "guest spec: out of memory");
+	return arr;
+}
+
+char *lp_vm_guest_spec_json(const struct lp_spec *spec, struct lp_err *err)
+{
+	json_t *argv, *env = NULL, *groups = NULL, *root;
+	json_error_t je;
+	char *text;
+
+	argv = strings_json("argv", spec->argv, err);
+	if (argv)
+		env = strings_json("env", spec->envp, err);
+	if (env)
+		groups = groups_json(spec, err);
+	if (!groups) {
+		json_decref(argv);
+		json_decref(env);
+		return NULL;
+	}
+	/* "o" steals each array, even when the pack fails. */
+	root = json_pack_ex(&je, 0, "{s:o, s:o, s:s, s:I, s:I, s:o, s:s, s:I}", "argv", argv, "env",
+			    env, "cwd", spec->cwd ? spec->cwd : "/", "uid", (json_int_t)spec->uid,
+			    "gid", (json_int_t)spec->gid, "groups", groups, "hostname",
+			    spec->hostname ? spec->hostname : spec->name, "pids",
+			    (json_int_t)spec->limits.pids);
+	if (!root) {
+		lp_fail(err, EINVAL, "guest spec: %s", je.text);
+		return NULL;
+	}
+	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (!text)
 		lp_fail(err, ENOMEM, "guest spec: out of memory");
@@ -314,7 +367,7 @@ int lp_vm_container_start(const struct lp_vm_settings *vs, const char *ct_dir,
 	if (lp_path(initrd, sizeof(initrd), err, "%s/initramfs.cpio", ct_dir) < 0 ||
 	    lp_path(klog, sizeof(klog), err, "%s/kernel.log", ct_dir) < 0)
 		return -1;
-	json = guest_spec_json(ns_spec, err);
+	json = lp_vm_guest_spec_json(ns_spec, err);
 	if (!json || lp_initramfs_write(ns_spec->lowerdir, SELF_EXE, json, initrd, err) < 0)
 		return -1;
 	snprintf(mem, sizeof(mem), "%" PRId64, ram);

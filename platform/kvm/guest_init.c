@@ -46,17 +46,6 @@
 #define CGROUP_ROOT "/sys/fs/cgroup"
 #define CGROUP_CT CGROUP_ROOT "/ct"
 
-struct guest_spec {
-	json_t *json;		/* owns every string below */
-	char **argv;		/* NULL-terminated */
-	char **env;		/* NULL-terminated, exactly the entrypoint's environment */
-	const char *cwd;
-	const char *hostname;	/* NULL: the kernel's */
-	uid_t uid;
-	gid_t gid;
-	long long pids;		/* 0: no limit */
-};
-
 /* The container's console (UART 0), once open: the entrypoint's stdio, and our last words. */
 static int console_fd = -1;
 
@@ -252,21 +241,25 @@ static int spec_strings(json_t *root, const char *key, bool required, char ***ou
 
 	if (!arr && !required) {
 		*out = calloc(1, sizeof(**out));
-		return *out ? 0 : lp_fail(err, ENOMEM, "%s: out of memory", LP_GUEST_SPEC);
+		return *out ? 0 : lp_fail(err, ENOMEM, "out of memory");
 	}
 	if (!json_is_array(arr) || (required && !json_array_size(arr)))
-		return lp_fail(err, EINVAL, "%s: \"%s\" must be a%s array of strings",
-			       LP_GUEST_SPEC, key, required ? " non-empty" : "n");
+		return lp_fail(err, EINVAL, "\"%s\" must be a%s array of strings", key,
+			       required ? " non-empty" : "n");
 	*out = calloc(json_array_size(arr) + 1, sizeof(**out));
 	if (!*out)
-		return lp_fail(err, ENOMEM, "%s: out of memory", LP_GUEST_SPEC);
+		return lp_fail(err, ENOMEM, "out of memory");
 	json_array_foreach(arr, i, v) {
 		if (!plain_string(v))
-			return lp_fail(err, EINVAL, "%s: \"%s\"[%zu] is not a string",
-				       LP_GUEST_SPEC, key, i);
+			return lp_fail(err, EINVAL, "\"%s\"[%zu] is not a string", key, i);
 		(*out)[i] = (char *)json_string_value(v);
 	}
 	return 0;
+}
+
+static bool int_in(json_t *v, long long max)
+{
+	return json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= max;
 }
 
 /* An optional integer in [0, max]; *out keeps its default when absent. */
@@ -277,9 +270,8 @@ static int spec_int(json_t *root, const char *key, long long max, long long *out
 
 	if (!v)
 		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > max)
-		return lp_fail(err, EINVAL, "%s: \"%s\" must be an integer from 0 to %lld",
-			       LP_GUEST_SPEC, key, max);
+	if (!int_in(v, max))
+		return lp_fail(err, EINVAL, "\"%s\" must be an integer from 0 to %lld", key, max);
 	*out = json_integer_value(v);
 	return 0;
 }
@@ -291,36 +283,82 @@ static int spec_string(json_t *root, const char *key, const char **out, struct l
 	if (!v)
 		return 0;
 	if (!plain_string(v))
-		return lp_fail(err, EINVAL, "%s: \"%s\" must be a string", LP_GUEST_SPEC, key);
+		return lp_fail(err, EINVAL, "\"%s\" must be a string", key);
 	*out = json_string_value(v);
 	return 0;
 }
 
-static int load_spec(struct guest_spec *s, struct lp_err *err)
+/* (uid_t)-1 means "unchanged" to setuid() and setgid(): not an id a spec may ask for. */
+#define ID_MAX (UINT32_MAX - 1)
+
+/* Absent: none (a host from before groups were sent); at most LP_GROUPS_MAX, as on the host. */
+static int spec_groups(json_t *root, struct lp_guest_spec *s, struct lp_err *err)
+{
+	json_t *arr = json_object_get(root, "groups"), *v;
+	size_t i;
+
+	s->n_groups = 0;
+	if (!arr)
+		return 0;
+	if (!json_is_array(arr))
+		return lp_fail(err, EINVAL, "\"groups\" must be an array of gids");
+	if (json_array_size(arr) > LP_GROUPS_MAX)
+		return lp_fail(err, E2BIG, "\"groups\": %zu supplementary groups, at most %d",
+			       json_array_size(arr), LP_GROUPS_MAX);
+	json_array_foreach(arr, i, v) {
+		if (!int_in(v, ID_MAX))
+			return lp_fail(err, EINVAL,
+				       "\"groups\"[%zu] must be an integer from 0 to %lld", i,
+				       (long long)ID_MAX);
+		s->groups[i] = (gid_t)json_integer_value(v);
+	}
+	s->n_groups = json_array_size(arr);
+	return 0;
+}
+
+static int spec_decode(struct lp_guest_spec *s, const char *path, struct lp_err *err)
 {
 	long long uid = 0, gid = 0;
 	json_error_t je;
 
-	s->json = json_load_file(LP_GUEST_SPEC, JSON_REJECT_DUPLICATES, &je);
+	s->json = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!s->json)
-		return lp_fail(err, EINVAL, "%s: line %d: %s", LP_GUEST_SPEC, je.line, je.text);
+		return lp_fail(err, EINVAL, "line %d: %s", je.line, je.text);
 	if (!json_is_object(s->json))
-		return lp_fail(err, EINVAL, "%s: not a JSON object", LP_GUEST_SPEC);
+		return lp_fail(err, EINVAL, "not a JSON object");
 	s->cwd = "/";
-	/* (uid_t)-1 means "unchanged" to setuid(): not a uid a spec may ask for. */
 	if (spec_strings(s->json, "argv", true, &s->argv, err) < 0 ||
 	    spec_strings(s->json, "env", false, &s->env, err) < 0 ||
 	    spec_string(s->json, "cwd", &s->cwd, err) < 0 ||
 	    spec_string(s->json, "hostname", &s->hostname, err) < 0 ||
-	    spec_int(s->json, "uid", UINT32_MAX - 1, &uid, err) < 0 ||
-	    spec_int(s->json, "gid", UINT32_MAX - 1, &gid, err) < 0 ||
+	    spec_int(s->json, "uid", ID_MAX, &uid, err) < 0 ||
+	    spec_int(s->json, "gid", ID_MAX, &gid, err) < 0 ||
+	    spec_groups(s->json, s, err) < 0 ||
 	    spec_int(s->json, "pids", INT32_MAX, &s->pids, err) < 0)
 		return -1;
 	if (!*s->argv[0])
-		return lp_fail(err, EINVAL, "%s: \"argv\"[0] is empty", LP_GUEST_SPEC);
+		return lp_fail(err, EINVAL, "\"argv\"[0] is empty");
 	s->uid = (uid_t)uid;
 	s->gid = (gid_t)gid;
 	return 0;
+}
+
+int lp_guest_spec_load(struct lp_guest_spec *s, const char *path, struct lp_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (spec_decode(s, path, err) < 0) {
+		lp_guest_spec_free(s);
+		return lp_prefix(err, "%s", path);
+	}
+	return 0;
+}
+
+void lp_guest_spec_free(struct lp_guest_spec *s)
+{
+	json_decref(s->json);
+	free(s->argv);
+	free(s->env);
+	memset(s, 0, sizeof(*s));
 }
 
 /* ---------------------------------------------------------------- devices and limits */
@@ -373,7 +411,7 @@ static int setup_pids_limit(long long max, struct lp_err *err)
 
 
 /* Everything before the entrypoint; err says what failed. */
-static int setup(struct guest_spec *spec, int *control_fd, int *sfd, struct lp_err *err)
+static int setup(struct lp_guest_spec *spec, int *control_fd, int *sfd, struct lp_err *err)
 {
 	sigset_t all;
 
@@ -383,7 +421,7 @@ static int setup(struct guest_spec *spec, int *control_fd, int *sfd, struct lp_e
 		return -1;
 	/* Early, so that the errors below reach the container's logs. */
 	console_fd = open_raw_tty(LP_GUEST_CONSOLE_TTY, false, err);
-	if (console_fd < 0 || load_spec(spec, err) < 0)
+	if (console_fd < 0 || lp_guest_spec_load(spec, LP_GUEST_SPEC, err) < 0)
 		return -1;
 	/* A non-root entrypoint may reopen its stdio (/dev/stdout): let it, as runc does. */
 	if (fchown(console_fd, spec->uid, spec->gid) < 0)
@@ -435,7 +473,7 @@ static int join_cgroup(void)
  * then the spec's ids; the environment is exactly the spec's, and its PATH
  * is the one execvp searches.
  */
-static _Noreturn void run_entrypoint(const struct guest_spec *s, int report_fd)
+static _Noreturn void run_entrypoint(const struct lp_guest_spec *s, int report_fd)
 {
 	sigset_t none;
 
@@ -449,14 +487,15 @@ static _Noreturn void run_entrypoint(const struct guest_spec *s, int report_fd)
 		start_failed(report_fd, STEP_STDIO);
 	if (chdir(s->cwd) < 0)
 		start_failed(report_fd, STEP_CWD);
-	if (setgroups(0, NULL) < 0 || setgid(s->gid) < 0 || setuid(s->uid) < 0)
+	if (setgroups(s->n_groups, s->n_groups ? s->groups : NULL) < 0 || setgid(s->gid) < 0 ||
+	    setuid(s->uid) < 0)
 		start_failed(report_fd, STEP_IDS);
 	environ = s->env;
 	execvp(s->argv[0], s->argv);
 	start_failed(report_fd, STEP_EXEC);
 }
 
-static int start_error(const struct guest_spec *s, const struct start_failure *f,
+static int start_error(const struct lp_guest_spec *s, const struct start_failure *f,
 		       struct lp_err *err)
 {
 	errno = f->code;
@@ -470,8 +509,8 @@ static int start_error(const struct guest_spec *s, const struct start_failure *f
 	case STEP_CWD:
 		return lp_fail_errno(err, "chdir %s", s->cwd);
 	case STEP_IDS:
-		return lp_fail_errno(err, "set uid %u gid %u", (unsigned int)s->uid,
-				     (unsigned int)s->gid);
+		return lp_fail_errno(err, "set uid %u gid %u and %zu groups", (unsigned int)s->uid,
+				     (unsigned int)s->gid, s->n_groups);
 	default:
 		return lp_fail_errno(err, "exec %s", s->argv[0]);
 	}
@@ -481,7 +520,7 @@ static int start_error(const struct guest_spec *s, const struct start_failure *f
  * Fork the entrypoint and wait for its exec: a CLOEXEC pipe closes at a
  * successful one, or carries why it failed.  The pid, or -1 with err.
  */
-static pid_t start_entrypoint(const struct guest_spec *s, struct lp_err *err)
+static pid_t start_entrypoint(const struct lp_guest_spec *s, struct lp_err *err)
 {
 	struct start_failure f;
 	int report[2], status;
@@ -602,7 +641,7 @@ static _Noreturn void supervise(pid_t child, int sfd, int control_fd)
 
 int lp_guest_init_main(int argc, char **argv)
 {
-	struct guest_spec spec = { 0 };
+	struct lp_guest_spec spec = { 0 };
 	struct lp_err err = { 0 };
 	int control_fd = -1, sfd = -1;
 	sigset_t all;

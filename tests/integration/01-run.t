@@ -115,20 +115,7 @@ like "$out" "^2" "--init: the entrypoint is PID 2 under limpet's init"
 
 # --- who a named user is: its home and groups come from the root's own files, as in Docker
 A=$T/accounts
-cp -a "$ROOTFS" "$A"
-cat >"$A/etc/passwd" <<'PW'
-root:x:0:0:root:/root:/bin/sh
-alice:x:1234:1234:Alice:/home/alice:/bin/sh
-bob:x:1300:1300::/home/bob:/bin/sh
-PW
-cat >"$A/etc/group" <<'GR'
-root:x:0:
-wheel:x:10:root
-video:x:44:bob,alice
-alice:x:1234:
-crew:x:1500:alice,bob
-other:x:1600:bob
-GR
+make_accounts_rootfs "$ROOTFS" "$A"
 ids() { L run --rm "$@" /bin/sh -c 'echo "$(id -u):$(id -g) $(id -G | tr " " "\n" | sort -n | tr "\n" " ")$HOME"'; }
 is "$(ids -u alice "$A")" "1234:1234 44 1234 1500 /home/alice" \
 	"-u NAME: the user's gid, the groups /etc/group lists it in, HOME from /etc/passwd"

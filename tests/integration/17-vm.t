@@ -113,6 +113,18 @@ out=$(V run --rm --isolation vm --hostname vm1 -e GREETING=hi --workdir /tmp --u
 	"$ROOTFS" /bin/sh -c 'echo $(hostname) $GREETING $(pwd) $(id -u) $(id -g)')
 is "$out" "vm1 hi /tmp 1000 1000" "hostname, env, workdir and user apply inside"
 
+# A named user's groups and HOME come from the root's own files, as in a
+# namespace container (01-run.t): a service user reaches /dev nodes through them.
+A=$T/accounts
+make_accounts_rootfs "$ROOTFS" "$A"
+vm_ids() {
+	V run --rm --isolation vm "$@" /bin/sh -c \
+		'echo "$(id -u):$(id -g) $(id -G | tr " " "\n" | sort -n | tr "\n" " ")$HOME"'
+}
+is "$(vm_ids -u alice "$A")" "1234:1234 44 1234 1500 /home/alice" \
+	"-u NAME in a microVM: the user's gid, supplementary groups and HOME"
+is "$(vm_ids "$A")" "0:0 0 10 /root" "root in a microVM gets its groups too"
+
 out=$(V run --rm --isolation vm --memory 160M "$ROOTFS" /bin/sh -c \
 	'sed -n "s/^MemTotal: *\([0-9]*\) kB/\1/p" /proc/meminfo')
 check "--memory 160M is the guest's RAM (MemTotal $out kB)" \

@@ -22,3 +22,23 @@ make_busybox_rootfs() {
 	rm -rf "$dir"
 	mv "$dir.tmp" "$dir"
 }
+
+# make_accounts_rootfs SRC DIR: a copy of the rootfs SRC whose /etc/passwd
+# and /etc/group give named users homes and supplementary groups: alice
+# (1234: video 44, crew 1500), bob (1300: 44, 1500, other 1600), root (wheel 10).
+make_accounts_rootfs() {
+	cp -a "$1" "$2"
+	cat >"$2/etc/passwd" <<'PW'
+root:x:0:0:root:/root:/bin/sh
+alice:x:1234:1234:Alice:/home/alice:/bin/sh
+bob:x:1300:1300::/home/bob:/bin/sh
+PW
+	cat >"$2/etc/group" <<'GR'
+root:x:0:
+wheel:x:10:root
+video:x:44:bob,alice
+alice:x:1234:
+crew:x:1500:alice,bob
+other:x:1600:bob
+GR
+}
