@@ -140,14 +140,32 @@ int lp_ct_save(struct lp_container *ct, struct lp_err *err)
 	return rc;
 }
 
-int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
-	       struct lp_err *err)
+/* ct->st from its state.json, as it is on disk now. */
+static int load_state(struct lp_container *ct, struct lp_err *err)
 {
 	char path[PATH_MAX];
 	cleanup_free char *text = NULL;
 	json_error_t jerr;
 	json_t *j;
 	int rc;
+
+	if (ct_path(ct, "state.json", path, sizeof(path), err) < 0 ||
+	    lp_read_file_nofollow(path, STATE_MAX, &text, NULL, err) < 0)
+		return -1;
+	j = json_loads(text, 0, &jerr);
+	if (!j)
+		return lp_fail(err, EINVAL, "state.json: %s", jerr.text);
+	memset(&ct->st, 0, sizeof(ct->st));
+	rc = state_from_json(j, &ct->st, err);
+	json_decref(j);
+	return rc;
+}
+
+int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
+	       struct lp_err *err)
+{
+	char path[PATH_MAX];
+	cleanup_free char *text = NULL;
 
 	memset(ct, 0, sizeof(*ct));
 	if (lp_name_valid(name, err) < 0 || set_dirs(g, name, ct, err) < 0)
@@ -159,24 +177,29 @@ int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
 	if (lp_read_file_nofollow(path, CONFIG_MAX, &text, NULL, err) < 0 ||
 	    lp_container_cfg_from_json(text, &ct->cfg, err) < 0)
 		return lp_prefix(err, "container %s", name);
-	free(steal_ptr(text));
-	if (ct_path(ct, "state.json", path, sizeof(path), err) < 0 ||
-	    lp_read_file_nofollow(path, STATE_MAX, &text, NULL, err) < 0) {
-		lp_ct_free(ct);
-		return lp_prefix(err, "container %s", name);
-	}
-	j = json_loads(text, 0, &jerr);
-	if (!j) {
-		lp_ct_free(ct);
-		return lp_fail(err, EINVAL, "container %s: state.json: %s", name, jerr.text);
-	}
-	rc = state_from_json(j, &ct->st, err);
-	json_decref(j);
-	if (rc < 0) {
+	if (load_state(ct, err) < 0) {
 		lp_ct_free(ct);
 		return lp_prefix(err, "container %s", name);
 	}
 	return 0;
+}
+
+int lp_ct_lock(const struct lp_container *ct, struct lp_err *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (ct_path(ct, "state.lock", path, sizeof(path), err) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lp_fail_errno(err, "container %s: open %s", ct->cfg.name, path);
+	if (lp_lock_whole(fd, true) < 0) {
+		lp_fail_errno(err, "container %s: lock %s", ct->cfg.name, path);
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 void lp_ct_free(struct lp_container *ct)
@@ -723,9 +746,25 @@ int lp_ct_stop(struct lp_container *ct, int64_t timeout_ms, struct lp_err *err)
 	struct lp_err ignored;
 	int sig = SIGTERM;
 
-	ct->st.stop_requested = true;
-	if (lp_ct_save(ct, err) < 0)
+	int lock = lp_ct_lock(ct, err);
+
+	if (lock < 0)
 		return -1;
+	/*
+	 * What the caller loaded may be stale: its supervisor may have started
+	 * it again since.  Under the lock, the process we stop is the one on
+	 * disk, and a restart comes after our mark (and heeds it) or before.
+	 */
+	if (load_state(ct, err) < 0) {
+		close(lock);
+		return lp_prefix(err, "container %s", ct->cfg.name);
+	}
+	ct->st.stop_requested = true;
+	if (lp_ct_save(ct, err) < 0) {
+		close(lock);
+		return -1;
+	}
+	close(lock);
 	if (lp_proc_adopt(ct->st.pid, ct->st.starttime, &proc) < 0)
 		return 0; /* already gone */
 	if (timeout_ms > 0 && pidfd_signal(proc.pidfd, SIGTERM) == 0 &&

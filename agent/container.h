@@ -66,6 +66,13 @@ int lp_ct_create(struct lp_globals *g, struct lp_container_cfg *cfg, bool detach
 int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
 	       struct lp_err *err);
 int lp_ct_save(struct lp_container *ct, struct lp_err *err);
+/*
+ * state.json has more than one writer: the agent that supervises the
+ * container (exits, restarts) and whoever stops it (a deployment switch,
+ * the CLI).  Each reads, changes and writes it holding this lock, so that
+ * a stop is never lost under a restart.  Returns the descriptor to close.
+ */
+int lp_ct_lock(const struct lp_container *ct, struct lp_err *err);
 void lp_ct_free(struct lp_container *ct);
 
 /* Finish removals a killed rm or agent left half done (the agent, at start). */

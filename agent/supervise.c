@@ -275,6 +275,7 @@ static void plan_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 
 static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 {
+	cleanup_fd int lock = -1;
 	siginfo_t si = { 0 };
 	bool have = false;
 	int code = 0, sig = 0;
@@ -295,12 +296,15 @@ static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 		inotify_rm_watch(sv->inotify_fd, e->log_wd);
 		e->log_wd = -1;
 	}
+	lock = lp_ct_lock(&e->ct, &err);
 	if (!refresh_state(sv, e)) {
 		e->done = true; /* removed under us (rm -f) */
 		return;
 	}
 	if (lp_ct_record_exit(&e->ct, have, code, sig, &err) < 0)
 		say(sv, "%s", err.msg);
+	close(lock);
+	lock = -1;
 	rotate_log(sv, e);
 	describe_exit(sv, e);
 	sv->last_status = lp_ct_exit_status(&e->ct);
@@ -310,7 +314,9 @@ static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 static void do_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 {
 	struct lp_err err = { 0 };
+	cleanup_fd int lock = lp_ct_lock(&e->ct, &err);
 
+	/* Without its lock (removed under us) refresh_state says so too. */
 	if (!refresh_state(sv, e) || e->ct.st.stop_requested) {
 		e->restart_at = 0;
 		e->done = true;

@@ -59,6 +59,22 @@ sleep 1
 is "$(ps_field flaky restarts)" 3 "and stays given up"
 like "$(cat "$T/agent.log")" "giving up after 3 restarts" "the agent says it gave up"
 
+# A stop wins over a restart the agent has planned: stop, caught at any
+# point of a flapping container's exits and restarts, is never undone.
+lost=""
+for i in $(seq 10); do
+	L run -d --name flap$i --restart always "$ROOTFS" /bin/sh -c 'exit 1' >/dev/null
+	sleep "0.$((RANDOM % 5))"
+	L stop -t 1 "flap$i" >/dev/null
+	before=$(ps_field "flap$i" restarts)
+	# nothing may happen now: a slow machine only makes this pass sooner
+	sleep 1
+	after="$(ps_field "flap$i" restarts) $(ps_field "flap$i" status)"
+	[ "$after" = "$before exited" ] || lost+=" flap$i: $before -> $after;"
+	L rm -f "flap$i" >/dev/null
+done
+is "$lost" "" "stop is never undone by a restart the agent had planned (10 rounds)"
+
 L run -d --name okonce --restart on-failure:3 "$ROOTFS" /bin/true >/dev/null
 check "okonce ran and exited 0" wait_for 30 bash -c "$LIMPET --root $ROOT ps | grep -qE '^okonce +exited\(0\)'"
 sleep 1
