@@ -449,7 +449,8 @@ static __attribute__((noreturn)) void run_command(const struct staged *s)
 		lp_fail_errno(&err, "setsid");
 		fail_child(FD_REPORT, &err, 0);
 	}
-	if (chdir(s->cwd) < 0 && chdir("/") < 0) {
+	/* setns left us in the container's root, where the lookup starts. */
+	if (lp_chdir_workdir(s->cwd) < 0 && chdir("/") < 0) {
 		lp_fail_errno(&err, "chdir %s", s->cwd);
 		fail_child(FD_REPORT, &err, 0);
 	}

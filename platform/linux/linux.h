@@ -14,6 +14,12 @@
 int lp_mount_rootfs(const struct lp_spec *spec, struct lp_err *err);
 /* After pivot_root: remount / read-only if asked. */
 int lp_mount_finish(const struct lp_spec *spec, struct lp_err *err);
+/*
+ * chdir to a container's working directory from inside its root (after
+ * pivot_root or setns), following no magic link: /proc/self/fd/N would be
+ * one of our own fds, the operator's stdio among them.  -1 with errno.
+ */
+int lp_chdir_workdir(const char *path);
 
 /* Docker's default capability set, as a mask of 1 << CAP_*. */
 unsigned long long lp_caps_default(void);

@@ -107,6 +107,20 @@ static int open_in_root(int rootfd, const char *path)
 			  RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
+int lp_chdir_workdir(const char *path)
+{
+	int fd = openat2_fd(AT_FDCWD, path, O_PATH | O_DIRECTORY, RESOLVE_NO_MAGICLINKS);
+	int rc, e;
+
+	if (fd < 0)
+		return -1;
+	rc = fchdir(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
+}
+
 /* Mount the detached mount mnt on the very place the fd at names. */
 static int attach(int mnt, int at)
 {

@@ -237,7 +237,7 @@ static int setup_root(const struct child_ctx *c, struct lp_err *err)
 
 	if (lp_mount_rootfs(spec, err) < 0 || lp_mount_finish(spec, err) < 0)
 		return -1;
-	if (spec->cwd && chdir(spec->cwd) < 0)
+	if (spec->cwd && lp_chdir_workdir(spec->cwd) < 0)
 		return lp_fail_errno(err, "working directory %s", spec->cwd);
 	return 0;
 }

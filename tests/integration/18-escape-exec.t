@@ -39,6 +39,20 @@ L run -d --name box1k --user 1000:1000 "$rf" /bin/sleep 1000 >/dev/null
 check "the racer runs in box" wait_for 10 racing box
 is "$(L exec box /attack fds)" "0 1 2" "exec: the command holds only fds 0, 1, 2"
 is "$(L exec box1k /attack fds)" "0 1 2" "exec as uid 1000: the same"
+# A working directory through a magic link would be one of limpet's own fds:
+# a host directory handed in as stdin (CVE-2024-21626's WorkingDir trick).
+mkdir -p "$T/hostdir" && echo secret >"$T/hostdir/host-secret"
+# fd_cwd DESC ARGS...: limpet ARGS /bin/ls, its stdin a host directory.
+fd_cwd() {
+	local desc=$1 err
+	shift
+	err=$(L "$@" /bin/ls <"$T/hostdir" 2>&1)
+	is "$?" 125 "$desc -w /proc/self/fd/0, stdin a host directory: refused"
+	like "$err" "working directory /proc/self/fd/0: Too many levels of symbolic links" \
+		"$desc: the magic link is not followed, nothing of the host is listed"
+}
+fd_cwd run run --rm -w /proc/self/fd/0 "$rf"
+fd_cwd "run --init" run --rm --init -w /proc/self/fd/0 "$rf"
 # A user namespace root must be able to walk down to its container directory.
 chmod 711 "$T"
 urf=$T/userns-rootfs
