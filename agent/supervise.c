@@ -314,10 +314,12 @@ static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 static void do_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 {
 	struct lp_err err = { 0 };
+	/* Held until the new process is on disk: a stop waits for it, or is heeded. */
 	cleanup_fd int lock = lp_ct_lock(&e->ct, &err);
 
-	/* Without its lock (removed under us) refresh_state says so too. */
-	if (!refresh_state(sv, e) || e->ct.st.stop_requested) {
+	if (lock < 0)
+		say(sv, "%s", err.msg);
+	if (lock < 0 || !refresh_state(sv, e) || e->ct.st.stop_requested) {
 		e->restart_at = 0;
 		e->done = true;
 		return;

@@ -84,9 +84,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (!r.lowerdir || !r.argv || !r.argv[0] || !r.env)
 		fz_fail("resolved without a lowerdir, a command or an environment");
-	if (r.uid == UINT32_MAX || r.gid == UINT32_MAX)
-		fz_fail("resolved to uid %u gid %u: -1 means \"unchanged\" to the kernel", r.uid,
-			r.gid);
+	if (r.user.uid == UINT32_MAX || r.user.gid == UINT32_MAX)
+		fz_fail("resolved to uid %u gid %u: -1 means \"unchanged\" to the kernel",
+			r.user.uid, r.user.gid);
+	if (r.user.n_groups > LP_GROUPS_MAX || !r.user.home[0])
+		fz_fail("resolved to %zu groups (at most %d), home '%s'", r.user.n_groups,
+			LP_GROUPS_MAX, r.user.home);
 	lp_image_run_free(&r);
 	return 0;
 }
