@@ -347,9 +347,9 @@ int lp_resolve_user(const char *spec, const char *lowerdir, struct lp_user *u,
 		if (*user && !numeric(user, &id))
 			return accounts_fail(err, why, "etc/passwd", "user", user);
 		if (*user) {
-			/* A uid the image does not know: its own group, root's for root. */
-			u->gid = id ? u->gid : 0;
+			/* As Docker: a uid the image does not know is in the root group. */
 			u->uid = id;
+			u->gid = 0;
 		}
 	}
 	if (*group && !numeric(group, &u->gid) && find_group(lowerdir, group, &u->gid, err) < 0)

@@ -36,7 +36,8 @@ void lp_image_run_free(struct lp_image_run *r);
  * container's root (lowerdir: overlay lower dirs, top first), each read
  * inside its layer without following symlinks.  As Docker does it: a user
  * in /etc/passwd gets its gid and home, and, unless a group is given, the
- * groups that list it; a uid that is not there gets HOME=/.
+ * groups that list it; a uid that is not there gets gid 0 (unless a group
+ * is given) and HOME=/.
  */
 int lp_resolve_user(const char *spec, const char *lowerdir, struct lp_user *u,
 		    struct lp_err *err);

@@ -449,8 +449,8 @@ int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *er
 	if (ret < 0)
 		return lp_fail(err, EINVAL, "'%s' is not a user (numeric UID or UID:GID)", s);
 	*uid = (uint32_t)u;
-	/* not gid 0: a bare uid must not quietly get the root group's rights */
-	*gid = has_gid ? (uint32_t)g : (uint32_t)u;
+	/* As Docker: a bare uid is in the root group, unless /etc/passwd says otherwise. */
+	*gid = has_gid ? (uint32_t)g : 0;
 	return 0;
 }
 

@@ -37,7 +37,7 @@ int lp_parse_device_syntax(const char *s, struct lp_device *dev, struct lp_err *
  * it passes lp_volume_check against them; on failure they are unchanged.
  */
 int lp_parse_volume(const char *s, struct lp_volume **vols, size_t *n, struct lp_err *err);
-/* "uid", "uid:gid" (numeric). */
+/* "uid" (gid 0, as under Docker) or "uid:gid" (numeric). */
 int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *err);
 /* "HOSTUID" or "HOSTUID:COUNT" for the user namespace mapping. */
 int lp_parse_userns(const char *s, uint32_t *uid, uint32_t *count, struct lp_err *err);

@@ -122,7 +122,11 @@ is "$(ids -u alice "$A")" "1234:1234 44 1234 1500 /home/alice" \
 is "$(ids "$A")" "0:0 0 10 /root" "root gets its groups and home the same way"
 is "$(ids -u alice:crew "$A")" "1234:1500 1500 /home/alice" "-u NAME:GROUP: that group only (as Docker)"
 is "$(ids -u 1300 "$A")" "1300:1300 44 1300 1500 1600 /home/bob" "-u UID of a user in /etc/passwd: the same as its name"
-is "$(ids -u 4321 "$A")" "4321:4321 4321 /" "-u UID not in /etc/passwd: HOME=/"
+# Docker's answer for a uid the image does not know: the root group, HOME=/
+is "$(ids -u 4321 "$A")" "4321:0 0 /" "-u UID not in /etc/passwd: gid 0 and no other group, HOME=/"
+is "$(ids -u 4321:1500 "$A")" "4321:1500 1500 /" "-u UID:GID not in /etc/passwd: that gid"
+cp -a "$A" "$T/nopasswd" && rm "$T/nopasswd/etc/passwd"
+is "$(ids -u 4321 "$T/nopasswd")" "4321:0 0 /" "-u UID with no /etc/passwd at all: gid 0 too"
 is "$(ids -u alice -e HOME=/work "$A")" "1234:1234 44 1234 1500 /work" "-e HOME wins over /etc/passwd"
 # running NAME ARGS...: limpet run --name NAME ARGS in the background, until it runs
 running() {

@@ -82,8 +82,8 @@ oracle "-u alice" "-u alice" "-u alice" sh -c "$WHOAMI"
 oracle "-u 1234" "-u 1234" "-u 1234" sh -c "$WHOAMI"
 oracle "-u alice:crew" "-u alice:crew" "-u alice:crew" sh -c "$WHOAMI"
 oracle "-u 1234:1500" "-u 1234:1500" "-u 1234:1500" sh -c "$WHOAMI"
-todo "a uid not in /etc/passwd gets gid = uid, Docker gives gid 0" \
-	oracle "-u 4242 (in no /etc/passwd)" "-u 4242" "-u 4242" sh -c "$WHOAMI"
+oracle "-u 4242 (in no /etc/passwd)" "-u 4242" "-u 4242" sh -c "$WHOAMI"
+oracle "-u 4242:1500 (in no /etc/passwd)" "-u 4242:1500" "-u 4242:1500" sh -c "$WHOAMI"
 oracle "-u alice -w /tmp" "-u alice -w /tmp" "-u alice -w /tmp" sh -c "$WHOAMI"
 oracle "-e overrides and adds" "-e REALWORLD_GREETING=cli -e EXTRA=1" \
 	"-e REALWORLD_GREETING=cli -e EXTRA=1" sh -c "$WHOAMI"'; echo "EXTRA=$EXTRA"'

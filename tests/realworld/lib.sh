@@ -69,7 +69,8 @@ image_checks() {
 	is "$(R -u 1234 "$img" id)" "$ID_ALICE" "$lb: -u 1234: the same user by number, with its groups"
 	is "$(R -u alice "$img" sh -c 'echo $HOME')" /home/alice "$lb: -u alice: HOME from /etc/passwd"
 	is "$(R "$img" sh -c 'echo $HOME')" /root "$lb: root's HOME is /root"
-	is "$(R -u 4242 "$img" sh -c 'echo "$HOME $(id -u)"')" "/ 4242" "$lb: -u 4242 (not in /etc/passwd): HOME=/"
+	is "$(R -u 4242 "$img" sh -c 'echo "$HOME $(id -u) $(id -G)"')" "/ 4242 0" \
+		"$lb: -u 4242 (not in /etc/passwd): HOME=/, the root group and no other"
 	is "$(R -u alice "$img" sh -c 'cat ~/.realworld && touch ~/new && echo wrote')" \
 		"alice was here"$'\n'"wrote" "$lb: alice reads and writes her home"
 	is "$(R "$img" sh -c 'echo "$REALWORLD_GREETING|$LANG|$PATH"')" "$GREETING|C.UTF-8|$IMAGE_PATH" \
