@@ -54,23 +54,36 @@ int cmd_exec(int argc, char **argv, struct lp_globals *g)
 {
 	static const struct option opts[] = {
 		{ "env", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lp_container ct;
 	struct lp_exec_spec spec = { .stdio = { -1, -1, -1 } };
 	struct lp_proc proc;
 	struct lp_err err = { 0 };
+	const char *workdir = NULL;
 	char **env = NULL;
 	size_t n_env = 0;
 	int opt, rc;
 
 	optind = 1;
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+e:", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+e:w:", opts, NULL)) != -1) {
 		char **nv;
 
-		if (opt != 'e' || !strchr(optarg, '='))
-			return lp_usage_error("exec", "%s: expected -e KEY=VALUE", argv[optind - 1]);
+		if (opt == 'w' && optarg[0] != '/') {
+			free(env);
+			return lp_usage_error("exec", "'%s' is not an absolute path", optarg);
+		}
+		if (opt == 'w') {
+			workdir = optarg;
+			continue;
+		}
+		if (opt != 'e' || !strchr(optarg, '=')) {
+			free(env);
+			return lp_usage_error("exec", "%s: expected -e KEY=VALUE or -w DIR",
+					      argv[optind - 1]);
+		}
 		nv = realloc(env, (n_env + 2) * sizeof(*nv));
 		if (!nv) {
 			free(env);
@@ -103,8 +116,7 @@ int cmd_exec(int argc, char **argv, struct lp_globals *g)
 	spec.argv = argv + optind + 1;
 	spec.userns = ct.cfg.userns_count > 0;
 	/* -e adds to the container's environment rather than replacing it. */
-	spec.envp = NULL;
-	if (env && lp_ct_exec_env(spec.target, env, &spec, &err) < 0) {
+	if (lp_ct_exec_env(g, &ct, env, workdir, &spec, &err) < 0) {
 		rc = lp_cmd_fail("exec", &err);
 		goto out;
 	}
@@ -116,8 +128,7 @@ int cmd_exec(int argc, char **argv, struct lp_globals *g)
 	rc = wait_forwarding(&proc);
 	close(proc.pidfd);
 out:
-	if (spec.envp && env)
-		lp_strv_free((char **)spec.envp);
+	lp_ct_exec_env_free(&spec);
 	free(env);
 	lp_ct_free(&ct);
 	return rc;

@@ -23,6 +23,10 @@
 
 #define STATE_MAX (64 * 1024)
 #define CONFIG_MAX (1024 * 1024)
+/* run.env: what exec takes must fit its spec (platform/linux/exec.c) anyway. */
+#define RUN_MAX (512 * 1024)
+/* What a container without PATH gets, as under Docker. */
+#define DEFAULT_PATH_ENV "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static const char *const status_names[] = { "created", "running", "exited" };
 
@@ -395,12 +399,15 @@ static bool env_has(char **env, const char *key)
 	return false;
 }
 
-/* The container's env plus what Docker always provides: PATH, HOSTNAME, HOME. */
-static char **build_env(const struct lp_container_cfg *cfg, char **base, char *extra[3])
+/*
+ * The container's env plus what Docker always provides: PATH, HOSTNAME and
+ * HOME (the user's, from /etc/passwd).  New strings in a new vector.
+ */
+static char **build_env(const struct lp_container_cfg *cfg, char **base, const char *home)
 {
+	char kv[PATH_MAX + sizeof("HOSTNAME=")];
 	size_t n = 0, i, k = 0;
 	char **env;
-	const char *host = cfg->hostname ? cfg->hostname : cfg->name;
 
 	while (base && base[n])
 		n++;
@@ -408,14 +415,115 @@ static char **build_env(const struct lp_container_cfg *cfg, char **base, char *e
 	if (!env)
 		return NULL;
 	for (i = 0; i < n; i++)
-		env[k++] = base[i];
-	if (!env_has(base, "PATH"))
-		env[k++] = extra[0];
-	if (!env_has(base, "HOSTNAME") && asprintf(&extra[1], "HOSTNAME=%s", host) > 0)
-		env[k++] = extra[1];
-	if (!env_has(base, "HOME"))
-		env[k++] = extra[2];
+		if (!(env[k++] = strdup(base[i])))
+			goto oom;
+	if (!env_has(base, "PATH") && !(env[k++] = strdup(DEFAULT_PATH_ENV)))
+		goto oom;
+	snprintf(kv, sizeof(kv), "HOSTNAME=%s", cfg->hostname ? cfg->hostname : cfg->name);
+	if (!env_has(base, "HOSTNAME") && !(env[k++] = strdup(kv)))
+		goto oom;
+	snprintf(kv, sizeof(kv), "HOME=%s", home);
+	if (!env_has(base, "HOME") && !(env[k++] = strdup(kv)))
+		goto oom;
 	return env;
+oom:
+	lp_strv_free(env);
+	return NULL;
+}
+
+/*
+ * What a start of cfg gives its process besides the command, as Docker
+ * would: the user (looked up in the image's, or the directory's, own
+ * /etc/passwd and /etc/group), the environment (*env) and the working
+ * directory (img->cwd; NULL is "/").  Resolved anew at every start, so the
+ * config on record stays exactly what was asked.
+ */
+static int resolve_run(struct lp_globals *g, const struct lp_container_cfg *cfg,
+		       struct lp_image_run *img, char ***env, struct lp_err *err)
+{
+	memset(img, 0, sizeof(*img));
+	*env = NULL;
+	if (cfg->image && lp_image_resolve(g, cfg, img, err) < 0)
+		return -1;
+	if (!cfg->image) {
+		img->user.uid = cfg->uid;
+		img->user.gid = cfg->gid;
+		if (lp_resolve_user(cfg->user, cfg->rootfs, &img->user, err) < 0)
+			return -1;
+	}
+	if (cfg->cwd) {
+		free(img->cwd);
+		img->cwd = strdup(cfg->cwd);
+	}
+	*env = build_env(cfg, img->env ? img->env : cfg->env, img->user.home);
+	if (!*env || (cfg->cwd && !img->cwd)) {
+		lp_strv_free(*env);
+		*env = NULL;
+		lp_image_run_free(img);
+		return lp_fail(err, ENOMEM, "environment: out of memory");
+	}
+	return 0;
+}
+
+/*
+ * run.env: the working directory and the environment this start gave the
+ * container's process, NUL-separated in that order.  exec and health probes
+ * take theirs from it, as Docker's exec takes the container's config: not
+ * from the process, which may have changed both (nginx writes its title
+ * over its environ), nor from an image imported anew since.
+ */
+static int save_run(const struct lp_container *ct, const char *cwd, char **env, struct lp_err *err)
+{
+	cleanup_free char *buf = NULL;
+	char path[PATH_MAX];
+	size_t len = 0;
+	bool failed;
+	FILE *f;
+
+	if (ct_path(ct, "run.env", path, sizeof(path), err) < 0)
+		return -1;
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return lp_fail_errno(err, "run.env");
+	fwrite(cwd ? cwd : "/", 1, strlen(cwd ? cwd : "/") + 1, f);
+	for (; *env; env++)
+		fwrite(*env, 1, strlen(*env) + 1, f);
+	failed = ferror(f);
+	if (fclose(f) != 0 || failed)
+		return lp_fail(err, ENOMEM, "run.env: out of memory");
+	return lp_write_file_atomic(path, buf, len, err);
+}
+
+/* The working directory and environment save_run wrote; ENOENT when there are none. */
+static int load_run(const struct lp_container *ct, char **cwd, char ***env, struct lp_err *err)
+{
+	cleanup_free char *buf = NULL;
+	char path[PATH_MAX];
+	size_t len, n = 0, i, k = 0;
+
+	if (ct_path(ct, "run.env", path, sizeof(path), err) < 0 ||
+	    lp_read_file_nofollow(path, RUN_MAX, &buf, &len, err) < 0)
+		return -1;
+	if (len == RUN_MAX)
+		return lp_fail(err, E2BIG, "%s: more than %d KiB", path, RUN_MAX / 1024);
+	if (!len || buf[len - 1])
+		return lp_fail(err, EINVAL, "%s is malformed", path);
+	for (i = 0; i < len; i++)
+		n += !buf[i];
+	/* n fields: the directory, then n - 1 variables and the NULL. */
+	*env = calloc(n, sizeof(**env));
+	*cwd = strdup(buf);
+	for (i = strlen(buf) + 1; *env && i < len; i += strlen(buf + i) + 1)
+		if (!((*env)[k++] = strdup(buf + i)))
+			break;
+	if (!*env || !*cwd || (k && !(*env)[k - 1])) {
+		lp_strv_free(*env);
+		free(*cwd);
+		*env = NULL;
+		*cwd = NULL;
+		return lp_fail(err, ENOMEM, "%s: out of memory", path);
+	}
+	return 0;
 }
 
 static int cgroup_path(struct lp_globals *g, struct lp_container *ct, struct lp_err *err)
@@ -466,10 +574,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 {
 	const struct lp_container_cfg *cfg = &ct->cfg;
 	char upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX], exitf[PATH_MAX];
-	char home[PATH_MAX + sizeof("HOME=")];
-	char *extra[3] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			   NULL, home };
-	cleanup_free char **env = NULL;
+	cleanup_strv char **env = NULL;
 	cleanup_fd int null_fd = -1, log_fd = -1;
 	struct lp_image_run img;
 	struct lp_bind *binds = NULL;
@@ -485,27 +590,17 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	    ct_path(ct, "rootfs", merged, sizeof(merged), err) < 0 ||
 	    ct_path(ct, "exit", exitf, sizeof(exitf), err) < 0 || cgroup_path(g, ct, err) < 0)
 		return -1;
-	memset(&img, 0, sizeof(img));
-	if (cfg->image && lp_image_resolve(g, cfg, &img, err) < 0)
+	if (resolve_run(g, cfg, &img, &env, err) < 0)
 		return lp_prefix(err, "container %s", cfg->name);
+	if (img.exposes_ports)
+		fprintf(stderr, "limpet: image %s exposes ports; limpet does not publish ports "
+				"(use --net host)\n",
+			cfg->image);
 	/* Before it runs: gc keeps these layers even if the image is imported anew. */
-	if (cfg->image && save_lowerdir(ct, img.lowerdir, err) < 0) {
+	if ((cfg->image && save_lowerdir(ct, img.lowerdir, err) < 0) ||
+	    save_run(ct, img.cwd, env, err) < 0) {
 		lp_image_run_free(&img);
 		return lp_prefix(err, "container %s", cfg->name);
-	}
-	if (!cfg->image) {
-		img.user.uid = cfg->uid;
-		img.user.gid = cfg->gid;
-		/* The user is looked up in the root directory's own /etc/passwd. */
-		if (lp_resolve_user(cfg->user, cfg->rootfs, &img.user, err) < 0)
-			return lp_prefix(err, "container %s", cfg->name);
-	}
-	/* Docker's rule: the user's home from /etc/passwd, unless the env sets HOME. */
-	snprintf(home, sizeof(home), "HOME=%s", img.user.home);
-	env = build_env(cfg, img.env ? img.env : cfg->env, extra);
-	if (!env) {
-		lp_image_run_free(&img);
-		return lp_fail(err, ENOMEM, "environment: out of memory");
 	}
 	memset(&spec, 0, sizeof(spec));
 	spec.name = cfg->name;
@@ -516,7 +611,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	spec.argv = cfg->image ? img.argv : cfg->argv;
 	spec.envp = env;
 	spec.hostname = cfg->hostname;
-	spec.cwd = cfg->cwd ? cfg->cwd : img.cwd;
+	spec.cwd = img.cwd;
 	spec.uid = img.user.uid;
 	spec.gid = img.user.gid;
 	spec.groups = img.user.groups;
@@ -541,7 +636,6 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 		log_fd = open_log(g, ct, err);
 		if (null_fd < 0 || log_fd < 0) {
 			lp_image_run_free(&img);
-			free(extra[1]);
 			return null_fd < 0 ? lp_fail_errno(err, "open /dev/null") : -1;
 		}
 		spec.stdio[0] = null_fd;
@@ -565,7 +659,6 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	else if (rc == 0)
 		rc = lp_runtime_start(&spec, proc, err);
 	lp_volume_binds_free(binds, cfg->n_volumes);
-	free(extra[1]);
 	lp_image_run_free(&img);
 	if (rc < 0) {
 		lp_cgroup_destroy(ct->st.cgroup, &ignored);
@@ -677,43 +770,70 @@ int lp_ct_main_process(const struct lp_container *ct, pid_t *pid,
 	return 0;
 }
 
-int lp_ct_exec_env(pid_t pid, char *const *extra, struct lp_exec_spec *spec, struct lp_err *err)
+int lp_ct_exec_env(struct lp_globals *g, const struct lp_container *ct, char *const *extra,
+		   const char *workdir, struct lp_exec_spec *spec, struct lp_err *err)
 {
-	char path[64];
-	cleanup_free char *buf = NULL;
-	size_t len, i, n = 0, k;
+	cleanup_strv char **base = NULL;
+	cleanup_free char *cwd = NULL;
+	struct lp_image_run img;
+	size_t n_base = 0, n, i, k, j = 0;
 	char **env;
 
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if (lp_read_file(path, 256 * 1024, &buf, &len, err) < 0)
-		return -1;
-	for (i = 0; i < len; i++)
-		n += buf[i] == '\0';
-	for (k = 0; extra && extra[k]; k++)
+	spec->envp = NULL;
+	spec->cwd = NULL;
+	if (load_run(ct, &cwd, &base, err) < 0) {
+		if (err->code != ENOENT)
+			return lp_prefix(err, "container %s", ct->cfg.name);
+		/* Started by a limpet that kept no run.env: what a start would give now. */
+		if (resolve_run(g, &ct->cfg, &img, &base, err) < 0)
+			return lp_prefix(err, "container %s", ct->cfg.name);
+		cwd = steal_ptr(img.cwd); /* NULL: "/" */
+		lp_image_run_free(&img);
+	}
+	while (base[n_base])
+		n_base++;
+	for (n = n_base, k = 0; extra && extra[k]; k++)
 		n++;
-	env = calloc(n + 2, sizeof(*env));
+	env = calloc(n + 1, sizeof(*env));
 	if (!env)
 		return lp_fail(err, ENOMEM, "out of memory");
-	n = 0;
-	for (k = 0; extra && extra[k]; k++)
-		env[n++] = strdup(extra[k]);
-	/* The -e values replace the container's own of the same name. */
-	for (i = 0; i < len; i += strlen(buf + i) + 1) {
-		size_t klen = strcspn(buf + i, "=");
+	/* The extra values replace the container's own of the same name. */
+	for (i = 0; i < n_base; i++) {
+		size_t klen = strcspn(base[i], "=");
 		bool replaced = false;
 
 		for (k = 0; extra && extra[k] && !replaced; k++)
-			replaced = !strncmp(extra[k], buf + i, klen) && extra[k][klen] == '=';
-		if (buf[i] && !replaced)
-			env[n++] = strdup(buf + i);
+			replaced = !strncmp(extra[k], base[i], klen) && extra[k][klen] == '=';
+		if (replaced)
+			free(base[i]);
+		else
+			env[j++] = base[i];
+		base[i] = NULL; /* moved or freed: only the vector is left to free */
 	}
-	for (i = 0; i < n; i++)
-		if (!env[i]) {
+	for (k = 0; extra && extra[k]; k++)
+		if (!(env[j++] = strdup(extra[k]))) {
 			lp_strv_free(env);
 			return lp_fail(err, ENOMEM, "out of memory");
 		}
+	if (workdir) {
+		free(cwd);
+		cwd = strdup(workdir);
+		if (!cwd) {
+			lp_strv_free(env);
+			return lp_fail(err, ENOMEM, "out of memory");
+		}
+	}
 	spec->envp = env;
+	spec->cwd = steal_ptr(cwd);
 	return 0;
+}
+
+void lp_ct_exec_env_free(struct lp_exec_spec *spec)
+{
+	lp_strv_free((char **)spec->envp);
+	free((char *)spec->cwd);
+	spec->envp = NULL;
+	spec->cwd = NULL;
 }
 
 /* ---------------------------------------------------------------- stop, rm */

@@ -109,8 +109,17 @@ bool lp_ct_supervised(const struct lp_container *ct);
  */
 int lp_ct_main_process(const struct lp_container *ct, pid_t *pid,
 		       unsigned long long *starttime);
-/* spec->envp := pid's environment with extra (KEY=VALUE, NULL-terminated) on top. */
-int lp_ct_exec_env(pid_t pid, char *const *extra, struct lp_exec_spec *spec, struct lp_err *err);
+/*
+ * spec->envp and spec->cwd for a command run in ct (exec, health probes), as
+ * Docker's exec has them: the environment and working directory its start
+ * gave ct's process (ROOT/containers/NAME/run.env; resolved from its config
+ * for a container an older limpet started), extra (KEY=VALUE, NULL-terminated,
+ * may be NULL) on top; workdir, unless NULL, instead of that directory.
+ * Free them with lp_ct_exec_env_free.
+ */
+int lp_ct_exec_env(struct lp_globals *g, const struct lp_container *ct, char *const *extra,
+		   const char *workdir, struct lp_exec_spec *spec, struct lp_err *err);
+void lp_ct_exec_env_free(struct lp_exec_spec *spec);
 
 /* SIGTERM, then SIGKILL after timeout_ms; returns once PID 1 is gone. */
 int lp_ct_stop(struct lp_container *ct, int64_t timeout_ms, struct lp_err *err);

@@ -72,8 +72,8 @@ static int collect(const struct lp_proc *proc, int out_fd, int64_t deadline, cha
 	}
 }
 
-int lp_health_probe(const struct lp_container *ct, char *const *argv, int64_t timeout_ms,
-		    struct lp_err *err)
+int lp_health_probe(struct lp_globals *g, const struct lp_container *ct, char *const *argv,
+		    int64_t timeout_ms, struct lp_err *err)
 {
 	struct lp_exec_spec spec = { .argv = argv, .cgroup = ct->st.cgroup };
 	struct lp_proc proc;
@@ -86,13 +86,19 @@ int lp_health_probe(const struct lp_container *ct, char *const *argv, int64_t ti
 	if (lp_ct_main_process(ct, &spec.target, &spec.target_starttime) < 0)
 		return lp_fail(err, ESRCH, "container %s is not running", ct->cfg.name);
 	spec.userns = ct->cfg.userns_count > 0;
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
+	/* As Docker's HEALTHCHECK: the container's environment and working directory. */
+	if (lp_ct_exec_env(g, ct, NULL, NULL, &spec, err) < 0)
+		return lp_prefix(err, "health check of %s", ct->cfg.name);
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		lp_ct_exec_env_free(&spec);
 		return lp_fail_errno(err, "health check of %s: pipe", ct->cfg.name);
+	}
 	null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	spec.stdio[0] = null_fd;
 	spec.stdio[1] = pipefd[1];
 	spec.stdio[2] = pipefd[1];
 	rc = lp_runtime_exec(&spec, &proc, err);
+	lp_ct_exec_env_free(&spec);
 	close(pipefd[1]);
 	if (null_fd >= 0)
 		close(null_fd);
@@ -169,7 +175,7 @@ int lp_health_wait(struct lp_globals *g, const char *name, const struct lp_healt
 			return 0;
 		}
 		if (h->argv && now >= next_probe) {
-			int rc = lp_health_probe(&ct, h->argv, h->timeout_ms, &probe_err);
+			int rc = lp_health_probe(g, &ct, h->argv, h->timeout_ms, &probe_err);
 
 			next_probe = lp_now_ms() + h->interval_ms;
 			if (rc == 0) {

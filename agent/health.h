@@ -13,12 +13,13 @@
 #include "deploy_doc.h"
 
 /*
- * Run argv once inside the running container ct, as `limpet exec` would,
- * with its output captured.  0: it exited 0 within timeout_ms.  Otherwise
- * the message says how it failed, with the last line it printed.
+ * Run argv once inside the running container ct, as `limpet exec` would
+ * (its environment and working directory), with its output captured.  0:
+ * it exited 0 within timeout_ms.  Otherwise the message says how it
+ * failed, with the last line it printed.
  */
-int lp_health_probe(const struct lp_container *ct, char *const *argv, int64_t timeout_ms,
-		    struct lp_err *err);
+int lp_health_probe(struct lp_globals *g, const struct lp_container *ct, char *const *argv,
+		    int64_t timeout_ms, struct lp_err *err);
 
 /*
  * Wait until container name is healthy by h: the first successful probe, or

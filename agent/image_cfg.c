@@ -385,10 +385,7 @@ int lp_image_resolve(struct lp_globals *g, const struct lp_container_cfg *c,
 	user = c->user ? c->user : json_string_value(json_object_get(conf, "User"));
 	if (lp_resolve_user(user, r->lowerdir, &r->user, err) < 0)
 		goto out;
-	if (json_object_get(conf, "ExposedPorts"))
-		fprintf(stderr, "limpet: image %s exposes ports; limpet does not publish ports "
-				"(use --net host)\n",
-			c->image);
+	r->exposes_ports = json_object_get(conf, "ExposedPorts") != NULL;
 	rc = 0;
 out:
 	json_decref(rec);

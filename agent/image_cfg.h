@@ -3,6 +3,7 @@
 #define LIMPET_IMAGE_CFG_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -24,6 +25,7 @@ struct lp_image_run {
 	char **env;
 	char *cwd;		/* NULL: the container's own (or "/") */
 	struct lp_user user;
+	bool exposes_ports;	/* ExposedPorts, which limpet does not publish */
 };
 
 int lp_image_resolve(struct lp_globals *g, const struct lp_container_cfg *c,

@@ -45,7 +45,7 @@ static const struct applet applets[] = {
 	{ "stop", cmd_stop, CONFIG_NEEDED, "stop [-t SECS] NAME..." },
 	{ "rm", cmd_rm, CONFIG_NEEDED, "rm [-f] NAME..." },
 	{ "logs", cmd_logs, CONFIG_NEEDED, "logs [-f] [--tail N] NAME" },
-	{ "exec", cmd_exec, CONFIG_NEEDED, "exec [-e K=V]... NAME CMD [ARGS...]" },
+	{ "exec", cmd_exec, CONFIG_NEEDED, "exec [-e K=V]... [-w DIR] NAME CMD [ARGS...]" },
 	{ "volume", cmd_volume, CONFIG_NEEDED, "volume ls | rm NAME..." },
 	{ "deploy", cmd_deploy, CONFIG_NEEDED,
 	  "deploy [--trust PEM]... [--sig SIG] deployment.json   (apply it; the agent runs)\n"

@@ -104,14 +104,16 @@ struct lp_exec_spec {
 	unsigned long long target_starttime;
 	const char *cgroup;		/* the container's cgroup path */
 	char *const *argv;
-	char *const *envp;		/* NULL: the target process's environment */
+	char *const *envp;		/* the command's environment (NULL: an empty one) */
+	const char *cwd;		/* inside the container's root; NULL: "/" */
 	bool userns;			/* the container has its own user namespace */
 	int stdio[3];			/* -1 inherits ours */
 };
 
 /*
- * Start argv inside the container of spec->target, as that process's user,
- * with the container's privileges; proc describes the command, our child.
+ * Start argv inside the container of spec->target, as that process's user
+ * and groups, with the container's privileges, in spec->cwd with
+ * spec->envp; proc describes the command, our child.
  */
 int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struct lp_err *err);
 

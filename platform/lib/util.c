@@ -31,6 +31,11 @@ void lp_fclosep(void *f)
 		fclose(*fp);
 }
 
+void lp_strvp(void *v)
+{
+	lp_strv_free(*(char ***)v);
+}
+
 bool lp_ascii_alnum(char ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9');

@@ -22,9 +22,11 @@
 void lp_freep(void *p);
 void lp_closep(int *fd);
 void lp_fclosep(void *f);
+void lp_strvp(void *v);
 #define cleanup_free __attribute__((cleanup(lp_freep)))
 #define cleanup_fd __attribute__((cleanup(lp_closep)))
 #define cleanup_file __attribute__((cleanup(lp_fclosep)))
+#define cleanup_strv __attribute__((cleanup(lp_strvp)))	/* lp_strv_free */
 
 static inline void *steal_ptr_(void **p)
 {

@@ -14,10 +14,12 @@
  *     with CLONE_PARENT: inside the PID namespace, yet our own child, to
  *     wait for like any other;
  *  3. the command starts a session of its own, so that the operator's
- *     terminal is not its controlling tty (TIOCSTI could type into it), takes
- *     the container process's user, groups, working directory and
- *     environment, gives up what a container gives up, and only then looks
- *     its name up in that environment's PATH, inside the container's root.
+ *     terminal is not its controlling tty (TIOCSTI could type into it), goes
+ *     to the working directory the caller chose (inside the container's
+ *     root: the stage has joined its mount namespace), takes the container
+ *     process's user and groups, gives up what a container gives up, and
+ *     only then looks its name up in the PATH of the environment the caller
+ *     chose, inside the container's root.
  */
 #include "linux.h"
 
@@ -38,9 +40,8 @@
 #include "platform/cgroup.h"
 #include "platform/lib/util.h"
 
-#define ENV_MAX (256 * 1024)
-/* The spec handed to the stage: the environment and argv with room to spare. */
-#define SPEC_MAX (2 * ENV_MAX)
+/* The spec handed to the stage: the environment and argv, at most. */
+#define SPEC_MAX (512 * 1024)
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
@@ -53,9 +54,6 @@ struct target {
 	gid_t gid;
 	gid_t groups[LP_GROUPS_MAX];
 	size_t n_groups;
-	char cwd[PATH_MAX];
-	char *env_buf;		/* NUL-separated, as /proc/PID/environ has it */
-	char **env;
 	int ns[8];
 	size_t n_ns;
 };
@@ -162,13 +160,9 @@ static int map_id(pid_t pid, const char *map, unsigned int *id, struct lp_err *e
 	return lp_fail(err, EINVAL, "%s: id %u is not mapped", path, *id);
 }
 
-/* The user, directory and environment of the container's process. */
+/* The user and groups of the container's process. */
 static int read_target(pid_t pid, bool userns, struct target *t, struct lp_err *err)
 {
-	char path[64];
-	size_t len, n = 0, i;
-	ssize_t cwd_len;
-
 	if (read_ids(pid, t, err) < 0)
 		return -1;
 	if (userns && (map_id(pid, "uid_map", &t->uid, err) < 0 ||
@@ -177,24 +171,6 @@ static int read_target(pid_t pid, bool userns, struct target *t, struct lp_err *
 	/* Host gids, and setgroups is denied in the user namespace: none to take. */
 	if (userns)
 		t->n_groups = 0;
-	snprintf(path, sizeof(path), "/proc/%d/cwd", (int)pid);
-	/* The link shows the path inside the container's root. */
-	cwd_len = readlink(path, t->cwd, sizeof(t->cwd) - 1);
-	if (cwd_len <= 0 || t->cwd[0] != '/')
-		strcpy(t->cwd, "/");
-	else
-		t->cwd[cwd_len] = '\0';
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	if (lp_read_file(path, ENV_MAX, &t->env_buf, &len, err) < 0)
-		return -1;
-	for (i = 0; i < len; i++)
-		n += t->env_buf[i] == '\0';
-	t->env = calloc(n + 2, sizeof(*t->env));
-	if (!t->env)
-		return lp_fail(err, ENOMEM, "out of memory");
-	for (i = 0, n = 0; i < len; i += strlen(t->env_buf + i) + 1)
-		if (t->env_buf[i])
-			t->env[n++] = t->env_buf + i;
 	return 0;
 }
 
@@ -225,8 +201,6 @@ static void target_free(struct target *t)
 
 	for (i = 0; i < t->n_ns; i++)
 		close(t->ns[i]);
-	free(t->env);
-	free(t->env_buf);
 }
 
 static __attribute__((noreturn)) void fail_child(int fd, struct lp_err *err, int exec_failed)
@@ -265,10 +239,10 @@ static void put_strv(FILE *f, char *const *v)
 {
 	size_t n = 0;
 
-	while (v[n])
+	while (v && v[n])
 		n++;
 	put_num(f, n);
-	for (n = 0; v[n]; n++)
+	for (n = 0; v && v[n]; n++)
 		put_str(f, v[n]);
 }
 
@@ -298,9 +272,9 @@ static int write_spec(const struct lp_exec_spec *spec, const struct target *t,
 	put_num(f, lp_cgroup_mode() == LP_CGROUP_V1);
 	put_num(f, spec->userns);
 	put_num(f, t->n_ns);
-	put_str(f, t->cwd);
+	put_str(f, spec->cwd ? spec->cwd : "/");
 	put_strv(f, spec->argv);
-	put_strv(f, spec->envp ? spec->envp : t->env);
+	put_strv(f, spec->envp);
 	put_hex(f, prog, prog_len);
 	failed = ferror(f);
 	if (fclose(f) != 0 || failed)
@@ -450,8 +424,8 @@ static __attribute__((noreturn)) void run_command(const struct staged *s)
 		fail_child(FD_REPORT, &err, 0);
 	}
 	/* setns left us in the container's root, where the lookup starts. */
-	if (lp_chdir_workdir(s->cwd) < 0 && chdir("/") < 0) {
-		lp_fail_errno(&err, "chdir %s", s->cwd);
+	if (lp_chdir_workdir(s->cwd) < 0) {
+		lp_fail_errno(&err, "working directory %s", s->cwd);
 		fail_child(FD_REPORT, &err, 0);
 	}
 	/* The same groups as the container's process: the ones its user has there. */

@@ -118,3 +118,21 @@ L rm -f app.v6 >/dev/null
 err=$(L image rm "$img" 2>&1)
 is "$?" 1 "image rm refuses the image of the current deployment"
 like "$err" "used by the current deployment's app" "and says which one holds it"
+
+# --- a probe gets the container's configured Env and WorkingDir (as Docker's
+# HEALTHCHECK does), not what its process made of its own: here the image's
+# GREETING=hi and /home/user, left behind by the command
+start_agent || exit 1
+doc 8 'cd / && GREETING=changed exec sleep 1000' \
+	'{ "command": ["sh", "-c", "test \"$GREETING $(pwd) $HOME\" = \"hi /home/user /root\""], "interval": "1s", "start_period": "0s", "retries": 2 }'
+deploy 2>"$T/err8"
+rc=$?
+is "$rc" 0 "a probe runs with the image's Env and WorkingDir"
+[ "$rc" = 0 ] || diag "$(cat "$T/err8")"
+check "app.v8 runs" running app.v8
+is "$(L exec app.v8 sh -c 'echo "$GREETING $(pwd)"')" "hi /home/user" "so does exec"
+# Started by a limpet that kept no run.env: the same, from its config and image.
+rm -f "$ROOT/containers/app.v8/run.env"
+is "$(L exec app.v8 sh -c 'echo "$GREETING $(pwd)"')" "hi /home/user" "and without run.env"
+L rm -f app.v8 >/dev/null
+stop_agent

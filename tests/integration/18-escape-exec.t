@@ -53,6 +53,7 @@ fd_cwd() {
 }
 fd_cwd run run --rm -w /proc/self/fd/0 "$rf"
 fd_cwd "run --init" run --rm --init -w /proc/self/fd/0 "$rf"
+fd_cwd exec exec -w /proc/self/fd/0 box
 # A user namespace root must be able to walk down to its container directory.
 chmod 711 "$T"
 urf=$T/userns-rootfs

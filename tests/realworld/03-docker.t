@@ -131,3 +131,20 @@ is "$(stopped st1 limpet)" "$(stopped st1 docker)" "stop: PID 1 ignores SIGTERM,
 is "$(stopped st2 limpet --init)" "$(stopped st2 docker --init)" "stop with --init: same exit status"
 D rm st1 st2 >/dev/null
 L rm st1 st2 >/dev/null
+
+# exec: Docker's takes the container's config (Env, -e, WorkingDir, -w, the
+# user's HOME), not what its process left of its own environment and directory.
+start_agent || exit 1
+LEFT='cd / && exec env -i sleep 1000'
+D run -d --name ex --network none -e EXTRA=1 -w /tmp -u alice "$DIMG" sh -c "$LEFT" >/dev/null
+L run -d --name ex -e EXTRA=1 -w /tmp -u alice rw-docker sh -c "$LEFT" >/dev/null
+wait_for 60 docker_running ex
+wait_for 30 limpet_running ex
+ENVPWD='id; env | grep -v ^HOSTNAME= | sort; pwd'
+is "$(L exec ex sh -c "$ENVPWD" 2>&1)" "$(D exec ex sh -c "$ENVPWD" 2>&1)" \
+	"limpet exec answers as docker exec: user, environment (but HOSTNAME), directory"
+is "$(L exec -e EXTRA=2 -e NEW=3 -w /opt ex sh -c "$ENVPWD" 2>&1)" \
+	"$(D exec -e EXTRA=2 -e NEW=3 -w /opt ex sh -c "$ENVPWD" 2>&1)" "the same with exec -e and -w"
+D rm -f ex >/dev/null
+L rm -f ex >/dev/null
+stop_agent

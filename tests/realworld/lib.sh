@@ -132,11 +132,12 @@ service_checks() {
 	check "$lb: logs has the request (nginx's access log is its stdout)" \
 		wait_for 30 sh -c '"$@" | grep -q "\"GET / HTTP/1.1\" 200"' sh "$LIMPET" --root "$ROOT" logs "$name"
 	is "$(L exec "$name" id)" "$ID_ROOT" "$lb: exec runs as the container's user"
-	# Docker's exec takes Env from the container's config; limpet's reads
-	# /proc/PID/environ of PID 1, whose memory nginx reuses for its title.
-	todo "exec's environment is whatever PID 1 left in its environ memory" \
-		is "$(L exec "$name" sh -c 'echo "$REALWORLD_GREETING|$PWD"')" "$GREETING|/srv/realworld" \
+	# As Docker's, exec takes Env and WorkingDir from the container's config:
+	# nginx reuses its environ memory for its title.
+	is "$(L exec "$name" sh -c 'echo "$REALWORLD_GREETING|$PWD"')" "$GREETING|/srv/realworld" \
 		"$lb: exec gets the image's Env and WorkingDir"
+	is "$(L exec -w /tmp -e REALWORLD_GREETING=cli "$name" sh -c 'echo "$REALWORLD_GREETING|$PWD|$LANG"')" \
+		"cli|/tmp|C.UTF-8" "$lb: exec -e and -w over them"
 	like "$(L exec "$name" ps -e -o user=,comm=)" "root +nginx"$'\n'"www-data +nginx" \
 		"$lb: exec ps (procps, from layer 2): the nginx master and its www-data worker"
 	L stop -t 10 "$name" >/dev/null
