@@ -29,6 +29,7 @@
 #include <mbedtls/version.h>
 
 #include "platform/lib/util.h"
+#include "sha256_hw.h"
 
 #define HASH_CHUNK (64 * 1024)
 #define KEY_FILE_MAX (64 * 1024)	/* an RSA-8192 private key PEM is ~6.5K */
@@ -190,21 +191,69 @@ static int check_key_kind(const mbedtls_pk_context *pk, struct lp_err *err)
 
 /* ---------------------------------------------------------------- SHA-256 */
 
+static const uint32_t sha256_iv[8] = {
+	0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+	0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+};
+
 void lp_sha256_init(struct lp_sha256 *h)
 {
+	memset(h, 0, sizeof(*h));
 	mbedtls_sha256_init(&h->ctx);
-	h->failed = sha256_starts(&h->ctx);
+	h->hw = lp_sha256_hw_available();
+	if (h->hw)
+		memcpy(h->own.state, sha256_iv, sizeof(sha256_iv));
+	else
+		h->failed = sha256_starts(&h->ctx);
+}
+
+static void hw_update(struct lp_sha256 *h, const unsigned char *p, size_t len)
+{
+	size_t used = h->own.len % 64, n;
+
+	h->own.len += len;
+	if (used) {
+		n = len < 64 - used ? len : 64 - used;
+		memcpy(h->own.block + used, p, n);
+		p += n;
+		len -= n;
+		if (used + n < 64)
+			return;
+		lp_sha256_hw_blocks(h->own.state, h->own.block, 1);
+	}
+	if (len >= 64)
+		lp_sha256_hw_blocks(h->own.state, p, len / 64);
+	memcpy(h->own.block, p + len / 64 * 64, len % 64);
+}
+
+/* FIPS 180-4's padding: 0x80, zeros, the length in bits, big-endian. */
+static void hw_final(struct lp_sha256 *h, unsigned char out[LP_SHA256_LEN])
+{
+	unsigned char pad[72] = { 0x80 };
+	uint64_t bits = h->own.len * 8;
+	size_t used = h->own.len % 64, n = (used < 56 ? 56 : 120) - used;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		pad[n + i] = (unsigned char)(bits >> (56 - 8 * i));
+	hw_update(h, pad, n + 8);
+	for (i = 0; i < 32; i++)
+		out[i] = (unsigned char)(h->own.state[i / 4] >> (24 - 8 * (i % 4)));
 }
 
 void lp_sha256_update(struct lp_sha256 *h, const void *data, size_t len)
 {
-	if (!h->failed)
+	if (h->hw)
+		hw_update(h, data, len);
+	else if (!h->failed)
 		h->failed = sha256_update(&h->ctx, data, len);
 }
 
 int lp_sha256_final(struct lp_sha256 *h, unsigned char out[LP_SHA256_LEN], struct lp_err *err)
 {
-	if (!h->failed)
+	if (h->hw)
+		hw_final(h, out);
+	else if (!h->failed)
 		h->failed = sha256_finish(&h->ctx, out);
 	if (h->failed)
 		return fail_mbedtls(err, h->failed, "SHA-256");
@@ -214,6 +263,7 @@ int lp_sha256_final(struct lp_sha256 *h, unsigned char out[LP_SHA256_LEN], struc
 void lp_sha256_free(struct lp_sha256 *h)
 {
 	mbedtls_sha256_free(&h->ctx);
+	mbedtls_platform_zeroize(&h->own, sizeof(h->own));
 }
 
 int lp_sha256_fd(int fd, unsigned char out[LP_SHA256_LEN], uint64_t *size, struct lp_err *err)

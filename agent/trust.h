@@ -12,6 +12,7 @@
 #ifndef LIMPET_TRUST_H
 #define LIMPET_TRUST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,10 +27,20 @@
 /* Signature files are a few hundred bytes; anything larger is not one. */
 #define LP_SIG_FILE_MAX (16 * 1024)
 
-/* Streaming SHA-256.  A failure is remembered and reported by final. */
+/*
+ * Streaming SHA-256.  A failure is remembered and reported by final.  On a
+ * CPU with SHA instructions mbedtls lacks (x86), trust.c hashes with them
+ * in the hw part instead.
+ */
 struct lp_sha256 {
 	mbedtls_sha256_context ctx;
 	int failed;	/* first mbedtls error, 0 if none */
+	bool hw;
+	struct {
+		uint32_t state[8];
+		uint64_t len;	/* bytes hashed */
+		unsigned char block[64];	/* the first len % 64 bytes are pending */
+	} own;
 };
 
 void lp_sha256_init(struct lp_sha256 *h);

@@ -19,6 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mbedtls/version.h>
+
+#include "agent/sha256_hw.h"
 #include "agent/trust.h"
 #include "platform/lib/util.h"
 
@@ -202,6 +205,51 @@ static void test_sha256_vectors(void **state)
 	assert_int_equal(lp_sha256_final(&h, d, &err), 0);
 	lp_sha256_free(&h);
 	assert_hex(d, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+/* mbedtls' one-shot SHA-256, the reference for our own code's. */
+static void mbedtls_of(const void *data, size_t len, unsigned char out[LP_SHA256_LEN])
+{
+#if MBEDTLS_VERSION_NUMBER >= 0x03000000
+	assert_int_equal(mbedtls_sha256(data, len, out, 0), 0);
+#else
+	assert_int_equal(mbedtls_sha256_ret(data, len, out, 0), 0);
+#endif
+}
+
+/*
+ * Every length over a few blocks, fed whole and in pieces that start and
+ * end anywhere in a block: what the CPU-instruction path (sha256_x86.c)
+ * buffers and pads itself must give mbedtls' digest.
+ */
+static void test_sha256_pieces(void **state)
+{
+	static unsigned char data[1000];
+	unsigned char want[LP_SHA256_LEN], got[LP_SHA256_LEN];
+	struct lp_err err = { 0 };
+	struct lp_sha256 h;
+	size_t len, off, step;
+
+	if (lp_sha256_hw_available())
+		print_message("SHA-256 on the CPU's SHA instructions\n");
+	for (len = 0; len < sizeof(data); len++)
+		data[len] = (unsigned char)(len * 131 % 253);
+	for (len = 0; len <= 300; len++) {
+		mbedtls_of(data, len, want);
+		sha256_of(data, len, got);
+		assert_memory_equal(got, want, sizeof(want));
+		for (step = 1; step <= 70; step += 3) {
+			lp_sha256_init(&h);
+			for (off = 0; off < len; off += step)
+				lp_sha256_update(&h, data + off, off + step < len ? step : len - off);
+			assert_int_equal(lp_sha256_final(&h, got, &err), 0);
+			lp_sha256_free(&h);
+			assert_memory_equal(got, want, sizeof(want));
+		}
+	}
+	mbedtls_of(data, sizeof(data), want);
+	sha256_of(data, sizeof(data), got);
+	assert_memory_equal(got, want, sizeof(want));
 }
 
 static void test_sha256_fd(void **state)
@@ -580,6 +628,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha256_vectors),
+		cmocka_unit_test(test_sha256_pieces),
 		cmocka_unit_test(test_sha256_fd),
 		cmocka_unit_test(test_hex),
 		cmocka_unit_test(test_digest_parse),
