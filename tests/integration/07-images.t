@@ -222,6 +222,11 @@ mode=$(stat -c %a "$(find "$ROOT/store/layers" -name 'su*' -type f 2>/dev/null |
 L image import --trust "$PUB" --name h-setuid "$T/hostile/hostile-setuid.tar" >/dev/null
 check "setuid bits survive import" bash -c "find '$ROOT/store/layers' -perm -4000 -type f | grep -q ."
 L image rm h-setuid >/dev/null
+L image import --trust "$PUB" --name h-sd "$T/hostile/hostile-symlink-then-dir.tar" >/dev/null
+sd=$(dirname "$(find "$ROOT/store/layers" -path '*/link/f' 2>/dev/null | head -1)")
+is "$(stat -c '%F %a' "$sd" "$sd/../tgt" 2>&1 | paste -sd,)" "directory 700,directory 755" \
+	"a directory entry replaces the layer's symlink of that name, not chmods its target"
+L image rm h-sd >/dev/null
 
 # --- the agent runs a config container that names an image
 cat >"$T/agent.conf" <<CONF

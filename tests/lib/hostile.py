@@ -184,6 +184,13 @@ def _hardlink_via_symlink():
                  member("hl", type=tarfile.LNKTYPE, linkname="link/passwd"))
 
 
+@case("symlink-then-dir", "accept",
+      "link -> tgt, then a directory link/ (mode 0700) with a file: the directory replaces the symlink, as tar -x does; its mode must never reach the symlink's target (with link -> /etc, host /etc)")
+def _symlink_then_dir():
+    return layer(d("tgt"), member("link", type=tarfile.SYMTYPE, linkname="tgt", mode=0o777),
+                 d("link", mode=0o700), member("link/f", b"x"))
+
+
 @case("device-char", "neutralise",
       "dev/mem char 1:1 mode 0666: no device node may be created in the store (a host user reaching it reads memory); skip it or refuse, the runtime makes /dev")
 def _device_char():
