@@ -46,6 +46,26 @@ int lp_cgroup_setup(const char *path, const struct lp_limits *limits,
  */
 int lp_cgroup_attach(const char *path, pid_t pid, struct lp_err *err);
 
+/*
+ * What a container's /sys/fs/cgroup shows, as Docker's does: read-only
+ * cgroup file systems mounted inside its cgroup namespace, so that each
+ * shows the container's own cgroup as its root and a runtime in it (a JVM,
+ * Go, nginx) can size itself to its limits.  On v2, one cgroup2 mount
+ * (name ""); on v1, one per hierarchy the container joins, named as the
+ * host names it ("memory", "cpu,cpuacct") with its controllers as options.
+ */
+struct lp_cgroup_fs {
+	char type[8];		/* "cgroup2" or "cgroup" */
+	char name[32];		/* its directory under /sys/fs/cgroup; "" for the whole */
+	char controllers[64];	/* v1: "cpu,cpuacct"; v2: "" */
+};
+#define LP_CGROUP_MAX_FS 4
+/*
+ * Fill fs (LP_CGROUP_MAX_FS entries) and return how many there are: 0 if
+ * there is nothing to show (no cgroups, or a test's LIMPET_CGROUP_ROOT).
+ */
+int lp_cgroup_views(struct lp_cgroup_fs *fs, struct lp_err *err);
+
 /* How many times the OOM killer fired in the cgroup (memory.events / oom_control). */
 int lp_cgroup_oom_kills(const char *path, uint64_t *count, struct lp_err *err);
 
@@ -83,6 +103,7 @@ struct lp_cgroup_ops {
 	int (*destroy)(const char *path, struct lp_err *err);
 	int (*dir)(const char *path, const char *controller, char *buf, size_t len,
 		   struct lp_err *err);
+	int (*views)(struct lp_cgroup_fs *fs, struct lp_err *err);
 };
 extern const struct lp_cgroup_ops lp_cgroup_v1_ops;
 extern const struct lp_cgroup_ops lp_cgroup_v2_ops;
@@ -109,6 +130,18 @@ int lp_cgroup_dev_rule(const struct lp_device *dev, struct lp_cgroup_dev_rule *r
  * controller is not mounted, -1 on error.
  */
 int lp_cgroup_v1_mount(const char *controller, char *buf, size_t len, struct lp_err *err);
+/*
+ * The same from mountinfo (never ROOT/CONTROLLER), with the controllers
+ * that hierarchy carries ("cpu,cpuacct") into opts: 1, 0 if not mounted.
+ */
+int lp_cgroup_v1_hierarchy(const char *controller, char *buf, size_t len, char *opts,
+			   size_t opts_len, struct lp_err *err);
+
+/*
+ * A v1 hierarchy's super options ("rw,xattr,cpu,cpuacct") less its flags:
+ * the controllers to mount it by, comma-separated ("cpu,cpuacct").
+ */
+int lp_cgroup_v1_controllers(const char *superopts, char *buf, size_t size, struct lp_err *err);
 
 /* Our own cgroup on the unified hierarchy (the "0::" line of /proc/self/cgroup). */
 int lp_cgroup_self_v2(char *buf, size_t len, struct lp_err *err);

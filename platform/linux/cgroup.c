@@ -94,12 +94,13 @@ static void unescape_octal(char *s)
 /*
  * One /proc/self/mountinfo line:
  *   ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
- * Returns true with the (still escaped) mount point if it is a v1 hierarchy
- * carrying controller.
+ * Returns true with the (still escaped) mount point and the super options
+ * if it is a v1 hierarchy carrying controller.
  */
-static bool mountinfo_v1_match(char *line, const char *controller, char **mountpoint)
+static bool mountinfo_v1_match(char *line, const char *controller, char **mountpoint,
+			       char **superopts)
 {
-	char *save = NULL, *tok, *fstype, *superopts;
+	char *save = NULL, *tok, *fstype;
 	int field = 0;
 
 	*mountpoint = NULL;
@@ -114,27 +115,67 @@ static bool mountinfo_v1_match(char *line, const char *controller, char **mountp
 	fstype = strtok_r(NULL, " \n", &save);
 	if (!fstype || strcmp(fstype, "cgroup") || !strtok_r(NULL, " \n", &save))
 		return false;
-	superopts = strtok_r(NULL, " \n", &save);
-	return superopts && has_option(superopts, controller);
+	*superopts = strtok_r(NULL, " \n", &save);
+	return *superopts && has_option(*superopts, controller);
 }
 
-static int v1_mount_from_mountinfo(const char *controller, char *buf, size_t len,
-				   struct lp_err *err)
+/* Options a v1 hierarchy shows that are flags, not controllers to mount it by. */
+static bool v1_flag_option(const char *opt, size_t len)
+{
+	static const char *const flags[] = { "rw", "ro", "noprefix", "cpuset_v2_mode",
+					     "favordynmods", "xattr", "clone_children", "none" };
+	size_t i;
+
+	if (memchr(opt, '=', len))
+		return true;
+	for (i = 0; i < ARRAY_SIZE(flags); i++)
+		if (strlen(flags[i]) == len && !strncmp(opt, flags[i], len))
+			return true;
+	return false;
+}
+
+int lp_cgroup_v1_controllers(const char *superopts, char *buf, size_t size, struct lp_err *err)
+{
+	const char *p = superopts;
+	size_t used = 0;
+
+	buf[0] = '\0';
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		if (len && !v1_flag_option(p, len)) {
+			if (used + !!used + len >= size)
+				return lp_fail(err, ENAMETOOLONG, "cgroup options %s: too long",
+					       superopts);
+			used += (size_t)snprintf(buf + used, size - used, "%s%.*s", used ? "," : "",
+						 (int)len, p);
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
+int lp_cgroup_v1_hierarchy(const char *controller, char *buf, size_t len, char *opts,
+			   size_t opts_len, struct lp_err *err)
 {
 	const char *path = "/proc/self/mountinfo";
 	cleanup_file FILE *f = fopen(path, "re");
 	cleanup_free char *line = NULL;
 	size_t cap = 0;
-	char *mountpoint;
+	char *mountpoint, *superopts;
 
 	if (!f)
 		return lp_fail_errno(err, "open %s", path);
 	errno = 0;
 	while (getline(&line, &cap, f) >= 0) {
-		if (!mountinfo_v1_match(line, controller, &mountpoint))
+		if (!mountinfo_v1_match(line, controller, &mountpoint, &superopts))
 			continue;
 		unescape_octal(mountpoint);
 		if (lp_path(buf, len, err, "%s", mountpoint) < 0)
+			return -1;
+		if (opts && lp_cgroup_v1_controllers(superopts, opts, opts_len, err) < 0)
 			return -1;
 		return 1;
 	}
@@ -159,7 +200,7 @@ static int v1_mount_cached(const char *controller, char *buf, size_t len, struct
 	for (i = 0; i < ARRAY_SIZE(cache) && cache[i].controller[0]; i++)
 		if (!strcmp(cache[i].controller, controller))
 			return lp_path(buf, len, err, "%s", cache[i].path) < 0 ? -1 : 1;
-	rc = v1_mount_from_mountinfo(controller, buf, len, err);
+	rc = lp_cgroup_v1_hierarchy(controller, buf, len, NULL, 0, err);
 	if (rc == 1 && i < ARRAY_SIZE(cache) && strlen(controller) < sizeof(cache[i].controller) &&
 	    strlen(buf) < sizeof(cache[i].path)) {
 		strcpy(cache[i].controller, controller);
@@ -432,6 +473,19 @@ int lp_cgroup_dir(const char *path, const char *controller, char *buf, size_t le
 	if (!ops)
 		return -1;
 	return ops->dir(path, controller, buf, len, err);
+}
+
+int lp_cgroup_views(struct lp_cgroup_fs *fs, struct lp_err *err)
+{
+	const struct lp_cgroup_ops *ops;
+
+	/* A test's fake hierarchy is plain directories: nothing to mount. */
+	if (root_overridden() || lp_cgroup_mode() == LP_CGROUP_NONE)
+		return 0;
+	ops = backend(err);
+	if (!ops)
+		return -1;
+	return ops->views(fs, err);
 }
 
 int lp_cgroup_dev_rule(const struct lp_device *dev, struct lp_cgroup_dev_rule *rule,

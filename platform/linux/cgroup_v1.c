@@ -283,12 +283,45 @@ static int v1_dir(const char *path, const char *controller, char *buf, size_t le
 	return 0;
 }
 
+/* The hierarchies the container joins, each once (cpu and cpuacct may share one). */
+static int v1_views(struct lp_cgroup_fs *fs, struct lp_err *err)
+{
+	char mount[PATH_MAX];
+	int c, i, n = 0, found;
+
+	for (c = 0; c < V1_NR_CONTROLLERS; c++) {
+		struct lp_cgroup_fs one = { .type = "cgroup" };
+		const char *base;
+		bool seen = false;
+
+		found = lp_cgroup_v1_hierarchy(v1_names[c], mount, sizeof(mount), one.controllers,
+					       sizeof(one.controllers), err);
+		if (found < 0)
+			return -1;
+		if (!found)
+			continue;
+		base = strrchr(mount, '/');
+		base = base ? base + 1 : mount;
+		if (!*base || base[0] == '.' ||
+		    strlen(base) >= sizeof(one.name))
+			return lp_fail(err, EINVAL, "cgroup %s hierarchy at %s: unusable name",
+				       v1_names[c], mount);
+		strcpy(one.name, base);
+		for (i = 0; i < n; i++)
+			seen |= !strcmp(fs[i].name, one.name);
+		if (!seen && n < LP_CGROUP_MAX_FS)
+			fs[n++] = one;
+	}
+	return n;
+}
+
 const struct lp_cgroup_ops lp_cgroup_v1_ops = {
 	.setup = v1_setup,
 	.oom_kills = v1_oom_kills,
 	.kill = v1_kill,
 	.destroy = v1_destroy,
 	.dir = v1_dir,
+	.views = v1_views,
 };
 
 #endif /* CONFIG_CGROUP_V1 */

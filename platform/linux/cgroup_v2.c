@@ -286,12 +286,20 @@ static int v2_destroy(const char *path, struct lp_err *err)
 	return lp_cgroup_remove_tree(dir, err);
 }
 
+static int v2_views(struct lp_cgroup_fs *fs, struct lp_err *err)
+{
+	(void)err;
+	fs[0] = (struct lp_cgroup_fs){ .type = "cgroup2" };
+	return 1;
+}
+
 const struct lp_cgroup_ops lp_cgroup_v2_ops = {
 	.setup = v2_setup,
 	.oom_kills = v2_oom_kills,
 	.kill = v2_kill,
 	.destroy = v2_destroy,
 	.dir = v2_dir,
+	.views = v2_views,
 };
 
 #endif /* CONFIG_CGROUP_V2 */

@@ -25,6 +25,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "platform/cgroup.h"
 #include "platform/lib/util.h"
 
 /*
@@ -480,6 +481,81 @@ static int readonly_path(int fs, const char *top, const char *rel, struct lp_err
 	return 0;
 }
 
+/* One v1 hierarchy in its directory of the tmpfs top; its other controllers link to it. */
+static int mount_v1_hierarchy(int top, const struct lp_cgroup_fs *fs, struct lp_err *err)
+{
+	char where[64], alias[sizeof(fs->name)];
+	cleanup_fd int dir = -1, mnt = -1;
+	const char *p;
+	size_t len;
+
+	snprintf(where, sizeof(where), "/sys/fs/cgroup/%s", fs->name);
+	if (mkdirat(top, fs->name, 0755) < 0)
+		return lp_fail_errno(err, "mkdir %s", where);
+	dir = openat(top, fs->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dir < 0)
+		return lp_fail_errno(err, "open %s", where);
+	mnt = mount_new("cgroup", "cgroup", fs->controllers, A_LOCKED_DOWN, dir, where, err);
+	if (mnt < 0)
+		return -1;
+	/* "cpu" and "cpuacct" lead to "cpu,cpuacct", as on the host. */
+	for (p = fs->controllers; *p; p += len + (p[len] == ',')) {
+		len = strcspn(p, ",");
+		if (len >= sizeof(alias))
+			continue;
+		snprintf(alias, sizeof(alias), "%.*s", (int)len, p);
+		if (strcmp(alias, fs->name) && symlinkat(fs->name, top, alias) < 0 && errno != EEXIST)
+			return lp_fail_errno(err, "symlink /sys/fs/cgroup/%s", alias);
+	}
+	return 0;
+}
+
+/*
+ * The container's cgroups on /sys/fs/cgroup, read-only, as Docker mounts
+ * them: fresh mounts made in the container's cgroup namespace, so each has
+ * the container's own cgroup as its root and its limits at the top.
+ */
+static int setup_cgroup(int sys, const struct lp_spec *spec, struct lp_err *err)
+{
+	struct lp_cgroup_fs fs[LP_CGROUP_MAX_FS];
+	struct lp_mount_attr ro = { .attr_set = A_RDONLY };
+	char path[64];
+	cleanup_fd int at = -1, top = -1;
+	int i, n;
+
+	if (!spec->cgroup)
+		return 0;
+	n = lp_cgroup_views(fs, err);
+	if (n <= 0)
+		return n;
+	/*
+	 * In a fresh sysfs an empty directory; in a copy of the host's (--net
+	 * host with --userns) the host's cgroup mount, which ours then hides.
+	 */
+	snprintf(path, sizeof(path), "/sys/fs/cgroup");
+	at = openat2_fd(sys, "fs/cgroup", O_PATH | O_DIRECTORY,
+			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+	if (at < 0)
+		return errno == ENOENT ? 0 : lp_fail_errno(err, "open %s", path);
+	if (!strcmp(fs[0].type, "cgroup2")) {
+		cleanup_fd int mnt = mount_new("cgroup2", "cgroup2", NULL, A_LOCKED_DOWN, at, path,
+					       err);
+
+		return mnt < 0 ? -1 : 0;
+	}
+	/* v1: a small tmpfs holds a directory per hierarchy, then turns read-only. */
+	top = mount_new("tmpfs", "tmpfs", "mode=755,size=64k", A_NOSUID | A_NODEV | A_NOEXEC, at,
+			path, err);
+	if (top < 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (mount_v1_hierarchy(top, &fs[i], err) < 0)
+			return -1;
+	if (syscall(SYS_mount_setattr, top, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		return lp_fail_errno(err, "make %s read-only", path);
+	return 0;
+}
+
 /* The overlay on spec->mergedir; its root as an O_PATH fd. */
 static int mount_overlay(const struct lp_spec *spec, struct lp_err *err)
 {
@@ -585,7 +661,7 @@ static int mount_kernel_fs(int rootfd, const struct lp_spec *spec, struct lp_err
 	if (proc < 0 || setup_dev(rootfd, spec, err) < 0)
 		return -1;
 	sys = setup_sys(rootfd, err);
-	if (sys < 0)
+	if (sys < 0 || setup_cgroup(sys, spec, err) < 0)
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(proc_masked); i++)
 		if (mask_path(proc, "/proc", proc_masked[i], err) < 0)

@@ -22,6 +22,26 @@ else
 	is "$(cg_file cpu x cpu.weight)" 200 "cpu.weight (v2)"
 fi
 is "$(cg_file pids pids.max pids.max)" 32 "pids limit is in the cgroup"
+# Inside, as Docker shows it: the container's own cgroup at the top of a
+# read-only /sys/fs/cgroup, so a runtime in it can size itself to its limits.
+if [ -d /sys/fs/cgroup/memory ]; then
+	is "$(L exec lim /bin/cat /sys/fs/cgroup/memory/memory.limit_in_bytes)" 50331648 \
+		"the container sees its memory limit at /sys/fs/cgroup/memory (v1)"
+	is "$(L exec lim /bin/cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)" 50000 "and its CPU quota (v1)"
+	is "$(L exec lim /bin/cat /sys/fs/cgroup/pids/pids.max)" 32 "and its pids limit (v1)"
+	is "$(L exec lim /bin/sh -c 'ls /sys/fs/cgroup/memory | grep -c "^memory.limit_in_bytes$"; ls -d /sys/fs/cgroup/blkio 2>&1 | grep -c "No such"')" \
+		"1"$'\n'"1" "only the hierarchies it joins; nothing of the host's other cgroups"
+else
+	is "$(L exec lim /bin/cat /sys/fs/cgroup/memory.max)" 50331648 \
+		"the container sees its memory limit at /sys/fs/cgroup/memory.max (v2)"
+	is "$(L exec lim /bin/cat /sys/fs/cgroup/cpu.max)" "50000 100000" "and cpu.max (v2)"
+	is "$(L exec lim /bin/cat /sys/fs/cgroup/pids.max)" 32 "and pids.max (v2)"
+fi
+is "$(L exec lim /bin/cat /proc/self/cgroup | grep -c -v ':/$')" 0 \
+	"its cgroups are / in its own cgroup namespace"
+err=$(L exec lim /bin/sh -c 'echo 999999999 > /sys/fs/cgroup/pids/pids.max || echo 999999999 > /sys/fs/cgroup/pids.max; mkdir /sys/fs/cgroup/x' 2>&1)
+like "$err" "Read-only file system" "and it cannot change them: read-only"
+is "$(cg_file pids pids.max pids.max)" 32 "the limit holds"
 cg=$(ps_field lim cgroup)
 L stop -t 0 lim >/dev/null
 wait $runner

@@ -430,6 +430,42 @@ static void put_v2_tree(const struct fake_root *r, const char *available)
 	put_all(r, v2_leaf_files, ARRAY_SIZE(v2_leaf_files));
 }
 
+/* What a container's v1 /sys/fs/cgroup mounts each hierarchy by: its controllers alone. */
+static void test_v1_controllers_from_superopts(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "rw,memory", "memory" },
+		{ "rw,cpu,cpuacct", "cpu,cpuacct" },
+		{ "ro,xattr,cpu,cpuacct", "cpu,cpuacct" },
+		{ "rw,noprefix,release_agent=/sbin/x,cpuset,clone_children", "cpuset" },
+		{ "rw,cpuset_v2_mode,favordynmods,cpuset", "cpuset" },
+		{ "rw,xattr,name=systemd", "" },
+		{ "rw,,pids,", "pids" },
+	};
+	char buf[64], small[8];
+	struct lp_err err = { 0 };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(lp_cgroup_v1_controllers(cases[i][0], buf, sizeof(buf), &err), 0);
+		assert_string_equal(buf, cases[i][1]);
+	}
+	assert_int_equal(lp_cgroup_v1_controllers("rw,cpu,cpuacct", small, sizeof(small), &err),
+			 -1);
+	assert_non_null(strstr(err.msg, "rw,cpu,cpuacct"));
+}
+
+/* A test's fake hierarchy is directories, not a file system to mount. */
+static void test_views_none_under_fake_root(void **state)
+{
+	struct lp_cgroup_fs fs[LP_CGROUP_MAX_FS];
+	struct lp_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(lp_cgroup_views(fs, &err), 0);
+}
+
 static void test_v2_setup_writes_limits(void **state)
 {
 	const struct fake_root *r = *state;
@@ -640,6 +676,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_v1_error_names_file, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_bad_device, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_oom_kills, setup_v1, teardown),
+		cmocka_unit_test(test_v1_controllers_from_superopts),
+		cmocka_unit_test_setup_teardown(test_views_none_under_fake_root, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_destroy, setup_v1, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_kill_empty_and_refuses_self, setup_v1,
 						teardown),
