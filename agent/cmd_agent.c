@@ -128,6 +128,38 @@ static void recover_deployment(struct lp_supervisor *sv, struct lp_globals *g)
 		log_line("%s", err.msg);
 }
 
+/* `run -d --restart always` outlives agent restarts and reboots. */
+static bool restarts_unattended(const struct lp_container *ct)
+{
+	return ct->st.status == LP_CT_EXITED && ct->st.restarts >= 0 &&
+	       ct->cfg.restart.policy == LP_RESTART_ALWAYS && !ct->st.stop_requested;
+}
+
+/*
+ * Under the container's lock until the new process is on record, as the
+ * supervisor restarts: a stop or rm that came since ct was read is heeded.
+ */
+static void restart_left(struct lp_supervisor *sv, struct lp_globals *g, const char *name,
+			 struct lp_container *ct)
+{
+	struct lp_err err = { 0 };
+	cleanup_fd int lock = lp_ct_lock(ct, &err);
+
+	lp_ct_free(ct);
+	if (lock < 0 || lp_ct_load(g, name, ct, &err) < 0) {
+		if (err.code != ENOENT)
+			log_line("%s", err.msg);
+		return;
+	}
+	if (!restarts_unattended(ct)) {
+		lp_ct_free(ct);
+		return;
+	}
+	ct->st.restarts++;
+	if (lp_sv_start(sv, ct, NULL, &err) < 0)
+		log_line("%s", err.msg);
+}
+
 /* What an earlier agent left: adopt what runs, note what died meanwhile. */
 static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 {
@@ -180,12 +212,8 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 			if (lp_ct_remove(&ct, &err) < 0)
 				log_line("%s", err.msg);
 			lp_ct_free(&ct);
-		} else if (ct.st.status == LP_CT_EXITED && ct.st.restarts >= 0 &&
-			   ct.cfg.restart.policy == LP_RESTART_ALWAYS && !ct.st.stop_requested) {
-			/* `run -d --restart always` outlives agent restarts and reboots. */
-			ct.st.restarts++;
-			if (lp_sv_start(sv, &ct, NULL, &err) < 0)
-				log_line("%s", err.msg);
+		} else if (restarts_unattended(&ct)) {
+			restart_left(sv, g, names[i], &ct);
 		} else {
 			lp_ct_free(&ct);
 		}

@@ -141,6 +141,63 @@ err=$(L inspect -f limits.nope svc 2>&1)
 is "$?" 1 "inspect of a field that is not there fails"
 is "$err" "limpet inspect: svc has no field limits.nope" "and names the field"
 
+# `run -d --restart always` outlives the agent: if it ended while no agent
+# ran, the next one starts it again.
+L run -d --name lasting --restart always "$ROOTFS" /bin/sleep 1000 >/dev/null
+check "lasting runs" wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep -q '^lasting .*running'"
+lasting_pid=$(ps_field lasting pid)
+stop_agent
+kill -KILL "$lasting_pid"
+check "lasting ended while the agent was down" wait_for 30 gone "$lasting_pid"
+new_agent_log
+start_agent -c "$T/limpet.conf"
+check "the next agent notes how it ended" \
+	wait_for 10 grep -q "container lasting: exited while no agent was running" "$T/agent.log"
+check "and starts it again (policy always)" wait_for 10 bash -c \
+	"$LIMPET --root $ROOT ps | grep -q '^lasting .*running' && [ \"\$($LIMPET --root $ROOT inspect -f restarts lasting)\" = 1 ]"
+
+# A stop that lands while the agent starts up is heeded: the agent decides
+# under the container's lock on what its state says then, not on what it
+# read before. Here the lock is held across that moment and the stop
+# recorded in it.
+if have_python; then
+	lasting_pid=$(ps_field lasting pid)
+	stop_agent
+	kill -KILL "$lasting_pid"
+	wait_for 30 gone "$lasting_pid"
+	new_agent_log
+	python3 - "$ROOT/containers/lasting" "$T/agent.log" "$T/locked" <<'PY' &
+import fcntl, json, os, sys, time
+ct, log, locked = sys.argv[1:4]
+with open(os.path.join(ct, "state.lock"), "a+") as lock:
+    fcntl.lockf(lock, fcntl.LOCK_EX)
+    open(locked, "w").close()
+    deadline = time.monotonic() + 60
+    while "container lasting: exited while no agent" not in open(log).read():
+        if time.monotonic() > deadline:
+            sys.exit("the agent never got to lasting")
+        time.sleep(0.05)
+    path = os.path.join(ct, "state.json")
+    state = json.load(open(path))
+    state["stop_requested"] = True
+    with open(path + ".tmp", "w") as f:
+        json.dump(state, f)
+    os.rename(path + ".tmp", path)
+PY
+	holder=$!
+	wait_for 10 test -e "$T/locked"
+	start_agent -c "$T/limpet.conf"
+	wait "$holder"
+	is "$?" 0 "(the stop was recorded while the agent started)"
+	# run -d is served once the agent is in its loop: the start-up is over.
+	L run -d --rm --name synced "$ROOTFS" /bin/true >/dev/null
+	is "$(ps_field lasting status) $(ps_field lasting restarts)" "exited 1" \
+		"a container stopped while the agent started up is not started again"
+else
+	skip "the lock is held with python3, which this machine lacks"
+fi
+L rm -f lasting >/dev/null
+
 # A second agent on the same state directory is refused.
 err=$(L -c "$T/limpet.conf" agent 2>&1)
 is "$?" 1 "a second agent is refused"
