@@ -151,9 +151,9 @@ static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err
 		c->user = strdup(arg);
 		if (!c->user)
 			return lp_fail(err, ENOMEM, "out of memory");
-		if (lp_parse_user(arg, &c->uid, &c->gid, err) == 0)
+		if (lp_user_has_name(arg))
 			return 0;
-		return strchr("0123456789", arg[0]) ? -1 : 0;
+		return lp_parse_user(arg, &c->uid, &c->gid, err);
 	case 'w':
 		if (arg[0] != '/')
 			return lp_fail(err, EINVAL, "'%s' is not an absolute path", arg);

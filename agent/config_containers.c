@@ -63,7 +63,7 @@ static int apply_user(struct loader *ld, const config_setting_t *s, const char *
 	/* A name is looked up in the image's /etc/passwd when it starts. */
 	if (cfg_set_string(ld, s, &c->user) < 0)
 		return -1;
-	if (!strchr("0123456789", v[0]))
+	if (lp_user_has_name(v))
 		return 0;
 	return lp_parse_user(v, &c->uid, &c->gid, ld->err);
 }

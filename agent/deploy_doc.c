@@ -527,7 +527,7 @@ static int decode_user(json_t *v, void *field, const char *path, struct lp_err *
 		return -1;
 	if (!cfg->user[0])
 		return fail_at(err, path, EINVAL, "empty (a user name, UID or UID:GID)");
-	if (!strchr("0123456789", cfg->user[0]))
+	if (lp_user_has_name(cfg->user))
 		return 0;
 	if (lp_parse_user(cfg->user, &cfg->uid, &cfg->gid, err) < 0)
 		return blame(err, path);

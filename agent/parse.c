@@ -454,6 +454,19 @@ int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *er
 	return 0;
 }
 
+/* A part that starts with a digit is a number, checked now: "1x" is a typo, not a name. */
+static bool user_part_is_name(const char *s, size_t n)
+{
+	return n > 0 && !strchr("0123456789", s[0]) && !memchr(s, ':', n);
+}
+
+bool lp_user_has_name(const char *s)
+{
+	size_t n = strcspn(s, ":");
+
+	return user_part_is_name(s, n) || (s[n] == ':' && user_part_is_name(s + n + 1, strlen(s + n + 1)));
+}
+
 int lp_parse_userns(const char *s, uint32_t *uid, uint32_t *count, struct lp_err *err)
 {
 	uint64_t u = 0, n = USERNS_DEFAULT_COUNT;

@@ -39,6 +39,12 @@ int lp_parse_device_syntax(const char *s, struct lp_device *dev, struct lp_err *
 int lp_parse_volume(const char *s, struct lp_volume **vols, size_t *n, struct lp_err *err);
 /* "uid" (gid 0, as under Docker) or "uid:gid" (numeric). */
 int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *err);
+/*
+ * True if USER[:GROUP] names its user or its group ("alice", "alice:1500",
+ * "4242:crew"): the root's /etc/passwd and /etc/group resolve it at start.
+ * Else it is numbers for lp_parse_user to check.
+ */
+bool lp_user_has_name(const char *s);
 /* "HOSTUID" or "HOSTUID:COUNT" for the user namespace mapping. */
 int lp_parse_userns(const char *s, uint32_t *uid, uint32_t *count, struct lp_err *err);
 

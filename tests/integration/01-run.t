@@ -125,6 +125,11 @@ is "$(ids -u 1300 "$A")" "1300:1300 44 1300 1500 1600 /home/bob" "-u UID of a us
 # Docker's answer for a uid the image does not know: the root group, HOME=/
 is "$(ids -u 4321 "$A")" "4321:0 0 /" "-u UID not in /etc/passwd: gid 0 and no other group, HOME=/"
 is "$(ids -u 4321:1500 "$A")" "4321:1500 1500 /" "-u UID:GID not in /etc/passwd: that gid"
+is "$(ids -u 4321:crew "$A")" "4321:1500 1500 /" "-u UID:GROUP: the group by its name (as Docker)"
+is "$(ids -u alice:1600 "$A")" "1234:1600 1600 /home/alice" "-u NAME:GID: that gid only"
+err=$(L run --rm -u 4321:nosuch "$A" /bin/true 2>&1)
+is "$?" 125 "-u UID:GROUP with a group /etc/group lacks fails at start"
+like "$err" "nosuch" "naming the group"
 cp -a "$A" "$T/nopasswd" && rm "$T/nopasswd/etc/passwd"
 is "$(ids -u 4321 "$T/nopasswd")" "4321:0 0 /" "-u UID with no /etc/passwd at all: gid 0 too"
 is "$(ids -u alice -e HOME=/work "$A")" "1234:1234 44 1234 1500 /work" "-e HOME wins over /etc/passwd"

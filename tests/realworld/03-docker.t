@@ -84,6 +84,7 @@ oracle "-u alice:crew" "-u alice:crew" "-u alice:crew" sh -c "$WHOAMI"
 oracle "-u 1234:1500" "-u 1234:1500" "-u 1234:1500" sh -c "$WHOAMI"
 oracle "-u 4242 (in no /etc/passwd)" "-u 4242" "-u 4242" sh -c "$WHOAMI"
 oracle "-u 4242:1500 (in no /etc/passwd)" "-u 4242:1500" "-u 4242:1500" sh -c "$WHOAMI"
+oracle "-u 4242:crew (a uid in no /etc/passwd, a group by name)" "-u 4242:crew" "-u 4242:crew" sh -c "$WHOAMI"
 oracle "-u alice -w /tmp" "-u alice -w /tmp" "-u alice -w /tmp" sh -c "$WHOAMI"
 oracle "-e overrides and adds" "-e REALWORLD_GREETING=cli -e EXTRA=1" \
 	"-e REALWORLD_GREETING=cli -e EXTRA=1" sh -c "$WHOAMI"'; echo "EXTRA=$EXTRA"'

@@ -429,7 +429,7 @@ static void test_bad_fields(void **state)
 		  "containers[0].command: the program name is empty" },
 		{ "containers.0.env", "[\"NOEQUALS\"]",
 		  "containers[0].env: 'NOEQUALS' is not NAME=VALUE" },
-		{ "containers.0.user", "\"1000:x\"", "containers[0].user: '1000:x' is not a user" },
+		{ "containers.0.user", "\"1000:1x\"", "containers[0].user: '1000:1x' is not a user" },
 		{ "containers.0.user", "\"\"", "containers[0].user: empty" },
 		{ "containers.0.user", "1000",
 		  "containers[0].user: expected a string, got an integer" },

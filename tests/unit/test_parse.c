@@ -446,6 +446,22 @@ static void test_user(void **state)
 	assert_int_equal(uid, 4294967294u);
 }
 
+/* Which -u values wait for the image's /etc/passwd and /etc/group. */
+static void test_user_has_name(void **state)
+{
+	static const char *const names[] = { "alice", "alice:crew", "alice:1500", "4242:crew",
+					     "0:wheel" };
+	static const char *const numbers[] = { "1000", "1000:100", "", "1000:", ":1000",
+					       "1000:1:2", ":", "1x", "1000:1x" };
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < N(names); i++)
+		assert_true(lp_user_has_name(names[i]));
+	for (i = 0; i < N(numbers); i++)
+		assert_false(lp_user_has_name(numbers[i]));
+}
+
 static void test_user_invalid(void **state)
 {
 	static const struct bad_case cases[] = {
@@ -626,6 +642,7 @@ int main(void)
 		cmocka_unit_test(test_device_invalid),
 		cmocka_unit_test(test_device_too_long),
 		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_user_has_name),
 		cmocka_unit_test(test_user_invalid),
 		cmocka_unit_test(test_userns),
 		cmocka_unit_test(test_path_confined),
