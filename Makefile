@@ -14,6 +14,7 @@
 #   make check-boards that board, then a GICv3 one and an x86_64 one (microVMs)
 #   make install DESTDIR=... PREFIX=/usr [LIMPET_BIN=build-static-arm64/limpet]
 #   make deps       install the Debian packages needed to build and test
+#   make deps-graph the #include edges between agent/ and platform/ folders
 
 VERSION := 0.1.0
 srctree := $(CURDIR)
@@ -88,7 +89,7 @@ $(O)/include/config/auto.conf $(O)/include/generated/autoconf.h: $(KCONFIG_CONFI
 	@touch $(O)/include/config/auto.conf
 
 # Read the config unless every goal is one that must work without it.
-NO_BUILD_TARGETS += docker-seccomp
+NO_BUILD_TARGETS += docker-seccomp deps-graph
 ifneq ($(if $(MAKECMDGOALS),$(filter-out $(NO_BUILD_TARGETS),$(MAKECMDGOALS)),all),)
 -include $(O)/include/config/auto.conf
 endif
@@ -218,6 +219,12 @@ fuzz-run-%: $(O)/tests/fuzz/fuzz_%
 	@grep -h '^#[0-9]*.*DONE' $(O)/fuzz/$*/log | sed 's/^/          /'
 
 # ---------------------------------------------------------------- usage
+# Includes between folders, any that runs up the data flow, two-file loops
+# (tests/tools/include-graph.sh).
+.PHONY: deps-graph
+deps-graph:
+	@tests/tools/include-graph.sh $(srctree)
+
 demo: $(O)/limpet
 	tests/lib/demo.sh $(abspath $(O)/limpet)
 
@@ -287,7 +294,7 @@ distclean: clean
 	rm -f .config .config.old
 
 help:
-	@sed -n '3,17p' Makefile
+	@sed -n '3,18p' Makefile
 
 # Release builds, packaging and the emulated board, each beside its files.
 include $(wildcard platform/static/static.mk platform/dist/dist.mk tests/board/board.mk)
