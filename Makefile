@@ -105,13 +105,13 @@ LDLIBS += -lmbedcrypto -pthread
 
 gated-src := platform/linux/seccomp.c platform/linux/cgroup_v1.c platform/linux/cgroup_v2.c \
 	     platform/linux/cgroup_bpf.c \
-	     agent/cmd_agent.c
-lib-src := $(filter-out agent/main.c $(gated-src), \
-	     $(wildcard platform/lib/*.c platform/linux/*.c platform/board/*.c agent/*.c))
+	     agent/cli/cmd_agent.c
+lib-src := $(filter-out agent/cli/main.c $(gated-src), \
+	     $(wildcard platform/lib/*.c platform/linux/*.c agent/*/*.c))
 lib-src-$(CONFIG_SECCOMP) += platform/linux/seccomp.c
 lib-src-$(CONFIG_CGROUP_V1) += platform/linux/cgroup_v1.c
 lib-src-$(CONFIG_CGROUP_V2) += platform/linux/cgroup_v2.c platform/linux/cgroup_bpf.c
-lib-src-$(CONFIG_AGENT) += agent/cmd_agent.c
+lib-src-$(CONFIG_AGENT) += agent/cli/cmd_agent.c
 lib-src += $(filter $(wildcard $(gated-src)),$(lib-src-y))
 
 # The VMM: its core and the architecture the compiler targets; elsewhere, or
@@ -119,7 +119,7 @@ lib-src += $(filter $(wildcard $(gated-src)),$(lib-src-y))
 kvm-arch := $(patsubst aarch64,arm64,$(firstword $(subst -, ,$(shell $(CC) -dumpmachine))))
 ifeq ($(CONFIG_KVM)-$(filter arm64 x86_64,$(kvm-arch)),y-$(kvm-arch))
 lib-src += $(filter-out platform/kvm/absent.c,$(wildcard platform/kvm/*.c)) \
-	   $(wildcard platform/kvm/$(kvm-arch)/*.c)
+	   $(wildcard platform/kvm/guest/*.c platform/kvm/$(kvm-arch)/*.c)
 ifeq ($(kvm-arch),arm64)
 # Debian's libfdt-dev has no .pc file; the static prefix writes one.
 LP_CFLAGS += $(shell $(PKG_CONFIG) --cflags libfdt 2>/dev/null)
@@ -130,7 +130,7 @@ lib-src += platform/kvm/absent.c
 endif
 
 lib-obj := $(lib-src:%.c=$(O)/%.o)
-main-obj := $(O)/agent/main.o
+main-obj := $(O)/agent/cli/main.o
 
 $(O)/%.o: %.c $(O)/include/generated/autoconf.h
 	@mkdir -p $(dir $@)

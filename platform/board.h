@@ -17,7 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lib/err.h"
+#include "platform/lib/err.h"
 
 #define LP_BOARD_STR_MAX 128
 

@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "lib/err.h"
-#include "runtime.h"
+#include "platform/lib/err.h"
+#include "platform/runtime.h"
 
 enum lp_cgroup_mode {
 	LP_CGROUP_NONE = 0,	/* no usable hierarchy */

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "lib/err.h"
+#include "platform/lib/err.h"
 
 #define LP_DEV_PATH_MAX 256
 

@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lib/err.h"
+#include "platform/lib/err.h"
 
 struct lp_vm_config {
 	const char *kernel;	/* arm64 Image / x86_64 bzImage */

@@ -4,11 +4,11 @@
  * (guest_abi.h) and the VM ends at once.  Console output the guest sent
  * before is written out first, so a log never misses the last lines.
  */
-#include "vmm.h"
+#include "platform/kvm/vmm.h"
 
 #include <string.h>
 
-#include "guest_abi.h"
+#include "platform/kvm/guest/guest_abi.h"
 
 void lp_exitdev_io(struct lp_vm *vm, void *priv, uint64_t off, uint8_t *data, uint32_t len,
 		   bool is_write)

@@ -11,7 +11,7 @@
  * register, FIFO detection, the loopback test of the modem lines), the
  * THRE and RX-data interrupts, and the divisor latch it writes and forgets.
  */
-#include "vmm.h"
+#include "platform/kvm/vmm.h"
 
 #include <errno.h>
 #include <stdlib.h>

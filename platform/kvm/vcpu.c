@@ -6,7 +6,7 @@
  * handler sets immediate_exit, so a thread about to enter KVM_RUN cannot
  * miss it.
  */
-#include "vcpu.h"
+#include "platform/kvm/vcpu.h"
 
 #include <errno.h>
 #include <signal.h>

@@ -3,7 +3,7 @@
 #ifndef LIMPET_KVM_VCPU_H
 #define LIMPET_KVM_VCPU_H
 
-#include "vmm.h"
+#include "platform/kvm/vmm.h"
 
 int lp_vcpu_create(struct lp_vm *vm, unsigned int id, struct lp_err *err);
 void lp_vcpu_destroy(struct lp_vcpu *vcpu);

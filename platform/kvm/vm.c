@@ -4,7 +4,7 @@
  * setup, then the main thread's loop (signals for the guest, console input,
  * buffered output) until a vCPU thread or a signal ends it, and teardown.
  */
-#include "vmm.h"
+#include "platform/kvm/vmm.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 
 #include "platform/board.h"
 #include "platform/lib/util.h"
-#include "vcpu.h"
+#include "platform/kvm/vcpu.h"
 
 /* Guest RAM comes in 2 MiB steps: a multiple of every host page size and of THP. */
 #define RAM_ALIGN (2ull << 20)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "util.h"
+#include "platform/lib/util.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <sys/types.h>
 
-#include "err.h"
+#include "platform/lib/err.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Docker's default capability set, so images that run under Docker run here. */
-#include "linux.h"
+#include "platform/linux/linux.h"
 
 #include <errno.h>
 #include <linux/capability.h>

@@ -21,7 +21,7 @@
  *     only then looks its name up in the PATH of the environment the caller
  *     chose, inside the container's root.
  */
-#include "linux.h"
+#include "platform/linux/linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

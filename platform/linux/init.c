@@ -6,7 +6,7 @@
  * entrypoint's exit status in a file the supervisor can read even when it
  * is not our parent (an agent restarted while the container ran).
  */
-#include "linux.h"
+#include "platform/linux/linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

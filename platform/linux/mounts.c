@@ -9,7 +9,7 @@
  * symlink where a mount must go is refused, and each mount goes on the fd
  * (the new mount API or /proc/self/fd/N), never on a path looked up again.
  */
-#include "linux.h"
+#include "platform/linux/linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

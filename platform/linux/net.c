@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "linux.h"
+#include "platform/linux/linux.h"
 
 #include <net/if.h>
 #include <string.h>

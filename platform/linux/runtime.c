@@ -6,7 +6,7 @@
  * close-on-exec pipe, so the parent learns either "exec happened" (EOF) or
  * exactly which step failed.
  */
-#include "linux.h"
+#include "platform/linux/linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -13,7 +13,7 @@
  * default capabilities, and those limpet refuses on purpose, fail with EPERM,
  * the answer a program gets under Docker.
  */
-#include "linux.h"
+#include "platform/linux/linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

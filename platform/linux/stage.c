@@ -17,7 +17,7 @@
  * execveat of the file itself: the file is what must be out of reach, and
  * any fd of it leads back to it.
  */
-#include "linux.h"
+#include "platform/linux/linux.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -4,10 +4,10 @@
  * it into a checked struct.  The input is the file.  Every container a
  * config is accepted with must be one the agent can save as its state.
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "agent/config.h"
-#include "agent/spec.h"
+#include "agent/config/config.h"
+#include "agent/spec/spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

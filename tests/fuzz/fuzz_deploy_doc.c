@@ -6,10 +6,10 @@
  * pass the same check as any other container, and its image references must
  * resolve against both kinds of origin.
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "agent/deploy_doc.h"
-#include "agent/spec.h"
+#include "agent/deploy/deploy_doc.h"
+#include "agent/spec/spec.h"
 
 static void check_expires(int64_t expires)
 {

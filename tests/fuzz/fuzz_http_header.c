@@ -6,9 +6,9 @@
  * handed over line by line as libcurl does.  Content-Length is libcurl's
  * to parse, not limpet's.
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "agent/fetch_internal.h"
+#include "agent/fetch/fetch_internal.h"
 
 static void check_reply(const struct xfer *x)
 {

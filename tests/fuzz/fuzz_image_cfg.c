@@ -6,15 +6,15 @@
  * is four parts separated by FZ_SEP: the image config (JSON), etc/passwd,
  * etc/group, and the container's user setting (empty: none).
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <jansson.h>
 
-#include "agent/cli.h"
-#include "agent/config.h"
-#include "agent/image_cfg.h"
-#include "agent/spec.h"
-#include "agent/store.h"
+#include "agent/cli/cli.h"
+#include "agent/config/config.h"
+#include "agent/container/image_cfg.h"
+#include "agent/spec/spec.h"
+#include "agent/image/store.h"
 
 #define LAYER_HEX "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
 

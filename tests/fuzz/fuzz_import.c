@@ -14,17 +14,17 @@
  * small uncompressed layer that every archive holds as blobs/sha256/$L (its
  * diff_id is @L too).  The path line may refer to its own part as well.
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <archive.h>
 #include <archive_entry.h>
 #include <fcntl.h>
 
-#include "agent/cli.h"
-#include "agent/config.h"
-#include "agent/import.h"
-#include "agent/store.h"
-#include "agent/trust.h"
+#include "agent/cli/cli.h"
+#include "agent/config/config.h"
+#include "agent/image/import.h"
+#include "agent/image/store.h"
+#include "agent/trust/trust.h"
 
 #define PARTS 10
 

@@ -6,16 +6,16 @@
  * gives them.  The input is one value; every parser gets it, and what one
  * accepts must be in the range its header promises.
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <ctype.h>
 
-#include "agent/deploy_doc.h"
-#include "agent/fetch.h"
-#include "agent/parse.h"
-#include "agent/spec.h"
-#include "agent/store.h"
-#include "agent/trust.h"
+#include "agent/deploy/deploy_doc.h"
+#include "agent/fetch/fetch.h"
+#include "agent/spec/parse.h"
+#include "agent/spec/spec.h"
+#include "agent/image/store.h"
+#include "agent/trust/trust.h"
 
 #define ID_MAX (UINT32_MAX - 1)
 

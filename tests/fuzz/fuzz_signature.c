@@ -7,9 +7,9 @@
  * private halves were thrown away), so the fuzzer starts from the accepting
  * path too.
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "agent/trust.h"
+#include "agent/trust/trust.h"
 
 /* sha256("limpet fuzz"), what the seeds' signatures sign */
 static const char message[] = "limpet fuzz";

@@ -5,9 +5,9 @@
  * accepted must survive the round trip: written out and read back, it is
  * the same JSON.
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "agent/spec.h"
+#include "agent/spec/spec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

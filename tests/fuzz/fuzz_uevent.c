@@ -4,9 +4,9 @@
  * USB stick watcher: "ACTION@DEVPATH" then NUL-separated KEY=VALUE strings.
  * The input is one message; every field found must lie inside it.
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
-#include "agent/usb.h"
+#include "agent/deploy/usb.h"
 
 static void check_field(const char *name, const char *v, const char *buf, size_t len)
 {

@@ -8,7 +8,7 @@
  * in a layer can name the canary by its absolute path, so the sandbox lives
  * at a fixed place, /dev/shm/limpet-fuzz-unpack (LIMPET_FUZZ_TMP moves it).
  */
-#include "fuzz.h"
+#include "tests/fuzz/fuzz.h"
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -17,9 +17,9 @@
 #include <sys/file.h>
 #include <sys/xattr.h>
 
-#include "agent/hasher.h"
-#include "agent/trust.h"
-#include "agent/unpack.h"
+#include "agent/trust/hasher.h"
+#include "agent/trust/trust.h"
+#include "agent/image/unpack.h"
 
 #define PEEK 1024
 

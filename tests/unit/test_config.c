@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "agent/config.h"
+#include "agent/config/config.h"
 
 /* The suite runs from the top of the tree. */
 #define SHIPPED_CONFIG "agent/limpet.conf"

@@ -13,9 +13,9 @@
 
 #include <cmocka.h>
 
-#include "agent/deploy_doc.h"
-#include "agent/parse.h"
-#include "agent/trust.h"
+#include "agent/deploy/deploy_doc.h"
+#include "agent/spec/parse.h"
+#include "agent/trust/trust.h"
 #include "platform/lib/util.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

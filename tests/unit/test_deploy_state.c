@@ -19,13 +19,13 @@
 
 #include <cmocka.h>
 
-#include "agent/cli.h"
-#include "agent/config.h"
-#include "agent/deploy.h"
-#include "agent/deploy_internal.h"
-#include "agent/deploy_state.h"
-#include "agent/fleet.h"
-#include "agent/trust.h"
+#include "agent/cli/cli.h"
+#include "agent/config/config.h"
+#include "agent/deploy/deploy.h"
+#include "agent/deploy/deploy_internal.h"
+#include "agent/deploy/deploy_state.h"
+#include "agent/deploy/fleet.h"
+#include "agent/trust/trust.h"
 #include "platform/lib/util.h"
 
 static char dir[] = "/tmp/limpet-dstate-XXXXXX";

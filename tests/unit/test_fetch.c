@@ -21,9 +21,9 @@
 
 #include <cmocka.h>
 
-#include "agent/fetch.h"
-#include "agent/fetch_internal.h"
-#include "agent/trust.h"
+#include "agent/fetch/fetch.h"
+#include "agent/fetch/fetch_internal.h"
+#include "agent/trust/trust.h"
 #include "platform/lib/util.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))

@@ -22,7 +22,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "agent/initramfs.h"
+#include "agent/container/initramfs.h"
 #include "platform/lib/util.h"
 
 #define SPEC "{\"argv\":[\"/bin/sh\"]}"

@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent/logs.h"
+#include "agent/container/logs.h"
 #include "platform/lib/util.h"
 
 static char dir[64];

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "agent/parse.h"
+#include "agent/spec/parse.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "agent/sdnotify.h"
+#include "agent/daemon/sdnotify.h"
 
 #define SUN_OFF offsetof(struct sockaddr_un, sun_path)
 

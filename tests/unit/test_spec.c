@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "agent/parse.h"
-#include "agent/spec.h"
+#include "agent/spec/parse.h"
+#include "agent/spec/spec.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 

@@ -21,8 +21,8 @@
 
 #include <mbedtls/version.h>
 
-#include "agent/sha256_hw.h"
-#include "agent/trust.h"
+#include "agent/trust/sha256_hw.h"
+#include "agent/trust/trust.h"
 #include "platform/lib/util.h"
 
 static char dir[] = "/tmp/limpet-trust-XXXXXX";

@@ -6,7 +6,7 @@
  * at most 2 MiB; the initrd anywhere else in RAM.  We put the kernel at the
  * bottom of RAM and the device tree and initrd at the top, out of its way.
  */
-#include "arm64.h"
+#include "platform/kvm/arm64/arm64.h"
 
 #include <endian.h>
 #include <errno.h>

@@ -5,7 +5,7 @@
  * the vGIC, the architected timer, the two 16550 UARTs and /chosen with
  * the command line and the initrd.
  */
-#include "arm64.h"
+#include "platform/kvm/arm64/arm64.h"
 
 #include <errno.h>
 #include <libfdt.h>
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/kvm/guest_abi.h"
+#include "platform/kvm/guest/guest_abi.h"
 #include "platform/lib/util.h"
 
 #define GIC_PHANDLE 1

@@ -5,12 +5,12 @@
  * only v3: try v3, fall back to v2.  KVM wants the addresses before the
  * first KVM_RUN and CTRL_INIT after every vCPU exists.
  */
-#include "arm64.h"
+#include "platform/kvm/arm64/arm64.h"
 
 #include <errno.h>
 #include <sys/ioctl.h>
 
-#include "platform/kvm/guest_abi.h"
+#include "platform/kvm/guest/guest_abi.h"
 
 /* INTIDs 0-31 are per-CPU; 32 SPIs are plenty for two UARTs. */
 #define GIC_NR_IRQS 64

@@ -4,7 +4,7 @@
  * PSCI 0.2, boot (vGIC, Image, initrd, device tree, registers of vCPU 0),
  * interrupt lines into the vGIC and PSCI's SYSTEM_OFF/RESET exits.
  */
-#include "arm64.h"
+#include "platform/kvm/arm64/arm64.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "platform/kvm/guest_abi.h"
+#include "platform/kvm/guest/guest_abi.h"
 #include "platform/lib/util.h"
 
 /* KVM's default when the VM type does not say (and the most a Pi 4 guest needs). */

@@ -11,12 +11,12 @@
  * probe, each probe being an exit to the VMM. The serial ports are then
  * ACPI devices (PNP0501) whose interrupts go through the IOAPIC.
  */
-#include "x86.h"
+#include "platform/kvm/x86_64/x86.h"
 
 #include <errno.h>
 #include <string.h>
 
-#include "platform/kvm/guest_abi.h"
+#include "platform/kvm/guest/guest_abi.h"
 
 #define OEM_ID "LIMPET"
 #define OEM_TABLE_ID "LIMPETVM"

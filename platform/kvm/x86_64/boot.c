@@ -7,7 +7,7 @@
  * the initrd, the e820 memory map and where the ACPI tables are) and vCPU 0
  * in long mode at the 64-bit entry point.
  */
-#include "x86.h"
+#include "platform/kvm/x86_64/x86.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "platform/kvm/guest_abi.h"
+#include "platform/kvm/guest/guest_abi.h"
 #include "platform/lib/util.h"
 
 /* Offsets in boot_params (arch/x86/include/uapi/asm/bootparam.h). */

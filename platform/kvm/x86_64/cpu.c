@@ -5,7 +5,7 @@
  * identity-mapped page tables, as the Linux 64-bit boot protocol asks
  * (Documentation/arch/x86/boot.rst, "64-bit Boot Protocol").
  */
-#include "x86.h"
+#include "platform/kvm/x86_64/x86.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,14 +4,14 @@
  * local APICs) and PIT, the two legacy UARTs and the exit port, interrupt
  * lines into the irqchip, and the exits only x86 has (a triple fault).
  */
-#include "x86.h"
+#include "platform/kvm/x86_64/x86.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
-#include "platform/kvm/guest_abi.h"
+#include "platform/kvm/guest/guest_abi.h"
 #include "platform/lib/util.h"
 
 /* Port ranges of a 16550A and of the exit register. */

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What every subcommand gets: the global options and the loaded config. */
+#ifndef LIMPET_CLI_H
+#define LIMPET_CLI_H
+
+#include <limits.h>
+#include <stdbool.h>
+
+#include "agent/config/config.h"
+
+#define LP_EXIT_FAILURE 1
+#define LP_EXIT_USAGE 2
+
+struct lp_globals {
+	const char *argv0;
+	const char *config_path;	/* -c PATH, or the default */
+	bool config_given;		/* -c was on the command line */
+	struct lp_agent_config cfg;	/* loaded config (defaults if no file) */
+	char root[PATH_MAX];		/* --root, else cfg.root */
+	char run_dir[PATH_MAX];		/* cfg.run_dir, else /run/limpet or ROOT/run */
+	char config_error[LP_ERR_MAX];	/* why the config did not load (doctor only) */
+};
+
+typedef int (*lp_cmd_fn)(int argc, char **argv, struct lp_globals *g);
+
+/* Print "limpet CMD: message" to stderr and return LP_EXIT_USAGE. */
+int lp_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Print "limpet CMD: message" to stderr and return LP_EXIT_FAILURE. */
+int lp_cmd_fail(const char *cmd, const struct lp_err *err);
+
+/* One entry point per subcommand (agent/cmd_*.c). */
+int cmd_run(int argc, char **argv, struct lp_globals *g);
+int cmd_ps(int argc, char **argv, struct lp_globals *g);
+int cmd_inspect(int argc, char **argv, struct lp_globals *g);
+int cmd_stop(int argc, char **argv, struct lp_globals *g);
+int cmd_rm(int argc, char **argv, struct lp_globals *g);
+int cmd_logs(int argc, char **argv, struct lp_globals *g);
+int cmd_exec(int argc, char **argv, struct lp_globals *g);
+int cmd_deploy(int argc, char **argv, struct lp_globals *g);
+int cmd_agent(int argc, char **argv, struct lp_globals *g);
+int cmd_doctor(int argc, char **argv, struct lp_globals *g);
+int cmd_version(int argc, char **argv, struct lp_globals *g);
+int cmd_image(int argc, char **argv, struct lp_globals *g);
+int cmd_keygen(int argc, char **argv, struct lp_globals *g);
+int cmd_image_sign(int argc, char **argv, struct lp_globals *g);
+int cmd_image_verify(int argc, char **argv, struct lp_globals *g);
+int cmd_image_pull(int argc, char **argv, struct lp_globals *g);
+int cmd_volume(int argc, char **argv, struct lp_globals *g);
+int cmd_bundle(int argc, char **argv, struct lp_globals *g);
+int cmd_import(int argc, char **argv, struct lp_globals *g);
+int cmd_vmm(int argc, char **argv, struct lp_globals *g);
+
+#endif

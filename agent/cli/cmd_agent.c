@@ -1,0 +1,429 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * limpet agent: the daemon.  It takes over containers an earlier agent left
+ * running, brings the config's containers to their declared state, starts
+ * what `run -d` asks for, and supervises all of them in one process.
+ * SIGTERM ends the agent but not the containers: the next agent adopts them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent/cli/cli.h"
+#include "agent/container/container.h"
+#include "agent/daemon/control.h"
+#include "agent/deploy/deploy.h"
+#include "agent/deploy/fleet.h"
+#include "platform/lib/util.h"
+#include "agent/daemon/sdnotify.h"
+#include "agent/daemon/supervise.h"
+
+static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void log_line(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "limpet agent: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/*
+ * One agent per state directory: the lock lives as long as this process,
+ * and no child it forked (the updater, a probe) keeps it past its end.
+ */
+static int take_lock(struct lp_globals *g, struct lp_err *err)
+{
+	char path[PATH_MAX], pid[32];
+	int fd;
+
+	if (lp_path(path, sizeof(path), err, "%s/agent.pid", g->run_dir) < 0)
+		return -1;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return lp_fail_errno(err, "open %s", path);
+	if (lp_lock_whole(fd, false) < 0) {
+		int n = (int)read(fd, pid, sizeof(pid) - 1);
+
+		pid[n > 0 ? n : 0] = '\0';
+		close(fd);
+		return lp_fail(err, EBUSY, "another agent is running for %s (pid %s)", g->root,
+			       pid[0] ? strtok(pid, "\n") : "?");
+	}
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, strlen(pid), 0) < 0) {
+		close(fd);
+		return lp_fail_errno(err, "write %s", path);
+	}
+	return fd;
+}
+
+/*
+ * systemd (Type=notify, WatchdogSec=) hears from the supervisor loop itself:
+ * a loop stuck anywhere stops the WATCHDOG=1s and gets the agent restarted.
+ */
+static int agent_tick(struct lp_supervisor *sv)
+{
+	size_t n = lp_sv_running(sv);
+
+	lp_sd_status("%zu container%s running", n, n == 1 ? "" : "s");
+	return lp_sd_watchdog();
+}
+
+static const struct lp_container_cfg *config_entry(struct lp_globals *g, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < g->cfg.n_containers; i++)
+		if (!strcmp(g->cfg.containers[i].name, name))
+			return &g->cfg.containers[i];
+	return NULL;
+}
+
+static bool same_config(const struct lp_container_cfg *a, const struct lp_container_cfg *b)
+{
+	struct lp_err err;
+	char *ja = lp_container_cfg_to_json(a, &err), *jb = lp_container_cfg_to_json(b, &err);
+	bool same = ja && jb && !strcmp(ja, jb);
+
+	free(ja);
+	free(jb);
+	return same;
+}
+
+static int start_stopped(void *sv, const char *name, struct lp_err *err)
+{
+	return lp_sv_restart_stopped(sv, name, err);
+}
+
+static int remove_stopped(void *sv, const char *name, struct lp_err *err)
+{
+	return lp_sv_remove_stopped(sv, name, err);
+}
+
+/*
+ * A deployment switch cut short when the last agent died (kill -9, power
+ * cut) is settled first: what goes is not adopted or restarted below.
+ */
+static void recover_deployment(struct lp_supervisor *sv, struct lp_globals *g)
+{
+	const struct lp_deploy_agent self = { .start = start_stopped,
+					      .remove = remove_stopped,
+					      .ctx = sv };
+	struct lp_err err = { 0 };
+
+	lp_sd_watchdog();
+	if (lp_deploy_recover(g, &self, "limpet agent", &err) < 0)
+		log_line("%s", err.msg);
+}
+
+/* `run -d --restart always` outlives agent restarts and reboots. */
+static bool restarts_unattended(const struct lp_container *ct)
+{
+	return ct->st.status == LP_CT_EXITED && ct->st.restarts >= 0 &&
+	       ct->cfg.restart.policy == LP_RESTART_ALWAYS && !ct->st.stop_requested;
+}
+
+/*
+ * Under the container's lock until the new process is on record, as the
+ * supervisor restarts: a stop or rm that came since ct was read is heeded.
+ */
+static void restart_left(struct lp_supervisor *sv, struct lp_globals *g, const char *name,
+			 struct lp_container *ct)
+{
+	struct lp_err err = { 0 };
+	cleanup_fd int lock = lp_ct_lock(ct, &err);
+
+	lp_ct_free(ct);
+	if (lock < 0 || lp_ct_load(g, name, ct, &err) < 0) {
+		if (err.code != ENOENT)
+			log_line("%s", err.msg);
+		return;
+	}
+	if (!restarts_unattended(ct)) {
+		lp_ct_free(ct);
+		return;
+	}
+	ct->st.restarts++;
+	if (lp_sv_start(sv, ct, NULL, &err) < 0)
+		log_line("%s", err.msg);
+}
+
+/* What an earlier agent left: adopt what runs, note what died meanwhile. */
+static void recover(struct lp_supervisor *sv, struct lp_globals *g)
+{
+	struct lp_err err = { 0 };
+	char **names;
+	size_t n, i;
+
+	lp_ct_sweep(g);
+	if (lp_ct_names(g, &names, &n, &err) < 0) {
+		log_line("%s", err.msg);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		struct lp_container ct;
+		const struct lp_container_cfg *want;
+
+		/* Stopping changed containers can take a stop_timeout each. */
+		lp_sd_watchdog();
+		/* Started again by recover_deployment. */
+		if (lp_sv_has(sv, names[i]))
+			continue;
+
+		if (lp_ct_load(g, names[i], &ct, &err) < 0) {
+			log_line("%s", err.msg);
+			continue;
+		}
+		want = config_entry(g, names[i]);
+		if (lp_ct_alive(&ct) && lp_ct_supervised(&ct) && ct.st.supervisor != getpid()) {
+			/* A foreground `limpet run` owns it. */
+			lp_ct_free(&ct);
+			continue;
+		}
+		if (lp_ct_alive(&ct) && (!want || same_config(want, &ct.cfg))) {
+			log_line("container %s: adopted (pid %d)", names[i], (int)ct.st.pid);
+			if (lp_sv_adopt(sv, &ct, &err) < 0)
+				log_line("%s", err.msg);
+			continue;
+		}
+		if (lp_ct_alive(&ct)) {
+			log_line("container %s: config changed, replacing it", names[i]);
+			if (lp_ct_stop(&ct, g->cfg.stop_timeout_ms, &err) < 0)
+				log_line("%s", err.msg);
+		} else if (ct.st.status == LP_CT_RUNNING) {
+			/* It ended while no agent was there to see how. */
+			lp_ct_record_exit(&ct, false, 0, 0, &err);
+			log_line("container %s: exited while no agent was running", names[i]);
+		}
+		if (want) {
+			/* Config containers are re-created from the config below. */
+			if (lp_ct_remove(&ct, &err) < 0)
+				log_line("%s", err.msg);
+			lp_ct_free(&ct);
+		} else if (restarts_unattended(&ct)) {
+			restart_left(sv, g, names[i], &ct);
+		} else {
+			lp_ct_free(&ct);
+		}
+	}
+	lp_ct_names_free(names, n);
+}
+
+/* deploy_name NULL: not made by a deployment. */
+static int start_new(struct lp_supervisor *sv, struct lp_container_cfg *cfg, bool remove,
+		     const char *deploy_name, int64_t deploy_version, struct lp_err *err)
+{
+	struct lp_container ct;
+
+	if (lp_ct_create(sv->g, cfg, true, remove, &ct, err) < 0)
+		return -1;
+	if (deploy_name) {
+		snprintf(ct.st.deploy_name, sizeof(ct.st.deploy_name), "%s", deploy_name);
+		ct.st.deploy_version = deploy_version;
+		if (lp_ct_save(&ct, err) < 0) {
+			lp_ct_free(&ct);
+			return -1;
+		}
+	}
+	return lp_sv_start(sv, &ct, NULL, err);
+}
+
+static void start_configured(struct lp_supervisor *sv, struct lp_globals *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->cfg.n_containers; i++) {
+		struct lp_container_cfg copy;
+		struct lp_err err = { 0 };
+		char *json;
+
+		lp_sd_watchdog();
+		if (lp_sv_has(sv, g->cfg.containers[i].name))
+			continue;
+		/* The supervisor takes ownership: hand it a deep copy. */
+		json = lp_container_cfg_to_json(&g->cfg.containers[i], &err);
+		if (!json || lp_container_cfg_from_json(json, &copy, &err) < 0 ||
+		    start_new(sv, &copy, false, NULL, 0, &err) < 0)
+			log_line("%s", err.msg);
+		else
+			log_line("container %s: started", g->cfg.containers[i].name);
+		free(json);
+	}
+}
+
+static json_t *handle_run(struct lp_supervisor *sv, json_t *req)
+{
+	struct lp_container_cfg cfg;
+	struct lp_err err = { 0 };
+	json_t *jcfg = json_object_get(req, "config");
+	json_t *dep = json_object_get(req, "deployment");
+	const char *dname = json_string_value(json_object_get(dep, "name"));
+	json_int_t dversion = json_integer_value(json_object_get(dep, "version"));
+	char *text = jcfg ? json_dumps(jcfg, JSON_COMPACT) : NULL;
+	int rc;
+
+	if (!text)
+		return json_pack("{s:s}", "error", "request has no config");
+	if (dep && (!dname || lp_name_valid(dname, NULL) < 0 || dversion < 1)) {
+		free(text);
+		return json_pack("{s:s}", "error", "request has a bad deployment");
+	}
+	rc = lp_container_cfg_from_json(text, &cfg, &err);
+	free(text);
+	if (rc == 0 && lp_container_cfg_validate(&cfg, &err) < 0) {
+		lp_container_cfg_free(&cfg);
+		rc = -1;
+	}
+	if (rc == 0 && start_new(sv, &cfg, json_is_true(json_object_get(req, "rm")), dname,
+				 dversion, &err) < 0)
+		rc = -1;
+	if (rc < 0)
+		return json_pack("{s:s}", "error", err.msg);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+/*
+ * Start a stopped container again (a deployment rolling back), or delete one
+ * (a deployment done with it): the supervisor must let go of it first.
+ */
+static json_t *handle_stopped(struct lp_supervisor *sv, json_t *req, bool remove)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	struct lp_err err = { 0 };
+	int rc;
+
+	if (!name || lp_name_valid(name, &err) < 0)
+		return json_pack("{s:s}", "error", name ? err.msg : "request has no name");
+	rc = remove ? lp_sv_remove_stopped(sv, name, &err) : lp_sv_restart_stopped(sv, name, &err);
+	if (rc < 0)
+		return json_pack("{s:s}", "error", err.msg);
+	return json_pack("{s:b}", "ok", 1);
+}
+
+static void on_request(struct lp_supervisor *sv, int conn)
+{
+	struct lp_err err = { 0 };
+	json_t *req = NULL, *reply;
+	const char *op;
+
+	if (lp_control_read(conn, &req, &err) < 0) {
+		log_line("%s", err.msg);
+		return;
+	}
+	op = json_string_value(json_object_get(req, "op"));
+	if (op && !strcmp(op, "run"))
+		reply = handle_run(sv, req);
+	else if (op && (!strcmp(op, "start") || !strcmp(op, "remove")))
+		reply = handle_stopped(sv, req, !strcmp(op, "remove"));
+	else if (op && !strcmp(op, "ping"))
+		reply = json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
+	else
+		reply = json_pack("{s:s}", "error", "unknown request");
+	if (reply && lp_control_write(conn, reply, &err) < 0)
+		log_line("%s", err.msg);
+	json_decref(reply);
+	json_decref(req);
+}
+
+/*
+ * The updater (fleet poller and USB watcher) runs in its own process: a slow
+ * download or a health check never holds up supervision, and a crash in it
+ * is only its own.  It talks to us like any client, over the control socket.
+ */
+static int spawn_updater(struct lp_supervisor *sv)
+{
+	pid_t parent = getpid(), pid;
+	sigset_t all;
+	int pidfd;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		log_line("updater: fork: %s", strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		struct lp_err err = { 0 };
+
+		/* An agent killed with SIGKILL must not leave the updater behind. */
+		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+			_exit(1);
+		close(sv->sigfd);
+		close(sv->inotify_fd);
+		close(sv->listen_fd);
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		lp_fleet_run(sv->g, &err);
+		log_line("fleet: %s", err.msg);
+		_exit(1);
+	}
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		log_line("updater: pidfd: %s", strerror(errno));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return pidfd;
+}
+
+int cmd_agent(int argc, char **argv, struct lp_globals *g)
+{
+	struct lp_supervisor sv;
+	struct lp_err err = { 0 };
+	int lock_fd, rc;
+
+	if (argc > 1)
+		return lp_usage_error("agent", "unknown argument %s", argv[1]);
+	lp_sd_init();
+	if (lp_mkdir_p(g->root, 0711, &err) < 0 || lp_mkdir_p(g->run_dir, 0700, &err) < 0)
+		return lp_cmd_fail("agent", &err);
+	lock_fd = take_lock(g, &err);
+	if (lock_fd < 0)
+		return lp_cmd_fail("agent", &err);
+	if (lp_sv_init(&sv, g, false, &err) < 0)
+		goto fail;
+	sv.listen_fd = lp_control_listen(g, &err);
+	if (sv.listen_fd < 0)
+		goto fail;
+	sv.on_request = on_request;
+	if (g->cfg.fleet.server || g->cfg.usb.enabled)
+		sv.spawn_worker = spawn_updater;
+	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->root,
+		 g->cfg.path ? g->cfg.path : "none: defaults");
+	sv.on_tick = agent_tick;
+	lp_sd_status("adopting and starting containers");
+	recover_deployment(&sv, g);
+	recover(&sv, g);
+	start_configured(&sv, g);
+	/* Ready means supervising: what was running is adopted, the config's are started. */
+	lp_sd_notify("READY=1");
+	rc = lp_sv_loop(&sv, &err);
+	lp_sd_notify("STOPPING=1");
+	lp_sd_status("stopped; containers left running: %zu", lp_sv_running(&sv));
+	close(sv.listen_fd);
+	lp_sv_free(&sv);
+	close(lock_fd);
+	if (rc < 0)
+		return lp_cmd_fail("agent", &err);
+	log_line("stopping; containers keep running");
+	return 0;
+fail:
+	lp_sd_status("failed: %s", err.msg);
+	if (sv.listen_fd >= 0)
+		close(sv.listen_fd);
+	lp_sv_free(&sv);
+	close(lock_fd);
+	return lp_cmd_fail("agent", &err);
+}

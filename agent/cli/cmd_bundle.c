@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * limpet bundle create: the limpet/ folder a USB stick carries (the
+ * deployment, its signature, and each image archive where the document's
+ * relative URL says), checked against the pins so that a stick made this way
+ * is never refused for a missing or wrong file.  limpet import PATH: apply
+ * such a folder, or the stick's block device, by hand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/cli/cli.h"
+#include "agent/deploy/deploy_doc.h"
+#include "agent/image/import.h"
+#include "platform/lib/util.h"
+#include "agent/trust/trust.h"
+#include "agent/deploy/usb.h"
+
+#define MAX_IMAGES 64
+
+struct image_arg {
+	const char *path;
+	unsigned char sha256[LP_SHA256_LEN];
+	int64_t size;
+	bool used;
+};
+
+static int hash_file(struct image_arg *im, struct lp_err *err)
+{
+	uint64_t size;
+	int fd = lp_open_regular(AT_FDCWD, im->path, O_RDONLY, 0, err);
+
+	if (fd < 0)
+		return -1;
+	if (lp_sha256_fd(fd, im->sha256, &size, err) < 0) {
+		close(fd);
+		return lp_prefix(err, "%s", im->path);
+	}
+	close(fd);
+	im->size = (int64_t)size;
+	return 0;
+}
+
+/* Copy src to dst (creating its directories), then fsync it. */
+static int copy_file(const char *src, const char *dst, struct lp_err *err)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int in, out, rc = 0;
+	off_t off = 0;
+
+	if (lp_path(dir, sizeof(dir), err, "%s", dst) < 0)
+		return -1;
+	*strrchr(dir, '/') = '\0';
+	if (lp_mkdir_p(dir, 0755, err) < 0)
+		return -1;
+	in = lp_open_regular(AT_FDCWD, src, O_RDONLY, 0, err);
+	if (in < 0)
+		return -1;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (out < 0 || fstat(in, &st) < 0) {
+		rc = lp_fail_errno(err, "%s", out < 0 ? dst : src);
+		goto out;
+	}
+	while (off < st.st_size) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
+
+		if (n <= 0) {
+			rc = n < 0 ? lp_fail_errno(err, "copy %s to %s", src, dst)
+				   : lp_fail(err, EIO, "%s: shorter than it was", src);
+			goto out;
+		}
+	}
+	if (fsync(out) < 0)
+		rc = lp_fail_errno(err, "fsync %s", dst);
+out:
+	close(in);
+	if (out >= 0)
+		close(out);
+	return rc;
+}
+
+/* Each container's archive goes where its relative URL points. */
+static int place_images(const struct lp_deployment *d, struct image_arg *ims, size_t n,
+			const char *dir, struct lp_err *err)
+{
+	size_t i, k;
+
+	for (i = 0; i < d->n; i++) {
+		const struct lp_deploy_container *c = &d->containers[i];
+		char hex[LP_SHA256_HEX_LEN + 1], dst[PATH_MAX];
+		struct image_arg *match = NULL;
+
+		lp_hex(c->image_sha256, LP_SHA256_LEN, hex);
+		if (!strncmp(c->image_url, "https://", 8))
+			return lp_fail(err, EINVAL,
+				       "containers[%zu].image.url: %s is fetched from the network; "
+				       "a device offline cannot (use a relative path)",
+				       i, c->image_url);
+		for (k = 0; k < n && !match; k++)
+			if (!memcmp(ims[k].sha256, c->image_sha256, LP_SHA256_LEN))
+				match = &ims[k];
+		if (!match)
+			return lp_fail(err, ENOENT,
+				       "containers[%zu] (%s): no IMAGE given has the pinned sha256 "
+				       "%.16s... (for %s)",
+				       i, c->cfg.name, hex, c->image_url);
+		if (match->size != c->image_size)
+			return lp_fail(err, EBADMSG, "%s: %lld bytes, but containers[%zu].image.size "
+						     "pins %lld",
+				       match->path, (long long)match->size, i,
+				       (long long)c->image_size);
+		if (lp_path(dst, sizeof(dst), err, "%s/%s", dir, c->image_url) < 0)
+			return -1;
+		/* Two containers of one image: one file is enough. */
+		if (access(dst, F_OK) == 0)
+			continue;
+		if (copy_file(match->path, dst, err) < 0)
+			return -1;
+		match->used = true;
+	}
+	for (k = 0; k < n; k++)
+		if (!ims[k].used)
+			return lp_fail(err, EINVAL, "%s: no container of the deployment pins it",
+				       ims[k].path);
+	return 0;
+}
+
+static int create_bundle(const char *outdir, const char *doc, const char *key,
+			 struct image_arg *ims, size_t n, struct lp_err *err)
+{
+	char final[PATH_MAX], tmp[PATH_MAX], dst[PATH_MAX], sig[PATH_MAX];
+	unsigned char digest[LP_SHA256_LEN];
+	struct lp_deployment d;
+	struct lp_sha256 h;
+	char *text;
+	size_t len, i;
+	int rc;
+
+	if (lp_path(final, sizeof(final), err, "%s/limpet", outdir) < 0 ||
+	    lp_path(tmp, sizeof(tmp), err, "%s/.limpet.tmp", outdir) < 0)
+		return -1;
+	if (access(final, F_OK) == 0)
+		return lp_fail(err, EEXIST, "%s exists already (remove it first)", final);
+	if (lp_read_file(doc, LP_DEPLOY_MAX, &text, &len, err) < 0)
+		return -1;
+	rc = lp_deploy_parse(text, len, &d, err);
+	lp_sha256_init(&h);
+	lp_sha256_update(&h, text, len);
+	if (lp_sha256_final(&h, digest, err) < 0)
+		rc = -1;
+	lp_sha256_free(&h);
+	free(text);
+	if (rc < 0)
+		return lp_prefix(err, "%s", doc);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = hash_file(&ims[i], err);
+	if (rc == 0 && (lp_remove_tree(tmp, err) < 0 || lp_mkdir_p(tmp, 0755, err) < 0))
+		rc = -1;
+	if (rc == 0)
+		rc = place_images(&d, ims, n, tmp, err);
+	lp_deploy_free(&d);
+	if (rc == 0 && (lp_path(dst, sizeof(dst), err, "%s/deployment.json", tmp) < 0 ||
+			copy_file(doc, dst, err) < 0 ||
+			lp_path(sig, sizeof(sig), err, "%s/deployment.json.sig", tmp) < 0))
+		rc = -1;
+	if (rc == 0 && key)
+		rc = lp_sign_digest_to_file(key, digest, sig, err);
+	else if (rc == 0) {
+		char given[PATH_MAX];
+
+		rc = lp_path(given, sizeof(given), err, "%s.sig", doc);
+		if (rc == 0 && access(given, F_OK) < 0)
+			rc = lp_fail(err, ENOENT, "%s is not signed: give --key KEY.pem, or sign it "
+						  "first (limpet image sign)",
+				     doc);
+		if (rc == 0)
+			rc = copy_file(given, sig, err);
+	}
+	if (rc == 0 && rename(tmp, final) < 0)
+		rc = lp_fail_errno(err, "rename %s to %s", tmp, final);
+	if (rc < 0) {
+		struct lp_err ignored;
+
+		lp_remove_tree(tmp, &ignored);
+	}
+	return rc;
+}
+
+static int bundle_create(int argc, char **argv, struct lp_globals *g)
+{
+	static const struct option opts[] = {
+		{ "key", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct image_arg ims[MAX_IMAGES] = { 0 };
+	struct lp_err err = { 0 };
+	const char *key = NULL;
+	size_t n = 0;
+	int opt, i;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (opt != 'k')
+			return lp_usage_error("bundle create", "%s: unknown option or missing value",
+					      argv[optind - 1]);
+		key = optarg;
+	}
+	if (argc - optind < 2)
+		return lp_usage_error("bundle create", "needs OUTDIR, DEPLOYMENT.json and the "
+						       "IMAGE archives it names");
+	if (argc - optind - 2 > MAX_IMAGES)
+		return lp_usage_error("bundle create", "at most %d images", MAX_IMAGES);
+	for (i = optind + 2; i < argc; i++)
+		ims[n++].path = argv[i];
+	if (create_bundle(argv[optind], argv[optind + 1], key, ims, n, &err) < 0)
+		return lp_cmd_fail("bundle create", &err);
+	printf("%s/limpet\n", argv[optind]);
+	return 0;
+}
+
+int cmd_bundle(int argc, char **argv, struct lp_globals *g)
+{
+	if (argc >= 2 && !strcmp(argv[1], "create"))
+		return bundle_create(argc - 1, argv + 1, g);
+	return lp_usage_error("bundle", "needs a subcommand: create");
+}
+
+int cmd_import(int argc, char **argv, struct lp_globals *g)
+{
+	static const struct option opts[] = {
+		{ "trust", required_argument, NULL, 't' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *extra[16];
+	size_t n_extra = 0;
+	struct lp_trust trust;
+	struct lp_err err = { 0 };
+	enum lp_apply_result r;
+	int opt;
+
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (opt != 't' || n_extra == ARRAY_SIZE(extra))
+			return lp_usage_error("import", "%s: unknown option or missing value",
+					      argv[optind - 1]);
+		extra[n_extra++] = optarg;
+	}
+	if (optind + 1 != argc)
+		return lp_usage_error("import", "needs one PATH: a folder with limpet/ in it, or "
+						"a block device");
+	if (lp_import_trust(g, extra, n_extra, &trust, &err) < 0)
+		return lp_cmd_fail("import", &err);
+	r = lp_usb_import(g, argv[optind], &trust, "limpet import", &err);
+	lp_trust_free(&trust);
+	return lp_apply_finish("import", argv[optind], r, &err);
+}

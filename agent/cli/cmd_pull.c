@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * limpet image pull URL: fetch a signed archive and URL.sig over HTTPS, then
+ * import it exactly as `image import` does (same trust rules, same checks).
+ * Each URL downloads into a directory of its own, ROOT/downloads/<sha256 of
+ * the URL>/, under the URL's file name, so the image gets the name an import
+ * of that file would give it, and an interrupted pull resumes where it
+ * stopped.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/cli/cli.h"
+#include "agent/fetch/fetch.h"
+#include "agent/image/import.h"
+#include "agent/spec/parse.h"
+#include "platform/lib/util.h"
+#include "agent/image/store.h"
+#include "agent/trust/trust.h"
+
+#define MAX_TRUST_ARGS 16
+
+struct pull {
+	const char *url;
+	const char *extra_trust[MAX_TRUST_ARGS];	/* --trust, on top of the config's */
+	size_t n_extra_trust;
+	struct lp_import_opts import;
+	struct lp_fetch_opts fetch;
+	int64_t size;					/* --size; -1: not pinned */
+	unsigned char sha256[LP_SHA256_LEN];		/* --sha256 */
+	bool sha256_pinned;
+	char file_name[NAME_MAX + 1];			/* the URL's: "hello.tar" */
+	char dir[PATH_MAX];				/* ROOT/downloads/<sha256 of URL> */
+	char file[PATH_MAX];				/* DIR/FILE_NAME */
+	char sig[PATH_MAX];				/* FILE.sig */
+};
+
+enum {
+	OPT_TRUST = 't',
+	OPT_NAME = 'n',
+	OPT_PLATFORM = 'p',
+	OPT_CA = 256,
+	OPT_CERT,
+	OPT_KEY,
+	OPT_SIZE,
+	OPT_SHA256,
+	OPT_LIMIT_RATE,
+};
+
+static const struct option pull_options[] = {
+	{ "trust", required_argument, NULL, OPT_TRUST },
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "platform", required_argument, NULL, OPT_PLATFORM },
+	{ "ca", required_argument, NULL, OPT_CA },
+	{ "cert", required_argument, NULL, OPT_CERT },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "size", required_argument, NULL, OPT_SIZE },
+	{ "sha256", required_argument, NULL, OPT_SHA256 },
+	{ "limit-rate", required_argument, NULL, OPT_LIMIT_RATE },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* "sha256:<64 hex>" or the bare hex that sha256sum prints. */
+static int parse_sha256(const char *arg, unsigned char out[LP_SHA256_LEN], struct lp_err *err)
+{
+	char digest[LP_DIGEST_STR_LEN];
+
+	if (!strncmp(arg, "sha256:", 7))
+		return lp_digest_parse(arg, out, err);
+	if (lp_path(digest, sizeof(digest), err, "sha256:%s", arg) < 0)
+		return lp_fail(err, EINVAL, "'%s' is not 64 hex digits", arg);
+	return lp_digest_parse(digest, out, err);
+}
+
+static int apply_option(struct pull *p, int opt, const char *arg, struct lp_err *err)
+{
+	switch (opt) {
+	case OPT_TRUST:
+		if (p->n_extra_trust == MAX_TRUST_ARGS)
+			return lp_fail(err, E2BIG, "--trust: at most %d keys", MAX_TRUST_ARGS);
+		p->extra_trust[p->n_extra_trust++] = arg;
+		return 0;
+	case OPT_NAME:
+		p->import.name = arg;
+		return lp_image_name_valid(arg, err) < 0 ? lp_prefix(err, "--name") : 0;
+	case OPT_PLATFORM:
+		p->import.platform = arg;
+		return 0;
+	case OPT_CA:
+		p->fetch.ca_file = arg;
+		return 0;
+	case OPT_CERT:
+		p->fetch.cert_file = arg;
+		return 0;
+	case OPT_KEY:
+		p->fetch.key_file = arg;
+		return 0;
+	case OPT_SIZE:
+		return lp_parse_size(arg, &p->size, err) < 0 ? lp_prefix(err, "--size") : 0;
+	case OPT_SHA256:
+		p->sha256_pinned = true;
+		return parse_sha256(arg, p->sha256, err) < 0 ? lp_prefix(err, "--sha256") : 0;
+	case OPT_LIMIT_RATE:
+		return lp_parse_size(arg, &p->fetch.max_bytes_per_s, err) < 0
+			       ? lp_prefix(err, "--limit-rate")
+			       : 0;
+	}
+	return lp_fail(err, EINVAL, "unknown option");
+}
+
+/* The config's fleet identity and rate cap, unless the command line says otherwise. */
+static void use_fleet_config(struct pull *p, const struct lp_fleet_config *f)
+{
+	p->size = -1;
+	p->fetch.ca_file = f->ca;
+	p->fetch.cert_file = f->cert;
+	p->fetch.key_file = f->key;
+	p->fetch.max_bytes_per_s = f->max_download_rate;
+	p->fetch.progress = true;
+}
+
+static int parse_args(int argc, char **argv, struct lp_globals *g, struct pull *p)
+{
+	bool cert_given = false, key_given = false;
+	struct lp_err err = { 0 };
+	int opt;
+
+	use_fleet_config(p, &g->cfg.fleet);
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "+", pull_options, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return lp_usage_error("image pull", "%s: unknown option or missing value",
+					      argv[optind - 1]);
+		if (apply_option(p, opt, optarg, &err) < 0)
+			return lp_usage_error("image pull", "%s", err.msg);
+		cert_given |= opt == OPT_CERT;
+		key_given |= opt == OPT_KEY;
+	}
+	if (cert_given != key_given)
+		return lp_usage_error("image pull", "--cert and --key go together (the device's "
+						    "certificate and its private key)");
+	if (optind + 1 != argc)
+		return lp_usage_error("image pull", "needs exactly one URL");
+	p->url = argv[optind];
+	if (lp_fetch_url_check(p->url, &err) < 0 ||
+	    lp_fetch_url_file_name(p->url, p->file_name, sizeof(p->file_name), &err) < 0)
+		return lp_usage_error("image pull", "%s", err.msg);
+	p->import.allow_unsigned = g->cfg.allow_unsigned;
+	return 0;
+}
+
+static int download_paths(struct lp_globals *g, struct pull *p, struct lp_err *err)
+{
+	unsigned char digest[LP_SHA256_LEN];
+	char hex[LP_SHA256_HEX_LEN + 1];
+	struct lp_sha256 h;
+	int rc;
+
+	lp_sha256_init(&h);
+	lp_sha256_update(&h, p->url, strlen(p->url));
+	rc = lp_sha256_final(&h, digest, err);
+	lp_sha256_free(&h);
+	if (rc < 0)
+		return -1;
+	lp_hex(digest, sizeof(digest), hex);
+	if (lp_path(p->dir, sizeof(p->dir), err, "%s/downloads/%s", g->root, hex) < 0 ||
+	    lp_path(p->file, sizeof(p->file), err, "%s/%s", p->dir, p->file_name) < 0 ||
+	    lp_path(p->sig, sizeof(p->sig), err, "%s.sig", p->file) < 0)
+		return -1;
+	return lp_mkdir_p(p->dir, 0700, err);
+}
+
+/*
+ * Is the archive itself missing?  Asked only when URL.sig is, so that a
+ * mistyped URL is reported as such.  The GET is cut off at its first byte.
+ */
+static bool archive_missing(const struct pull *p)
+{
+	struct lp_fetch_opts once = p->fetch;
+	struct lp_err ignored;
+	char *body = NULL;
+	size_t len;
+	long status;
+
+	once.attempts = 1;
+	once.progress = false;
+	lp_fetch_get(p->url, NULL, &body, &len, NULL, &status, 0, &once, &ignored);
+	free(body);
+	return status == 404 || status == 410;
+}
+
+static int no_signature(const struct pull *p, long status, struct lp_err *err)
+{
+	if (archive_missing(p))
+		return lp_fail(err, ENOENT, "%s: HTTP 404 Not Found", p->url);
+	return lp_fail(err, ENOENT,
+		       "%s has no signature (%s.sig: HTTP %ld); images must be signed "
+		       "(allow_unsigned = true in the config is for development)",
+		       p->url, p->url, status);
+}
+
+/* URL.sig beside the archive, where the import looks for it.  Signatures are small. */
+static int fetch_signature(const struct pull *p, struct lp_err *err)
+{
+	cleanup_free char *body = NULL;
+	char url[PATH_MAX];
+	size_t len;
+	long status;
+
+	if (lp_path(url, sizeof(url), err, "%s.sig", p->url) < 0)
+		return -1;
+	if (lp_fetch_get(url, NULL, &body, &len, NULL, &status, LP_SIG_FILE_MAX, &p->fetch, err) <
+	    0) {
+		if (status != 404 && status != 410)
+			return -1;
+		if (!p->import.allow_unsigned)
+			return no_signature(p, status, err);
+		/* the import warns that it takes an unsigned archive */
+		if (unlink(p->sig) < 0 && errno != ENOENT)
+			return lp_fail_errno(err, "remove %s", p->sig);
+		return 0;
+	}
+	return lp_write_file_atomic(p->sig, body, len, err);
+}
+
+static void remove_file(const char *path)
+{
+	if (unlink(path) < 0 && errno != ENOENT)
+		fprintf(stderr, "limpet image pull: remove %s: %s\n", path, strerror(errno));
+}
+
+/*
+ * After an import the archive has served its purpose; after a refused one it
+ * is suspect, so the next pull fetches it afresh.  The signature is fetched
+ * again by every pull.  Only an interrupted download keeps FILE.partial (and
+ * so its directory), to resume.
+ */
+static void clean_up(const struct pull *p, bool imported, bool import_tried, bool keep)
+{
+	if (!p->dir[0] || (imported && keep))
+		return;
+	if (import_tried)
+		remove_file(p->file);
+	remove_file(p->sig);
+	if (rmdir(p->dir) < 0 && errno != ENOTEMPTY && errno != ENOENT)
+		fprintf(stderr, "limpet image pull: remove %s: %s\n", p->dir, strerror(errno));
+}
+
+/* The downloaded copy's path means nothing to whoever gave the URL: name the URL. */
+static int blame_url(const struct pull *p, struct lp_err *err)
+{
+	size_t len = strlen(p->file);
+	char rest[LP_ERR_MAX];
+
+	if (strncmp(err->msg, p->file, len) || err->msg[len] != ':')
+		return -1;
+	snprintf(rest, sizeof(rest), "%s", err->msg + len);
+	snprintf(err->msg, sizeof(err->msg), "%s%s", p->url, rest);
+	return -1;
+}
+
+static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err *err)
+{
+	bool import_tried = false;
+	unsigned char digest[LP_SHA256_LEN];
+	struct lp_trust trust;
+	int rc;
+
+	rc = lp_import_trust(g, p->extra_trust, p->n_extra_trust, &trust, err);
+	if (rc == 0)
+		rc = download_paths(g, p, err);
+	if (rc == 0)
+		rc = fetch_signature(p, err);
+	if (rc == 0)
+		rc = lp_fetch_file(p->url, p->file, p->size, p->sha256_pinned ? p->sha256 : NULL,
+				   digest, &p->fetch, err);
+	if (rc == 0) {
+		p->import.file = p->file;
+		/* Hashed on the way in: the signature is checked without reading it again. */
+		p->import.file_sha256 = digest;
+		p->import.trust = &trust;
+		import_tried = true;
+		rc = lp_image_import(g, &p->import, name, err);
+		if (rc < 0)
+			blame_url(p, err);
+	}
+	clean_up(p, rc == 0, import_tried, g->cfg.fleet.keep_downloads);
+	lp_trust_free(&trust);
+	return rc;
+}
+
+int cmd_image_pull(int argc, char **argv, struct lp_globals *g)
+{
+	struct pull p = { 0 };
+	struct lp_err err = { 0 };
+	char *name = NULL;
+	int rc;
+
+	rc = parse_args(argc, argv, g, &p);
+	if (rc != 0)
+		return rc;
+	if (pull(g, &p, &name, &err) < 0)
+		return lp_cmd_fail("image pull", &err);
+	printf("%s\n", name);
+	free(name);
+	return 0;
+}

@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * limpet run: in the foreground the run process supervises its container
+ * and passes on its exit status; with -d the agent starts and supervises it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "agent/cli/cli.h"
+#include "agent/container/container.h"
+#include "agent/daemon/control.h"
+#include "agent/spec/parse.h"
+#include "platform/lib/util.h"
+#include "agent/image/store.h"
+#include "agent/daemon/supervise.h"
+
+/* Exit statuses of our own, as Docker uses them: not the container's. */
+#define EXIT_RUN_FAILED 125
+#define EXIT_CANNOT_EXEC 126
+#define EXIT_NOT_FOUND 127
+
+struct run_opts {
+	struct lp_container_cfg cfg;
+	bool detach, remove;
+};
+
+enum {
+	OPT_NAME = 256, OPT_MEMORY, OPT_CPUS, OPT_CPU_WEIGHT, OPT_PIDS, OPT_HOSTNAME, OPT_NET,
+	OPT_READ_ONLY, OPT_INIT, OPT_DEVICE, OPT_USERNS, OPT_RM, OPT_RESTART, OPT_ISOLATION,
+};
+
+static const struct option long_opts[] = {
+	{ "name", required_argument, NULL, OPT_NAME },
+	{ "memory", required_argument, NULL, OPT_MEMORY },
+	{ "cpus", required_argument, NULL, OPT_CPUS },
+	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
+	{ "pids", required_argument, NULL, OPT_PIDS },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "env", required_argument, NULL, 'e' },
+	{ "net", required_argument, NULL, OPT_NET },
+	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
+	{ "init", no_argument, NULL, OPT_INIT },
+	{ "device", required_argument, NULL, OPT_DEVICE },
+	{ "volume", required_argument, NULL, 'v' },
+	{ "user", required_argument, NULL, 'u' },
+	{ "workdir", required_argument, NULL, 'w' },
+	{ "userns", required_argument, NULL, OPT_USERNS },
+	{ "isolation", required_argument, NULL, OPT_ISOLATION },
+	{ "detach", no_argument, NULL, 'd' },
+	{ "rm", no_argument, NULL, OPT_RM },
+	{ "restart", required_argument, NULL, OPT_RESTART },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int push_str(char ***v, const char *s)
+{
+	size_t n = 0;
+	char **nv;
+
+	while (*v && (*v)[n])
+		n++;
+	nv = realloc(*v, (n + 2) * sizeof(*nv));
+	if (!nv)
+		return -1;
+	*v = nv;
+	nv[n] = strdup(s);
+	nv[n + 1] = NULL;
+	return nv[n] ? 0 : -1;
+}
+
+static int push_device(struct lp_container_cfg *c, const char *s, struct lp_err *err)
+{
+	struct lp_device *nv = realloc(c->devices, (c->n_devices + 1) * sizeof(*nv));
+
+	if (!nv)
+		return lp_fail(err, ENOMEM, "out of memory");
+	c->devices = nv;
+	if (lp_parse_device(s, &c->devices[c->n_devices], err) < 0)
+		return -1;
+	c->n_devices++;
+	return 0;
+}
+
+static int parse_int_opt(const char *s, long min, long max, int64_t *out, struct lp_err *err)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return lp_fail(err, EINVAL, "'%s' is not a whole number from %ld to %ld", s, min,
+			       max);
+	*out = v;
+	return 0;
+}
+
+/* One option into the config; returns 0, or -1 with err naming nothing (caller adds it). */
+static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err *err)
+{
+	struct lp_container_cfg *c = &o->cfg;
+	int64_t v;
+
+	switch (opt) {
+	case OPT_NAME:
+		free(c->name);
+		c->name = strdup(arg);
+		return c->name ? lp_name_valid(arg, err) : lp_fail(err, ENOMEM, "out of memory");
+	case OPT_MEMORY:
+		return lp_parse_size(arg, &c->limits.memory, err);
+	case OPT_CPUS:
+		return lp_parse_cpus(arg, &c->limits, err);
+	case OPT_CPU_WEIGHT:
+		if (parse_int_opt(arg, 1, 10000, &v, err) < 0)
+			return -1;
+		c->limits.cpu_weight = (int)v;
+		return 0;
+	case OPT_PIDS:
+		return parse_int_opt(arg, 1, 4194304, &c->limits.pids, err);
+	case OPT_HOSTNAME:
+		free(c->hostname);
+		c->hostname = strdup(arg);
+		return c->hostname ? 0 : lp_fail(err, ENOMEM, "out of memory");
+	case 'e':
+		if (!strchr(arg, '='))
+			return lp_fail(err, EINVAL, "'%s' is not KEY=VALUE", arg);
+		return push_str(&c->env, arg) < 0 ? lp_fail(err, ENOMEM, "out of memory") : 0;
+	case OPT_NET:
+		return lp_parse_net(arg, &c->net, err);
+	case OPT_ISOLATION:
+		return lp_parse_isolation(arg, &c->isolation, err);
+	case OPT_READ_ONLY:
+		c->read_only = true;
+		return 0;
+	case OPT_INIT:
+		c->init = true;
+		return 0;
+	case OPT_DEVICE:
+		return push_device(c, arg, err);
+	case 'v':
+		return lp_parse_volume(arg, &c->volumes, &c->n_volumes, err);
+	case 'u':
+		/* Names are resolved in an image's /etc/passwd when it starts. */
+		free(c->user);
+		c->user = strdup(arg);
+		if (!c->user)
+			return lp_fail(err, ENOMEM, "out of memory");
+		if (lp_user_has_name(arg))
+			return 0;
+		return lp_parse_user(arg, &c->uid, &c->gid, err);
+	case 'w':
+		if (arg[0] != '/')
+			return lp_fail(err, EINVAL, "'%s' is not an absolute path", arg);
+		free(c->cwd);
+		c->cwd = strdup(arg);
+		return c->cwd ? 0 : lp_fail(err, ENOMEM, "out of memory");
+	case OPT_USERNS:
+		return lp_parse_userns(arg, &c->userns_uid, &c->userns_count, err);
+	case 'd':
+		o->detach = true;
+		return 0;
+	case OPT_RM:
+		o->remove = true;
+		return 0;
+	case OPT_RESTART:
+		return lp_parse_restart(arg, &c->restart, err);
+	}
+	return lp_fail(err, EINVAL, "unknown option");
+}
+
+static const char *opt_name(int opt)
+{
+	size_t i;
+
+	for (i = 0; long_opts[i].name; i++)
+		if (long_opts[i].val == opt)
+			return long_opts[i].name;
+	return "?";
+}
+
+static int random_name(struct lp_container_cfg *c)
+{
+	unsigned char r[4];
+
+	if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return -1;
+	return asprintf(&c->name, "run-%02x%02x%02x%02x", r[0], r[1], r[2], r[3]) < 0 ? -1 : 0;
+}
+
+/*
+ * An existing directory, or anything written as a path (/x, ./x, ../x), is a
+ * root filesystem; otherwise the argument names an image in the store
+ * (references like docker.io/library/alpine:3 hold '/' too).
+ */
+static int set_root(struct lp_globals *g, struct run_opts *o, const char *arg)
+{
+	char rootfs[PATH_MAX];
+	struct lp_err err = { 0 };
+	struct stat st;
+	json_t *rec;
+
+	if (arg[0] == '/' || arg[0] == '.' || stat(arg, &st) == 0) {
+		if (!realpath(arg, rootfs) || stat(rootfs, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			lp_usage_error("run", "ROOTFS_DIR %s: %s", arg,
+				       errno ? strerror(errno) : "not a directory");
+			return -1;
+		}
+		o->cfg.rootfs = strdup(rootfs);
+		return o->cfg.rootfs ? 0 : -1;
+	}
+	if (lp_store_load_image(g, arg, &rec, &err) < 0) {
+		lp_usage_error("run", "%s (not a directory, and %s)", arg, err.msg);
+		return -1;
+	}
+	json_decref(rec);
+	o->cfg.image = strdup(arg);
+	return o->cfg.image ? 0 : -1;
+}
+
+/* argv -> a validated config; returns 0 or an exit status. */
+static int parse_args(int argc, char **argv, struct lp_globals *g, struct run_opts *o)
+{
+	struct lp_err err = { 0 };
+	int opt, i;
+
+	optind = 1;
+	opterr = 0;
+	/* '+': options end at ROOTFS_DIR, so CMD keeps its own flags. */
+	while ((opt = getopt_long(argc, argv, "+e:u:w:v:d", long_opts, NULL)) != -1) {
+		if (opt == '?' || opt == ':')
+			return lp_usage_error("run", "%s: unknown option or missing value",
+					      argv[optind - 1]);
+		if (apply_opt(o, opt, optarg, &err) < 0)
+			return lp_usage_error("run", "--%s: %s", opt_name(opt), err.msg);
+	}
+	if (optind == argc)
+		return lp_usage_error("run", "missing ROOTFS_DIR or IMAGE");
+	if (set_root(g, o, argv[optind]) < 0)
+		return LP_EXIT_USAGE;
+	if (optind + 1 == argc && !o->cfg.image)
+		return lp_usage_error("run", "missing CMD (a root directory has no image config to "
+					     "default to)");
+	for (i = optind + 1; i < argc; i++)
+		if (push_str(&o->cfg.argv, argv[i]) < 0)
+			return lp_usage_error("run", "out of memory");
+	if (!o->cfg.name && random_name(&o->cfg) < 0)
+		return lp_usage_error("run", "cannot make a container name");
+	if (!o->cfg.env && !o->cfg.image && push_str(&o->cfg.env, "TERM=xterm") < 0)
+		return lp_usage_error("run", "out of memory");
+	if (lp_container_cfg_validate(&o->cfg, &err) < 0)
+		return lp_usage_error("run", "%s", err.msg);
+	return 0;
+}
+
+static int run_detached(struct lp_globals *g, struct run_opts *o)
+{
+	struct lp_err err = { 0 };
+	char *cfg_json = lp_container_cfg_to_json(&o->cfg, &err);
+	json_t *req, *reply = NULL, *cfg;
+	const char *msg;
+	int rc = 0;
+
+	if (!cfg_json)
+		return lp_cmd_fail("run", &err);
+	cfg = json_loads(cfg_json, 0, NULL);
+	free(cfg_json);
+	req = json_pack("{s:s, s:o, s:b}", "op", "run", "config", cfg, "rm", o->remove);
+	if (!req || lp_control_call(g, req, &reply, &err) < 0) {
+		json_decref(req);
+		lp_cmd_fail("run", &err);
+		return EXIT_RUN_FAILED;
+	}
+	json_decref(req);
+	msg = json_string_value(json_object_get(reply, "error"));
+	if (msg) {
+		fprintf(stderr, "limpet run: %s\n", msg);
+		rc = EXIT_RUN_FAILED;
+	} else {
+		printf("%s\n", o->cfg.name);
+	}
+	json_decref(reply);
+	return rc;
+}
+
+static int run_foreground(struct lp_globals *g, struct run_opts *o)
+{
+	struct lp_supervisor sv;
+	struct lp_container ct;
+	struct lp_err err = { 0 };
+	char name[LP_NAME_MAX + 1];
+	int rc, exec_errno = 0;
+
+	snprintf(name, sizeof(name), "%s", o->cfg.name);
+	if (lp_sv_init(&sv, g, true, &err) < 0 ||
+	    lp_ct_create(g, &o->cfg, false, o->remove, &ct, &err) < 0) {
+		lp_sv_free(&sv);
+		lp_cmd_fail("run", &err);
+		return EXIT_RUN_FAILED;
+	}
+	if (lp_sv_start(&sv, &ct, &exec_errno, &err) < 0) {
+		struct lp_container gone;
+		struct lp_err ignored;
+
+		lp_cmd_fail("run", &err);
+		if (lp_ct_load(g, name, &gone, &ignored) == 0) {
+			gone.st.status = LP_CT_EXITED;
+			if (o->remove)
+				lp_ct_remove(&gone, &ignored);
+			else
+				lp_ct_save(&gone, &ignored);
+			lp_ct_free(&gone);
+		}
+		lp_sv_free(&sv);
+		if (!exec_errno)
+			return EXIT_RUN_FAILED;
+		return exec_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+	}
+	rc = lp_sv_loop(&sv, &err);
+	if (rc < 0)
+		lp_cmd_fail("run", &err);
+	rc = rc < 0 ? EXIT_RUN_FAILED : sv.last_status;
+	lp_sv_free(&sv);
+	return rc;
+}
+
+int cmd_run(int argc, char **argv, struct lp_globals *g)
+{
+	struct run_opts o;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = parse_args(argc, argv, g, &o);
+	if (rc == 0)
+		rc = o.detach ? run_detached(g, &o) : run_foreground(g, &o);
+	lp_container_cfg_free(&o.cfg);
+	return rc;
+}

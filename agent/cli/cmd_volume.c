@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * limpet volume ls | rm NAME...: the directories under ROOT/volumes that
+ * containers keep their data in (volume.h).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/cli/cli.h"
+#include "agent/container/container.h"
+#include "platform/lib/util.h"
+#include "agent/container/volume.h"
+
+#define USERS_MAX 256	/* the CONTAINERS column; longer lists end in "..." */
+
+static bool uses(const struct lp_container_cfg *c, const char *volume)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_volumes; i++)
+		if (!strcmp(c->volumes[i].name, volume))
+			return true;
+	return false;
+}
+
+/* The existing containers that use volume, ", " separated ("" for none). */
+static int users(struct lp_globals *g, const char *volume, char *buf, size_t len,
+		 struct lp_err *err)
+{
+	char **names;
+	size_t n, i, used = 0;
+
+	buf[0] = '\0';
+	if (lp_ct_names(g, &names, &n, err) < 0)
+		return -1;
+	for (i = 0; i < n; i++) {
+		struct lp_container ct;
+		struct lp_err ignored;
+
+		/* one being made or removed right now has nothing to say */
+		if (lp_ct_load(g, names[i], &ct, &ignored) < 0)
+			continue;
+		if (uses(&ct.cfg, volume) && used < len)
+			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+						 ct.cfg.name);
+		lp_ct_free(&ct);
+	}
+	lp_ct_names_free(names, n);
+	if (used >= len && len > 4)
+		strcpy(buf + len - 4, "...");
+	return 0;
+}
+
+static int is_volume(const struct dirent *de)
+{
+	return (de->d_type == DT_DIR || de->d_type == DT_UNKNOWN) &&
+	       lp_volume_name_valid(de->d_name, NULL) == 0;
+}
+
+static int volume_ls(struct lp_globals *g)
+{
+	char dir[PATH_MAX], used_by[USERS_MAX];
+	struct dirent **list = NULL;
+	struct lp_err err = { 0 };
+	int i, n, rc = 0;
+
+	if (lp_path(dir, sizeof(dir), &err, "%s/volumes", g->root) < 0)
+		return lp_cmd_fail("volume ls", &err);
+	n = scandir(dir, &list, is_volume, alphasort);
+	if (n < 0 && errno != ENOENT) {
+		lp_fail_errno(&err, "%s", dir);
+		return lp_cmd_fail("volume ls", &err);
+	}
+	printf("%-24s %s\n", "NAME", "CONTAINERS");
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && users(g, list[i]->d_name, used_by, sizeof(used_by), &err) < 0)
+			rc = lp_cmd_fail("volume ls", &err);
+		if (rc == 0 && used_by[0])
+			printf("%-24s %s\n", list[i]->d_name, used_by);
+		else if (rc == 0)
+			printf("%s\n", list[i]->d_name);
+		free(list[i]);
+	}
+	free(list);
+	return rc;
+}
+
+static int volume_rm(struct lp_globals *g, const char *name)
+{
+	char path[PATH_MAX], used_by[USERS_MAX];
+	struct lp_err err = { 0 };
+
+	if (lp_volume_dir(g, name, path, sizeof(path), &err) < 0)
+		return lp_usage_error("volume rm", "%s", err.msg);
+	if (access(path, F_OK) < 0) {
+		lp_fail(&err, ENOENT, "no such volume: %s", name);
+		return lp_cmd_fail("volume rm", &err);
+	}
+	if (users(g, name, used_by, sizeof(used_by), &err) < 0)
+		return lp_cmd_fail("volume rm", &err);
+	if (used_by[0]) {
+		lp_fail(&err, EBUSY, "volume %s: used by container %s", name, used_by);
+		return lp_cmd_fail("volume rm", &err);
+	}
+	if (lp_remove_tree(path, &err) < 0) {
+		lp_prefix(&err, "volume %s", name);
+		return lp_cmd_fail("volume rm", &err);
+	}
+	printf("%s\n", name);
+	return 0;
+}
+
+int cmd_volume(int argc, char **argv, struct lp_globals *g)
+{
+	int i, rc = 0;
+
+	if (argc == 2 && !strcmp(argv[1], "ls"))
+		return volume_ls(g);
+	if (argc < 3 || strcmp(argv[1], "rm"))
+		return lp_usage_error("volume", "usage: volume ls | volume rm NAME...");
+	for (i = 2; i < argc; i++) {
+		int one = volume_rm(g, argv[i]);
+
+		if (one)
+			rc = one;
+	}
+	return rc;
+}

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The images of a deployment: pull and import every one before anything is
+ * switched, and drop those no kept deployment needs any more.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent/deploy/deploy_internal.h"
+#include "agent/deploy/image_use.h"
+#include "agent/image/import.h"
+#include "platform/lib/util.h"
+#include "agent/image/store.h"
+
+/* Is the archive pinned by hex already imported under name? */
+static bool have_image(struct lp_globals *g, const char *name, const char *hex)
+{
+	struct lp_err err;
+	json_t *rec;
+	bool same;
+
+	if (lp_store_load_image(g, name, &rec, &err) < 0)
+		return false;
+	same = !strcmp(json_string_value(json_object_get(rec, "archive_sha256")) ?: "", hex);
+	json_decref(rec);
+	return same;
+}
+
+/* An image imported from the archive pinned by hex for this host (malloc'd name), or NULL. */
+static char *imported_as(struct lp_globals *g, const char *hex)
+{
+	struct lp_err err;
+	json_t *all, *rec;
+	char *name = NULL;
+	size_t i;
+
+	if (lp_store_list_images(g, &all, &err) < 0) {
+		json_decref(all);
+		return NULL;
+	}
+	json_array_foreach(all, i, rec) {
+		const char *sha = json_string_value(json_object_get(rec, "archive_sha256"));
+		const char *platform = json_string_value(json_object_get(rec, "platform"));
+
+		if (sha && !strcmp(sha, hex) && platform && !strcmp(platform, lp_host_platform())) {
+			name = strdup(json_string_value(json_object_get(rec, "name")) ?: "");
+			break;
+		}
+	}
+	json_decref(all);
+	return name;
+}
+
+/* The image from under another name too: a second record of the same layers. */
+static int tag_image(struct lp_globals *g, const char *from, const char *name,
+		     struct lp_err *err)
+{
+	struct lp_store st;
+	json_t *rec;
+	int rc;
+
+	if (lp_store_open(g, &st, err) < 0)
+		return -1;
+	/* Under the store lock: no gc can take its layers meanwhile. */
+	rc = lp_store_load_image(g, from, &rec, err);
+	if (rc == 0) {
+		if (json_object_set_new(rec, "name", json_string(name)) < 0)
+			rc = lp_fail(err, ENOMEM, "out of memory");
+		else
+			rc = lp_store_save_image(&st, rec, err);
+		json_decref(rec);
+	}
+	lp_store_close(&st);
+	return rc;
+}
+
+/* Fetch errors that say the content itself is wrong; the rest may pass. */
+static enum lp_apply_result fetch_result(int code)
+{
+	return code == EBADMSG || code == EFBIG || code == EINVAL ? LP_APPLY_REFUSED
+								   : LP_APPLY_RETRY;
+}
+
+static enum lp_apply_result pull_one(struct lp_globals *g, const struct lp_apply_opts *o,
+				     const char *origin, const struct lp_deploy_container *c,
+				     struct lp_err *err)
+{
+	struct lp_import_opts io = { .name = c->cfg.image, .pinned_sha256 = c->image_sha256,
+				     .pinned_size = c->image_size };
+	char hex[LP_SHA256_HEX_LEN + 1], dir[PATH_MAX], dest[PATH_MAX];
+	enum lp_apply_result r = LP_APPLY_DONE;
+	char *url = NULL, *imported = NULL;
+	bool remote;
+
+	lp_hex(c->image_sha256, LP_SHA256_LEN, hex);
+	if (have_image(g, c->cfg.image, hex))
+		return LP_APPLY_DONE;
+	/* Another entry (of this deployment or of one before) named the same archive. */
+	imported = imported_as(g, hex);
+	if (imported && imported[0]) {
+		if (tag_image(g, imported, c->cfg.image, err) < 0) {
+			free(imported);
+			return LP_APPLY_RETRY;
+		}
+		lp_deploy_say(o, "%s: the archive of %s, imported already", c->cfg.image, imported);
+		free(imported);
+		return LP_APPLY_DONE;
+	}
+	free(imported);
+	imported = NULL;
+	if (lp_deploy_resolve_url(origin, c->image_url, &url, err) < 0)
+		return LP_APPLY_REFUSED;
+	remote = !strncmp(url, "https://", 8);
+	io.file = url;
+	if (remote) {
+		/* Named by content, so a restarted agent resumes the same partial file. */
+		if (lp_path(dir, sizeof(dir), err, "%s/downloads", g->root) < 0 ||
+		    lp_path(dest, sizeof(dest), err, "%s/deploy-%s.tar", dir, hex) < 0 ||
+		    lp_mkdir_p(dir, 0700, err) < 0) {
+			free(url);
+			return LP_APPLY_RETRY;
+		}
+		lp_deploy_say(o, "pulling %s (%lld bytes)", url, (long long)c->image_size);
+		if (lp_fetch_file(url, dest, c->image_size, c->image_sha256, NULL, o->fetch,
+				  err) < 0) {
+			free(url);
+			return fetch_result(err->code);
+		}
+		io.file = dest;
+		io.pinned_checked = true;
+	}
+	if (lp_image_import(g, &io, &imported, err) < 0)
+		r = err->code == ENOSPC || err->code == EAGAIN ? LP_APPLY_RETRY : LP_APPLY_REFUSED;
+	else
+		lp_deploy_say(o, "imported %s as %s", url, imported);
+	/* A bad archive is dropped too: the next attempt fetches it again. */
+	if (remote && (r != LP_APPLY_DONE || !g->cfg.fleet.keep_downloads))
+		unlink(dest);
+	free(imported);
+	free(url);
+	return r;
+}
+
+enum lp_apply_result lp_deploy_pull_images(struct lp_globals *g, const struct lp_apply_opts *o,
+					   const char *origin, const struct lp_deployment *d,
+					   struct lp_err *err)
+{
+	size_t i;
+
+	for (i = 0; i < d->n; i++) {
+		enum lp_apply_result r = pull_one(g, o, origin, &d->containers[i], err);
+
+		if (r != LP_APPLY_DONE) {
+			lp_prefix(err, "containers[%zu] (%s): image", i, d->containers[i].cfg.name);
+			return r;
+		}
+	}
+	return LP_APPLY_DONE;
+}
+
+void lp_deploy_drop_images(struct lp_globals *g, struct lp_dstate *ds, const char *prefix,
+			   const struct lp_deployment *gone)
+{
+	char stored[LP_IMAGE_REF_MAX];
+	struct lp_err err = { 0 };
+	struct lp_image_use use;
+	struct lp_store st;
+	unsigned int freed = 0;
+	size_t i, removed = 0;
+
+	if (!gone || !gone->n)
+		return;
+	if (lp_image_use_collect(g, ds, &use, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prefix, err.msg);
+		return;
+	}
+	if (lp_store_open(g, &st, &err) < 0) {
+		fprintf(stderr, "%s: %s\n", prefix, err.msg);
+		lp_image_use_free(&use);
+		return;
+	}
+	for (i = 0; i < gone->n; i++) {
+		if (lp_store_resolve(g, gone->containers[i].cfg.image, stored, sizeof(stored),
+				     &err) < 0 ||
+		    lp_image_use_holder(&use, stored) ||
+		    lp_store_remove_image(&st, stored, &err) < 0)
+			continue;
+		removed++;
+	}
+	if (removed && lp_store_gc(&st, use.layers, &freed, &err) < 0)
+		fprintf(stderr, "%s: %s\n", prefix, err.msg);
+	lp_store_close(&st);
+	lp_image_use_free(&use);
+	if (removed)
+		fprintf(stderr, "%s: removed %zu image(s) no kept deployment uses (%u layers)\n",
+			prefix, removed, freed);
+}

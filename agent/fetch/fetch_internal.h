@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Shared by fetch.c (libcurl setup, replies, errors, retries, small
+ * documents, PUT) and fetch_file.c (resumable, pinned file downloads).
+ * Not an interface: lp_fetch_* in fetch.h is.
+ */
+#ifndef LIMPET_FETCH_INTERNAL_H
+#define LIMPET_FETCH_INTERNAL_H
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "agent/fetch/fetch.h"
+
+#define ERROR_PAGE_MAX 1024	/* enough of an error page to find its title */
+
+struct xfer;
+
+/* Where a 2xx reply's body goes: the file being downloaded, or memory. */
+struct sink {
+	int (*start)(struct xfer *x);	/* the reply's head is in; may abort */
+	int (*write)(struct xfer *x, const char *data, size_t len);
+	void *data;
+};
+
+struct xfer {
+	CURL *curl;
+	const char *url;
+	const struct lp_fetch_opts *o;
+	CURLcode setopt_rc;		/* the first option libcurl refused */
+	struct curl_slist *headers;
+	char errbuf[CURL_ERROR_SIZE];
+	struct sink sink;		/* .write NULL: a 2xx body is discarded */
+
+	/* The reply being received: the last one when redirects were followed. */
+	long status;
+	char reason[64];
+	int64_t range_start;		/* Content-Range: bytes START-END/TOTAL; -1: absent */
+	int64_t range_total;		/* TOTAL; -1: absent or '*' */
+	char etag[256];
+	bool body_started;
+	char error_page[ERROR_PAGE_MAX + 1];	/* start of a non-2xx reply's body */
+	size_t error_page_len;
+
+	/* Why one of our callbacks stopped the transfer. */
+	bool aborted;
+	struct lp_err abort_err;
+
+	bool bar_on_line;		/* the progress bar has the cursor: break the line first */
+};
+
+/* Remember the first option libcurl refused; lp_xfer_ready reports it. */
+void lp_xfer_opt(struct xfer *x, CURLcode rc);
+int lp_xfer_ready(struct xfer *x, struct lp_err *err);
+/* An easy handle for url with TLS, client certificate, timeouts and our callbacks. */
+int lp_xfer_open(struct xfer *x, const char *url, const struct lp_fetch_opts *o,
+		 struct lp_err *err);
+void lp_xfer_close(struct xfer *x);
+/*
+ * libcurl's header callback: one line of the reply's head (status line,
+ * Content-Range, ETag) into x's reply fields.  Its own function for the fuzzer.
+ */
+size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud);
+/* For a sink callback: stop the transfer with x->abort_err as the reason. */
+int lp_xfer_abort_transfer(struct xfer *x);
+/* A reply that is not a success, as one line with its kind in err->code. */
+int lp_xfer_http_failed(struct xfer *x, struct lp_err *err);
+int lp_xfer_perform_once(struct xfer *x, struct lp_err *err);
+/* Progress bars and retry notes only for a person at a terminal. */
+bool lp_xfer_interactive(const struct xfer *x);
+/* once, again after failures that may pass, with backoff (o->attempts in all). */
+int lp_xfer_with_retries(struct xfer *x, int (*once)(struct xfer *, struct lp_err *),
+			 struct lp_err *err);
+
+#endif
