@@ -49,7 +49,7 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 # The fuzz targets' build (make fuzz): clang instruments the library for
 # libFuzzer.  -Wno-string-plus-int: clang's warning for LP_GUEST_DIR + 1,
-# which agent/initramfs.c means (the name without its leading '/').
+# which agent/container/initramfs.c means (the name without its leading '/').
 ifeq ($(SANITIZE),fuzzer)
 LP_CFLAGS += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
 	     -fno-sanitize-recover=undefined -Wno-string-plus-int
@@ -100,7 +100,7 @@ PKGS += libseccomp
 endif
 LP_CFLAGS += $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 LDLIBS += $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
-# mbedtls (agent/trust.c) ships no .pc file in Debian 12
+# mbedtls (agent/trust/trust.c) ships no .pc file in Debian 12
 LDLIBS += -lmbedcrypto -pthread
 
 gated-src := platform/linux/seccomp.c platform/linux/cgroup_v1.c platform/linux/cgroup_v2.c \

@@ -28,7 +28,7 @@ int lp_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
 /* Print "limpet CMD: message" to stderr and return LP_EXIT_FAILURE. */
 int lp_cmd_fail(const char *cmd, const struct lp_err *err);
 
-/* One entry point per subcommand (agent/cmd_*.c). */
+/* One entry point per subcommand (agent/cli/cmd_*.c). */
 int cmd_run(int argc, char **argv, struct lp_globals *g);
 int cmd_ps(int argc, char **argv, struct lp_globals *g);
 int cmd_inspect(int argc, char **argv, struct lp_globals *g);

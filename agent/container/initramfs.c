@@ -40,7 +40,7 @@
 /* File data moves through one buffer of this size, whatever the file's size. */
 #define CHUNK (64 * 1024)
 #define OPAQUE_XATTR "trusted.overlay.opaque"
-/* As agent/unpack.c allows in a layer: a deeper tree is an attack, not an image. */
+/* As agent/image/unpack.c allows in a layer: a deeper tree is an attack, not an image. */
 #define MAX_DEPTH 256
 
 struct layer {

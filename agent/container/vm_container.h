@@ -41,7 +41,7 @@ int lp_vm_choose(struct lp_globals *g, const struct lp_container_cfg *cfg, bool 
 		 struct lp_err *err);
 
 /*
- * The guest's spec (platform/kvm/guest_init.h reads it), JSON text to free;
+ * The guest's spec (platform/kvm/guest/guest_init.h reads it), JSON text to free;
  * NULL with err when spec cannot be said in JSON.
  */
 char *lp_vm_guest_spec_json(const struct lp_spec *spec, struct lp_err *err);

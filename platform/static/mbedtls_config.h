@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mbedtls 3.6 configuration for the static limpet binary: a TLS 1.2/1.3
- * client for curl, plus what agent/trust.c needs (SHA-256, ECDSA P-256 and
+ * client for curl, plus what agent/trust/trust.c needs (SHA-256, ECDSA P-256 and
  * RSA signature checks, P-256 key generation and signing, PEM in and out).
  *
  * It is installed as the prefix's <mbedtls/mbedtls_config.h>, so mbedtls,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The agent config (agent/config*.c): libconfig reads the file, limpet turns
+ * The agent config (agent/config/config*.c): libconfig reads the file, limpet turns
  * it into a checked struct.  The input is the file.  Every container a
  * config is accepted with must be one the agent can save as its state.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Deployment documents (agent/deploy_doc.c), as a fleet server or a USB
+ * Deployment documents (agent/deploy/deploy_doc.c), as a fleet server or a USB
  * stick hands them over: the input is the deployment.json.  A document the
  * parser accepts must hold what the header promises, its containers must
  * pass the same check as any other container, and its image references must

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * An image's config and user database at container start (agent/image_cfg.c):
+ * An image's config and user database at container start (agent/container/image_cfg.c):
  * Entrypoint, Cmd, Env, WorkingDir and User from the image config, and the
  * user looked up in the image's own /etc/passwd and /etc/group.  The input
  * is four parts separated by FZ_SEP: the image config (JSON), etc/passwd,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Image archives (agent/import.c): the OCI layout's index.json, nested
+ * Image archives (agent/image/import.c): the OCI layout's index.json, nested
  * indexes, manifests and image config, and docker save's manifest.json,
  * with every descriptor checked against what the archive holds.
  *

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * The value parsers (agent/parse.c and the name and reference checks beside
+ * The value parsers (agent/spec/parse.c and the name and reference checks beside
  * them): sizes, durations, CPUs, restart policies, devices, volumes, users,
  * names, digests and URLs, as a deployment, a config or a command line
  * gives them.  The input is one value; every parser gets it, and what one

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Signature files (agent/trust.c): the .sig beside an image archive or a
+ * Signature files (agent/trust/trust.c): the .sig beside an image archive or a
  * deployment, from a server or a stick, DER or its base64.  The input is
  * the file; it is checked against an ECDSA P-256 and an RSA key over a
  * fixed digest.  The seeds hold real signatures by those keys (their

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Container spec JSON (agent/spec_json.c): the state file a container's
+ * Container spec JSON (agent/spec/spec_json.c): the state file a container's
  * config is kept in, read back by ps, stop and a restarted agent.  What is
  * accepted must survive the round trip: written out and read back, it is
  * the same JSON.

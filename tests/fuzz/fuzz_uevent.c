@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Kernel uevents (agent/usb.c), as the netlink socket delivers them to the
+ * Kernel uevents (agent/deploy/usb.c), as the netlink socket delivers them to the
  * USB stick watcher: "ACTION@DEVPATH" then NUL-separated KEY=VALUE strings.
  * The input is one message; every field found must lie inside it.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Image layers through limpet's own extraction rules (agent/unpack.c): the
+ * Image layers through limpet's own extraction rules (agent/image/unpack.c): the
  * input is a layer blob (tar, or gzip or zstd of one), handed over the way
  * an import does, as a member of an outer archive.  It is extracted into
  * SANDBOX/a/layer, and after every input nothing outside that directory may

@@ -19,7 +19,7 @@
 #include "agent/container/vm_container.h"
 #include "platform/lib/util.h"
 
-/* The build has the guest side (platform/kvm/guest_init.c) where agent/main.c runs it. */
+/* The build has the guest side (platform/kvm/guest/guest_init.c) where agent/cli/main.c runs it. */
 #if defined(CONFIG_KVM) && (defined(__x86_64__) || defined(__aarch64__))
 #define HAVE_GUEST 1
 #include "platform/kvm/guest/guest_init.h"

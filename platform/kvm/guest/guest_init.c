@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * limpet as PID 1 of a microVM.  The guest kernel has unpacked the
- * initramfs (agent/initramfs.c) and runs us from it; what the VMM and we
+ * initramfs (agent/container/initramfs.c) and runs us from it; what the VMM and we
  * agree on is in guest_abi.h.
  *
  * As in platform/linux/init.c, PID 1 stays limpet code: it forwards signals

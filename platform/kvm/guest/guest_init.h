@@ -13,7 +13,7 @@
 #include "platform/lib/err.h"
 #include "platform/runtime.h"
 
-/* What the host asks of the guest (agent/vm_container.c writes it). */
+/* What the host asks of the guest (agent/container/vm_container.c writes it). */
 struct lp_guest_spec {
 	json_t *json;		/* owns every string below */
 	char **argv;		/* NULL-terminated */
