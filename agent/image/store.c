@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "platform/lib/util.h"
+#include "agent/spec/parse.h"
 #include "agent/trust/trust.h"
 
 #define RECORD_MAX (16 * 1024 * 1024)
@@ -28,20 +29,6 @@ static int fsync_dir(const char *dir, struct lp_err *err)
 
 	if (fd < 0 || fsync(fd) < 0)
 		return lp_fail_errno(err, "fsync %s", dir);
-	return 0;
-}
-
-int lp_image_name_valid(const char *name, struct lp_err *err)
-{
-	const char *p;
-
-	if (!name || !*name || strlen(name) > LP_IMAGE_NAME_MAX)
-		return lp_fail(err, EINVAL, "image name must be 1 to %d characters",
-			       LP_IMAGE_NAME_MAX);
-	for (p = name; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-",
-			    *p))
-			return lp_fail(err, EINVAL, "image name '%s': '%c' is not allowed", name, *p);
 	return 0;
 }
 

@@ -19,8 +19,8 @@
 #include <stdint.h>
 
 #include "agent/cli/cli.h"
+#include "agent/spec/parse.h"
 
-#define LP_IMAGE_NAME_MAX 255
 /* A resolved name with its NUL: NAME may have gained ":latest". */
 #define LP_IMAGE_REF_MAX (LP_IMAGE_NAME_MAX + sizeof(":latest"))
 
@@ -69,8 +69,5 @@ int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *layers_fre
 
 /* "a:b:c" overlay lowerdir of an image record, top layer first. */
 int lp_store_lowerdir(struct lp_globals *g, json_t *record, char **lowerdir, struct lp_err *err);
-
-/* Image names: registry-like references, [A-Za-z0-9._/:@-], at most 255 bytes. */
-int lp_image_name_valid(const char *name, struct lp_err *err);
 
 #endif

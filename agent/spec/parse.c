@@ -435,6 +435,20 @@ static int parse_pair(const char *s, uint64_t max, uint64_t *a, uint64_t *b, boo
 	return parse_uint(end + 1, NULL, max, b);
 }
 
+int lp_image_name_valid(const char *name, struct lp_err *err)
+{
+	const char *p;
+
+	if (!name || !*name || strlen(name) > LP_IMAGE_NAME_MAX)
+		return lp_fail(err, EINVAL, "image name must be 1 to %d characters",
+			       LP_IMAGE_NAME_MAX);
+	for (p = name; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-",
+			    *p))
+			return lp_fail(err, EINVAL, "image name '%s': '%c' is not allowed", name, *p);
+	return 0;
+}
+
 int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *err)
 {
 	uint64_t u, g;

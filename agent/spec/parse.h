@@ -38,6 +38,9 @@ int lp_parse_device_syntax(const char *s, struct lp_device *dev, struct lp_err *
  */
 int lp_parse_volume(const char *s, struct lp_volume **vols, size_t *n, struct lp_err *err);
 /* "uid" (gid 0, as under Docker) or "uid:gid" (numeric). */
+#define LP_IMAGE_NAME_MAX 255
+/* Image names: registry-like references, [A-Za-z0-9._/:@-], at most LP_IMAGE_NAME_MAX bytes. */
+int lp_image_name_valid(const char *name, struct lp_err *err);
 int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *err);
 /*
  * True if USER[:GROUP] names its user or its group ("alice", "alice:1500",

@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "agent/spec/parse.h"
-#include "agent/image/store.h"
 #include "platform/lib/util.h"
 
 #define LP_HOSTNAME_MAX 64	/* HOST_NAME_MAX on Linux */
