@@ -308,23 +308,43 @@ static int sw_start(struct lp_switch *sw, const char *name, struct lp_err *err)
 				    err);
 }
 
-int lp_switch_stop(struct lp_switch *sw, const char *name, bool remove, struct lp_err *err)
+/* 1 if name is gone already, else 0 once it is stopped. */
+static int stop_one(struct lp_switch *sw, const char *name, struct lp_err *err)
 {
 	struct lp_container ct;
 	int rc;
 
 	if (lp_ct_load(sw->g, name, &ct, err) < 0)
-		return err->code == ENOENT ? 0 : -1;
+		return err->code == ENOENT ? 1 : -1;
 	/* Also when it is not running: a pending restart must not bring it back. */
 	rc = lp_ct_stop(&ct, sw->g->cfg.stop_timeout_ms, err);
 	lp_ct_free(&ct);
-	if (rc < 0 || !remove)
-		return rc;
-	/* The agent deletes it: it must let go of it first. */
-	if (sw->agent)
-		return sw->agent->remove(sw->agent->ctx, name, err);
-	return lp_deploy_agent_call(sw->g, json_pack("{s:s, s:s}", "op", "remove", "name", name),
-				    err);
+	return rc;
+}
+
+int lp_switch_stop(struct lp_switch *sw, const char *name, bool remove, struct lp_err *err)
+{
+	int rc, tries;
+
+	for (tries = 0;; tries++) {
+		rc = stop_one(sw, name, err);
+		if (rc != 0 || !remove)
+			return rc < 0 ? -1 : 0;
+		/* The agent deletes it: it must let go of it first. */
+		if (sw->agent)
+			rc = sw->agent->remove(sw->agent->ctx, name, err);
+		else
+			rc = lp_deploy_agent_call(
+				sw->g, json_pack("{s:s, s:s}", "op", "remove", "name", name), err);
+		/*
+		 * Refused, as running: a start that an applier cut short had asked
+		 * the agent for was under way while we stopped it, and has run it
+		 * since.  The agent answers in order, so that start is over now:
+		 * stop it once more.
+		 */
+		if (rc == 0 || tries == 1)
+			return rc;
+	}
 }
 
 /* Is name the container of some entry on the side that stays? */
