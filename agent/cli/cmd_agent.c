@@ -128,11 +128,17 @@ static void recover_deployment(struct lp_supervisor *sv, struct lp_globals *g)
 		log_line("%s", err.msg);
 }
 
-/* `run -d --restart always` outlives agent restarts and reboots. */
+/*
+ * `run -d --restart always` outlives agent restarts and reboots: one that
+ * ended, or whose restart was cut short (created, and it ran before).
+ */
 static bool restarts_unattended(const struct lp_container *ct)
 {
-	return ct->st.status == LP_CT_EXITED && ct->st.restarts >= 0 &&
-	       ct->cfg.restart.policy == LP_RESTART_ALWAYS && !ct->st.stop_requested;
+	bool ended = ct->st.status == LP_CT_EXITED ||
+		     (ct->st.status == LP_CT_CREATED && ct->st.restarts > 0);
+
+	return ended && ct->st.restarts >= 0 && ct->cfg.restart.policy == LP_RESTART_ALWAYS &&
+	       !ct->st.stop_requested;
 }
 
 /*

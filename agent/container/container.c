@@ -650,8 +650,11 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	/*
 	 * The cgroup is on record before anything runs in it: killed between
 	 * the start and the save below, we leave a process no pid names, and
-	 * rm finds it there.
+	 * rm finds it there.  The record says a start is under way, not how
+	 * the run before ended: a restart counted with that old exit beside
+	 * it reads as a policy that already gave up.
 	 */
+	ct->st.status = LP_CT_CREATED;
 	if (rc == 0)
 		rc = lp_ct_save(ct, err);
 	if (rc == 0 && use_vm)
