@@ -49,6 +49,18 @@ is "$?" 137 "stopped with SIGKILL, the foreground run exits 137"
 check "the cgroup is removed after the container ends" bash -c "! ls -d /sys/fs/cgroup/*$cg /sys/fs/cgroup$cg 2>/dev/null | grep -q ."
 L rm lim >/dev/null
 
+# The same view when the container's root is a user namespace's, and with
+# --net host, where /sys is a copy of the host's: the host's cgroup mounts
+# under it are hidden.
+chmod 711 "$T"
+urf=$T/userns-rootfs
+cp -a "$ROOTFS" "$urf" && chown -R -h 100000:100000 "$urf"
+for net in none host; do
+	out=$(L run --rm --userns 100000:65536 --net $net --memory 40M "$urf" /bin/sh -c \
+		'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ls /sys/fs/cgroup | grep -c -x blkio')
+	is "$out" "41943040"$'\n'"0" "--userns --net $net: its own memory limit, none of the host's cgroups"
+done
+
 # A memory hog is OOM-killed and reported as such.
 err=$(L run --name hog --memory 32M "$ROOTFS" /bin/sh -c 'dd if=/dev/zero of=/dev/null bs=100M count=1' 2>&1)
 is "$?" 137 "the memory hog is killed (137)"
