@@ -84,6 +84,28 @@ static const char *format_size(int64_t bytes, char *buf, size_t len)
 	return buf;
 }
 
+/*
+ * Every string here is saved as JSON (state, deployments, the control
+ * socket), which carries only UTF-8: refuse the rest where it comes in,
+ * rather than accept a container that cannot then be saved.
+ */
+static int text_valid(const char *s, const char *what, struct lp_err *err)
+{
+	if (s && !lp_utf8_valid(s))
+		return lp_fail(err, EILSEQ, "%s is not valid UTF-8 text", what);
+	return 0;
+}
+
+static int strv_valid(char *const *v, const char *what, struct lp_err *err)
+{
+	size_t i;
+
+	for (i = 0; v && v[i]; i++)
+		if (!lp_utf8_valid(v[i]))
+			return lp_fail(err, EILSEQ, "%s %zu is not valid UTF-8 text", what, i + 1);
+	return 0;
+}
+
 static int check_name(const struct lp_container_cfg *c, struct lp_err *err)
 {
 	if (!c->name)
@@ -99,6 +121,8 @@ static int check_rootfs(const struct lp_container_cfg *c, struct lp_err *err)
 		return lp_image_name_valid(c->image, err);
 	if (!c->rootfs)
 		return lp_fail(err, EINVAL, "missing (the container's root directory, or an image)");
+	if (text_valid(c->rootfs, "the path", err) < 0)
+		return -1;
 	if (c->rootfs[0] != '/')
 		return lp_fail(err, EINVAL, "'%s' is not an absolute path", c->rootfs);
 	return 0;
@@ -112,7 +136,7 @@ static int check_command(const struct lp_container_cfg *c, struct lp_err *err)
 		return lp_fail(err, EINVAL, "empty (it needs at least the program to run)");
 	if (!c->argv[0][0])
 		return lp_fail(err, EINVAL, "the program name is empty");
-	return 0;
+	return strv_valid(c->argv, "argument", err);
 }
 
 static int check_env(const struct lp_container_cfg *c, struct lp_err *err)
@@ -125,7 +149,7 @@ static int check_env(const struct lp_container_cfg *c, struct lp_err *err)
 		if (!eq || eq == *p)
 			return lp_fail(err, EINVAL, "'%s' is not NAME=VALUE", *p);
 	}
-	return 0;
+	return strv_valid(c->env, "variable", err);
 }
 
 static int check_hostname(const struct lp_container_cfg *c, struct lp_err *err)
@@ -149,14 +173,14 @@ static int check_workdir(const struct lp_container_cfg *c, struct lp_err *err)
 {
 	if (c->cwd && c->cwd[0] != '/')
 		return lp_fail(err, EINVAL, "'%s' is not an absolute path", c->cwd);
-	return 0;
+	return text_valid(c->cwd, "the path", err);
 }
 
 static int check_user(const struct lp_container_cfg *c, struct lp_err *err)
 {
 	if (c->uid == LP_ID_INVALID || c->gid == LP_ID_INVALID)
 		return lp_fail(err, EINVAL, "%u is not a valid id", LP_ID_INVALID);
-	return 0;
+	return text_valid(c->user, "the user", err);
 }
 
 static int check_memory(const struct lp_container_cfg *c, struct lp_err *err)
@@ -251,6 +275,8 @@ int lp_device_check(const struct lp_device *dev, struct lp_err *err)
 		return lp_fail(err, EINVAL, "a device entry has an unterminated string");
 	if (dev->host[0] != '/')
 		return lp_fail(err, EINVAL, "'%s' is not an absolute path", dev->host);
+	if (!lp_utf8_valid(dev->host) || !lp_utf8_valid(dev->inner))
+		return lp_fail(err, EILSEQ, "a device path is not valid UTF-8 text");
 	if (!lp_path_confined(dev->inner))
 		return lp_fail(err, EINVAL,
 			       "%s: the path inside, '%s', must be absolute without '..'",
@@ -337,6 +363,10 @@ int lp_volume_check(const struct lp_volume *vols, size_t i, const char **field,
 		lp_fail(err, EINVAL,
 			"'%s' is not an absolute path without '.' or '..' components (and not /)",
 			v->path ? v->path : "");
+		return volume_fails(field, "path");
+	}
+	if (!lp_utf8_valid(v->path)) {
+		lp_fail(err, EILSEQ, "the path is not valid UTF-8 text");
 		return volume_fails(field, "path");
 	}
 	if (volume_path_hidden(v->path)) {

@@ -49,6 +49,43 @@ bool lp_chars_in(const char *s, const char *extra)
 	return true;
 }
 
+/*
+ * The rules jansson holds a string to (RFC 3629): what a container is
+ * configured with is saved as JSON, so it must be text JSON can carry.
+ */
+bool lp_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (*p) {
+		unsigned int cp, min;
+		int more, i;
+
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		if ((*p & 0xe0) == 0xc0) {
+			cp = *p & 0x1f, more = 1, min = 0x80;
+		} else if ((*p & 0xf0) == 0xe0) {
+			cp = *p & 0x0f, more = 2, min = 0x800;
+		} else if ((*p & 0xf8) == 0xf0) {
+			cp = *p & 0x07, more = 3, min = 0x10000;
+		} else {
+			return false;
+		}
+		for (i = 1; i <= more; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false; /* also stops at the terminating NUL */
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		p += more + 1;
+	}
+	return true;
+}
+
 void lp_strv_free(char **v)
 {
 	char **p;

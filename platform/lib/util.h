@@ -48,6 +48,8 @@ static inline int steal_fd(int *fd)
 bool lp_chars_in(const char *s, const char *extra);
 /* An ASCII letter or digit (isalnum() would follow the locale). */
 bool lp_ascii_alnum(char ch);
+/* s is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
+bool lp_utf8_valid(const char *s);
 
 /* Free a NULL-terminated vector of strings and the strings in it. */
 void lp_strv_free(char **v);

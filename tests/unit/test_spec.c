@@ -64,7 +64,9 @@ static void full_cfg(struct lp_container_cfg *c)
 	c->name = dup("web-1.a_b");
 	c->rootfs = dup("/srv/web");
 	c->argv = strv("/bin/httpd", "-f", "-p", "80", "quote \" backslash \\ tab \t", NULL);
-	c->env = strv("A=B", "PATH=/bin:/usr/bin", "EMPTY=", "UTF8=h\xc3\xa9", NULL);
+	c->env = strv("A=B", "PATH=/bin:/usr/bin", "EMPTY=", "UTF8=h\xc3\xa9",
+		      /* the edges of valid UTF-8: U+D7FF, U+E000, U+10FFFF; a shell */
+		      "EDGES=\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf \xf0\x9f\x90\x9a", NULL);
 	c->hostname = dup("web.local");
 	c->cwd = dup("/var/www");
 	c->uid = 1000;
@@ -303,6 +305,54 @@ static void env_without_name(struct lp_container_cfg *c)
 	c->env[0] = dup("=x");
 }
 
+/* Each a different way to break UTF-8: JSON, where all of these are saved, refuses them. */
+static void rootfs_not_utf8(struct lp_container_cfg *c)
+{
+	free(c->rootfs);
+	c->rootfs = dup("/srv/\xff");
+}
+
+static void argv_not_utf8(struct lp_container_cfg *c)
+{
+	free(c->argv[1]);
+	c->argv[1] = dup("-c\xc0\xaf"); /* an overlong '/' */
+}
+
+static void env_not_utf8(struct lp_container_cfg *c)
+{
+	free(c->env[1]);
+	c->env[1] = dup("PATH=/usr\xf0/bin"); /* cut short */
+}
+
+static void env_surrogate(struct lp_container_cfg *c)
+{
+	free(c->env[0]);
+	c->env[0] = dup("X=\xed\xa0\x80");
+}
+
+static void workdir_past_unicode(struct lp_container_cfg *c)
+{
+	free(c->cwd);
+	c->cwd = dup("/\xf4\x90\x80\x80");
+}
+
+static void user_not_utf8(struct lp_container_cfg *c)
+{
+	free(c->user);
+	c->user = dup("\xe9t\xe9");
+}
+
+static void device_not_utf8(struct lp_container_cfg *c)
+{
+	strcpy(c->devices[1].inner, "/dev/\x80");
+}
+
+static void volume_not_utf8(struct lp_container_cfg *c)
+{
+	free(c->volumes[1].path);
+	c->volumes[1].path = dup("/var/\xfe");
+}
+
 static void long_hostname(struct lp_container_cfg *c)
 {
 	free(c->hostname);
@@ -520,6 +570,15 @@ static void test_validate_errors(void **state)
 	expect_invalid(empty_program, "command", "the program name is empty");
 	expect_invalid(env_without_equals, "env", "'FOO' is not NAME=VALUE");
 	expect_invalid(env_without_name, "env", "'=x' is not NAME=VALUE");
+	expect_invalid(rootfs_not_utf8, "rootfs", "the path is not valid UTF-8 text");
+	expect_invalid(argv_not_utf8, "command", "argument 2 is not valid UTF-8 text");
+	expect_invalid(env_not_utf8, "env", "variable 2 is not valid UTF-8 text");
+	expect_invalid(env_surrogate, "env", "variable 1 is not valid UTF-8 text");
+	expect_invalid(workdir_past_unicode, "workdir", "the path is not valid UTF-8 text");
+	expect_invalid(user_not_utf8, "user", "the user is not valid UTF-8 text");
+	expect_invalid(device_not_utf8, "devices", "a device path is not valid UTF-8 text");
+	expect_invalid(volume_not_utf8, "volumes",
+		       "volume cache.v-1_x: the path is not valid UTF-8 text");
 	expect_invalid(long_hostname, "hostname", "is longer than 64 characters");
 	expect_invalid(bad_hostname, "hostname", "'web_local' is not a valid hostname");
 	expect_invalid(relative_workdir, "workdir", "'var/www' is not an absolute path");
@@ -669,7 +728,7 @@ static void test_to_json_refuses_invalid(void **state)
 	free(c.argv[0]);
 	c.argv[0] = dup("/bin/\xff\xfe");
 	assert_null(lp_container_cfg_to_json(&c, &err));
-	assert_msg_has(&err, "command[0]: '/bin/\xff\xfe' is not valid UTF-8");
+	assert_msg_has(&err, "command: argument 1 is not valid UTF-8 text");
 	lp_container_cfg_free(&c);
 }
 
