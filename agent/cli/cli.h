@@ -6,7 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "agent/config/config.h"
+#include "agent/config/host.h"
 
 #define LP_EXIT_FAILURE 1
 #define LP_EXIT_USAGE 2
@@ -15,9 +15,7 @@ struct lp_globals {
 	const char *argv0;
 	const char *config_path;	/* -c PATH, or the default */
 	bool config_given;		/* -c was on the command line */
-	struct lp_agent_config cfg;	/* loaded config (defaults if no file) */
-	char root[PATH_MAX];		/* --root, else cfg.root */
-	char run_dir[PATH_MAX];		/* cfg.run_dir, else /run/limpet or ROOT/run */
+	struct lp_host host;		/* what the core is handed: root, run_dir, config */
 	char config_error[LP_ERR_MAX];	/* why the config did not load (doctor only) */
 };
 

@@ -48,7 +48,7 @@ static int take_lock(struct lp_globals *g, struct lp_err *err)
 	char path[PATH_MAX], pid[32];
 	int fd;
 
-	if (lp_path(path, sizeof(path), err, "%s/agent.pid", g->run_dir) < 0)
+	if (lp_path(path, sizeof(path), err, "%s/agent.pid", g->host.run_dir) < 0)
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -58,7 +58,7 @@ static int take_lock(struct lp_globals *g, struct lp_err *err)
 
 		pid[n > 0 ? n : 0] = '\0';
 		close(fd);
-		return lp_fail(err, EBUSY, "another agent is running for %s (pid %s)", g->root,
+		return lp_fail(err, EBUSY, "another agent is running for %s (pid %s)", g->host.root,
 			       pid[0] ? strtok(pid, "\n") : "?");
 	}
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -85,9 +85,9 @@ static const struct lp_container_cfg *config_entry(struct lp_globals *g, const c
 {
 	size_t i;
 
-	for (i = 0; i < g->cfg.n_containers; i++)
-		if (!strcmp(g->cfg.containers[i].name, name))
-			return &g->cfg.containers[i];
+	for (i = 0; i < g->host.cfg.n_containers; i++)
+		if (!strcmp(g->host.cfg.containers[i].name, name))
+			return &g->host.cfg.containers[i];
 	return NULL;
 }
 
@@ -124,7 +124,7 @@ static void recover_deployment(struct lp_supervisor *sv, struct lp_globals *g)
 	struct lp_err err = { 0 };
 
 	lp_sd_watchdog();
-	if (lp_deploy_recover(g, &self, "limpet agent", &err) < 0)
+	if (lp_deploy_recover(&g->host, &self, "limpet agent", &err) < 0)
 		log_line("%s", err.msg);
 }
 
@@ -152,7 +152,7 @@ static void restart_left(struct lp_supervisor *sv, struct lp_globals *g, const c
 	cleanup_fd int lock = lp_ct_lock(ct, &err);
 
 	lp_ct_free(ct);
-	if (lock < 0 || lp_ct_load(g, name, ct, &err) < 0) {
+	if (lock < 0 || lp_ct_load(&g->host, name, ct, &err) < 0) {
 		if (err.code != ENOENT)
 			log_line("%s", err.msg);
 		return;
@@ -173,8 +173,8 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 	char **names;
 	size_t n, i;
 
-	lp_ct_sweep(g);
-	if (lp_ct_names(g, &names, &n, &err) < 0) {
+	lp_ct_sweep(&g->host);
+	if (lp_ct_names(&g->host, &names, &n, &err) < 0) {
 		log_line("%s", err.msg);
 		return;
 	}
@@ -188,7 +188,7 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 		if (lp_sv_has(sv, names[i]))
 			continue;
 
-		if (lp_ct_load(g, names[i], &ct, &err) < 0) {
+		if (lp_ct_load(&g->host, names[i], &ct, &err) < 0) {
 			log_line("%s", err.msg);
 			continue;
 		}
@@ -206,7 +206,7 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 		}
 		if (lp_ct_alive(&ct)) {
 			log_line("container %s: config changed, replacing it", names[i]);
-			if (lp_ct_stop(&ct, g->cfg.stop_timeout_ms, &err) < 0)
+			if (lp_ct_stop(&ct, g->host.cfg.stop_timeout_ms, &err) < 0)
 				log_line("%s", err.msg);
 		} else if (ct.st.status == LP_CT_RUNNING) {
 			/* It ended while no agent was there to see how. */
@@ -233,7 +233,7 @@ static int start_new(struct lp_supervisor *sv, struct lp_container_cfg *cfg, boo
 {
 	struct lp_container ct;
 
-	if (lp_ct_create(sv->g, cfg, true, remove, &ct, err) < 0)
+	if (lp_ct_create(sv->host, cfg, true, remove, &ct, err) < 0)
 		return -1;
 	if (deploy_name) {
 		snprintf(ct.st.deploy_name, sizeof(ct.st.deploy_name), "%s", deploy_name);
@@ -250,21 +250,21 @@ static void start_configured(struct lp_supervisor *sv, struct lp_globals *g)
 {
 	size_t i;
 
-	for (i = 0; i < g->cfg.n_containers; i++) {
+	for (i = 0; i < g->host.cfg.n_containers; i++) {
 		struct lp_container_cfg copy;
 		struct lp_err err = { 0 };
 		char *json;
 
 		lp_sd_watchdog();
-		if (lp_sv_has(sv, g->cfg.containers[i].name))
+		if (lp_sv_has(sv, g->host.cfg.containers[i].name))
 			continue;
 		/* The supervisor takes ownership: hand it a deep copy. */
-		json = lp_container_cfg_to_json(&g->cfg.containers[i], &err);
+		json = lp_container_cfg_to_json(&g->host.cfg.containers[i], &err);
 		if (!json || lp_container_cfg_from_json(json, &copy, &err) < 0 ||
 		    start_new(sv, &copy, false, NULL, 0, &err) < 0)
 			log_line("%s", err.msg);
 		else
-			log_line("container %s: started", g->cfg.containers[i].name);
+			log_line("container %s: started", g->host.cfg.containers[i].name);
 		free(json);
 	}
 }
@@ -371,7 +371,7 @@ static int spawn_updater(struct lp_supervisor *sv)
 		close(sv->listen_fd);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		lp_fleet_run(sv->g, &err);
+		lp_fleet_run(sv->host, &err);
 		log_line("fleet: %s", err.msg);
 		_exit(1);
 	}
@@ -393,21 +393,21 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 	if (argc > 1)
 		return lp_usage_error("agent", "unknown argument %s", argv[1]);
 	lp_sd_init();
-	if (lp_mkdir_p(g->root, 0711, &err) < 0 || lp_mkdir_p(g->run_dir, 0700, &err) < 0)
+	if (lp_mkdir_p(g->host.root, 0711, &err) < 0 || lp_mkdir_p(g->host.run_dir, 0700, &err) < 0)
 		return lp_cmd_fail("agent", &err);
 	lock_fd = take_lock(g, &err);
 	if (lock_fd < 0)
 		return lp_cmd_fail("agent", &err);
-	if (lp_sv_init(&sv, g, false, &err) < 0)
+	if (lp_sv_init(&sv, &g->host, false, &err) < 0)
 		goto fail;
-	sv.listen_fd = lp_control_listen(g, &err);
+	sv.listen_fd = lp_control_listen(&g->host, &err);
 	if (sv.listen_fd < 0)
 		goto fail;
 	sv.on_request = on_request;
-	if (g->cfg.fleet.server || g->cfg.usb.enabled)
+	if (g->host.cfg.fleet.server || g->host.cfg.usb.enabled)
 		sv.spawn_worker = spawn_updater;
-	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->root,
-		 g->cfg.path ? g->cfg.path : "none: defaults");
+	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->host.root,
+		 g->host.cfg.path ? g->host.cfg.path : "none: defaults");
 	sv.on_tick = agent_tick;
 	lp_sd_status("adopting and starting containers");
 	recover_deployment(&sv, g);

@@ -258,9 +258,9 @@ int cmd_import(int argc, char **argv, struct lp_globals *g)
 	if (optind + 1 != argc)
 		return lp_usage_error("import", "needs one PATH: a folder with limpet/ in it, or "
 						"a block device");
-	if (lp_import_trust(g, extra, n_extra, &trust, &err) < 0)
+	if (lp_import_trust(&g->host, extra, n_extra, &trust, &err) < 0)
 		return lp_cmd_fail("import", &err);
-	r = lp_usb_import(g, argv[optind], &trust, "limpet import", &err);
+	r = lp_usb_import(&g->host, argv[optind], &trust, "limpet import", &err);
 	lp_trust_free(&trust);
 	return lp_apply_finish("import", argv[optind], r, &err);
 }

@@ -93,7 +93,7 @@ int cmd_ps(int argc, char **argv, struct lp_globals *g)
 
 	if (argc > 1 && !as_json)
 		return lp_usage_error("ps", "unknown argument %s (usage: ps [--json])", argv[1]);
-	if (lp_ct_names(g, &names, &n, &err) < 0)
+	if (lp_ct_names(&g->host, &names, &n, &err) < 0)
 		return lp_cmd_fail("ps", &err);
 	if (!as_json)
 		printf("%-20s %-12s %-8s %-8s %s\n", "NAME", "STATUS", "PID", "RESTARTS",
@@ -102,7 +102,7 @@ int cmd_ps(int argc, char **argv, struct lp_globals *g)
 		struct lp_container ct;
 		char status[32], command[64];
 
-		if (lp_ct_load(g, names[i], &ct, &err) < 0) {
+		if (lp_ct_load(&g->host, names[i], &ct, &err) < 0) {
 			fprintf(stderr, "limpet ps: %s\n", err.msg);
 			continue;
 		}
@@ -180,7 +180,7 @@ int cmd_inspect(int argc, char **argv, struct lp_globals *g)
 		json_t *j, *v;
 		char *s;
 
-		if (lp_ct_load(g, argv[i], &ct, &err) < 0) {
+		if (lp_ct_load(&g->host, argv[i], &ct, &err) < 0) {
 			rc = lp_cmd_fail("inspect", &err);
 			continue;
 		}
@@ -216,7 +216,7 @@ static int for_each_name(int first, int argc, char **argv, struct lp_globals *g,
 		struct lp_container ct;
 		struct lp_err err = { 0 };
 
-		if (lp_ct_load(g, argv[i], &ct, &err) < 0) {
+		if (lp_ct_load(&g->host, argv[i], &ct, &err) < 0) {
 			rc = lp_cmd_fail(cmd, &err);
 			continue;
 		}
@@ -236,7 +236,7 @@ static int stop_one(struct lp_container *ct, int64_t timeout_ms, struct lp_err *
 
 int cmd_stop(int argc, char **argv, struct lp_globals *g)
 {
-	int64_t timeout_ms = g->cfg.stop_timeout_ms;
+	int64_t timeout_ms = g->host.cfg.stop_timeout_ms;
 	int first = 1;
 
 	if (argc > 2 && !strcmp(argv[1], "-t")) {
@@ -301,12 +301,12 @@ int cmd_logs(int argc, char **argv, struct lp_globals *g)
 	}
 	if (optind + 1 != argc)
 		return lp_usage_error("logs", "needs exactly one container NAME");
-	if (lp_ct_load(g, argv[optind], &ct, &err) < 0)
+	if (lp_ct_load(&g->host, argv[optind], &ct, &err) < 0)
 		return lp_cmd_fail("logs", &err);
 	if (!ct.st.detached)
 		fprintf(stderr, "limpet logs: %s ran in the foreground; its output went to the "
 				"terminal\n", ct.cfg.name);
-	else if (lp_log_print(ct.log_path, g->cfg.log_files, tail, &err) < 0 ||
+	else if (lp_log_print(ct.log_path, g->host.cfg.log_files, tail, &err) < 0 ||
 		 (follow && lp_log_follow(ct.log_path, container_running, &ct, &err) < 0))
 		rc = lp_cmd_fail("logs", &err);
 	lp_ct_free(&ct);

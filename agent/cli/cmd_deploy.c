@@ -72,7 +72,7 @@ static int deploy_check(int argc, char **argv, struct lp_globals *g)
 		lp_trust_free(&trust);
 		return lp_usage_error("deploy check", "needs exactly one deployment FILE");
 	}
-	for (k = g->cfg.trusted_keys; k && *k; k++)
+	for (k = g->host.cfg.trusted_keys; k && *k; k++)
 		if (lp_trust_add_key(&trust, *k, &err) < 0) {
 			lp_trust_free(&trust);
 			return lp_cmd_fail("deploy check", &err);
@@ -98,7 +98,7 @@ static int deploy_status(int argc, struct lp_globals *g)
 
 	if (argc != 1)
 		return lp_usage_error("deploy status", "takes no arguments");
-	j = lp_deploy_status(g);
+	j = lp_deploy_status(&g->host);
 	if (!j || json_dumpf(j, stdout, JSON_INDENT(2)) < 0) {
 		json_decref(j);
 		return lp_usage_error("deploy status", "out of memory");
@@ -125,7 +125,7 @@ static int deploy_apply(int argc, char **argv, struct lp_globals *g)
 		{ "sig", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const struct lp_fleet_config *f = &g->cfg.fleet;
+	const struct lp_fleet_config *f = &g->host.cfg.fleet;
 	struct lp_fetch_opts fetch = { .ca_file = f->ca, .cert_file = f->cert, .key_file = f->key,
 				       .max_bytes_per_s = f->max_download_rate, .progress = true };
 	struct lp_apply_opts o = { .fetch = &fetch, .log_prefix = "limpet deploy" };
@@ -150,10 +150,10 @@ static int deploy_apply(int argc, char **argv, struct lp_globals *g)
 	if (optind + 1 != argc)
 		return lp_usage_error("deploy", "needs exactly one deployment FILE");
 	o.doc = argv[optind];
-	if (lp_import_trust(g, extra, n_extra, &trust, &err) < 0)
+	if (lp_import_trust(&g->host, extra, n_extra, &trust, &err) < 0)
 		return lp_cmd_fail("deploy", &err);
 	o.trust = &trust;
-	r = lp_deploy_apply(g, &o, &err);
+	r = lp_deploy_apply(&g->host, &o, &err);
 	lp_trust_free(&trust);
 	return lp_apply_finish("deploy", o.doc, r, &err);
 }

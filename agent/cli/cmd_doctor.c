@@ -480,11 +480,11 @@ static void check_microvm(struct report *r, const struct lp_board *b, struct lp_
 	/* The kvm check already says why there is no KVM to try. */
 	if (!b->kvm.usable || b->from_sysroot)
 		return;
-	m = lp_vm_ready(&g->cfg.vm, g->run_dir, &caps, why, sizeof(why));
+	m = lp_vm_ready(&g->host.cfg.vm, g->host.run_dir, &caps, why, sizeof(why));
 	if (m == LP_VM_READY) {
 		c = add_check(r, "microvm", CHECK_OK);
 		append(c->found, sizeof(c->found), "a probe guest ran; guest kernel %s",
-		       g->cfg.vm.kernel);
+		       g->host.cfg.vm.kernel);
 		return;
 	}
 	c = add_check(r, "microvm", CHECK_WARN);

@@ -97,7 +97,7 @@ int cmd_exec(int argc, char **argv, struct lp_globals *g)
 		free(env);
 		return lp_usage_error("exec", "needs a container NAME and a CMD");
 	}
-	if (lp_ct_load(g, argv[optind], &ct, &err) < 0) {
+	if (lp_ct_load(&g->host, argv[optind], &ct, &err) < 0) {
 		free(env);
 		return lp_cmd_fail("exec", &err);
 	}
@@ -116,7 +116,7 @@ int cmd_exec(int argc, char **argv, struct lp_globals *g)
 	spec.argv = argv + optind + 1;
 	spec.userns = ct.cfg.userns_count > 0;
 	/* -e adds to the container's environment rather than replacing it. */
-	if (lp_ct_exec_env(g, &ct, env, workdir, &spec, &err) < 0) {
+	if (lp_ct_exec_env(&g->host, &ct, env, workdir, &spec, &err) < 0) {
 		rc = lp_cmd_fail("exec", &err);
 		goto out;
 	}

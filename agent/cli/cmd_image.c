@@ -27,7 +27,7 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 		{ "trust", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct lp_import_opts o = { .allow_unsigned = g->cfg.allow_unsigned };
+	struct lp_import_opts o = { .allow_unsigned = g->host.cfg.allow_unsigned };
 	struct lp_err err = { 0 };
 	struct lp_trust trust;
 	const char *extra[16];
@@ -55,12 +55,12 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 	o.file = argv[optind];
 	if (o.name && lp_image_name_valid(o.name, &err) < 0)
 		return lp_usage_error("image import", "--name: %s", err.msg);
-	if (lp_import_trust(g, extra, n_extra, &trust, &err) < 0) {
+	if (lp_import_trust(&g->host, extra, n_extra, &trust, &err) < 0) {
 		lp_trust_free(&trust);
 		return lp_cmd_fail("image import", &err);
 	}
 	o.trust = &trust;
-	rc = lp_image_import(g, &o, &name, &err);
+	rc = lp_image_import(&g->host, &o, &name, &err);
 	lp_trust_free(&trust);
 	if (rc < 0)
 		return lp_cmd_fail("image import", &err);
@@ -97,7 +97,7 @@ static uint64_t unpacked_size(struct lp_globals *g, json_t *rec)
 	walk_total = 0;
 	json_array_foreach(json_object_get(rec, "layers"), i, layer)
 		if (json_is_string(layer) &&
-		    snprintf(dir, sizeof(dir), "%s/store/layers/%s", g->root,
+		    snprintf(dir, sizeof(dir), "%s/store/layers/%s", g->host.root,
 			     json_string_value(layer)) < (int)sizeof(dir))
 			nftw(dir, add_file, 16, FTW_PHYS);
 	return walk_total;
@@ -114,7 +114,7 @@ static int image_ls(int argc, char **argv, struct lp_globals *g)
 	if (argc > 1 && !as_json)
 		return lp_usage_error("image ls", "unknown argument %s (usage: image ls [--json])",
 				      argv[1]);
-	if (lp_store_list_images(g, &all, &err) < 0)
+	if (lp_store_list_images(&g->host, &all, &err) < 0)
 		return lp_cmd_fail("image ls", &err);
 	json_array_foreach(all, i, rec) {
 		const char *name = json_string_value(json_object_get(rec, "name"));
@@ -160,7 +160,7 @@ static int image_inspect(int argc, char **argv, struct lp_globals *g)
 
 	if (argc != 2)
 		return lp_usage_error("image inspect", "needs exactly one image NAME");
-	if (lp_store_load_image(g, argv[1], &rec, &err) < 0)
+	if (lp_store_load_image(&g->host, argv[1], &rec, &err) < 0)
 		return lp_cmd_fail("image inspect", &err);
 	s = json_dumps(rec, JSON_INDENT(2) | JSON_SORT_KEYS);
 	printf("%s\n", s ? s : "{}");
@@ -180,14 +180,14 @@ static int image_rm(int argc, char **argv, struct lp_globals *g)
 
 	if (argc < 2)
 		return lp_usage_error("image rm", "missing image NAME");
-	if (lp_store_open(g, &st, &err) < 0)
+	if (lp_store_open(&g->host, &st, &err) < 0)
 		return lp_cmd_fail("image rm", &err);
-	if (lp_image_use_collect(g, NULL, &use, &err) < 0) {
+	if (lp_image_use_collect(&g->host, NULL, &use, &err) < 0) {
 		lp_store_close(&st);
 		return lp_cmd_fail("image rm", &err);
 	}
 	for (i = 1; i < argc; i++) {
-		if (lp_store_resolve(g, argv[i], stored, sizeof(stored), &err) < 0) {
+		if (lp_store_resolve(&g->host, argv[i], stored, sizeof(stored), &err) < 0) {
 			rc = lp_cmd_fail("image rm", &err);
 			continue;
 		}
@@ -214,9 +214,9 @@ static int image_gc(int argc, char **argv, struct lp_globals *g)
 
 	if (argc > 1)
 		return lp_usage_error("image gc", "takes no arguments");
-	if (lp_store_open(g, &st, &err) < 0)
+	if (lp_store_open(&g->host, &st, &err) < 0)
 		return lp_cmd_fail("image gc", &err);
-	rc = lp_image_use_collect(g, NULL, &use, &err);
+	rc = lp_image_use_collect(&g->host, NULL, &use, &err);
 	if (rc == 0) {
 		rc = lp_store_gc(&st, use.layers, &freed, &err);
 		lp_image_use_free(&use);
@@ -257,13 +257,13 @@ static int image_check(int argc, char **argv, struct lp_globals *g)
 
 	if (argc > 1)
 		return lp_usage_error("image check", "takes no arguments");
-	if (lp_store_list_images(g, &all, &err) < 0)
+	if (lp_store_list_images(&g->host, &all, &err) < 0)
 		return lp_cmd_fail("image check", &err);
 	json_array_foreach(all, i, rec) {
 		const char *name = json_string_value(json_object_get(rec, "name"));
 
 		json_array_foreach(json_object_get(rec, "layers"), j, layer) {
-			snprintf(path, sizeof(path), "%s/store/layers/%s", g->root,
+			snprintf(path, sizeof(path), "%s/store/layers/%s", g->host.root,
 				 json_string_value(layer) ? json_string_value(layer) : "?");
 			if (access(path, F_OK) < 0) {
 				printf("FAIL  image %s: layer %.12s is missing\n", name ? name : "?",
@@ -272,9 +272,9 @@ static int image_check(int argc, char **argv, struct lp_globals *g)
 			}
 		}
 	}
-	snprintf(path, sizeof(path), "%s/store/layers", g->root);
+	snprintf(path, sizeof(path), "%s/store/layers", g->host.root);
 	layers = count_entries(path);
-	snprintf(path, sizeof(path), "%s/store/staging", g->root);
+	snprintf(path, sizeof(path), "%s/store/staging", g->host.root);
 	printf("%s  %zu images, %d layers, %d staging leftovers (removed by the next import or gc)\n",
 	       bad ? "FAIL" : "ok  ", json_array_size(all), layers, count_entries(path));
 	json_decref(all);

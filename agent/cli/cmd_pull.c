@@ -130,7 +130,7 @@ static int parse_args(int argc, char **argv, struct lp_globals *g, struct pull *
 	struct lp_err err = { 0 };
 	int opt;
 
-	use_fleet_config(p, &g->cfg.fleet);
+	use_fleet_config(p, &g->host.cfg.fleet);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+", pull_options, NULL)) != -1) {
@@ -151,7 +151,7 @@ static int parse_args(int argc, char **argv, struct lp_globals *g, struct pull *
 	if (lp_fetch_url_check(p->url, &err) < 0 ||
 	    lp_fetch_url_file_name(p->url, p->file_name, sizeof(p->file_name), &err) < 0)
 		return lp_usage_error("image pull", "%s", err.msg);
-	p->import.allow_unsigned = g->cfg.allow_unsigned;
+	p->import.allow_unsigned = g->host.cfg.allow_unsigned;
 	return 0;
 }
 
@@ -169,7 +169,7 @@ static int download_paths(struct lp_globals *g, struct pull *p, struct lp_err *e
 	if (rc < 0)
 		return -1;
 	lp_hex(digest, sizeof(digest), hex);
-	if (lp_path(p->dir, sizeof(p->dir), err, "%s/downloads/%s", g->root, hex) < 0 ||
+	if (lp_path(p->dir, sizeof(p->dir), err, "%s/downloads/%s", g->host.root, hex) < 0 ||
 	    lp_path(p->file, sizeof(p->file), err, "%s/%s", p->dir, p->file_name) < 0 ||
 	    lp_path(p->sig, sizeof(p->sig), err, "%s.sig", p->file) < 0)
 		return -1;
@@ -272,7 +272,7 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 	struct lp_trust trust;
 	int rc;
 
-	rc = lp_import_trust(g, p->extra_trust, p->n_extra_trust, &trust, err);
+	rc = lp_import_trust(&g->host, p->extra_trust, p->n_extra_trust, &trust, err);
 	if (rc == 0)
 		rc = download_paths(g, p, err);
 	if (rc == 0)
@@ -286,11 +286,11 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 		p->import.file_sha256 = digest;
 		p->import.trust = &trust;
 		import_tried = true;
-		rc = lp_image_import(g, &p->import, name, err);
+		rc = lp_image_import(&g->host, &p->import, name, err);
 		if (rc < 0)
 			blame_url(p, err);
 	}
-	clean_up(p, rc == 0, import_tried, g->cfg.fleet.keep_downloads);
+	clean_up(p, rc == 0, import_tried, g->host.cfg.fleet.keep_downloads);
 	lp_trust_free(&trust);
 	return rc;
 }

@@ -214,7 +214,7 @@ static int set_root(struct lp_globals *g, struct run_opts *o, const char *arg)
 		o->cfg.rootfs = strdup(rootfs);
 		return o->cfg.rootfs ? 0 : -1;
 	}
-	if (lp_store_load_image(g, arg, &rec, &err) < 0) {
+	if (lp_store_load_image(&g->host, arg, &rec, &err) < 0) {
 		lp_usage_error("run", "%s (not a directory, and %s)", arg, err.msg);
 		return -1;
 	}
@@ -271,7 +271,7 @@ static int run_detached(struct lp_globals *g, struct run_opts *o)
 	cfg = json_loads(cfg_json, 0, NULL);
 	free(cfg_json);
 	req = json_pack("{s:s, s:o, s:b}", "op", "run", "config", cfg, "rm", o->remove);
-	if (!req || lp_control_call(g, req, &reply, &err) < 0) {
+	if (!req || lp_control_call(&g->host, req, &reply, &err) < 0) {
 		json_decref(req);
 		lp_cmd_fail("run", &err);
 		return EXIT_RUN_FAILED;
@@ -297,8 +297,8 @@ static int run_foreground(struct lp_globals *g, struct run_opts *o)
 	int rc, exec_errno = 0;
 
 	snprintf(name, sizeof(name), "%s", o->cfg.name);
-	if (lp_sv_init(&sv, g, true, &err) < 0 ||
-	    lp_ct_create(g, &o->cfg, false, o->remove, &ct, &err) < 0) {
+	if (lp_sv_init(&sv, &g->host, true, &err) < 0 ||
+	    lp_ct_create(&g->host, &o->cfg, false, o->remove, &ct, &err) < 0) {
 		lp_sv_free(&sv);
 		lp_cmd_fail("run", &err);
 		return EXIT_RUN_FAILED;
@@ -308,7 +308,7 @@ static int run_foreground(struct lp_globals *g, struct run_opts *o)
 		struct lp_err ignored;
 
 		lp_cmd_fail("run", &err);
-		if (lp_ct_load(g, name, &gone, &ignored) == 0) {
+		if (lp_ct_load(&g->host, name, &gone, &ignored) == 0) {
 			gone.st.status = LP_CT_EXITED;
 			if (o->remove)
 				lp_ct_remove(&gone, &ignored);

@@ -177,7 +177,7 @@ int cmd_image_verify(int argc, char **argv, struct lp_globals *g)
 		return lp_usage_error("image verify",
 				      "usage: image verify [--trust PEM]... FILE [SIG]");
 	lp_trust_init(&trust);
-	ret = load_keys(&trust, given, n_given, g->cfg.trusted_keys, &err);
+	ret = load_keys(&trust, given, n_given, g->host.cfg.trusted_keys, &err);
 	if (ret == 0)
 		ret = verify_file(&trust, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL,
 				  &err);

@@ -35,14 +35,14 @@ static int users(struct lp_globals *g, const char *volume, char *buf, size_t len
 	size_t n, i, used = 0;
 
 	buf[0] = '\0';
-	if (lp_ct_names(g, &names, &n, err) < 0)
+	if (lp_ct_names(&g->host, &names, &n, err) < 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		struct lp_container ct;
 		struct lp_err ignored;
 
 		/* one being made or removed right now has nothing to say */
-		if (lp_ct_load(g, names[i], &ct, &ignored) < 0)
+		if (lp_ct_load(&g->host, names[i], &ct, &ignored) < 0)
 			continue;
 		if (uses(&ct.cfg, volume) && used < len)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
@@ -68,7 +68,7 @@ static int volume_ls(struct lp_globals *g)
 	struct lp_err err = { 0 };
 	int i, n, rc = 0;
 
-	if (lp_path(dir, sizeof(dir), &err, "%s/volumes", g->root) < 0)
+	if (lp_path(dir, sizeof(dir), &err, "%s/volumes", g->host.root) < 0)
 		return lp_cmd_fail("volume ls", &err);
 	n = scandir(dir, &list, is_volume, alphasort);
 	if (n < 0 && errno != ENOENT) {
@@ -94,7 +94,7 @@ static int volume_rm(struct lp_globals *g, const char *name)
 	char path[PATH_MAX], used_by[USERS_MAX];
 	struct lp_err err = { 0 };
 
-	if (lp_volume_dir(g, name, path, sizeof(path), &err) < 0)
+	if (lp_volume_dir(&g->host, name, path, sizeof(path), &err) < 0)
 		return lp_usage_error("volume rm", "%s", err.msg);
 	if (access(path, F_OK) < 0) {
 		lp_fail(&err, ENOENT, "no such volume: %s", name);

@@ -109,22 +109,6 @@ int cmd_version(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
-/* --root wins over the config's root; run-time state sits beside it. */
-static int resolve_dirs(struct lp_globals *g, const char *root_opt, struct lp_err *err)
-{
-	const char *root = root_opt ? root_opt : g->cfg.root;
-
-	if (root[0] != '/')
-		return lp_fail(err, EINVAL, "--root %s: must be an absolute path", root);
-	if (lp_path(g->root, sizeof(g->root), err, "%s", root) < 0)
-		return -1;
-	if (g->cfg.run_dir && !root_opt)
-		return lp_path(g->run_dir, sizeof(g->run_dir), err, "%s", g->cfg.run_dir);
-	if (!root_opt && !strcmp(root, LP_DEFAULT_ROOT))
-		return lp_path(g->run_dir, sizeof(g->run_dir), err, "%s", LP_DEFAULT_RUN_DIR);
-	return lp_path(g->run_dir, sizeof(g->run_dir), err, "%s/run", root);
-}
-
 static const struct applet *find_applet(const char *name)
 {
 	size_t i;
@@ -182,14 +166,14 @@ int main(int argc, char **argv)
 		return lp_usage_error(argv[i], "unknown command");
 	}
 	if (a->config != CONFIG_NONE &&
-	    (lp_config_load(g.config_path, g.config_given, &g.cfg, &err) < 0 ||
-	     resolve_dirs(&g, root_opt, &err) < 0)) {
-		lp_config_free(&g.cfg);
+	    (lp_config_load(g.config_path, g.config_given, &g.host.cfg, &err) < 0 ||
+	     lp_host_dirs(&g.host, root_opt, &err) < 0)) {
+		lp_config_free(&g.host.cfg);
 		if (a->config == CONFIG_TRIED) {
 			snprintf(g.config_error, sizeof(g.config_error), "%s", err.msg);
-			if (lp_config_defaults(&g.cfg, &err) < 0 ||
-			    resolve_dirs(&g, root_opt, &err) < 0)
-				lp_config_free(&g.cfg);
+			if (lp_config_defaults(&g.host.cfg, &err) < 0 ||
+			    lp_host_dirs(&g.host, root_opt, &err) < 0)
+				lp_config_free(&g.host.cfg);
 			else
 				goto run;
 		}
@@ -199,6 +183,6 @@ int main(int argc, char **argv)
 run:
 	rc = a->fn(argc - i, argv + i, &g);
 	if (a->config != CONFIG_NONE)
-		lp_config_free(&g.cfg);
+		lp_config_free(&g.host.cfg);
 	return rc;
 }

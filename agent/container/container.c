@@ -39,15 +39,15 @@ static int ct_path(const struct lp_container *ct, const char *leaf, char *buf, s
 /* A container directory on its way out: renamed to this prefix, then removed. */
 #define REMOVING ".removing-"
 
-static int containers_dir(struct lp_globals *g, char *buf, size_t len, struct lp_err *err)
+static int containers_dir(const struct lp_host *host, char *buf, size_t len, struct lp_err *err)
 {
-	return lp_path(buf, len, err, "%s/containers", g->root);
+	return lp_path(buf, len, err, "%s/containers", host->root);
 }
 
-static int set_dirs(struct lp_globals *g, const char *name, struct lp_container *ct,
+static int set_dirs(const struct lp_host *host, const char *name, struct lp_container *ct,
 		    struct lp_err *err)
 {
-	if (lp_path(ct->dir, sizeof(ct->dir), err, "%s/containers/%s", g->root, name) < 0)
+	if (lp_path(ct->dir, sizeof(ct->dir), err, "%s/containers/%s", host->root, name) < 0)
 		return -1;
 	return ct_path(ct, "container.log", ct->log_path, sizeof(ct->log_path), err);
 }
@@ -165,14 +165,14 @@ static int load_state(struct lp_container *ct, struct lp_err *err)
 	return rc;
 }
 
-int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
+int lp_ct_load(const struct lp_host *host, const char *name, struct lp_container *ct,
 	       struct lp_err *err)
 {
 	char path[PATH_MAX];
 	cleanup_free char *text = NULL;
 
 	memset(ct, 0, sizeof(*ct));
-	if (lp_name_valid(name, err) < 0 || set_dirs(g, name, ct, err) < 0)
+	if (lp_name_valid(name, err) < 0 || set_dirs(host, name, ct, err) < 0)
 		return -1;
 	if (ct_path(ct, "config.json", path, sizeof(path), err) < 0)
 		return -1;
@@ -301,7 +301,7 @@ static int make_layout(struct lp_container *ct, struct lp_err *err)
 	return 0;
 }
 
-int lp_ct_create(struct lp_globals *g, struct lp_container_cfg *cfg, bool detached,
+int lp_ct_create(const struct lp_host *host, struct lp_container_cfg *cfg, bool detached,
 		 bool auto_remove, struct lp_container *ct, struct lp_err *err)
 {
 	char parent[PATH_MAX];
@@ -309,8 +309,8 @@ int lp_ct_create(struct lp_globals *g, struct lp_container_cfg *cfg, bool detach
 	memset(ct, 0, sizeof(*ct));
 	ct->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
-	if (set_dirs(g, ct->cfg.name, ct, err) < 0 ||
-	    containers_dir(g, parent, sizeof(parent), err) < 0 ||
+	if (set_dirs(host, ct->cfg.name, ct, err) < 0 ||
+	    containers_dir(host, parent, sizeof(parent), err) < 0 ||
 	    lp_mkdir_p(parent, 0711, err) < 0)
 		goto fail;
 	/* mkdir is the name lock: two creators cannot both get it. */
@@ -342,7 +342,7 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int lp_ct_names(struct lp_globals *g, char ***names, size_t *n, struct lp_err *err)
+int lp_ct_names(const struct lp_host *host, char ***names, size_t *n, struct lp_err *err)
 {
 	char path[PATH_MAX];
 	char **v = NULL, **nv;
@@ -352,7 +352,7 @@ int lp_ct_names(struct lp_globals *g, char ***names, size_t *n, struct lp_err *e
 
 	*names = NULL;
 	*n = 0;
-	if (containers_dir(g, path, sizeof(path), err) < 0)
+	if (containers_dir(host, path, sizeof(path), err) < 0)
 		return -1;
 	d = opendir(path);
 	if (!d)
@@ -438,12 +438,12 @@ oom:
  * directory (img->cwd; NULL is "/").  Resolved anew at every start, so the
  * config on record stays exactly what was asked.
  */
-static int resolve_run(struct lp_globals *g, const struct lp_container_cfg *cfg,
+static int resolve_run(const struct lp_host *host, const struct lp_container_cfg *cfg,
 		       struct lp_image_run *img, char ***env, struct lp_err *err)
 {
 	memset(img, 0, sizeof(*img));
 	*env = NULL;
-	if (cfg->image && lp_image_resolve(g, cfg, img, err) < 0)
+	if (cfg->image && lp_image_resolve(host, cfg, img, err) < 0)
 		return -1;
 	if (!cfg->image) {
 		img->user.uid = cfg->uid;
@@ -526,12 +526,12 @@ static int load_run(const struct lp_container *ct, char **cwd, char ***env, stru
 	return 0;
 }
 
-static int cgroup_path(struct lp_globals *g, struct lp_container *ct, struct lp_err *err)
+static int cgroup_path(const struct lp_host *host, struct lp_container *ct, struct lp_err *err)
 {
 	char parent[PATH_MAX];
 
-	if (g->cfg.cgroup_parent) {
-		if (lp_path(parent, sizeof(parent), err, "%s", g->cfg.cgroup_parent) < 0)
+	if (host->cfg.cgroup_parent) {
+		if (lp_path(parent, sizeof(parent), err, "%s", host->cfg.cgroup_parent) < 0)
 			return -1;
 	} else if (lp_cgroup_default_parent(parent, sizeof(parent), err) < 0) {
 		return -1;
@@ -540,9 +540,9 @@ static int cgroup_path(struct lp_globals *g, struct lp_container *ct, struct lp_
 		       strcmp(parent, "/") ? parent : "", ct->cfg.name, ct->st.id);
 }
 
-static int open_log(struct lp_globals *g, struct lp_container *ct, struct lp_err *err)
+static int open_log(const struct lp_host *host, struct lp_container *ct, struct lp_err *err)
 {
-	if (lp_log_rotate(ct->log_path, g->cfg.log_max_size, g->cfg.log_files, err) < 0)
+	if (lp_log_rotate(ct->log_path, host->cfg.log_max_size, host->cfg.log_files, err) < 0)
 		return -1;
 	return lp_open_regular(AT_FDCWD, ct->log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
 			       0640, err);
@@ -569,7 +569,7 @@ char *lp_ct_lowerdir(const struct lp_container *ct)
 	return text;
 }
 
-int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *proc,
+int lp_ct_start(const struct lp_host *host, struct lp_container *ct, struct lp_proc *proc,
 		struct lp_err *err)
 {
 	const struct lp_container_cfg *cfg = &ct->cfg;
@@ -583,14 +583,14 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	bool use_vm = false;
 	int rc;
 
-	if (lp_vm_choose(g, cfg, &use_vm, err) < 0 || lp_ct_claim_dir(ct, err) < 0)
+	if (lp_vm_choose(host, cfg, &use_vm, err) < 0 || lp_ct_claim_dir(ct, err) < 0)
 		return lp_prefix(err, "container %s", cfg->name);
 	if (ct_path(ct, "upper", upper, sizeof(upper), err) < 0 ||
 	    ct_path(ct, "work", work, sizeof(work), err) < 0 ||
 	    ct_path(ct, "rootfs", merged, sizeof(merged), err) < 0 ||
-	    ct_path(ct, "exit", exitf, sizeof(exitf), err) < 0 || cgroup_path(g, ct, err) < 0)
+	    ct_path(ct, "exit", exitf, sizeof(exitf), err) < 0 || cgroup_path(host, ct, err) < 0)
 		return -1;
-	if (resolve_run(g, cfg, &img, &env, err) < 0)
+	if (resolve_run(host, cfg, &img, &env, err) < 0)
 		return lp_prefix(err, "container %s", cfg->name);
 	if (img.exposes_ports)
 		fprintf(stderr, "limpet: image %s exposes ports; limpet does not publish ports "
@@ -627,13 +627,13 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	spec.cgroup = ct->st.cgroup;
 	spec.exit_file = exitf;
 	/* The next start reads the filter instead of building it (runtime's cache). */
-	if (lp_mkdir_p(g->run_dir, 0700, &ignored) == 0)
-		spec.seccomp_cache = g->run_dir;
+	if (lp_mkdir_p(host->run_dir, 0700, &ignored) == 0)
+		spec.seccomp_cache = host->run_dir;
 	spec.stdio[0] = spec.stdio[1] = spec.stdio[2] = -1;
 	unlink(exitf);
 	if (ct->st.detached) {
 		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-		log_fd = open_log(g, ct, err);
+		log_fd = open_log(host, ct, err);
 		if (null_fd < 0 || log_fd < 0) {
 			lp_image_run_free(&img);
 			return null_fd < 0 ? lp_fail_errno(err, "open /dev/null") : -1;
@@ -642,7 +642,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 		spec.stdio[1] = spec.stdio[2] = log_fd;
 	}
 	/* ROOT/volumes/NAME for each volume, made on first use; rm never deletes them. */
-	rc = lp_volume_binds(g, cfg, img.user.uid, img.user.gid, &binds, err);
+	rc = lp_volume_binds(host, cfg, img.user.uid, img.user.gid, &binds, err);
 	spec.binds = binds;
 	spec.n_binds = cfg->n_volumes;
 	/* A cgroup left by a previous run of this container would carry its counters. */
@@ -658,7 +658,7 @@ int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *p
 	if (rc == 0)
 		rc = lp_ct_save(ct, err);
 	if (rc == 0 && use_vm)
-		rc = lp_vm_container_start(&g->cfg.vm, ct->dir, &spec, proc, err);
+		rc = lp_vm_container_start(&host->cfg.vm, ct->dir, &spec, proc, err);
 	else if (rc == 0)
 		rc = lp_runtime_start(&spec, proc, err);
 	lp_volume_binds_free(binds, cfg->n_volumes);
@@ -773,7 +773,7 @@ int lp_ct_main_process(const struct lp_container *ct, pid_t *pid,
 	return 0;
 }
 
-int lp_ct_exec_env(struct lp_globals *g, const struct lp_container *ct, char *const *extra,
+int lp_ct_exec_env(const struct lp_host *host, const struct lp_container *ct, char *const *extra,
 		   const char *workdir, struct lp_exec_spec *spec, struct lp_err *err)
 {
 	cleanup_strv char **base = NULL;
@@ -788,7 +788,7 @@ int lp_ct_exec_env(struct lp_globals *g, const struct lp_container *ct, char *co
 		if (err->code != ENOENT)
 			return lp_prefix(err, "container %s", ct->cfg.name);
 		/* Started by a limpet that kept no run.env: what a start would give now. */
-		if (resolve_run(g, &ct->cfg, &img, &base, err) < 0)
+		if (resolve_run(host, &ct->cfg, &img, &base, err) < 0)
 			return lp_prefix(err, "container %s", ct->cfg.name);
 		cwd = steal_ptr(img.cwd); /* NULL: "/" */
 		lp_image_run_free(&img);
@@ -949,14 +949,14 @@ int lp_ct_remove(struct lp_container *ct, struct lp_err *err)
 	return 0;
 }
 
-void lp_ct_sweep(struct lp_globals *g)
+void lp_ct_sweep(const struct lp_host *host)
 {
 	char path[PATH_MAX], leftover[PATH_MAX];
 	struct lp_err err = { 0 };
 	struct dirent *de;
 	DIR *d;
 
-	if (containers_dir(g, path, sizeof(path), &err) < 0 || !(d = opendir(path)))
+	if (containers_dir(host, path, sizeof(path), &err) < 0 || !(d = opendir(path)))
 		return;
 	while ((de = readdir(d)) != NULL) {
 		if (strncmp(de->d_name, REMOVING, strlen(REMOVING)) ||

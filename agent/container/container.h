@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "platform/runtime.h"
 #include "agent/spec/spec.h"
 
@@ -61,9 +61,9 @@ struct lp_container {
 int lp_ct_claim_dir(const struct lp_container *ct, struct lp_err *err);
 
 /* Make a new container record; takes ownership of *cfg (zeroed on return). */
-int lp_ct_create(struct lp_globals *g, struct lp_container_cfg *cfg, bool detached,
+int lp_ct_create(const struct lp_host *host, struct lp_container_cfg *cfg, bool detached,
 		 bool auto_remove, struct lp_container *ct, struct lp_err *err);
-int lp_ct_load(struct lp_globals *g, const char *name, struct lp_container *ct,
+int lp_ct_load(const struct lp_host *host, const char *name, struct lp_container *ct,
 	       struct lp_err *err);
 int lp_ct_save(struct lp_container *ct, struct lp_err *err);
 /*
@@ -76,14 +76,14 @@ int lp_ct_lock(const struct lp_container *ct, struct lp_err *err);
 void lp_ct_free(struct lp_container *ct);
 
 /* Finish removals a killed rm or agent left half done (the agent, at start). */
-void lp_ct_sweep(struct lp_globals *g);
+void lp_ct_sweep(const struct lp_host *host);
 
 /* Names of all containers (sorted); free with lp_ct_names_free. */
-int lp_ct_names(struct lp_globals *g, char ***names, size_t *n, struct lp_err *err);
+int lp_ct_names(const struct lp_host *host, char ***names, size_t *n, struct lp_err *err);
 void lp_ct_names_free(char **names, size_t n);
 
 /* Start it (as the calling process's child); state becomes RUNNING. */
-int lp_ct_start(struct lp_globals *g, struct lp_container *ct, struct lp_proc *proc,
+int lp_ct_start(const struct lp_host *host, struct lp_container *ct, struct lp_proc *proc,
 		struct lp_err *err);
 /*
  * Record how it ended: status from waitid (is_status true), else from the
@@ -117,7 +117,7 @@ int lp_ct_main_process(const struct lp_container *ct, pid_t *pid,
  * may be NULL) on top; workdir, unless NULL, instead of that directory.
  * Free them with lp_ct_exec_env_free.
  */
-int lp_ct_exec_env(struct lp_globals *g, const struct lp_container *ct, char *const *extra,
+int lp_ct_exec_env(const struct lp_host *host, const struct lp_container *ct, char *const *extra,
 		   const char *workdir, struct lp_exec_spec *spec, struct lp_err *err);
 void lp_ct_exec_env_free(struct lp_exec_spec *spec);
 

@@ -361,7 +361,7 @@ int lp_resolve_user(const char *spec, const char *lowerdir, struct lp_user *u,
 	return 0;
 }
 
-int lp_image_resolve(struct lp_globals *g, const struct lp_container_cfg *c,
+int lp_image_resolve(const struct lp_host *host, const struct lp_container_cfg *c,
 		     struct lp_image_run *r, struct lp_err *err)
 {
 	json_t *rec = NULL, *conf;
@@ -369,11 +369,11 @@ int lp_image_resolve(struct lp_globals *g, const struct lp_container_cfg *c,
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
-	if (lp_store_load_image(g, c->image, &rec, err) < 0)
+	if (lp_store_load_image(host, c->image, &rec, err) < 0)
 		return -1;
 	conf = json_object_get(json_object_get(rec, "config"), "config");
-	if (lp_store_lowerdir(g, rec, &r->lowerdir, err) < 0 || build_argv(c, conf, r, err) < 0 ||
-	    build_env(c, conf, r, err) < 0)
+	if (lp_store_lowerdir(host, rec, &r->lowerdir, err) < 0 ||
+	    build_argv(c, conf, r, err) < 0 || build_env(c, conf, r, err) < 0)
 		goto out;
 	wd = json_string_value(json_object_get(conf, "WorkingDir"));
 	if (!c->cwd && wd && *wd && !(r->cwd = strdup(wd))) {

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/spec/spec.h"
 
 /* Who a container runs as: resolved in its root's /etc/passwd and /etc/group. */
@@ -28,7 +28,7 @@ struct lp_image_run {
 	bool exposes_ports;	/* ExposedPorts, which limpet does not publish */
 };
 
-int lp_image_resolve(struct lp_globals *g, const struct lp_container_cfg *c,
+int lp_image_resolve(const struct lp_host *host, const struct lp_container_cfg *c,
 		     struct lp_image_run *r, struct lp_err *err);
 void lp_image_run_free(struct lp_image_run *r);
 

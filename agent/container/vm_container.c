@@ -216,7 +216,7 @@ enum lp_vm_missing lp_vm_ready(const struct lp_vm_settings *vs, const char *run_
 	return guest_runs(run_dir, why, len) ? LP_VM_READY : LP_VM_NO_GUEST;
 }
 
-int lp_vm_choose(struct lp_globals *g, const struct lp_container_cfg *cfg, bool *use_vm,
+int lp_vm_choose(const struct lp_host *host, const struct lp_container_cfg *cfg, bool *use_vm,
 		 struct lp_err *err)
 {
 	struct lp_vm_caps caps;
@@ -232,7 +232,7 @@ int lp_vm_choose(struct lp_globals *g, const struct lp_container_cfg *cfg, bool 
 		*use_vm = true;
 		return 0;
 	}
-	if (lp_vm_ready(&g->cfg.vm, g->run_dir, &caps, why, sizeof(why)) != LP_VM_READY) {
+	if (lp_vm_ready(&host->cfg.vm, host->run_dir, &caps, why, sizeof(why)) != LP_VM_READY) {
 		lp_say("limpet", "container %s: isolation auto: namespaces (%s)", cfg->name, why);
 		return 0;
 	}

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/config/config.h"
 #include "platform/runtime.h"
 #include "platform/vm.h"
@@ -37,7 +37,7 @@ enum lp_vm_missing lp_vm_ready(const struct lp_vm_settings *vs, const char *run_
  * lp_vm_ready says a microVM starts (auto logs its choice and why).  vm
  * without a usable KVM is an error saying why.
  */
-int lp_vm_choose(struct lp_globals *g, const struct lp_container_cfg *cfg, bool *use_vm,
+int lp_vm_choose(const struct lp_host *host, const struct lp_container_cfg *cfg, bool *use_vm,
 		 struct lp_err *err);
 
 /*

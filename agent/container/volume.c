@@ -10,23 +10,23 @@
 
 #include "platform/lib/util.h"
 
-int lp_volume_dir(const struct lp_globals *g, const char *name, char *buf, size_t len,
+int lp_volume_dir(const struct lp_host *host, const char *name, char *buf, size_t len,
 		  struct lp_err *err)
 {
 	if (lp_volume_name_valid(name, err) < 0)
 		return -1;
-	return lp_path(buf, len, err, "%s/volumes/%s", g->root, name);
+	return lp_path(buf, len, err, "%s/volumes/%s", host->root, name);
 }
 
 /* ROOT/volumes/NAME, made if missing; a new one belongs to uid:gid (host ids). */
-static int prepare(const struct lp_globals *g, const char *name, uid_t uid, gid_t gid,
+static int prepare(const struct lp_host *host, const char *name, uid_t uid, gid_t gid,
 		   char *path, size_t len, struct lp_err *err)
 {
 	char parent[PATH_MAX];
 	struct stat st;
 
-	if (lp_path(parent, sizeof(parent), err, "%s/volumes", g->root) < 0 ||
-	    lp_volume_dir(g, name, path, len, err) < 0)
+	if (lp_path(parent, sizeof(parent), err, "%s/volumes", host->root) < 0 ||
+	    lp_volume_dir(host, name, path, len, err) < 0)
 		return -1;
 	/*
 	 * Root's alone, whatever ROOT's mode: a volume's own mode is for the
@@ -65,7 +65,7 @@ static uint32_t host_id(const struct lp_container_cfg *cfg, uint32_t id)
 	return cfg->userns_uid + (id < cfg->userns_count ? id : 0);
 }
 
-int lp_volume_binds(const struct lp_globals *g, const struct lp_container_cfg *cfg, uid_t uid,
+int lp_volume_binds(const struct lp_host *host, const struct lp_container_cfg *cfg, uid_t uid,
 		    gid_t gid, struct lp_bind **binds, struct lp_err *err)
 {
 	char path[PATH_MAX];
@@ -81,7 +81,7 @@ int lp_volume_binds(const struct lp_globals *g, const struct lp_container_cfg *c
 	for (i = 0; i < cfg->n_volumes; i++) {
 		const struct lp_volume *v = &cfg->volumes[i];
 
-		if (prepare(g, v->name, host_id(cfg, uid), host_id(cfg, gid), path, sizeof(path),
+		if (prepare(host, v->name, host_id(cfg, uid), host_id(cfg, gid), path, sizeof(path),
 			    err) < 0) {
 			lp_volume_binds_free(b, i);
 			return lp_prefix(err, "volume %s", v->name);

@@ -11,12 +11,12 @@
 
 #include <stddef.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "platform/runtime.h"
 #include "agent/spec/spec.h"
 
 /* ROOT/volumes/NAME into buf; the name is checked. */
-int lp_volume_dir(const struct lp_globals *g, const char *name, char *buf, size_t len,
+int lp_volume_dir(const struct lp_host *host, const char *name, char *buf, size_t len,
 		  struct lp_err *err);
 
 /*
@@ -26,7 +26,7 @@ int lp_volume_dir(const struct lp_globals *g, const char *name, char *buf, size_
  * one: the first container to use a volume can write to it.  *binds (NULL
  * when there are none) is freed with lp_volume_binds_free.
  */
-int lp_volume_binds(const struct lp_globals *g, const struct lp_container_cfg *cfg, uid_t uid,
+int lp_volume_binds(const struct lp_host *host, const struct lp_container_cfg *cfg, uid_t uid,
 		    gid_t gid, struct lp_bind **binds, struct lp_err *err);
 void lp_volume_binds_free(struct lp_bind *binds, size_t n);
 

@@ -14,13 +14,13 @@
 #define MSG_MAX (1024 * 1024)
 
 /* A stream socket and the address of RUN_DIR/agent.sock; -1 on failure. */
-static int control_socket(struct lp_globals *g, struct sockaddr_un *sa, struct lp_err *err)
+static int control_socket(const struct lp_host *host, struct sockaddr_un *sa, struct lp_err *err)
 {
 	int fd;
 
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	if (lp_path(sa->sun_path, sizeof(sa->sun_path), err, "%s/agent.sock", g->run_dir) < 0)
+	if (lp_path(sa->sun_path, sizeof(sa->sun_path), err, "%s/agent.sock", host->run_dir) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -28,10 +28,10 @@ static int control_socket(struct lp_globals *g, struct sockaddr_un *sa, struct l
 	return fd;
 }
 
-int lp_control_listen(struct lp_globals *g, struct lp_err *err)
+int lp_control_listen(const struct lp_host *host, struct lp_err *err)
 {
 	struct sockaddr_un sa;
-	cleanup_fd int fd = control_socket(g, &sa, err);
+	cleanup_fd int fd = control_socket(host, &sa, err);
 
 	if (fd < 0)
 		return -1;
@@ -96,10 +96,10 @@ int lp_control_read(int fd, json_t **msg, struct lp_err *err)
 	return 0;
 }
 
-int lp_control_call(struct lp_globals *g, json_t *req, json_t **reply, struct lp_err *err)
+int lp_control_call(const struct lp_host *host, json_t *req, json_t **reply, struct lp_err *err)
 {
 	struct sockaddr_un sa;
-	cleanup_fd int fd = control_socket(g, &sa, err);
+	cleanup_fd int fd = control_socket(host, &sa, err);
 
 	if (fd < 0)
 		return -1;
@@ -108,7 +108,7 @@ int lp_control_call(struct lp_globals *g, json_t *req, json_t **reply, struct lp
 			return lp_fail(err, errno,
 				       "no agent is running for %s (start `limpet agent`, or run "
 				       "in the foreground without -d)",
-				       g->root);
+				       host->root);
 		return lp_fail_errno(err, "connect %s", sa.sun_path);
 	}
 	if (lp_control_write(fd, req, err) < 0)

@@ -9,11 +9,11 @@
 
 #include <jansson.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 
-int lp_control_listen(struct lp_globals *g, struct lp_err *err);
+int lp_control_listen(const struct lp_host *host, struct lp_err *err);
 /* Send req, wait for the reply; ENOENT/ECONNREFUSED mean no agent runs. */
-int lp_control_call(struct lp_globals *g, json_t *req, json_t **reply, struct lp_err *err);
+int lp_control_call(const struct lp_host *host, json_t *req, json_t **reply, struct lp_err *err);
 int lp_control_read(int fd, json_t **msg, struct lp_err *err);
 int lp_control_write(int fd, json_t *msg, struct lp_err *err);
 

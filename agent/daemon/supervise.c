@@ -44,14 +44,14 @@ static void say(const struct lp_supervisor *sv, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int lp_sv_init(struct lp_supervisor *sv, struct lp_globals *g, bool foreground,
+int lp_sv_init(struct lp_supervisor *sv, const struct lp_host *host, bool foreground,
 	       struct lp_err *err)
 {
 	sigset_t set;
 	size_t i;
 
 	memset(sv, 0, sizeof(*sv));
-	sv->g = g;
+	sv->host = host;
 	sv->foreground = foreground;
 	sv->listen_fd = -1;
 	sv->inotify_fd = -1;
@@ -157,17 +157,18 @@ static void watch_log(struct lp_supervisor *sv, struct lp_sv_entry *e)
 
 static void rotate_log(struct lp_supervisor *sv, struct lp_sv_entry *e)
 {
+	const struct lp_agent_config *cfg = &sv->host->cfg;
 	struct lp_err err = { 0 };
 
 	if (e->ct.st.detached &&
-	    lp_log_rotate(e->ct.log_path, sv->g->cfg.log_max_size, sv->g->cfg.log_files, &err) < 0)
+	    lp_log_rotate(e->ct.log_path, cfg->log_max_size, cfg->log_files, &err) < 0)
 		say(sv, "container %s: %s", e->ct.cfg.name, err.msg);
 }
 
 static int start_entry(struct lp_supervisor *sv, struct lp_sv_entry *e, struct lp_err *err)
 {
 	e->restart_at = 0;
-	if (lp_ct_start(sv->g, &e->ct, &e->proc, err) < 0)
+	if (lp_ct_start(sv->host, &e->ct, &e->proc, err) < 0)
 		return -1;
 	e->is_child = true;
 	e->started_ms = lp_now_ms();
@@ -220,7 +221,7 @@ static bool refresh_state(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	struct lp_container fresh;
 	struct lp_err err;
 
-	if (lp_ct_load(sv->g, e->ct.cfg.name, &fresh, &err) < 0)
+	if (lp_ct_load(sv->host, e->ct.cfg.name, &fresh, &err) < 0)
 		return false;
 	e->ct.st.stop_requested = fresh.st.stop_requested;
 	lp_ct_free(&fresh);
@@ -368,7 +369,7 @@ int lp_sv_restart_stopped(struct lp_supervisor *sv, const char *name, struct lp_
 {
 	struct lp_container ct;
 
-	if (forget(sv, name, err) < 0 || lp_ct_load(sv->g, name, &ct, err) < 0)
+	if (forget(sv, name, err) < 0 || lp_ct_load(sv->host, name, &ct, err) < 0)
 		return -1;
 	if (lp_ct_alive(&ct)) {
 		lp_ct_free(&ct);
@@ -385,7 +386,7 @@ int lp_sv_remove_stopped(struct lp_supervisor *sv, const char *name, struct lp_e
 
 	if (forget(sv, name, err) < 0)
 		return -1;
-	if (lp_ct_load(sv->g, name, &ct, err) < 0)
+	if (lp_ct_load(sv->host, name, &ct, err) < 0)
 		return err->code == ENOENT ? 0 : -1;
 	rc = lp_ct_remove(&ct, err);
 	lp_ct_free(&ct);

@@ -16,7 +16,7 @@
 struct lp_sv_entry;
 
 struct lp_supervisor {
-	struct lp_globals *g;
+	const struct lp_host *host;
 	struct lp_sv_entry **v;
 	size_t n;
 	int sigfd;
@@ -44,7 +44,7 @@ struct lp_supervisor {
 	int64_t worker_started_ms, worker_restart_at;
 };
 
-int lp_sv_init(struct lp_supervisor *sv, struct lp_globals *g, bool foreground,
+int lp_sv_init(struct lp_supervisor *sv, const struct lp_host *host, bool foreground,
 	       struct lp_err *err);
 void lp_sv_free(struct lp_supervisor *sv);
 

@@ -19,7 +19,7 @@
 #define AGENT_WAIT_MS 30000
 
 struct apply {
-	struct lp_globals *g;
+	const struct lp_host *host;
 	const struct lp_apply_opts *o;
 	struct lp_dstate ds;
 	struct lp_deployment d;
@@ -81,14 +81,14 @@ void lp_deployed_free(struct lp_deployed *v, size_t n)
 	free(v);
 }
 
-int lp_deployed_list(struct lp_globals *g, struct lp_deployed **out, size_t *n_out,
+int lp_deployed_list(const struct lp_host *host, struct lp_deployed **out, size_t *n_out,
 		     struct lp_err *err)
 {
 	struct lp_deployed *v = NULL;
 	char **names;
 	size_t n, i, k = 0;
 
-	if (lp_ct_names(g, &names, &n, err) < 0)
+	if (lp_ct_names(host, &names, &n, err) < 0)
 		return -1;
 	v = calloc(n + 1, sizeof(*v));
 	if (!v) {
@@ -99,7 +99,7 @@ int lp_deployed_list(struct lp_globals *g, struct lp_deployed **out, size_t *n_o
 		struct lp_container ct;
 		struct lp_err ignored;
 
-		if (lp_ct_load(g, names[i], &ct, &ignored) < 0)
+		if (lp_ct_load(host, names[i], &ct, &ignored) < 0)
 			continue;
 		if (ct.st.deploy_version > 0) {
 			struct lp_deployed *e = &v[k];
@@ -143,7 +143,7 @@ static const struct lp_deployed *find_deployed(const struct apply *a, const char
 	return best;
 }
 
-int lp_deploy_agent_call(struct lp_globals *g, json_t *req, struct lp_err *err)
+int lp_deploy_agent_call(const struct lp_host *host, json_t *req, struct lp_err *err)
 {
 	json_t *reply = NULL;
 	const char *msg;
@@ -151,13 +151,13 @@ int lp_deploy_agent_call(struct lp_globals *g, json_t *req, struct lp_err *err)
 
 	if (!req)
 		return lp_fail(err, ENOMEM, "out of memory");
-	if (lp_control_call(g, req, &reply, err) < 0) {
+	if (lp_control_call(host, req, &reply, err) < 0) {
 		json_decref(req);
 		if (err->code == ENOENT || err->code == ECONNREFUSED)
 			return lp_fail(err, ENOTCONN,
 				       "no agent is running for %s (start `limpet agent`: it "
 				       "supervises deployed containers)",
-				       g->root);
+				       host->root);
 		/* It died between our request and its reply. */
 		err->code = ENOTCONN;
 		return lp_prefix(err, "the agent went away");
@@ -184,13 +184,13 @@ static int agent_run(struct apply *a, const struct lp_deploy_container *c, const
 		return lp_fail(err, ENOMEM, "out of memory");
 	req = json_pack("{s:s, s:o, s:{s:s, s:I}}", "op", "run", "config", cfg, "deployment",
 			"name", c->cfg.name, "version", (json_int_t)a->d.version);
-	return lp_deploy_agent_call(a->g, req, err);
+	return lp_deploy_agent_call(a->host, req, err);
 }
 
 /* Until an agent answers again (after a crash, systemd starts one in seconds). */
-static int wait_for_agent(struct lp_globals *g, int64_t until_ms, struct lp_err *err)
+static int wait_for_agent(const struct lp_host *host, int64_t until_ms, struct lp_err *err)
 {
-	while (lp_deploy_agent_call(g, json_pack("{s:s}", "op", "ping"), err) < 0) {
+	while (lp_deploy_agent_call(host, json_pack("{s:s}", "op", "ping"), err) < 0) {
 		if (err->code != ENOTCONN || lp_now_ms() >= until_ms)
 			return -1;
 		usleep(200 * 1000);
@@ -299,7 +299,7 @@ static int switch_one(struct apply *a, const struct lp_deploy_container *c,
 	if (agent_run(a, c, e->new, err) < 0)
 		return lp_prefix(err, "start %s", e->new);
 	if (lp_journal_step(&a->sw, err, "wait %s", e->new) < 0 ||
-	    lp_health_wait(a->g, e->new, &c->health, err) < 0)
+	    lp_health_wait(a->host, e->new, &c->health, err) < 0)
 		return -1;
 	lp_deploy_say(o, "%s is healthy", e->new);
 	if (!e->old[0])
@@ -351,7 +351,7 @@ static enum lp_apply_result settle(struct apply *a, struct lp_err *err)
 	while (lp_switch_settle(&a->sw, &r, err) < 0) {
 		struct lp_err werr = { 0 };
 
-		if (err->code != ENOTCONN || wait_for_agent(a->g, until, &werr) < 0) {
+		if (err->code != ENOTCONN || wait_for_agent(a->host, until, &werr) < 0) {
 			lp_prefix(err, "deployment version %lld: the switch is left for the agent "
 				       "(at its start) or the next apply to settle",
 				  (long long)a->d.version);
@@ -400,7 +400,7 @@ static enum lp_apply_result switch_and_settle(struct apply *a,
 	int64_t current = a->current.d.version;
 	char why[LP_ERR_MAX + 96];
 
-	if (lp_deployed_list(a->g, &a->have, &a->n_have, err) < 0 || plan(a, err) < 0 ||
+	if (lp_deployed_list(a->host, &a->have, &a->n_have, err) < 0 || plan(a, err) < 0 ||
 	    begin(a, digest, err) < 0)
 		return LP_APPLY_RETRY;
 	if (switch_over(a, err) == 0) {
@@ -475,10 +475,10 @@ static void save_result(struct apply *a, enum lp_apply_result r, const unsigned 
  * A document that failed its switch fails again: wait for a new version.
  * One whose switches were cut short is tried again: *attempts says how often.
  */
-static bool rolled_back_before(struct lp_globals *g, const char *hex, int *attempts,
+static bool rolled_back_before(const struct lp_host *host, const char *hex, int *attempts,
 			       struct lp_err *err)
 {
-	json_t *last = lp_dstate_load_result(g);
+	json_t *last = lp_dstate_load_result(host);
 	const char *result = json_string_value(json_object_get(last, "result"));
 	const char *sha = json_string_value(json_object_get(last, "sha256"));
 	bool this_one = sha && !strcmp(sha, hex);
@@ -497,9 +497,9 @@ static bool rolled_back_before(struct lp_globals *g, const char *hex, int *attem
 static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[LP_SHA256_LEN],
 					 bool *have_digest, struct lp_err *err)
 {
-	struct lp_globals *g = a->g;
+	const struct lp_host *host = a->host;
 	const struct lp_apply_opts *o = a->o;
-	const struct lp_fleet_config *f = &g->cfg.fleet;
+	const struct lp_fleet_config *f = &host->cfg.fleet;
 	enum lp_apply_result r;
 	char *origin, hex[LP_SHA256_HEX_LEN + 1];
 	int64_t current;
@@ -523,12 +523,12 @@ static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[L
 			(long long)a->d.version, (long long)current);
 		return LP_APPLY_REFUSED;
 	}
-	if (rolled_back_before(a->g, hex, &a->attempts, err))
+	if (rolled_back_before(a->host, hex, &a->attempts, err))
 		return LP_APPLY_REFUSED;
 	if (check_names(&a->d, err) < 0)
 		return LP_APPLY_REFUSED;
 	/* Nothing is fetched for a deployment the agent could not run. */
-	if (lp_deploy_agent_call(g, json_pack("{s:s}", "op", "ping"), err) < 0)
+	if (lp_deploy_agent_call(host, json_pack("{s:s}", "op", "ping"), err) < 0)
 		return LP_APPLY_RETRY;
 	if (a->attempts)
 		lp_deploy_say(o,
@@ -539,25 +539,25 @@ static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[L
 		lp_deploy_say(o, "applying deployment version %lld (running: %lld)",
 			      (long long)a->d.version, (long long)current);
 	origin = realpath(o->doc, NULL);
-	r = lp_deploy_pull_images(g, o, o->origin ? o->origin : origin, &a->d, err);
+	r = lp_deploy_pull_images(host, o, o->origin ? o->origin : origin, &a->d, err);
 	free(origin);
 	if (r != LP_APPLY_DONE)
 		return r;
 	return switch_and_settle(a, digest, err);
 }
 
-enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply_opts *o,
+enum lp_apply_result lp_deploy_apply(const struct lp_host *host, const struct lp_apply_opts *o,
 				     struct lp_err *err)
 {
-	struct apply a = { .g = g, .o = o };
+	struct apply a = { .host = host, .o = o };
 	unsigned char digest[LP_SHA256_LEN];
 	bool have_digest = false;
 	enum lp_apply_result r;
 
-	a.sw = (struct lp_switch){ .g = g, .ds = &a.ds, .log_prefix = o->log_prefix };
-	if (lp_dstate_open(g, &a.ds, false, err) < 0)
+	a.sw = (struct lp_switch){ .host = host, .ds = &a.ds, .log_prefix = o->log_prefix };
+	if (lp_dstate_open(host, &a.ds, false, err) < 0)
 		return LP_APPLY_RETRY;
-	if (lp_deploy_recover_locked(g, &a.ds, NULL, o->log_prefix, err) < 0) {
+	if (lp_deploy_recover_locked(host, &a.ds, NULL, o->log_prefix, err) < 0) {
 		lp_dstate_close(&a.ds);
 		return LP_APPLY_RETRY;
 	}
@@ -571,16 +571,16 @@ enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply
 	return r;
 }
 
-int lp_deploy_recover(struct lp_globals *g, const struct lp_deploy_agent *agent,
+int lp_deploy_recover(const struct lp_host *host, const struct lp_deploy_agent *agent,
 		      const char *log_prefix, struct lp_err *err)
 {
 	struct lp_dstate ds;
 	int rc;
 
-	if (lp_dstate_open(g, &ds, false, err) < 0)
+	if (lp_dstate_open(host, &ds, false, err) < 0)
 		/* Someone is applying a deployment right now: it settles its own switch. */
 		return err->code == EBUSY ? 0 : -1;
-	rc = lp_deploy_recover_locked(g, &ds, agent, log_prefix, err);
+	rc = lp_deploy_recover_locked(host, &ds, agent, log_prefix, err);
 	lp_dstate_close(&ds);
 	return rc;
 }
@@ -610,7 +610,7 @@ static json_t *deployed_json(const struct lp_container *ct)
 			 "oom_killed", ct->st.oom_killed);
 }
 
-json_t *lp_deploy_status(struct lp_globals *g)
+json_t *lp_deploy_status(const struct lp_host *host)
 {
 	struct lp_dstate ds = { .dir_fd = -1, .lock_fd = -1 };
 	struct lp_err err;
@@ -618,12 +618,12 @@ json_t *lp_deploy_status(struct lp_globals *g)
 	char **names;
 	size_t n, i;
 
-	lp_dstate_peek(g, &ds, &err);
-	if (lp_ct_names(g, &names, &n, &err) == 0) {
+	lp_dstate_peek(host, &ds, &err);
+	if (lp_ct_names(host, &names, &n, &err) == 0) {
 		for (i = 0; i < n; i++) {
 			struct lp_container ct;
 
-			if (lp_ct_load(g, names[i], &ct, &err) < 0)
+			if (lp_ct_load(host, names[i], &ct, &err) < 0)
 				continue;
 			if (ct.st.deploy_version > 0)
 				json_array_append_new(cts, deployed_json(&ct));
@@ -631,7 +631,7 @@ json_t *lp_deploy_status(struct lp_globals *g)
 		}
 		lp_ct_names_free(names, n);
 	}
-	last = lp_dstate_load_result(g);
+	last = lp_dstate_load_result(host);
 	j = json_pack("{s:o, s:o, s:o, s:o, s:o}", "current", slot_json(&ds, "current"),
 		      "previous", slot_json(&ds, "previous"), "switching", lp_journal_status(&ds),
 		      "last_result", last ? last : json_null(), "containers", cts);

@@ -27,7 +27,7 @@
 
 #include <jansson.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/fetch/fetch.h"
 #include "agent/trust/trust.h"
 
@@ -65,7 +65,7 @@ const char *lp_apply_result_name(enum lp_apply_result r);
  * ROOT/deployments/last_result.json records it.  Holds the deployment lock
  * while it runs: a second apply at the same time is RETRY (EBUSY).
  */
-enum lp_apply_result lp_deploy_apply(struct lp_globals *g, const struct lp_apply_opts *o,
+enum lp_apply_result lp_deploy_apply(const struct lp_host *host, const struct lp_apply_opts *o,
 				     struct lp_err *err);
 
 /*
@@ -87,7 +87,7 @@ struct lp_deploy_agent {
  * nothing either while another process is applying a deployment (it holds
  * the lock and settles its own switch).
  */
-int lp_deploy_recover(struct lp_globals *g, const struct lp_deploy_agent *agent,
+int lp_deploy_recover(const struct lp_host *host, const struct lp_deploy_agent *agent,
 		      const char *log_prefix, struct lp_err *err);
 
 /*
@@ -95,6 +95,6 @@ int lp_deploy_recover(struct lp_globals *g, const struct lp_deploy_agent *agent,
  * previous versions, the last result, a switch in progress (or cut short and
  * not settled yet), and each deployed container.
  */
-json_t *lp_deploy_status(struct lp_globals *g);
+json_t *lp_deploy_status(const struct lp_host *host);
 
 #endif

@@ -16,13 +16,13 @@
 #include "agent/image/store.h"
 
 /* Is the archive pinned by hex already imported under name? */
-static bool have_image(struct lp_globals *g, const char *name, const char *hex)
+static bool have_image(const struct lp_host *host, const char *name, const char *hex)
 {
 	struct lp_err err;
 	json_t *rec;
 	bool same;
 
-	if (lp_store_load_image(g, name, &rec, &err) < 0)
+	if (lp_store_load_image(host, name, &rec, &err) < 0)
 		return false;
 	same = !strcmp(json_string_value(json_object_get(rec, "archive_sha256")) ?: "", hex);
 	json_decref(rec);
@@ -30,14 +30,14 @@ static bool have_image(struct lp_globals *g, const char *name, const char *hex)
 }
 
 /* An image imported from the archive pinned by hex for this host (malloc'd name), or NULL. */
-static char *imported_as(struct lp_globals *g, const char *hex)
+static char *imported_as(const struct lp_host *host, const char *hex)
 {
 	struct lp_err err;
 	json_t *all, *rec;
 	char *name = NULL;
 	size_t i;
 
-	if (lp_store_list_images(g, &all, &err) < 0) {
+	if (lp_store_list_images(host, &all, &err) < 0) {
 		json_decref(all);
 		return NULL;
 	}
@@ -55,17 +55,17 @@ static char *imported_as(struct lp_globals *g, const char *hex)
 }
 
 /* The image from under another name too: a second record of the same layers. */
-static int tag_image(struct lp_globals *g, const char *from, const char *name,
+static int tag_image(const struct lp_host *host, const char *from, const char *name,
 		     struct lp_err *err)
 {
 	struct lp_store st;
 	json_t *rec;
 	int rc;
 
-	if (lp_store_open(g, &st, err) < 0)
+	if (lp_store_open(host, &st, err) < 0)
 		return -1;
 	/* Under the store lock: no gc can take its layers meanwhile. */
-	rc = lp_store_load_image(g, from, &rec, err);
+	rc = lp_store_load_image(host, from, &rec, err);
 	if (rc == 0) {
 		if (json_object_set_new(rec, "name", json_string(name)) < 0)
 			rc = lp_fail(err, ENOMEM, "out of memory");
@@ -84,7 +84,7 @@ static enum lp_apply_result fetch_result(int code)
 								   : LP_APPLY_RETRY;
 }
 
-static enum lp_apply_result pull_one(struct lp_globals *g, const struct lp_apply_opts *o,
+static enum lp_apply_result pull_one(const struct lp_host *host, const struct lp_apply_opts *o,
 				     const char *origin, const struct lp_deploy_container *c,
 				     struct lp_err *err)
 {
@@ -96,12 +96,12 @@ static enum lp_apply_result pull_one(struct lp_globals *g, const struct lp_apply
 	bool remote;
 
 	lp_hex(c->image_sha256, LP_SHA256_LEN, hex);
-	if (have_image(g, c->cfg.image, hex))
+	if (have_image(host, c->cfg.image, hex))
 		return LP_APPLY_DONE;
 	/* Another entry (of this deployment or of one before) named the same archive. */
-	imported = imported_as(g, hex);
+	imported = imported_as(host, hex);
 	if (imported && imported[0]) {
-		if (tag_image(g, imported, c->cfg.image, err) < 0) {
+		if (tag_image(host, imported, c->cfg.image, err) < 0) {
 			free(imported);
 			return LP_APPLY_RETRY;
 		}
@@ -117,7 +117,7 @@ static enum lp_apply_result pull_one(struct lp_globals *g, const struct lp_apply
 	io.file = url;
 	if (remote) {
 		/* Named by content, so a restarted agent resumes the same partial file. */
-		if (lp_path(dir, sizeof(dir), err, "%s/downloads", g->root) < 0 ||
+		if (lp_path(dir, sizeof(dir), err, "%s/downloads", host->root) < 0 ||
 		    lp_path(dest, sizeof(dest), err, "%s/deploy-%s.tar", dir, hex) < 0 ||
 		    lp_mkdir_p(dir, 0700, err) < 0) {
 			free(url);
@@ -132,26 +132,26 @@ static enum lp_apply_result pull_one(struct lp_globals *g, const struct lp_apply
 		io.file = dest;
 		io.pinned_checked = true;
 	}
-	if (lp_image_import(g, &io, &imported, err) < 0)
+	if (lp_image_import(host, &io, &imported, err) < 0)
 		r = err->code == ENOSPC || err->code == EAGAIN ? LP_APPLY_RETRY : LP_APPLY_REFUSED;
 	else
 		lp_deploy_say(o, "imported %s as %s", url, imported);
 	/* A bad archive is dropped too: the next attempt fetches it again. */
-	if (remote && (r != LP_APPLY_DONE || !g->cfg.fleet.keep_downloads))
+	if (remote && (r != LP_APPLY_DONE || !host->cfg.fleet.keep_downloads))
 		unlink(dest);
 	free(imported);
 	free(url);
 	return r;
 }
 
-enum lp_apply_result lp_deploy_pull_images(struct lp_globals *g, const struct lp_apply_opts *o,
-					   const char *origin, const struct lp_deployment *d,
-					   struct lp_err *err)
+enum lp_apply_result lp_deploy_pull_images(const struct lp_host *host,
+					   const struct lp_apply_opts *o, const char *origin,
+					   const struct lp_deployment *d, struct lp_err *err)
 {
 	size_t i;
 
 	for (i = 0; i < d->n; i++) {
-		enum lp_apply_result r = pull_one(g, o, origin, &d->containers[i], err);
+		enum lp_apply_result r = pull_one(host, o, origin, &d->containers[i], err);
 
 		if (r != LP_APPLY_DONE) {
 			lp_prefix(err, "containers[%zu] (%s): image", i, d->containers[i].cfg.name);
@@ -161,7 +161,7 @@ enum lp_apply_result lp_deploy_pull_images(struct lp_globals *g, const struct lp
 	return LP_APPLY_DONE;
 }
 
-void lp_deploy_drop_images(struct lp_globals *g, struct lp_dstate *ds, const char *prefix,
+void lp_deploy_drop_images(const struct lp_host *host, struct lp_dstate *ds, const char *prefix,
 			   const struct lp_deployment *gone)
 {
 	char stored[LP_IMAGE_REF_MAX];
@@ -173,17 +173,17 @@ void lp_deploy_drop_images(struct lp_globals *g, struct lp_dstate *ds, const cha
 
 	if (!gone || !gone->n)
 		return;
-	if (lp_image_use_collect(g, ds, &use, &err) < 0) {
+	if (lp_image_use_collect(host, ds, &use, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", prefix, err.msg);
 		return;
 	}
-	if (lp_store_open(g, &st, &err) < 0) {
+	if (lp_store_open(host, &st, &err) < 0) {
 		fprintf(stderr, "%s: %s\n", prefix, err.msg);
 		lp_image_use_free(&use);
 		return;
 	}
 	for (i = 0; i < gone->n; i++) {
-		if (lp_store_resolve(g, gone->containers[i].cfg.image, stored, sizeof(stored),
+		if (lp_store_resolve(host, gone->containers[i].cfg.image, stored, sizeof(stored),
 				     &err) < 0 ||
 		    lp_image_use_holder(&use, stored) ||
 		    lp_store_remove_image(&st, stored, &err) < 0)

@@ -16,12 +16,12 @@ void lp_deploy_say(const struct lp_apply_opts *o, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Pull and import every image d needs that the store does not have yet. */
-enum lp_apply_result lp_deploy_pull_images(struct lp_globals *g, const struct lp_apply_opts *o,
-					   const char *origin, const struct lp_deployment *d,
-					   struct lp_err *err);
+enum lp_apply_result lp_deploy_pull_images(const struct lp_host *host,
+					   const struct lp_apply_opts *o, const char *origin,
+					   const struct lp_deployment *d, struct lp_err *err);
 
 /* Remove gone's images that no kept deployment and no container uses, then their layers. */
-void lp_deploy_drop_images(struct lp_globals *g, struct lp_dstate *ds, const char *prefix,
+void lp_deploy_drop_images(const struct lp_host *host, struct lp_dstate *ds, const char *prefix,
 			   const struct lp_deployment *gone);
 
 /*
@@ -29,7 +29,7 @@ void lp_deploy_drop_images(struct lp_globals *g, struct lp_dstate *ds, const cha
  * err.  When no agent answers (none runs, or it died during the call) the
  * code is ENOTCONN.
  */
-int lp_deploy_agent_call(struct lp_globals *g, json_t *req, struct lp_err *err);
+int lp_deploy_agent_call(const struct lp_host *host, json_t *req, struct lp_err *err);
 
 /* A container on disk that a deployment started. */
 struct lp_deployed {
@@ -41,7 +41,7 @@ struct lp_deployed {
 	bool stop_requested;
 };
 
-int lp_deployed_list(struct lp_globals *g, struct lp_deployed **out, size_t *n_out,
+int lp_deployed_list(const struct lp_host *host, struct lp_deployed **out, size_t *n_out,
 		     struct lp_err *err);
 void lp_deployed_free(struct lp_deployed *v, size_t n);
 
@@ -76,7 +76,7 @@ struct lp_journal {
 };
 
 struct lp_switch {
-	struct lp_globals *g;
+	const struct lp_host *host;
 	struct lp_dstate *ds;
 	const struct lp_deploy_agent *agent;	/* NULL: over the control socket */
 	const char *log_prefix;
@@ -106,7 +106,7 @@ int lp_switch_stop(struct lp_switch *sw, const char *name, bool remove, struct l
 int lp_switch_settle(struct lp_switch *sw, enum lp_apply_result *r, struct lp_err *err);
 
 /* Settle a switch a crash left behind, if any; the caller holds ds's lock. */
-int lp_deploy_recover_locked(struct lp_globals *g, struct lp_dstate *ds,
+int lp_deploy_recover_locked(const struct lp_host *host, struct lp_dstate *ds,
 			     const struct lp_deploy_agent *agent, const char *log_prefix,
 			     struct lp_err *err);
 

@@ -210,7 +210,7 @@ static void kill_agent(struct lp_switch *sw)
 	if (sw->agent)
 		raise(SIGKILL); /* we are the agent */
 	req = json_pack("{s:s}", "op", "ping");
-	rc = req ? lp_control_call(sw->g, req, &reply, &err) : -1;
+	rc = req ? lp_control_call(sw->host, req, &reply, &err) : -1;
 	json_decref(req);
 	if (rc < 0)
 		return;
@@ -304,7 +304,7 @@ static int sw_start(struct lp_switch *sw, const char *name, struct lp_err *err)
 {
 	if (sw->agent)
 		return sw->agent->start(sw->agent->ctx, name, err);
-	return lp_deploy_agent_call(sw->g, json_pack("{s:s, s:s}", "op", "start", "name", name),
+	return lp_deploy_agent_call(sw->host, json_pack("{s:s, s:s}", "op", "start", "name", name),
 				    err);
 }
 
@@ -314,10 +314,10 @@ static int stop_one(struct lp_switch *sw, const char *name, struct lp_err *err)
 	struct lp_container ct;
 	int rc;
 
-	if (lp_ct_load(sw->g, name, &ct, err) < 0)
+	if (lp_ct_load(sw->host, name, &ct, err) < 0)
 		return err->code == ENOENT ? 1 : -1;
 	/* Also when it is not running: a pending restart must not bring it back. */
-	rc = lp_ct_stop(&ct, sw->g->cfg.stop_timeout_ms, err);
+	rc = lp_ct_stop(&ct, sw->host->cfg.stop_timeout_ms, err);
 	lp_ct_free(&ct);
 	return rc;
 }
@@ -335,7 +335,8 @@ int lp_switch_stop(struct lp_switch *sw, const char *name, bool remove, struct l
 			rc = sw->agent->remove(sw->agent->ctx, name, err);
 		else
 			rc = lp_deploy_agent_call(
-				sw->g, json_pack("{s:s, s:s}", "op", "remove", "name", name), err);
+				sw->host, json_pack("{s:s, s:s}", "op", "remove", "name", name),
+				err);
 		/*
 		 * Refused, as running: a start that an applier cut short had asked
 		 * the agent for was under way while we stopped it, and has run it
@@ -395,7 +396,7 @@ static int converge(struct lp_switch *sw, bool forward, struct lp_err *err)
 	size_t n, i;
 	int rc = 0;
 
-	if (lp_deployed_list(sw->g, &have, &n, err) < 0)
+	if (lp_deployed_list(sw->host, &have, &n, err) < 0)
 		return -1;
 	/* What goes, first: two containers of one entry must not share its volumes. */
 	for (i = 0; i < n && rc == 0; i++) {
@@ -504,7 +505,7 @@ int lp_switch_settle(struct lp_switch *sw, enum lp_apply_result *r, struct lp_er
 		int rc = lp_journal_step(sw, err, "drop images of %s", gone);
 
 		if (rc == 0)
-			lp_deploy_drop_images(sw->g, sw->ds, sw->log_prefix, &s.d);
+			lp_deploy_drop_images(sw->host, sw->ds, sw->log_prefix, &s.d);
 		lp_dslot_free(&s);
 		if (rc < 0)
 			return -1;
@@ -545,7 +546,7 @@ static int journal_from_staging(struct lp_switch *sw, struct lp_err *err)
 	j->state = LP_J_SWITCHING;
 	snprintf(j->sha256, sizeof(j->sha256), "%s", staging.sha256);
 	if (lp_dstate_slot_target(sw->ds, "staging", j->dir, sizeof(j->dir), err) < 0 ||
-	    lp_deployed_list(sw->g, &have, &n, err) < 0) {
+	    lp_deployed_list(sw->host, &have, &n, err) < 0) {
 		rc = -1;
 		goto out;
 	}
@@ -585,11 +586,11 @@ out:
 	return rc;
 }
 
-int lp_deploy_recover_locked(struct lp_globals *g, struct lp_dstate *ds,
+int lp_deploy_recover_locked(const struct lp_host *host, struct lp_dstate *ds,
 			     const struct lp_deploy_agent *agent, const char *log_prefix,
 			     struct lp_err *err)
 {
-	struct lp_switch sw = { .g = g, .ds = ds, .agent = agent, .log_prefix = log_prefix };
+	struct lp_switch sw = { .host = host, .ds = ds, .agent = agent, .log_prefix = log_prefix };
 	struct lp_journal *j = &sw.j;
 	enum lp_apply_result r;
 	int rc;

@@ -15,13 +15,13 @@
 
 static const char *const slots[] = { "current", "previous", "staging" };
 
-int lp_dstate_open(struct lp_globals *g, struct lp_dstate *ds, bool wait, struct lp_err *err)
+int lp_dstate_open(const struct lp_host *host, struct lp_dstate *ds, bool wait, struct lp_err *err)
 {
 	char lock[PATH_MAX];
 
 	ds->dir_fd = -1;
 	ds->lock_fd = -1;
-	if (lp_path(ds->dir, sizeof(ds->dir), err, "%s/deployments", g->root) < 0 ||
+	if (lp_path(ds->dir, sizeof(ds->dir), err, "%s/deployments", host->root) < 0 ||
 	    lp_path(lock, sizeof(lock), err, "%s/lock", ds->dir) < 0 ||
 	    lp_mkdir_p(ds->dir, 0700, err) < 0)
 		return -1;
@@ -50,10 +50,10 @@ fail:
 	return -1;
 }
 
-int lp_dstate_peek(struct lp_globals *g, struct lp_dstate *ds, struct lp_err *err)
+int lp_dstate_peek(const struct lp_host *host, struct lp_dstate *ds, struct lp_err *err)
 {
 	ds->lock_fd = -1;
-	if (lp_path(ds->dir, sizeof(ds->dir), err, "%s/deployments", g->root) < 0)
+	if (lp_path(ds->dir, sizeof(ds->dir), err, "%s/deployments", host->root) < 0)
 		return -1;
 	ds->dir_fd = open(ds->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (ds->dir_fd < 0)
@@ -337,12 +337,12 @@ int lp_dstate_save_result(struct lp_dstate *ds, json_t *result, struct lp_err *e
 	return lp_dstate_write_json(ds, "last_result.json", result, err);
 }
 
-json_t *lp_dstate_load_result(struct lp_globals *g)
+json_t *lp_dstate_load_result(const struct lp_host *host)
 {
 	char path[PATH_MAX];
 	struct lp_err err;
 
-	if (lp_path(path, sizeof(path), &err, "%s/deployments/last_result.json", g->root) < 0)
+	if (lp_path(path, sizeof(path), &err, "%s/deployments/last_result.json", host->root) < 0)
 		return NULL;
 	return json_load_file(path, 0, NULL);
 }

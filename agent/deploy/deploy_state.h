@@ -22,7 +22,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/deploy/deploy_doc.h"
 
 struct lp_dstate {
@@ -42,9 +42,9 @@ struct lp_dslot {
  * Open ROOT/deployments (creating it) and take its lock; with wait false a
  * lock held elsewhere fails with EBUSY at once.
  */
-int lp_dstate_open(struct lp_globals *g, struct lp_dstate *ds, bool wait, struct lp_err *err);
+int lp_dstate_open(const struct lp_host *host, struct lp_dstate *ds, bool wait, struct lp_err *err);
 /* Open it only to read (status reports): no lock, nothing created. */
-int lp_dstate_peek(struct lp_globals *g, struct lp_dstate *ds, struct lp_err *err);
+int lp_dstate_peek(const struct lp_host *host, struct lp_dstate *ds, struct lp_err *err);
 void lp_dstate_close(struct lp_dstate *ds);
 
 /* The deployment in slot ("current", "previous", "staging"); ENOENT when empty. */
@@ -95,6 +95,6 @@ int lp_dstate_remove_file(struct lp_dstate *ds, const char *name, struct lp_err 
 
 /* last_result.json: written after every attempt; NULL when there is none. */
 int lp_dstate_save_result(struct lp_dstate *ds, json_t *result, struct lp_err *err);
-json_t *lp_dstate_load_result(struct lp_globals *g);
+json_t *lp_dstate_load_result(const struct lp_host *host);
 
 #endif

@@ -28,7 +28,7 @@
 #define BACKOFF_FIRST_MS 5000
 
 struct poller {
-	struct lp_globals *g;
+	const struct lp_host *host;
 	struct lp_trust trust;
 	struct lp_fetch_opts poll_fetch;	/* one attempt: the poll loop backs off itself */
 	struct lp_fetch_opts image_fetch;	/* retries inside: a cut download resumes at once */
@@ -83,10 +83,10 @@ int64_t lp_fleet_delay_ms(int64_t interval_ms, int64_t jitter_ms, int failures, 
 
 /* ---------------------------------------------------------------- status */
 
-json_t *lp_fleet_status(struct lp_globals *g, const char *board_model, const char *last_error,
+json_t *lp_fleet_status(const struct lp_host *host, const char *board_model, const char *last_error,
 			bool volatile_fields)
 {
-	const struct lp_fleet_config *f = &g->cfg.fleet;
+	const struct lp_fleet_config *f = &host->cfg.fleet;
 	json_t *j, *groups = json_array();
 	char **k;
 
@@ -94,7 +94,7 @@ json_t *lp_fleet_status(struct lp_globals *g, const char *board_model, const cha
 		json_array_append_new(groups, json_string(*k));
 	j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:s?}", "device", f->device_id, "groups", groups,
 		      "agent_version", LIMPET_VERSION, "board", board_model, "deployment",
-		      lp_deploy_status(g), "last_error", last_error);
+		      lp_deploy_status(host), "last_error", last_error);
 	if (j && volatile_fields) {
 		struct statvfs vfs;
 		struct sysinfo si;
@@ -104,7 +104,7 @@ json_t *lp_fleet_status(struct lp_globals *g, const char *board_model, const cha
 		json_object_set_new(j, "time", json_string(now));
 		if (sysinfo(&si) == 0)
 			json_object_set_new(j, "uptime_s", json_integer(si.uptime));
-		if (statvfs(g->root, &vfs) == 0)
+		if (statvfs(host->root, &vfs) == 0)
 			json_object_set_new(j, "disk_free_bytes",
 					    json_integer((json_int_t)vfs.f_bavail *
 							 (json_int_t)vfs.f_frsize));
@@ -115,7 +115,7 @@ json_t *lp_fleet_status(struct lp_globals *g, const char *board_model, const cha
 /* After every change, and every status_interval even without one. */
 static void report(struct poller *p)
 {
-	json_t *stable = lp_fleet_status(p->g, p->board, p->last_error, false), *full;
+	json_t *stable = lp_fleet_status(p->host, p->board, p->last_error, false), *full;
 	char *key = stable ? json_dumps(stable, JSON_COMPACT | JSON_SORT_KEYS) : NULL, *body;
 	struct lp_err err = { 0 };
 
@@ -123,11 +123,11 @@ static void report(struct poller *p)
 	if (!key)
 		return;
 	if (p->sent && !strcmp(key, p->sent) &&
-	    lp_now_ms() - p->sent_ms < p->g->cfg.fleet.status_interval_ms) {
+	    lp_now_ms() - p->sent_ms < p->host->cfg.fleet.status_interval_ms) {
 		free(key);
 		return;
 	}
-	full = lp_fleet_status(p->g, p->board, p->last_error, true);
+	full = lp_fleet_status(p->host, p->board, p->last_error, true);
 	body = full ? json_dumps(full, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(full);
 	if (body && lp_fetch_put(p->status_url, body, strlen(body), "application/json",
@@ -173,7 +173,7 @@ static int poll_once(struct poller *p)
 	long status = 0;
 
 	/* A `limpet deploy` killed mid-switch left it to whoever takes the lock next. */
-	if (lp_deploy_recover(p->g, NULL, PREFIX, &err) < 0)
+	if (lp_deploy_recover(p->host, NULL, PREFIX, &err) < 0)
 		say("%s", err.msg);
 	if (lp_fetch_get(p->doc_url, p->etag, &body, &len, &etag, &status, LP_DEPLOY_MAX,
 			 &p->poll_fetch, &err) < 0) {
@@ -192,7 +192,7 @@ static int poll_once(struct poller *p)
 		return -1;
 	}
 	free(body);
-	r = lp_deploy_apply(p->g, &o, &err);
+	r = lp_deploy_apply(p->host, &o, &err);
 	if (r == LP_APPLY_RETRY) {
 		/* The ETag is not kept: the next poll fetches the document again. */
 		free(etag);
@@ -216,14 +216,14 @@ static int poll_once(struct poller *p)
 	return 0;
 }
 
-static int poller_init(struct poller *p, struct lp_globals *g, struct lp_err *err)
+static int poller_init(struct poller *p, const struct lp_host *host, struct lp_err *err)
 {
-	const struct lp_fleet_config *f = &g->cfg.fleet;
+	const struct lp_fleet_config *f = &host->cfg.fleet;
 	const char *sep = f->server[strlen(f->server) - 1] == '/' ? "" : "/";
 	struct lp_board b;
 
 	memset(p, 0, sizeof(*p));
-	p->g = g;
+	p->host = host;
 	p->poll_fetch = (struct lp_fetch_opts){ .ca_file = f->ca, .cert_file = f->cert,
 						.key_file = f->key, .attempts = 1 };
 	p->image_fetch = p->poll_fetch;
@@ -235,7 +235,7 @@ static int poller_init(struct poller *p, struct lp_globals *g, struct lp_err *er
 	    lp_path(p->status_url, sizeof(p->status_url), err, "%s%s%s",
 		    f->status_url ? f->status_url : f->server, f->status_url ? "" : sep,
 		    f->status_url ? "" : "status.json") < 0 ||
-	    lp_path(p->incoming, sizeof(p->incoming), err, "%s/deployments/incoming", g->root) <
+	    lp_path(p->incoming, sizeof(p->incoming), err, "%s/deployments/incoming", host->root) <
 		    0 ||
 	    lp_path(p->doc_path, sizeof(p->doc_path), err, "%s/deployment.json", p->incoming) <
 		    0 ||
@@ -243,7 +243,7 @@ static int poller_init(struct poller *p, struct lp_globals *g, struct lp_err *er
 		    p->incoming) < 0 ||
 	    lp_mkdir_p(p->incoming, 0700, err) < 0)
 		return -1;
-	if (lp_import_trust(g, NULL, 0, &p->trust, err) < 0)
+	if (lp_import_trust(host, NULL, 0, &p->trust, err) < 0)
 		return -1;
 	if (lp_board_probe(&b, err) < 0)
 		snprintf(p->board, sizeof(p->board), "unknown");
@@ -292,19 +292,19 @@ static void wait_events(struct lp_usb *usb, struct poller *p, int64_t ms)
 	}
 }
 
-int lp_fleet_run(struct lp_globals *g, struct lp_err *err)
+int lp_fleet_run(const struct lp_host *host, struct lp_err *err)
 {
-	const struct lp_fleet_config *f = &g->cfg.fleet;
+	const struct lp_fleet_config *f = &host->cfg.fleet;
 	struct lp_usb *usb = NULL;
 	struct poller p;
 
-	if (!f->server && !g->cfg.usb.enabled)
+	if (!f->server && !host->cfg.usb.enabled)
 		return lp_fail(err, EINVAL, "neither fleet.server nor usb.enabled: nothing to do");
-	if (f->server && poller_init(&p, g, err) < 0) {
+	if (f->server && poller_init(&p, host, err) < 0) {
 		poller_free(&p);
 		return -1;
 	}
-	if (g->cfg.usb.enabled && lp_usb_open(g, "limpet agent: usb", &usb, err) < 0) {
+	if (host->cfg.usb.enabled && lp_usb_open(host, "limpet agent: usb", &usb, err) < 0) {
 		say("USB sticks will not be noticed: %s", err->msg);
 		usb = NULL;
 		if (!f->server)
@@ -314,7 +314,7 @@ int lp_fleet_run(struct lp_globals *g, struct lp_err *err)
 		say("polling %s every %llds", p.doc_url, (long long)f->poll_interval_ms / 1000);
 	if (usb)
 		fprintf(stderr, "limpet agent: usb: watching for sticks with a limpet/ bundle\n");
-	if (lp_deploy_recover(g, NULL, PREFIX, err) < 0)
+	if (lp_deploy_recover(host, NULL, PREFIX, err) < 0)
 		say("%s", err->msg);
 	for (;;) {
 		uint32_t r = 0;

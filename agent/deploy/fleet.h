@@ -13,14 +13,14 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 
 /*
  * The agent's updater process: poll the fleet server (when fleet.server is
  * set) and watch for USB sticks (usb.enabled) until killed (SIGTERM).
  * Returns only when it cannot start.
  */
-int lp_fleet_run(struct lp_globals *g, struct lp_err *err);
+int lp_fleet_run(const struct lp_host *host, struct lp_err *err);
 
 /*
  * The status report: device, agent version, board, uptime, free disk, the
@@ -28,7 +28,7 @@ int lp_fleet_run(struct lp_globals *g, struct lp_err *err);
  * (NULL: none).  With volatile_fields false, what changes by itself
  * (uptime, free disk, time) is left out, to tell whether anything changed.
  */
-json_t *lp_fleet_status(struct lp_globals *g, const char *board_model, const char *last_error,
+json_t *lp_fleet_status(const struct lp_host *host, const char *board_model, const char *last_error,
 			bool volatile_fields);
 
 /* Seconds to wait after `failures` failed polls in a row (0: a normal poll). */

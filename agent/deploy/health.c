@@ -72,7 +72,7 @@ static int collect(const struct lp_proc *proc, int out_fd, int64_t deadline, cha
 	}
 }
 
-int lp_health_probe(struct lp_globals *g, const struct lp_container *ct, char *const *argv,
+int lp_health_probe(const struct lp_host *host, const struct lp_container *ct, char *const *argv,
 		    int64_t timeout_ms, struct lp_err *err)
 {
 	struct lp_exec_spec spec = { .argv = argv, .cgroup = ct->st.cgroup };
@@ -87,7 +87,7 @@ int lp_health_probe(struct lp_globals *g, const struct lp_container *ct, char *c
 		return lp_fail(err, ESRCH, "container %s is not running", ct->cfg.name);
 	spec.userns = ct->cfg.userns_count > 0;
 	/* As Docker's HEALTHCHECK: the container's environment and working directory. */
-	if (lp_ct_exec_env(g, ct, NULL, NULL, &spec, err) < 0)
+	if (lp_ct_exec_env(host, ct, NULL, NULL, &spec, err) < 0)
 		return lp_prefix(err, "health check of %s", ct->cfg.name);
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		lp_ct_exec_env_free(&spec);
@@ -128,11 +128,11 @@ int lp_health_probe(struct lp_globals *g, const struct lp_container *ct, char *c
 }
 
 /* Has the container ended, or been restarted, since we first saw it? */
-static int still_first_run(struct lp_globals *g, const char *name, pid_t pid,
+static int still_first_run(const struct lp_host *host, const char *name, pid_t pid,
 			   unsigned long long starttime, struct lp_container *ct,
 			   struct lp_err *err)
 {
-	if (lp_ct_load(g, name, ct, err) < 0)
+	if (lp_ct_load(host, name, ct, err) < 0)
 		return -1;
 	if (ct->st.pid == pid && ct->st.starttime == starttime && lp_ct_alive(ct))
 		return 0;
@@ -149,7 +149,7 @@ static int still_first_run(struct lp_globals *g, const char *name, pid_t pid,
 	return -1;
 }
 
-int lp_health_wait(struct lp_globals *g, const char *name, const struct lp_health *h,
+int lp_health_wait(const struct lp_host *host, const char *name, const struct lp_health *h,
 		   struct lp_err *err)
 {
 	struct lp_container ct;
@@ -158,7 +158,7 @@ int lp_health_wait(struct lp_globals *g, const char *name, const struct lp_healt
 	int failures = 0;
 	pid_t pid;
 
-	if (lp_ct_load(g, name, &ct, err) < 0)
+	if (lp_ct_load(host, name, &ct, err) < 0)
 		return -1;
 	pid = ct.st.pid;
 	starttime = ct.st.starttime;
@@ -168,14 +168,14 @@ int lp_health_wait(struct lp_globals *g, const char *name, const struct lp_healt
 		bool counts = now - start >= h->start_period_ms;
 		struct lp_err probe_err = { 0 };
 
-		if (still_first_run(g, name, pid, starttime, &ct, err) < 0)
+		if (still_first_run(host, name, pid, starttime, &ct, err) < 0)
 			return -1;
 		if (!h->argv && counts) {
 			lp_ct_free(&ct);
 			return 0;
 		}
 		if (h->argv && now >= next_probe) {
-			int rc = lp_health_probe(g, &ct, h->argv, h->timeout_ms, &probe_err);
+			int rc = lp_health_probe(host, &ct, h->argv, h->timeout_ms, &probe_err);
 
 			next_probe = lp_now_ms() + h->interval_ms;
 			if (rc == 0) {

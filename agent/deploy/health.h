@@ -8,7 +8,7 @@
 #ifndef LIMPET_HEALTH_H
 #define LIMPET_HEALTH_H
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/container/container.h"
 #include "agent/deploy/deploy_doc.h"
 
@@ -18,7 +18,7 @@
  * it exited 0 within timeout_ms.  Otherwise the message says how it
  * failed, with the last line it printed.
  */
-int lp_health_probe(struct lp_globals *g, const struct lp_container *ct, char *const *argv,
+int lp_health_probe(const struct lp_host *host, const struct lp_container *ct, char *const *argv,
 		    int64_t timeout_ms, struct lp_err *err);
 
 /*
@@ -27,7 +27,7 @@ int lp_health_probe(struct lp_globals *g, const struct lp_container *ct, char *c
  * exits or is restarted meanwhile, or when h->retries probes in a row fail
  * after the start period.
  */
-int lp_health_wait(struct lp_globals *g, const char *name, const struct lp_health *h,
+int lp_health_wait(const struct lp_host *host, const char *name, const struct lp_health *h,
 		   struct lp_err *err);
 
 #endif

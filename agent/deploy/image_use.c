@@ -12,7 +12,7 @@
 #include "agent/image/store.h"
 
 struct collector {
-	struct lp_globals *g;
+	const struct lp_host *host;
 	struct lp_image_use *u;
 	size_t n_images, n_layers;
 };
@@ -39,7 +39,7 @@ static int hold_image(struct collector *c, const char *image, const char *what, 
 	struct lp_err ignored;
 	size_t n = c->n_images;
 
-	if (!image || lp_store_resolve(c->g, image, stored, sizeof(stored), &ignored) < 0)
+	if (!image || lp_store_resolve(c->host, image, stored, sizeof(stored), &ignored) < 0)
 		return 0;
 	snprintf(holder, sizeof(holder), "%s %s", what, name);
 	if (strv_add(&c->u->images, &c->n_images, stored, strlen(stored)) < 0 ||
@@ -71,7 +71,7 @@ static int from_containers(struct collector *c, struct lp_err *err)
 	size_t n, i;
 	int rc = 0;
 
-	if (lp_ct_names(c->g, &names, &n, err) < 0)
+	if (lp_ct_names(c->host, &names, &n, err) < 0)
 		return -1;
 	for (i = 0; i < n && rc == 0; i++) {
 		cleanup_free char *lowerdir = NULL;
@@ -79,7 +79,7 @@ static int from_containers(struct collector *c, struct lp_err *err)
 		struct lp_err ignored;
 
 		/* One that cannot be read is being made or removed right now. */
-		if (lp_ct_load(c->g, names[i], &ct, &ignored) < 0)
+		if (lp_ct_load(c->host, names[i], &ct, &ignored) < 0)
 			continue;
 		rc = hold_image(c, ct.cfg.image, "container", names[i]);
 		if (rc == 0 && ct.st.status == LP_CT_RUNNING && (lowerdir = lp_ct_lowerdir(&ct)))
@@ -112,10 +112,10 @@ static int from_deployments(struct collector *c, const struct lp_dstate *ds)
 	return rc;
 }
 
-int lp_image_use_collect(struct lp_globals *g, const struct lp_dstate *ds,
+int lp_image_use_collect(const struct lp_host *host, const struct lp_dstate *ds,
 			 struct lp_image_use *u, struct lp_err *err)
 {
-	struct collector c = { .g = g, .u = u };
+	struct collector c = { .host = host, .u = u };
 	struct lp_dstate own = { .dir_fd = -1, .lock_fd = -1 };
 	struct lp_err ignored;
 	size_t i;
@@ -128,13 +128,13 @@ int lp_image_use_collect(struct lp_globals *g, const struct lp_dstate *ds,
 	u->layers = calloc(1, sizeof(char *));
 	if (!u->images || !u->holders || !u->layers)
 		rc = -2;
-	if (rc == 0 && !ds && lp_dstate_peek(g, &own, &ignored) == 0)
+	if (rc == 0 && !ds && lp_dstate_peek(host, &own, &ignored) == 0)
 		ds = &own;
 	if (rc == 0 && ds)
 		rc = from_deployments(&c, ds) < 0 ? -2 : 0;
-	for (i = 0; rc == 0 && i < g->cfg.n_containers; i++)
-		rc = hold_image(&c, g->cfg.containers[i].image, "config container",
-				g->cfg.containers[i].name) < 0 ? -2 : 0;
+	for (i = 0; rc == 0 && i < host->cfg.n_containers; i++)
+		rc = hold_image(&c, host->cfg.containers[i].image, "config container",
+				host->cfg.containers[i].name) < 0 ? -2 : 0;
 	if (rc == 0)
 		rc = from_containers(&c, err);
 	lp_dstate_close(&own);

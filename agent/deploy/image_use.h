@@ -11,7 +11,7 @@
 #ifndef LIMPET_IMAGE_USE_H
 #define LIMPET_IMAGE_USE_H
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/deploy/deploy_state.h"
 
 struct lp_image_use {
@@ -21,7 +21,7 @@ struct lp_image_use {
 };
 
 /* ds: the deployments, when the caller holds them open; NULL: read them here. */
-int lp_image_use_collect(struct lp_globals *g, const struct lp_dstate *ds,
+int lp_image_use_collect(const struct lp_host *host, const struct lp_dstate *ds,
 			 struct lp_image_use *u, struct lp_err *err);
 /* Who holds the image stored as `stored` ("container web"), or NULL. */
 const char *lp_image_use_holder(const struct lp_image_use *u, const char *stored);

@@ -38,7 +38,7 @@ static const char *const stick_fs[] = { "vfat", "exfat", "ext4", "ext3", "ext2",
 					"btrfs", "xfs",	 "ntfs3", "iso9660" };
 
 struct lp_usb {
-	struct lp_globals *g;
+	const struct lp_host *host;
 	const char *prefix;
 	int fd;
 	struct lp_trust trust;
@@ -117,11 +117,11 @@ static int find_bundle(const char *root, char *out, size_t len, struct lp_err *e
 
 /* ---------------------------------------------------------------- applying */
 
-static enum lp_apply_result apply_bundle(struct lp_globals *g, const char *bundle,
+static enum lp_apply_result apply_bundle(const struct lp_host *host, const char *bundle,
 					 const struct lp_trust *trust, const char *prefix,
 					 struct lp_err *err)
 {
-	const struct lp_fleet_config *f = &g->cfg.fleet;
+	const struct lp_fleet_config *f = &host->cfg.fleet;
 	struct lp_fetch_opts fetch = { .ca_file = f->ca, .cert_file = f->cert, .key_file = f->key,
 				       .max_bytes_per_s = f->max_download_rate };
 	char doc[PATH_MAX], origin[PATH_MAX];
@@ -131,7 +131,7 @@ static enum lp_apply_result apply_bundle(struct lp_globals *g, const char *bundl
 	if (lp_path(doc, sizeof(doc), err, "%s/deployment.json", bundle) < 0 ||
 	    lp_path(origin, sizeof(origin), err, "%s/", bundle) < 0)
 		return LP_APPLY_REFUSED;
-	return lp_deploy_apply(g, &o, err);
+	return lp_deploy_apply(host, &o, err);
 }
 
 /* limpet/status/DEVICE.json on the stick, for field staff to collect. */
@@ -139,7 +139,7 @@ static void write_status(struct lp_usb *u, const char *mnt, const char *bundle,
 			 const char *last_error)
 {
 	const unsigned long flags = MS_REMOUNT | (STICK_FLAGS & ~MS_RDONLY);
-	json_t *j = lp_fleet_status(u->g, u->board, last_error, true);
+	json_t *j = lp_fleet_status(u->host, u->board, last_error, true);
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	char dir[PATH_MAX], path[PATH_MAX];
 	struct lp_err err = { 0 };
@@ -154,12 +154,13 @@ static void write_status(struct lp_usb *u, const char *mnt, const char *bundle,
 		return;
 	}
 	if (lp_path(dir, sizeof(dir), &err, "%s/status", bundle) < 0 ||
-	    lp_path(path, sizeof(path), &err, "%s/%s.json", dir, u->g->cfg.fleet.device_id) < 0 ||
+	    lp_path(path, sizeof(path), &err, "%s/%s.json", dir,
+		    u->host->cfg.fleet.device_id) < 0 ||
 	    lp_mkdir_p(dir, 0755, &err) < 0 || lp_write_file_atomic(path, text, strlen(text), &err) < 0)
 		lp_say(u->prefix, "status: %s", err.msg);
 	else
 		lp_say(u->prefix, "status written to the stick (limpet/status/%s.json)",
-		    u->g->cfg.fleet.device_id);
+		    u->host->cfg.fleet.device_id);
 	fd = open(mnt, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd >= 0) {
 		syncfs(fd);
@@ -181,7 +182,7 @@ static int device_node(struct lp_usb *u, const struct lp_uevent *ev, char *out, 
 		return 0;
 	/* No devtmpfs entry (yet): the numbers in the uevent are enough. */
 	if (!ev->major || !ev->minor ||
-	    lp_path(out, len, err, "%s/usb/%s.node", u->g->run_dir, ev->devname) < 0)
+	    lp_path(out, len, err, "%s/usb/%s.node", u->host->run_dir, ev->devname) < 0)
 		return lp_fail(err, ENODEV, "no device node for %s", ev->devname);
 	unlink(out);
 	if (mknod(out, S_IFBLK | 0600, makedev(atoi(ev->major), atoi(ev->minor))) < 0)
@@ -198,7 +199,7 @@ static void apply_device(struct lp_usb *u, const struct lp_uevent *ev)
 	/* Messages name the device as the kernel does, whichever node we use. */
 	snprintf(name, sizeof(name), "/dev/%s", ev->devname);
 	if (device_node(u, ev, node, sizeof(node), &err) < 0 ||
-	    lp_path(mnt, sizeof(mnt), &err, "%s/usb/%s", u->g->run_dir, ev->devname) < 0 ||
+	    lp_path(mnt, sizeof(mnt), &err, "%s/usb/%s", u->host->run_dir, ev->devname) < 0 ||
 	    lp_mkdir_p(mnt, 0700, &err) < 0) {
 		lp_say(u->prefix, "%s: %s", ev->devname, err.msg);
 		return;
@@ -214,13 +215,13 @@ static void apply_device(struct lp_usb *u, const struct lp_uevent *ev)
 		return;
 	}
 	lp_say(u->prefix, "%s: a deployment bundle; applying it", name);
-	r = apply_bundle(u->g, bundle, &u->trust, u->prefix, &err);
+	r = apply_bundle(u->host, bundle, &u->trust, u->prefix, &err);
 	if (r == LP_APPLY_DONE || r == LP_APPLY_UNCHANGED)
 		lp_say(u->prefix, "%s: %s", name,
 		    r == LP_APPLY_DONE ? "applied" : "already running this deployment");
 	else
 		lp_say(u->prefix, "%s: ignored (%s): %s", name, lp_apply_result_name(r), err.msg);
-	if (u->g->cfg.usb.write_status)
+	if (u->host->cfg.usb.write_status)
 		write_status(u, mnt, bundle,
 			     r == LP_APPLY_DONE || r == LP_APPLY_UNCHANGED ? NULL : err.msg);
 	unmount_stick(mnt);
@@ -333,7 +334,7 @@ int lp_usb_fd(const struct lp_usb *u)
 	return u->fd;
 }
 
-int lp_usb_open(struct lp_globals *g, const char *log_prefix, struct lp_usb **out,
+int lp_usb_open(const struct lp_host *host, const char *log_prefix, struct lp_usb **out,
 		struct lp_err *err)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 1 };
@@ -343,7 +344,7 @@ int lp_usb_open(struct lp_globals *g, const char *log_prefix, struct lp_usb **ou
 
 	if (!u)
 		return lp_fail(err, ENOMEM, "out of memory");
-	u->g = g;
+	u->host = host;
 	u->prefix = log_prefix;
 	u->fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
 		       NETLINK_KOBJECT_UEVENT);
@@ -357,7 +358,7 @@ int lp_usb_open(struct lp_globals *g, const char *log_prefix, struct lp_usb **ou
 		lp_fail_errno(err, "bind the uevent socket");
 		goto fail;
 	}
-	if (private_mounts(err) < 0 || lp_import_trust(g, NULL, 0, &u->trust, err) < 0)
+	if (private_mounts(err) < 0 || lp_import_trust(host, NULL, 0, &u->trust, err) < 0)
 		goto fail;
 	snprintf(u->board, sizeof(u->board), "%s",
 		 lp_board_probe(&b, err) == 0 ? b.model : "unknown");
@@ -380,7 +381,7 @@ void lp_usb_close(struct lp_usb *u)
 
 /* ---------------------------------------------------------------- by hand */
 
-enum lp_apply_result lp_usb_import(struct lp_globals *g, const char *path,
+enum lp_apply_result lp_usb_import(const struct lp_host *host, const char *path,
 				   const struct lp_trust *trust, const char *log_prefix,
 				   struct lp_err *err)
 {
@@ -401,14 +402,14 @@ enum lp_apply_result lp_usb_import(struct lp_globals *g, const char *path,
 		free(abs);
 		if (rc < 0)
 			return LP_APPLY_REFUSED;
-		return apply_bundle(g, bundle, trust, log_prefix, err);
+		return apply_bundle(host, bundle, trust, log_prefix, err);
 	}
 	if (!S_ISBLK(st.st_mode)) {
 		lp_fail(err, EINVAL, "%s: neither a folder nor a block device", path);
 		return LP_APPLY_REFUSED;
 	}
 	if (private_mounts(err) < 0 ||
-	    lp_path(mnt, sizeof(mnt), err, "%s/usb/import-%d", g->run_dir, (int)getpid()) < 0 ||
+	    lp_path(mnt, sizeof(mnt), err, "%s/usb/import-%d", host->run_dir, (int)getpid()) < 0 ||
 	    lp_mkdir_p(mnt, 0700, err) < 0)
 		return LP_APPLY_RETRY;
 	if (mount_stick(path, mnt, err) < 0) {
@@ -420,7 +421,7 @@ enum lp_apply_result lp_usb_import(struct lp_globals *g, const char *path,
 		unmount_stick(mnt);
 		return LP_APPLY_REFUSED;
 	}
-	r = apply_bundle(g, bundle, trust, log_prefix, err);
+	r = apply_bundle(host, bundle, trust, log_prefix, err);
 	unmount_stick(mnt);
 	return r;
 }

@@ -12,7 +12,7 @@
 #ifndef LIMPET_USB_H
 #define LIMPET_USB_H
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/deploy/deploy.h"
 
 struct lp_usb;
@@ -21,7 +21,7 @@ struct lp_usb;
  * Start watching: a uevent socket, and (once per process) a private mount
  * namespace so that what is mounted here is seen nowhere else.
  */
-int lp_usb_open(struct lp_globals *g, const char *log_prefix, struct lp_usb **out,
+int lp_usb_open(const struct lp_host *host, const char *log_prefix, struct lp_usb **out,
 		struct lp_err *err);
 void lp_usb_close(struct lp_usb *u);
 /* Readable when uevents are waiting. */
@@ -45,7 +45,7 @@ void lp_uevent_parse(char *buf, size_t len, struct lp_uevent *ev);
  * limpet import PATH: a folder holding limpet/ (or limpet/ itself), or a
  * block device (mounted as the watcher does).
  */
-enum lp_apply_result lp_usb_import(struct lp_globals *g, const char *path,
+enum lp_apply_result lp_usb_import(const struct lp_host *host, const char *path,
 				   const struct lp_trust *trust, const char *log_prefix,
 				   struct lp_err *err);
 

@@ -41,7 +41,7 @@ struct blob {
 };
 
 struct importer {
-	struct lp_globals *g;
+	const struct lp_host *host;
 	const struct lp_import_opts *o;
 	struct lp_store st;
 	int fd;
@@ -285,7 +285,7 @@ static int read_member(struct importer *im, struct archive *a, struct blob *b, c
 static int read_layer(struct importer *im, struct archive *a, struct blob *b, const char *peek,
 		      size_t peek_len, struct lp_err *err)
 {
-	struct lp_unpack_limits lim = { im->g->cfg.image_max_file_size, &im->budget };
+	struct lp_unpack_limits lim = { im->host->cfg.image_max_file_size, &im->budget };
 	struct lp_layer_result res;
 
 	if (lp_path(b->dir, sizeof(b->dir), err, "%s/%zu", im->staging, im->n) < 0)
@@ -986,7 +986,7 @@ static void importer_free(struct importer *im)
 	lp_store_close(&im->st); /* also removes what is left in staging */
 }
 
-int lp_import_trust(struct lp_globals *g, const char *const *extra, size_t n_extra,
+int lp_import_trust(const struct lp_host *host, const char *const *extra, size_t n_extra,
 		    struct lp_trust *t,
 		    struct lp_err *err)
 {
@@ -994,7 +994,7 @@ int lp_import_trust(struct lp_globals *g, const char *const *extra, size_t n_ext
 	size_t i;
 
 	lp_trust_init(t);
-	for (k = g->cfg.trusted_keys; k && *k; k++)
+	for (k = host->cfg.trusted_keys; k && *k; k++)
 		if (lp_trust_add_key(t, *k, err) < 0)
 			return -1;
 	for (i = 0; i < n_extra; i++)
@@ -1003,7 +1003,7 @@ int lp_import_trust(struct lp_globals *g, const char *const *extra, size_t n_ext
 	return 0;
 }
 
-int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char **name_out,
+int lp_image_import(const struct lp_host *host, const struct lp_import_opts *o, char **name_out,
 		    struct lp_err *err)
 {
 	struct importer *im = calloc(1, sizeof(*im));
@@ -1011,10 +1011,10 @@ int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char *
 
 	if (!im)
 		return lp_fail(err, ENOMEM, "out of memory");
-	im->g = g;
+	im->host = host;
 	im->o = o;
 	im->st.lock_fd = -1;
-	im->budget = g->cfg.image_max_size;
+	im->budget = host->cfg.image_max_size;
 	lp_sha256_init(&im->file_hash);
 	/* Never a FIFO that blocks the updater, nor a link a stick points at a host file. */
 	im->fd = lp_open_regular(AT_FDCWD, o->file, O_RDONLY | O_NOFOLLOW, 0, err);
@@ -1022,7 +1022,7 @@ int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char *
 		goto out;
 	if (lp_hasher_start(&im->hasher, err) < 0 || lp_ring_init(&im->ring, im->hasher, err) < 0)
 		goto out;
-	if (check_signature(im, err) < 0 || lp_store_open(g, &im->st, err) < 0 ||
+	if (check_signature(im, err) < 0 || lp_store_open(host, &im->st, err) < 0 ||
 	    lp_store_staging(&im->st, im->staging, sizeof(im->staging), err) < 0)
 		goto out;
 	if (read_archive(im, err) < 0 || check_file_unchanged(im, err) < 0) {

@@ -15,7 +15,7 @@
 #ifndef LIMPET_IMPORT_H
 #define LIMPET_IMPORT_H
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/trust/trust.h"
 
 struct lp_import_opts {
@@ -46,7 +46,7 @@ struct lp_import_opts {
 };
 
 /* The keys a signature may be from: the config's trust list, then extra (--trust). */
-int lp_import_trust(struct lp_globals *g, const char *const *extra, size_t n_extra,
+int lp_import_trust(const struct lp_host *host, const char *const *extra, size_t n_extra,
 		    struct lp_trust *t,
 		    struct lp_err *err);
 
@@ -55,7 +55,7 @@ int lp_import_trust(struct lp_globals *g, const char *const *extra, size_t n_ext
  * names one a line when the archive holds several images and o->name did
  * not pick one of them (o->name picks by the archive's name for it).
  */
-int lp_image_import(struct lp_globals *g, const struct lp_import_opts *o, char **name_out,
+int lp_image_import(const struct lp_host *host, const struct lp_import_opts *o, char **name_out,
 		    struct lp_err *err);
 
 /* "linux/amd64", "linux/arm64/v8", "linux/arm/v7" for this host. */

@@ -44,14 +44,14 @@ static int clean_staging(const char *dir, struct lp_err *err)
 	return lp_mkdir_p(staging, 0700, err);
 }
 
-int lp_store_open(struct lp_globals *g, struct lp_store *st, struct lp_err *err)
+int lp_store_open(const struct lp_host *host, struct lp_store *st, struct lp_err *err)
 {
 	static const char *const subdirs[] = { "layers", "images" };
 	char path[PATH_MAX];
 	size_t i;
 
 	st->lock_fd = -1;
-	if (lp_path(st->dir, sizeof(st->dir), err, "%s/store", g->root) < 0 ||
+	if (lp_path(st->dir, sizeof(st->dir), err, "%s/store", host->root) < 0 ||
 	    lp_mkdir_p(st->dir, 0711, err) < 0)
 		return -1;
 	for (i = 0; i < ARRAY_SIZE(subdirs); i++)
@@ -204,23 +204,23 @@ static int resolve_in(const char *store_dir, const char *name, char *out, size_t
 	return lp_fail(err, ENOENT, "no such image: %s", name);
 }
 
-int lp_store_resolve(struct lp_globals *g, const char *name, char *out, size_t len,
+int lp_store_resolve(const struct lp_host *host, const char *name, char *out, size_t len,
 		     struct lp_err *err)
 {
 	char dir[PATH_MAX];
 
-	if (lp_path(dir, sizeof(dir), err, "%s/store", g->root) < 0)
+	if (lp_path(dir, sizeof(dir), err, "%s/store", host->root) < 0)
 		return -1;
 	return resolve_in(dir, name, out, len, err);
 }
 
-int lp_store_load_image(struct lp_globals *g, const char *name, json_t **record,
+int lp_store_load_image(const struct lp_host *host, const char *name, json_t **record,
 			struct lp_err *err)
 {
 	char dir[PATH_MAX], path[PATH_MAX], stored[LP_IMAGE_REF_MAX];
 
-	if (lp_store_resolve(g, name, stored, sizeof(stored), err) < 0 ||
-	    lp_path(dir, sizeof(dir), err, "%s/store", g->root) < 0 ||
+	if (lp_store_resolve(host, name, stored, sizeof(stored), err) < 0 ||
+	    lp_path(dir, sizeof(dir), err, "%s/store", host->root) < 0 ||
 	    record_path(dir, stored, path, sizeof(path), err) < 0)
 		return -1;
 	return load_record_file(path, record, err);
@@ -234,7 +234,7 @@ static int by_name(const void *a, const void *b)
 	return strcmp(x ? x : "", y ? y : "");
 }
 
-int lp_store_list_images(struct lp_globals *g, json_t **records, struct lp_err *err)
+int lp_store_list_images(const struct lp_host *host, json_t **records, struct lp_err *err)
 {
 	char dir[PATH_MAX], path[PATH_MAX];
 	json_t *all = json_array(), *rec, **v;
@@ -242,7 +242,7 @@ int lp_store_list_images(struct lp_globals *g, json_t **records, struct lp_err *
 	size_t i, n;
 	DIR *d;
 
-	if (!all || lp_path(dir, sizeof(dir), err, "%s/store/images", g->root) < 0) {
+	if (!all || lp_path(dir, sizeof(dir), err, "%s/store/images", host->root) < 0) {
 		json_decref(all);
 		return all ? -1 : lp_fail(err, ENOMEM, "out of memory");
 	}
@@ -313,7 +313,7 @@ static bool referenced(json_t *records, const char *hex)
 
 int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *freed, struct lp_err *err)
 {
-	struct lp_globals g = { 0 };
+	struct lp_host host = { 0 };
 	char layers[PATH_MAX], path[PATH_MAX];
 	json_t *records = NULL;
 	struct dirent *de;
@@ -322,9 +322,9 @@ int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *freed, str
 
 	*freed = 0;
 	/* The store lives at ROOT/store: list the records through the same code as ls. */
-	snprintf(g.root, sizeof(g.root), "%.*s", (int)(strlen(st->dir) - strlen("/store")),
+	snprintf(host.root, sizeof(host.root), "%.*s", (int)(strlen(st->dir) - strlen("/store")),
 		 st->dir);
-	if (lp_store_list_images(&g, &records, err) < 0 ||
+	if (lp_store_list_images(&host, &records, err) < 0 ||
 	    store_path(st->dir, layers, sizeof(layers), err, "layers") < 0) {
 		json_decref(records);
 		return -1;
@@ -349,7 +349,8 @@ int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *freed, str
 	return rc;
 }
 
-int lp_store_lowerdir(struct lp_globals *g, json_t *record, char **lowerdir, struct lp_err *err)
+int lp_store_lowerdir(const struct lp_host *host, json_t *record, char **lowerdir,
+		      struct lp_err *err)
 {
 	json_t *layers = json_object_get(record, "layers");
 	size_t n = json_array_size(layers), i, len = 0;
@@ -365,7 +366,8 @@ int lp_store_lowerdir(struct lp_globals *g, json_t *record, char **lowerdir, str
 	for (i = n; i-- > 0;) {
 		const char *hex = json_string_value(json_array_get(layers, i));
 
-		if (!hex || lp_path(path, sizeof(path), err, "%s/store/layers/%s", g->root, hex) < 0) {
+		if (!hex ||
+		    lp_path(path, sizeof(path), err, "%s/store/layers/%s", host->root, hex) < 0) {
 			free(out);
 			return hex ? -1 : lp_fail(err, EINVAL, "bad layer in image record");
 		}

@@ -18,7 +18,7 @@
 #include <limits.h>
 #include <stdint.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/spec/parse.h"
 
 /* A resolved name with its NUL: NAME may have gained ":latest". */
@@ -30,7 +30,7 @@ struct lp_store {
 };
 
 /* Open (creating it) and lock the store; stale staging dirs are removed. */
-int lp_store_open(struct lp_globals *g, struct lp_store *st, struct lp_err *err);
+int lp_store_open(const struct lp_host *host, struct lp_store *st, struct lp_err *err);
 void lp_store_close(struct lp_store *st);
 
 /* A fresh, empty directory under staging/; removed by lp_store_close. */
@@ -50,13 +50,13 @@ int lp_store_save_image(struct lp_store *st, json_t *record, struct lp_err *err)
  * means (out, LP_IMAGE_REF_MAX bytes): NAME itself, else NAME:latest
  * when NAME has no tag.  ENOENT: "no such image: NAME".
  */
-int lp_store_resolve(struct lp_globals *g, const char *name, char *out, size_t len,
+int lp_store_resolve(const struct lp_host *host, const char *name, char *out, size_t len,
 		     struct lp_err *err);
 /* The record of the image name resolves to. */
-int lp_store_load_image(struct lp_globals *g, const char *name, json_t **record,
+int lp_store_load_image(const struct lp_host *host, const char *name, json_t **record,
 			struct lp_err *err);
 /* All records, sorted by name; the array must be json_decref'd. */
-int lp_store_list_images(struct lp_globals *g, json_t **records, struct lp_err *err);
+int lp_store_list_images(const struct lp_host *host, json_t **records, struct lp_err *err);
 /* Remove the record name resolves to (its layers stay for gc). */
 int lp_store_remove_image(struct lp_store *st, const char *name, struct lp_err *err);
 
@@ -68,6 +68,7 @@ int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *layers_fre
 		struct lp_err *err);
 
 /* "a:b:c" overlay lowerdir of an image record, top layer first. */
-int lp_store_lowerdir(struct lp_globals *g, json_t *record, char **lowerdir, struct lp_err *err);
+int lp_store_lowerdir(const struct lp_host *host, json_t *record, char **lowerdir,
+		      struct lp_err *err);
 
 #endif

@@ -10,7 +10,7 @@
 
 #include <jansson.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/config/config.h"
 #include "agent/container/image_cfg.h"
 #include "agent/spec/spec.h"
@@ -18,17 +18,17 @@
 
 #define LAYER_HEX "f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0"
 
-static struct lp_globals g;
+static struct lp_host host;
 static char etc[4096 + 128];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct lp_err err = { 0 };
 
-	if (lp_config_defaults(&g.cfg, &err) < 0)
+	if (lp_config_defaults(&host.cfg, &err) < 0)
 		fz_fail("%s", err.msg);
-	snprintf(g.root, sizeof(g.root), "%s/root", fz_scratch());
-	snprintf(etc, sizeof(etc), "%s/store/layers/" LAYER_HEX "/etc", g.root);
+	snprintf(host.root, sizeof(host.root), "%s/root", fz_scratch());
+	snprintf(etc, sizeof(etc), "%s/store/layers/" LAYER_HEX "/etc", host.root);
 	if (lp_mkdir_p(etc, 0755, &err) < 0)
 		fz_fail("%s", err.msg);
 	return 0;
@@ -41,7 +41,7 @@ static void save_image(json_t *config)
 	json_t *rec = json_pack("{s:s, s:[s], s:O}", "name", "fuzz:latest", "layers", LAYER_HEX,
 				"config", config);
 
-	if (!rec || lp_store_open(&g, &st, &err) < 0 || lp_store_save_image(&st, rec, &err) < 0)
+	if (!rec || lp_store_open(&host, &st, &err) < 0 || lp_store_save_image(&st, rec, &err) < 0)
 		fz_fail("save the image: %s", rec ? err.msg : "out of memory");
 	lp_store_close(&st);
 	json_decref(rec);
@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	write_etc("group", &parts[2]);
 	user = fz_strndup(parts[3].p, parts[3].len);
 	c.user = *user ? user : NULL;
-	if (lp_image_resolve(&g, &c, &r, &err) < 0) {
+	if (lp_image_resolve(&host, &c, &r, &err) < 0) {
 		fz_check_err(&err);
 		return 0;
 	}

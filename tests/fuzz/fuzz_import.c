@@ -20,7 +20,7 @@
 #include <archive_entry.h>
 #include <fcntl.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/config/config.h"
 #include "agent/image/import.h"
 #include "agent/image/store.h"
@@ -36,7 +36,7 @@ struct member {
 	char hex[LP_SHA256_HEX_LEN + 1];
 };
 
-static struct lp_globals g;
+static struct lp_host host;
 static struct lp_trust no_keys;
 static struct member layer;
 static char store[4096 + 16];
@@ -112,14 +112,14 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct lp_err err = { 0 };
 
-	if (lp_config_defaults(&g.cfg, &err) < 0)
+	if (lp_config_defaults(&host.cfg, &err) < 0)
 		fz_fail("%s", err.msg);
 	/* Small caps: a layer the fuzzer makes up must not fill the tmpfs. */
-	g.cfg.image_max_file_size = 1 << 20;
-	g.cfg.image_max_size = 8 << 20;
-	snprintf(g.root, sizeof(g.root), "%s/root", fz_scratch());
-	snprintf(g.run_dir, sizeof(g.run_dir), "%s/run", fz_scratch());
-	snprintf(store, sizeof(store), "%s/store", g.root);
+	host.cfg.image_max_file_size = 1 << 20;
+	host.cfg.image_max_size = 8 << 20;
+	snprintf(host.root, sizeof(host.root), "%s/root", fz_scratch());
+	snprintf(host.run_dir, sizeof(host.run_dir), "%s/run", fz_scratch());
+	snprintf(store, sizeof(store), "%s/store", host.root);
 	lp_trust_init(&no_keys);
 	make_layer();
 	return 0;
@@ -224,9 +224,9 @@ static void check_imported(const char *name)
 
 	if (lp_image_name_valid(name, &err) < 0)
 		fz_fail("imported as '%s': %s", name, err.msg);
-	if (lp_store_load_image(&g, name, &rec, &err) < 0)
+	if (lp_store_load_image(&host, name, &rec, &err) < 0)
 		fz_fail("imported as '%s', which does not load: %s", name, err.msg);
-	if (lp_store_lowerdir(&g, rec, &lowerdir, &err) < 0)
+	if (lp_store_lowerdir(&host, rec, &lowerdir, &err) < 0)
 		fz_fail("imported as '%s' without its layers: %s", name, err.msg);
 	json_decref(rec);
 	if (getenv("LIMPET_FUZZ_VERBOSE"))
@@ -260,7 +260,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.platform = "linux/amd64";
 	o.trust = &no_keys;
 	o.pinned_sha256 = digest;
-	if (lp_image_import(&g, &o, &name, &err) == 0) {
+	if (lp_image_import(&host, &o, &name, &err) == 0) {
 		check_imported(name);
 		free(name);
 	} else {

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "agent/cli/cli.h"
+#include "agent/config/host.h"
 #include "agent/config/config.h"
 #include "agent/deploy/deploy.h"
 #include "agent/deploy/deploy_internal.h"
@@ -29,7 +29,7 @@
 #include "platform/lib/util.h"
 
 static char dir[] = "/tmp/limpet-dstate-XXXXXX";
-static struct lp_globals g;
+static struct lp_host host;
 
 static int setup(void **state)
 {
@@ -37,16 +37,16 @@ static int setup(void **state)
 
 	if (!mkdtemp(dir))
 		return -1;
-	snprintf(g.root, sizeof(g.root), "%s/root", dir);
-	snprintf(g.run_dir, sizeof(g.run_dir), "%s/root/run", dir);
-	return lp_config_defaults(&g.cfg, &err);
+	snprintf(host.root, sizeof(host.root), "%s/root", dir);
+	snprintf(host.run_dir, sizeof(host.run_dir), "%s/root/run", dir);
+	return lp_config_defaults(&host.cfg, &err);
 }
 
 static int teardown(void **state)
 {
 	struct lp_err err;
 
-	lp_config_free(&g.cfg);
+	lp_config_free(&host.cfg);
 	lp_remove_tree(dir, &err);
 	return 0;
 }
@@ -112,7 +112,7 @@ static int lock_from_another_process(void)
 		struct lp_dstate ds;
 		struct lp_err err = { 0 };
 
-		if (lp_dstate_open(&g, &ds, false, &err) < 0)
+		if (lp_dstate_open(&host, &ds, false, &err) < 0)
 			_exit(err.code > 0 && err.code < 256 ? err.code : 255);
 		_exit(0);
 	}
@@ -142,7 +142,7 @@ static void test_slots_switch(void **state)
 	struct lp_err err = { 0 };
 	char link[PATH_MAX + 32];
 
-	assert_int_equal(lp_dstate_open(&g, &ds, false, &err), 0);
+	assert_int_equal(lp_dstate_open(&host, &ds, false, &err), 0);
 	assert_int_equal(slot_version(&ds, "current"), 0);
 
 	/* A second applier is turned away at once, not queued. */
@@ -163,7 +163,7 @@ static void test_slots_switch(void **state)
 	assert_int_equal(slot_version(&ds, "previous"), 2);
 
 	/* Only the kept versions stay on disk. */
-	snprintf(link, sizeof(link), "%s/deployments/v1-", g.root);
+	snprintf(link, sizeof(link), "%s/deployments/v1-", host.root);
 	{
 		char cmd[PATH_MAX + 128];
 
@@ -191,7 +191,7 @@ static void test_lock_not_inherited(void **state)
 	struct lp_err err = { 0 };
 	pid_t child;
 
-	assert_int_equal(lp_dstate_open(&g, &ds, false, &err), 0);
+	assert_int_equal(lp_dstate_open(&host, &ds, false, &err), 0);
 	child = fork();
 	assert_true(child >= 0);
 	if (child == 0) {
@@ -216,7 +216,7 @@ static void test_stage_checks_the_copy(void **state)
 	write_doc("changed.json", 9, digest);
 	digest[0] ^= 1; /* as if the file changed after it was verified */
 	snprintf(path, sizeof(path), "%s/changed.json", dir);
-	assert_int_equal(lp_dstate_open(&g, &ds, true, &err), 0);
+	assert_int_equal(lp_dstate_open(&host, &ds, true, &err), 0);
 	assert_int_equal(lp_dstate_stage(&ds, path, NULL, 9, digest, &err), -1);
 	assert_non_null(strstr(err.msg, "changed while it was applied"));
 	lp_dstate_close(&ds);
@@ -228,10 +228,10 @@ static void test_result_round_trip(void **state)
 	struct lp_err err = { 0 };
 	json_t *j, *back;
 
-	assert_int_equal(lp_dstate_open(&g, &ds, true, &err), 0);
+	assert_int_equal(lp_dstate_open(&host, &ds, true, &err), 0);
 	j = json_pack("{s:i, s:s}", "version", 5, "result", "rolled back");
 	assert_int_equal(lp_dstate_save_result(&ds, j, &err), 0);
-	back = lp_dstate_load_result(&g);
+	back = lp_dstate_load_result(&host);
 	assert_non_null(back);
 	assert_true(json_equal(j, back));
 	json_decref(j);
@@ -243,11 +243,11 @@ static void test_result_round_trip(void **state)
 static void test_journal_status(void **state)
 {
 	struct lp_dstate ds;
-	struct lp_switch sw = { .g = &g, .ds = &ds, .log_prefix = "test" };
+	struct lp_switch sw = { .host = &host, .ds = &ds, .log_prefix = "test" };
 	struct lp_err err = { 0 };
 	json_t *j;
 
-	assert_int_equal(lp_dstate_open(&g, &ds, false, &err), 0);
+	assert_int_equal(lp_dstate_open(&host, &ds, false, &err), 0);
 	j = lp_journal_status(&ds);
 	assert_true(json_is_null(j));
 	json_decref(j);
@@ -294,7 +294,7 @@ static void test_backoff(void **state)
 /* Runs after test_slots_switch, which left version 3 current. */
 static void test_status_report(void **state)
 {
-	json_t *j = lp_fleet_status(&g, "Raspberry Pi 4 Model B", "boom", true), *k;
+	json_t *j = lp_fleet_status(&host, "Raspberry Pi 4 Model B", "boom", true), *k;
 
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "board")),
@@ -309,7 +309,7 @@ static void test_status_report(void **state)
 			 3);
 	json_decref(j);
 	/* Without volatile fields, two reports of an unchanged device are equal. */
-	j = lp_fleet_status(&g, "b", NULL, false);
+	j = lp_fleet_status(&host, "b", NULL, false);
 	assert_null(json_object_get(j, "uptime_s"));
 	assert_true(json_is_null(json_object_get(j, "last_error")));
 	json_decref(j);
