@@ -435,20 +435,6 @@ static int parse_pair(const char *s, uint64_t max, uint64_t *a, uint64_t *b, boo
 	return parse_uint(end + 1, NULL, max, b);
 }
 
-int lp_image_name_valid(const char *name, struct lp_err *err)
-{
-	const char *p;
-
-	if (!name || !*name || strlen(name) > LP_IMAGE_NAME_MAX)
-		return lp_fail(err, EINVAL, "image name must be 1 to %d characters",
-			       LP_IMAGE_NAME_MAX);
-	for (p = name; *p; p++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-",
-			    *p))
-			return lp_fail(err, EINVAL, "image name '%s': '%c' is not allowed", name, *p);
-	return 0;
-}
-
 int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *err)
 {
 	uint64_t u, g;
@@ -502,24 +488,6 @@ int lp_parse_userns(const char *s, uint32_t *uid, uint32_t *count, struct lp_err
 	*uid = (uint32_t)u;
 	*count = (uint32_t)n;
 	return 0;
-}
-
-bool lp_path_confined(const char *path)
-{
-	const char *p = path;
-	size_t len;
-
-	if (!path || path[0] != '/')
-		return false;
-	while (*p) {
-		while (*p == '/')
-			p++;
-		len = strcspn(p, "/");
-		if (len == 2 && p[0] == '.' && p[1] == '.')
-			return false;
-		p += len;
-	}
-	return true;
 }
 
 int64_t lp_restart_delay_ms(int attempt)

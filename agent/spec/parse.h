@@ -38,9 +38,6 @@ int lp_parse_device_syntax(const char *s, struct lp_device *dev, struct lp_err *
  */
 int lp_parse_volume(const char *s, struct lp_volume **vols, size_t *n, struct lp_err *err);
 /* "uid" (gid 0, as under Docker) or "uid:gid" (numeric). */
-#define LP_IMAGE_NAME_MAX 255
-/* Image names: registry-like references, [A-Za-z0-9._/:@-], at most LP_IMAGE_NAME_MAX bytes. */
-int lp_image_name_valid(const char *name, struct lp_err *err);
 int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *err);
 /*
  * True if USER[:GROUP] names its user or its group ("alice", "alice:1500",
@@ -50,9 +47,6 @@ int lp_parse_user(const char *s, uint32_t *uid, uint32_t *gid, struct lp_err *er
 bool lp_user_has_name(const char *s);
 /* "HOSTUID" or "HOSTUID:COUNT" for the user namespace mapping. */
 int lp_parse_userns(const char *s, uint32_t *uid, uint32_t *count, struct lp_err *err);
-
-/* Absolute and without ".." components: stays inside whatever root it is joined to. */
-bool lp_path_confined(const char *path);
 
 /*
  * Restart backoff: the delay before restart number `attempt` (1-based),

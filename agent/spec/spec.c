@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/spec/parse.h"
 #include "platform/lib/util.h"
 
 #define LP_HOSTNAME_MAX 64	/* HOST_NAME_MAX on Linux */
@@ -61,6 +60,38 @@ int lp_name_valid(const char *name, struct lp_err *err)
 			       "starting with a letter or digit)",
 			       name);
 	return 0;
+}
+
+int lp_image_name_valid(const char *name, struct lp_err *err)
+{
+	const char *p;
+
+	if (!name || !*name || strlen(name) > LP_IMAGE_NAME_MAX)
+		return lp_fail(err, EINVAL, "image name must be 1 to %d characters",
+			       LP_IMAGE_NAME_MAX);
+	for (p = name; *p; p++)
+		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._/:@-",
+			    *p))
+			return lp_fail(err, EINVAL, "image name '%s': '%c' is not allowed", name, *p);
+	return 0;
+}
+
+bool lp_path_confined(const char *path)
+{
+	const char *p = path;
+	size_t len;
+
+	if (!path || path[0] != '/')
+		return false;
+	while (*p) {
+		while (*p == '/')
+			p++;
+		len = strcspn(p, "/");
+		if (len == 2 && p[0] == '.' && p[1] == '.')
+			return false;
+		p += len;
+	}
+	return true;
 }
 
 /* "4M", "1G", or plain bytes: the way a user would have typed it. */

@@ -86,6 +86,11 @@ void lp_container_cfg_free(struct lp_container_cfg *c);
 
 /* Container names: [A-Za-z0-9][A-Za-z0-9_.-]{0,63}. */
 int lp_name_valid(const char *name, struct lp_err *err);
+#define LP_IMAGE_NAME_MAX 255
+/* Image names: registry-like references, [A-Za-z0-9._/:@-], at most LP_IMAGE_NAME_MAX bytes. */
+int lp_image_name_valid(const char *name, struct lp_err *err);
+/* Absolute and without ".." components: stays inside whatever root it is joined to. */
+bool lp_path_confined(const char *path);
 
 /* Check the whole entry (name, rootfs absolute, argv non-empty, limits sane). */
 int lp_container_cfg_validate(const struct lp_container_cfg *c, struct lp_err *err);

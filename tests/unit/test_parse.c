@@ -520,24 +520,6 @@ static void test_userns(void **state)
 	assert_int_equal(count, 65536);
 }
 
-/* ---------------------------------------------------------------- paths, backoff */
-
-static void test_path_confined(void **state)
-{
-	assert_true(lp_path_confined("/"));
-	assert_true(lp_path_confined("/dev/x"));
-	assert_true(lp_path_confined("//dev//x/"));
-	assert_true(lp_path_confined("/a..b"));
-	assert_true(lp_path_confined("/..a/b"));
-	assert_true(lp_path_confined("/a/./b"));
-	assert_false(lp_path_confined("/.."));
-	assert_false(lp_path_confined("/a/../b"));
-	assert_false(lp_path_confined("/a/.."));
-	assert_false(lp_path_confined("dev/x"));
-	assert_false(lp_path_confined(""));
-	assert_false(lp_path_confined(NULL));
-}
-
 /* ---------------------------------------------------------------- volumes */
 
 static void test_volume_valid(void **state)
@@ -606,6 +588,8 @@ static void test_volume_invalid(void **state)
 	lp_volumes_free(NULL, 0);
 }
 
+/* ---------------------------------------------------------------- backoff */
+
 static void test_restart_backoff(void **state)
 {
 	static const int64_t want[] = {
@@ -645,7 +629,6 @@ int main(void)
 		cmocka_unit_test(test_user_has_name),
 		cmocka_unit_test(test_user_invalid),
 		cmocka_unit_test(test_userns),
-		cmocka_unit_test(test_path_confined),
 		cmocka_unit_test(test_volume_valid),
 		cmocka_unit_test(test_volume_invalid),
 		cmocka_unit_test(test_restart_backoff),

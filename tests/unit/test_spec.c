@@ -236,6 +236,22 @@ static void test_validate_good(void **state)
 	lp_container_cfg_free(NULL);
 }
 
+static void test_path_confined(void **state)
+{
+	assert_true(lp_path_confined("/"));
+	assert_true(lp_path_confined("/dev/x"));
+	assert_true(lp_path_confined("//dev//x/"));
+	assert_true(lp_path_confined("/a..b"));
+	assert_true(lp_path_confined("/..a/b"));
+	assert_true(lp_path_confined("/a/./b"));
+	assert_false(lp_path_confined("/.."));
+	assert_false(lp_path_confined("/a/../b"));
+	assert_false(lp_path_confined("/a/.."));
+	assert_false(lp_path_confined("dev/x"));
+	assert_false(lp_path_confined(""));
+	assert_false(lp_path_confined(NULL));
+}
+
 /* Break one thing in a valid entry and expect exactly that to be reported. */
 static void expect_invalid(void (*breaker)(struct lp_container_cfg *c), const char *field,
 			   const char *msg)
@@ -861,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_name_invalid),
 		cmocka_unit_test(test_validate_good),
 		cmocka_unit_test(test_validate_errors),
+		cmocka_unit_test(test_path_confined),
 		cmocka_unit_test(test_json_round_trip_full),
 		cmocka_unit_test(test_json_round_trip_minimal),
 		cmocka_unit_test(test_json_round_trip_policies),
