@@ -8,18 +8,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/statvfs.h>
-#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "agent/deploy/deploy.h"
 #include "agent/deploy/deploy_doc.h"
+#include "agent/deploy/status.h"
+#include "agent/deploy/usb.h"
 #include "agent/fetch/fetch.h"
 #include "agent/image/import.h"
 #include "platform/board.h"
 #include "platform/lib/util.h"
-#include "agent/deploy/usb.h"
 
 #define PREFIX "limpet agent: fleet"
 /* Failed polls back off up to this many intervals. */
@@ -81,41 +80,10 @@ int64_t lp_fleet_delay_ms(int64_t interval_ms, int64_t jitter_ms, int failures, 
 	return base + (spread > 0 ? (int64_t)(random % (uint64_t)(spread + 1)) : 0);
 }
 
-/* ---------------------------------------------------------------- status */
-
-json_t *lp_fleet_status(const struct lp_host *host, const char *board_model, const char *last_error,
-			bool volatile_fields)
-{
-	const struct lp_fleet_config *f = &host->cfg.fleet;
-	json_t *j, *groups = json_array();
-	char **k;
-
-	for (k = f->groups; k && *k; k++)
-		json_array_append_new(groups, json_string(*k));
-	j = json_pack("{s:s, s:o, s:s, s:s, s:o, s:s?}", "device", f->device_id, "groups", groups,
-		      "agent_version", LIMPET_VERSION, "board", board_model, "deployment",
-		      lp_deploy_status(host), "last_error", last_error);
-	if (j && volatile_fields) {
-		struct statvfs vfs;
-		struct sysinfo si;
-		char now[LP_RFC3339_LEN];
-
-		lp_rfc3339_format(lp_wall_s(), now);
-		json_object_set_new(j, "time", json_string(now));
-		if (sysinfo(&si) == 0)
-			json_object_set_new(j, "uptime_s", json_integer(si.uptime));
-		if (statvfs(host->root, &vfs) == 0)
-			json_object_set_new(j, "disk_free_bytes",
-					    json_integer((json_int_t)vfs.f_bavail *
-							 (json_int_t)vfs.f_frsize));
-	}
-	return j;
-}
-
 /* After every change, and every status_interval even without one. */
 static void report(struct poller *p)
 {
-	json_t *stable = lp_fleet_status(p->host, p->board, p->last_error, false), *full;
+	json_t *stable = lp_status_report(p->host, p->board, p->last_error, false), *full;
 	char *key = stable ? json_dumps(stable, JSON_COMPACT | JSON_SORT_KEYS) : NULL, *body;
 	struct lp_err err = { 0 };
 
@@ -127,7 +95,7 @@ static void report(struct poller *p)
 		free(key);
 		return;
 	}
-	full = lp_fleet_status(p->host, p->board, p->last_error, true);
+	full = lp_status_report(p->host, p->board, p->last_error, true);
 	body = full ? json_dumps(full, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	json_decref(full);
 	if (body && lp_fetch_put(p->status_url, body, strlen(body), "application/json",

@@ -22,15 +22,6 @@
  */
 int lp_fleet_run(const struct lp_host *host, struct lp_err *err);
 
-/*
- * The status report: device, agent version, board, uptime, free disk, the
- * deployment (current, previous, last result, containers) and last_error
- * (NULL: none).  With volatile_fields false, what changes by itself
- * (uptime, free disk, time) is left out, to tell whether anything changed.
- */
-json_t *lp_fleet_status(const struct lp_host *host, const char *board_model, const char *last_error,
-			bool volatile_fields);
-
 /* Seconds to wait after `failures` failed polls in a row (0: a normal poll). */
 int64_t lp_fleet_delay_ms(int64_t interval_ms, int64_t jitter_ms, int failures,
 			  uint32_t random);

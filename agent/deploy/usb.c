@@ -14,7 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "agent/deploy/fleet.h"
+#include "agent/deploy/status.h"
 #include "agent/image/import.h"
 #include "platform/board.h"
 #include "platform/lib/util.h"
@@ -139,7 +139,7 @@ static void write_status(struct lp_usb *u, const char *mnt, const char *bundle,
 			 const char *last_error)
 {
 	const unsigned long flags = MS_REMOUNT | (STICK_FLAGS & ~MS_RDONLY);
-	json_t *j = lp_fleet_status(u->host, u->board, last_error, true);
+	json_t *j = lp_status_report(u->host, u->board, last_error, true);
 	char *text = j ? json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
 	char dir[PATH_MAX], path[PATH_MAX];
 	struct lp_err err = { 0 };

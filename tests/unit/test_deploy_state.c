@@ -25,6 +25,7 @@
 #include "agent/deploy/deploy_internal.h"
 #include "agent/deploy/deploy_state.h"
 #include "agent/deploy/fleet.h"
+#include "agent/deploy/status.h"
 #include "agent/trust/trust.h"
 #include "platform/lib/util.h"
 
@@ -294,7 +295,7 @@ static void test_backoff(void **state)
 /* Runs after test_slots_switch, which left version 3 current. */
 static void test_status_report(void **state)
 {
-	json_t *j = lp_fleet_status(&host, "Raspberry Pi 4 Model B", "boom", true), *k;
+	json_t *j = lp_status_report(&host, "Raspberry Pi 4 Model B", "boom", true), *k;
 
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "board")),
@@ -309,7 +310,7 @@ static void test_status_report(void **state)
 			 3);
 	json_decref(j);
 	/* Without volatile fields, two reports of an unchanged device are equal. */
-	j = lp_fleet_status(&host, "b", NULL, false);
+	j = lp_status_report(&host, "b", NULL, false);
 	assert_null(json_object_get(j, "uptime_s"));
 	assert_true(json_is_null(json_object_get(j, "last_error")));
 	json_decref(j);
