@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agent/config/config.h"
 #include "agent/config/config_loader.h"
 #include "agent/spec/parse.h"
 #include "platform/lib/util.h"

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent/config/config.h"
 #include "agent/config/config_loader.h"
 #include "agent/fetch/fetch.h"
 #include "agent/spec/parse.h"

@@ -11,7 +11,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "agent/config/config.h"
+#include "platform/lib/err.h"
+
+/* config.h's; the loader fills them in but needs none of their fields. */
+struct lp_agent_config;
+struct lp_fleet_config;
 
 #define SETTING_PATH_MAX 160
 
