@@ -6,6 +6,7 @@
 #ifndef LIMPET_CGROUP_H
 #define LIMPET_CGROUP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +24,13 @@ enum lp_cgroup_mode {
 const char *lp_cgroup_root(void);
 enum lp_cgroup_mode lp_cgroup_mode(void);
 const char *lp_cgroup_mode_name(enum lp_cgroup_mode mode);
+/*
+ * $LIMPET_CGROUP_MODE, which overrides detection (tests, odd hosts): "v1",
+ * "hybrid" (v1 controllers beside an empty cgroup2, so LP_CGROUP_V1 with
+ * *hybrid set) or "v2".  1 with *mode set, 0 when unset, -1 (err) for
+ * anything else.  The one reading of it, for the runtime and the board probe.
+ */
+int lp_cgroup_mode_override(enum lp_cgroup_mode *mode, bool *hybrid, struct lp_err *err);
 
 /*
  * Where limpet puts its containers when the config says nothing: on v2 under

@@ -22,6 +22,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "platform/cgroup.h"
 #include "platform/lib/util.h"
 
 #ifndef SYS_pidfd_open
@@ -313,19 +314,6 @@ static int probe_cmdline(const char *root, struct lp_board *b, struct lp_err *er
 
 /* ---------------------------------------------------------------- cgroups */
 
-static int parse_cgroup_mode(const char *s, enum lp_board_cgroup_mode *mode, struct lp_err *err)
-{
-	if (strcmp(s, "v1") == 0)
-		*mode = LP_BOARD_CGROUP_V1;
-	else if (strcmp(s, "hybrid") == 0)
-		*mode = LP_BOARD_CGROUP_HYBRID;
-	else if (strcmp(s, "v2") == 0)
-		*mode = LP_BOARD_CGROUP_V2;
-	else
-		return lp_fail(err, EINVAL, "LIMPET_CGROUP_MODE=%s: expected v1, hybrid or v2", s);
-	return 0;
-}
-
 /* In a fake tree statfs() reports the temp dir's filesystem: go by the files. */
 static int cgroup_mode_from_files(const char *root, enum lp_board_cgroup_mode *mode,
 				  struct lp_err *err)
@@ -382,10 +370,18 @@ static int cgroup_mode_from_statfs(enum lp_board_cgroup_mode *mode, struct lp_er
 
 static int probe_cgroup_mode(const char *root, struct lp_board *b, struct lp_err *err)
 {
-	const char *forced = getenv("LIMPET_CGROUP_MODE");
+	enum lp_cgroup_mode forced;
+	bool hybrid;
+	int set = lp_cgroup_mode_override(&forced, &hybrid, err);
 
-	if (forced && forced[0])
-		return parse_cgroup_mode(forced, &b->cgroup_mode, err);
+	if (set < 0)
+		return -1;
+	if (set) {
+		b->cgroup_mode = forced == LP_CGROUP_V2 ? LP_BOARD_CGROUP_V2
+			       : hybrid		       ? LP_BOARD_CGROUP_HYBRID
+						       : LP_BOARD_CGROUP_V1;
+		return 0;
+	}
 	if (root[0])
 		return cgroup_mode_from_files(root, &b->cgroup_mode, err);
 	return cgroup_mode_from_statfs(&b->cgroup_mode, err);

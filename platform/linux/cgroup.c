@@ -238,18 +238,35 @@ static bool any_v1_controller(void)
 	return false;
 }
 
-enum lp_cgroup_mode lp_cgroup_mode(void)
+int lp_cgroup_mode_override(enum lp_cgroup_mode *mode, bool *hybrid, struct lp_err *err)
 {
 	const char *forced = getenv("LIMPET_CGROUP_MODE");
-	struct statfs sfs;
 
-	if (forced && *forced) {
-		if (!strcmp(forced, "v1"))
-			return LP_CGROUP_V1;
-		if (!strcmp(forced, "v2"))
-			return LP_CGROUP_V2;
-		return LP_CGROUP_NONE;
+	*hybrid = false;
+	if (!forced || !*forced)
+		return 0;
+	if (!strcmp(forced, "v1") || !strcmp(forced, "hybrid")) {
+		*mode = LP_CGROUP_V1;
+		*hybrid = forced[0] == 'h';
+	} else if (!strcmp(forced, "v2")) {
+		*mode = LP_CGROUP_V2;
+	} else {
+		return lp_fail(err, EINVAL, "LIMPET_CGROUP_MODE=%s: expected v1, hybrid or v2",
+			       forced);
 	}
+	return 1;
+}
+
+enum lp_cgroup_mode lp_cgroup_mode(void)
+{
+	enum lp_cgroup_mode forced = LP_CGROUP_NONE;
+	struct lp_err err = { 0 };
+	struct statfs sfs;
+	bool hybrid;
+	int set = lp_cgroup_mode_override(&forced, &hybrid, &err);
+
+	if (set != 0)
+		return forced; /* NONE when it is not a mode */
 	if (statfs(lp_cgroup_root(), &sfs) == 0 && sfs.f_type == CGROUP2_SUPER_MAGIC)
 		return LP_CGROUP_V2;
 	/* Hybrid systems land here too: their cgroup2 at ROOT/unified has no controllers. */
@@ -273,7 +290,8 @@ const char *lp_cgroup_mode_name(enum lp_cgroup_mode mode)
 
 static const struct lp_cgroup_ops *backend(struct lp_err *err)
 {
-	const char *forced = getenv("LIMPET_CGROUP_MODE");
+	enum lp_cgroup_mode forced;
+	bool hybrid;
 
 	switch (lp_cgroup_mode()) {
 	case LP_CGROUP_V1:
@@ -293,9 +311,7 @@ static const struct lp_cgroup_ops *backend(struct lp_err *err)
 	case LP_CGROUP_NONE:
 		break;
 	}
-	if (forced && *forced)
-		lp_fail(err, EINVAL, "LIMPET_CGROUP_MODE=%s: expected v1 or v2", forced);
-	else
+	if (lp_cgroup_mode_override(&forced, &hybrid, err) == 0)
 		lp_fail(err, ENOENT, "no cgroup hierarchy at %s: neither cgroup2 nor v1 controllers are mounted",
 			lp_cgroup_root());
 	return NULL;

@@ -263,6 +263,22 @@ static void test_cgroup_mode_from_fake_tree(void **state)
 	assert_false(b.ctrl[LP_CTRL_IO].subtree);
 }
 
+/* The override means the same here as to the runtime (lp_cgroup_mode). */
+static void test_cgroup_mode_override(void **state)
+{
+	struct fake_root *fr = *state;
+	struct lp_board b;
+
+	fake_x86_64_box(fr);
+	fake_v2(fr, "cpu pids\n", "");
+	setenv("LIMPET_CGROUP_MODE", "hybrid", 1);
+	probe_ok(&b);
+	assert_int_equal(b.cgroup_mode, LP_BOARD_CGROUP_HYBRID);
+	setenv("LIMPET_CGROUP_MODE", "v1", 1);
+	probe_ok(&b);
+	assert_int_equal(b.cgroup_mode, LP_BOARD_CGROUP_V1);
+}
+
 /* Off the Pi, the fix is the kernel parameter, or removing the one that disables. */
 static void test_x86_64_memory_fix(void **state)
 {
@@ -382,7 +398,7 @@ static void test_bad_cgroup_mode_override(void **state)
 	(void)state;
 	setenv("LIMPET_CGROUP_MODE", "v3", 1);
 	assert_int_equal(lp_board_probe(&b, &err), -1);
-	assert_non_null(strstr(err.msg, "LIMPET_CGROUP_MODE"));
+	assert_non_null(strstr(err.msg, "LIMPET_CGROUP_MODE=v3: expected v1, hybrid or v2"));
 }
 
 int main(void)
@@ -395,6 +411,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_x86_64_v2_required_controllers, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cgroup_mode_from_fake_tree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cgroup_mode_override, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_x86_64_memory_fix, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_v1_without_memcg_v1, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_overlay, setup, teardown),

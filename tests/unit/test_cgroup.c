@@ -162,6 +162,9 @@ static void test_root_and_mode_names(void **state)
 	assert_int_equal(lp_cgroup_mode(), LP_CGROUP_V1);
 	setenv("LIMPET_CGROUP_MODE", "v2", 1);
 	assert_int_equal(lp_cgroup_mode(), LP_CGROUP_V2);
+	/* what doctor reports as hybrid runs containers on its v1 controllers */
+	setenv("LIMPET_CGROUP_MODE", "hybrid", 1);
+	assert_int_equal(lp_cgroup_mode(), LP_CGROUP_V1);
 	assert_string_equal(lp_cgroup_mode_name(LP_CGROUP_V1), "v1");
 	assert_string_equal(lp_cgroup_mode_name(LP_CGROUP_V2), "v2");
 	assert_string_equal(lp_cgroup_mode_name(LP_CGROUP_NONE), "none");
@@ -191,7 +194,7 @@ static void test_bad_mode_env(void **state)
 	setenv("LIMPET_CGROUP_MODE", "v3", 1);
 	assert_int_equal(lp_cgroup_mode(), LP_CGROUP_NONE);
 	assert_int_equal(lp_cgroup_setup("/limpet/c1", &limits, NULL, 0, 1, &err), -1);
-	assert_msg_has(&err, "LIMPET_CGROUP_MODE=v3");
+	assert_msg_has(&err, "LIMPET_CGROUP_MODE=v3: expected v1, hybrid or v2");
 }
 
 static void test_bad_paths(void **state)
