@@ -26,6 +26,15 @@ int lp_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
 /* Print "limpet CMD: message" to stderr and return LP_EXIT_FAILURE. */
 int lp_cmd_fail(const char *cmd, const struct lp_err *err);
 
+/* A command's --trust PEM options, trusted on top of the config's keys (lp_host_trust). */
+#define LP_TRUST_ARGS_MAX 16
+struct lp_trust_args {
+	const char *pem[LP_TRUST_ARGS_MAX];
+	size_t n;
+};
+/* Take one --trust PEM; past LP_TRUST_ARGS_MAX, an error saying so. */
+int lp_trust_arg(struct lp_trust_args *a, const char *pem, struct lp_err *err);
+
 /* One entry point per subcommand (agent/cli/cmd_*.c). */
 int cmd_run(int argc, char **argv, struct lp_globals *g);
 int cmd_ps(int argc, char **argv, struct lp_globals *g);

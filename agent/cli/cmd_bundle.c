@@ -240,9 +240,8 @@ int cmd_import(int argc, char **argv, struct lp_globals *g)
 		{ "trust", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *extra[16];
-	size_t n_extra = 0;
-	struct lp_trust trust;
+	cleanup_trust struct lp_trust trust = { 0 };
+	struct lp_trust_args extra = { 0 };
 	struct lp_err err = { 0 };
 	enum lp_apply_result r;
 	int opt;
@@ -250,17 +249,17 @@ int cmd_import(int argc, char **argv, struct lp_globals *g)
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (opt != 't' || n_extra == ARRAY_SIZE(extra))
+		if (opt != 't')
 			return lp_usage_error("import", "%s: unknown option or missing value",
 					      argv[optind - 1]);
-		extra[n_extra++] = optarg;
+		if (lp_trust_arg(&extra, optarg, &err) < 0)
+			return lp_usage_error("import", "%s", err.msg);
 	}
 	if (optind + 1 != argc)
 		return lp_usage_error("import", "needs one PATH: a folder with limpet/ in it, or "
 						"a block device");
-	if (lp_import_trust(&g->host, extra, n_extra, &trust, &err) < 0)
+	if (lp_host_trust(&g->host, extra.pem, extra.n, &trust, &err) < 0)
 		return lp_cmd_fail("import", &err);
 	r = lp_usb_import(&g->host, argv[optind], &trust, "limpet import", &err);
-	lp_trust_free(&trust);
 	return lp_apply_finish("import", argv[optind], r, &err);
 }

@@ -44,43 +44,31 @@ static int deploy_check(int argc, char **argv, struct lp_globals *g)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct lp_deployment d;
-	struct lp_trust trust;
+	cleanup_trust struct lp_trust trust = { 0 };
+	struct lp_trust_args extra = { 0 };
 	struct lp_err err = { 0 };
 	unsigned char digest[32];
 	const char *sig = NULL, *device = NULL;
-	char **k;
 	int opt, rc = 0;
 
-	lp_trust_init(&trust);
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (opt == 't' && lp_trust_add_key(&trust, optarg, &err) < 0) {
-			lp_trust_free(&trust);
-			return lp_cmd_fail("deploy check", &err);
-		} else if (opt == 's') {
+		if (opt == 't' && lp_trust_arg(&extra, optarg, &err) < 0)
+			return lp_usage_error("deploy check", "%s", err.msg);
+		else if (opt == 's')
 			sig = optarg;
-		} else if (opt == 'd') {
+		else if (opt == 'd')
 			device = optarg;
-		} else if (opt != 't') {
-			lp_trust_free(&trust);
+		else if (opt != 't')
 			return lp_usage_error("deploy check", "%s: unknown option or missing value",
 					      argv[optind - 1]);
-		}
 	}
-	if (optind + 1 != argc) {
-		lp_trust_free(&trust);
+	if (optind + 1 != argc)
 		return lp_usage_error("deploy check", "needs exactly one deployment FILE");
-	}
-	for (k = g->host.cfg.trusted_keys; k && *k; k++)
-		if (lp_trust_add_key(&trust, *k, &err) < 0) {
-			lp_trust_free(&trust);
-			return lp_cmd_fail("deploy check", &err);
-		}
-	if (lp_deploy_load_signed(argv[optind], sig, &trust, &d, digest, &err) < 0) {
-		lp_trust_free(&trust);
+	if (lp_host_trust(&g->host, extra.pem, extra.n, &trust, &err) < 0 ||
+	    lp_deploy_load_signed(argv[optind], sig, &trust, &d, digest, &err) < 0)
 		return lp_cmd_fail("deploy check", &err);
-	}
 	print_summary(&d, digest);
 	/* Version 0: as a fresh device sees it; the running version comes with the agent. */
 	if (device && lp_deploy_check_applicable(&d, 0, lp_wall_s(), device, NULL, &err) < 0)
@@ -88,7 +76,6 @@ static int deploy_check(int argc, char **argv, struct lp_globals *g)
 	else if (device)
 		printf("applicable to %s\n", device);
 	lp_deploy_free(&d);
-	lp_trust_free(&trust);
 	return rc;
 }
 
@@ -129,9 +116,8 @@ static int deploy_apply(int argc, char **argv, struct lp_globals *g)
 	struct lp_fetch_opts fetch = { .ca_file = f->ca, .cert_file = f->cert, .key_file = f->key,
 				       .max_bytes_per_s = f->max_download_rate, .progress = true };
 	struct lp_apply_opts o = { .fetch = &fetch, .log_prefix = "limpet deploy" };
-	const char *extra[16];
-	size_t n_extra = 0;
-	struct lp_trust trust;
+	cleanup_trust struct lp_trust trust = { 0 };
+	struct lp_trust_args extra = { 0 };
 	struct lp_err err = { 0 };
 	enum lp_apply_result r;
 	int opt;
@@ -139,22 +125,21 @@ static int deploy_apply(int argc, char **argv, struct lp_globals *g)
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (opt == 't' && n_extra < ARRAY_SIZE(extra))
-			extra[n_extra++] = optarg;
+		if (opt == 't' && lp_trust_arg(&extra, optarg, &err) < 0)
+			return lp_usage_error("deploy", "%s", err.msg);
 		else if (opt == 's')
 			o.sig = optarg;
-		else
+		else if (opt != 't')
 			return lp_usage_error("deploy", "%s: unknown option or missing value",
 					      argv[optind - 1]);
 	}
 	if (optind + 1 != argc)
 		return lp_usage_error("deploy", "needs exactly one deployment FILE");
 	o.doc = argv[optind];
-	if (lp_import_trust(&g->host, extra, n_extra, &trust, &err) < 0)
+	if (lp_host_trust(&g->host, extra.pem, extra.n, &trust, &err) < 0)
 		return lp_cmd_fail("deploy", &err);
 	o.trust = &trust;
 	r = lp_deploy_apply(&g->host, &o, &err);
-	lp_trust_free(&trust);
 	return lp_apply_finish("deploy", o.doc, r, &err);
 }
 

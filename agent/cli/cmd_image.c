@@ -29,10 +29,9 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 	};
 	struct lp_import_opts o = { .allow_unsigned = g->host.cfg.allow_unsigned };
 	struct lp_err err = { 0 };
-	struct lp_trust trust;
-	const char *extra[16];
+	cleanup_trust struct lp_trust trust = { 0 };
+	struct lp_trust_args extra = { 0 };
 	char *name = NULL;
-	size_t n_extra = 0;
 	int opt, rc;
 
 	optind = 1;
@@ -44,9 +43,9 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 			o.name = optarg;
 		else if (opt == 'p')
 			o.platform = optarg;
-		else if (opt == 't' && n_extra < ARRAY_SIZE(extra))
-			extra[n_extra++] = optarg;
-		else
+		else if (opt == 't' && lp_trust_arg(&extra, optarg, &err) < 0)
+			return lp_usage_error("image import", "%s", err.msg);
+		else if (opt != 't')
 			return lp_usage_error("image import", "%s: unknown option or missing value",
 					      argv[optind - 1]);
 	}
@@ -55,13 +54,10 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 	o.file = argv[optind];
 	if (o.name && lp_image_name_valid(o.name, &err) < 0)
 		return lp_usage_error("image import", "--name: %s", err.msg);
-	if (lp_import_trust(&g->host, extra, n_extra, &trust, &err) < 0) {
-		lp_trust_free(&trust);
+	if (lp_host_trust(&g->host, extra.pem, extra.n, &trust, &err) < 0)
 		return lp_cmd_fail("image import", &err);
-	}
 	o.trust = &trust;
 	rc = lp_image_import(&g->host, &o, &name, &err);
-	lp_trust_free(&trust);
 	if (rc < 0)
 		return lp_cmd_fail("image import", &err);
 	printf("%s\n", name);

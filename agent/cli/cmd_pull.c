@@ -23,12 +23,9 @@
 #include "agent/image/store.h"
 #include "agent/trust/trust.h"
 
-#define MAX_TRUST_ARGS 16
-
 struct pull {
 	const char *url;
-	const char *extra_trust[MAX_TRUST_ARGS];	/* --trust, on top of the config's */
-	size_t n_extra_trust;
+	struct lp_trust_args extra_trust;
 	struct lp_import_opts import;
 	struct lp_fetch_opts fetch;
 	int64_t size;					/* --size; -1: not pinned */
@@ -81,10 +78,7 @@ static int apply_option(struct pull *p, int opt, const char *arg, struct lp_err 
 {
 	switch (opt) {
 	case OPT_TRUST:
-		if (p->n_extra_trust == MAX_TRUST_ARGS)
-			return lp_fail(err, E2BIG, "--trust: at most %d keys", MAX_TRUST_ARGS);
-		p->extra_trust[p->n_extra_trust++] = arg;
-		return 0;
+		return lp_trust_arg(&p->extra_trust, arg, err);
 	case OPT_NAME:
 		p->import.name = arg;
 		return lp_image_name_valid(arg, err) < 0 ? lp_prefix(err, "--name") : 0;
@@ -269,10 +263,10 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 {
 	bool import_tried = false;
 	unsigned char digest[LP_SHA256_LEN];
-	struct lp_trust trust;
+	cleanup_trust struct lp_trust trust = { 0 };
 	int rc;
 
-	rc = lp_import_trust(&g->host, p->extra_trust, p->n_extra_trust, &trust, err);
+	rc = lp_host_trust(&g->host, p->extra_trust.pem, p->extra_trust.n, &trust, err);
 	if (rc == 0)
 		rc = download_paths(g, p, err);
 	if (rc == 0)
@@ -291,7 +285,6 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 			blame_url(p, err);
 	}
 	clean_up(p, rc == 0, import_tried, g->host.cfg.fleet.keep_downloads);
-	lp_trust_free(&trust);
 	return rc;
 }
 

@@ -115,21 +115,6 @@ int cmd_image_sign(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
-/* --trust keys first, then the config's: the first key that verifies is named. */
-static int load_keys(struct lp_trust *t, char **given, size_t n_given, char **configured,
-		     struct lp_err *err)
-{
-	size_t i;
-
-	for (i = 0; i < n_given; i++)
-		if (lp_trust_add_key(t, given[i], err) < 0)
-			return -1;
-	for (i = 0; configured && configured[i]; i++)
-		if (lp_trust_add_key(t, configured[i], err) < 0)
-			return -1;
-	return 0;
-}
-
 static int verify_file(struct lp_trust *t, const char *file, const char *sig_opt,
 		       struct lp_err *err)
 {
@@ -155,32 +140,26 @@ int cmd_image_verify(int argc, char **argv, struct lp_globals *g)
 		{ "trust", required_argument, NULL, 't' },
 		{ NULL, 0, NULL, 0 },
 	};
-	cleanup_free char **given = calloc((size_t)argc, sizeof(*given));
+	cleanup_trust struct lp_trust trust = { 0 };
+	struct lp_trust_args given = { 0 };
 	struct lp_err err = { 0 };
-	struct lp_trust trust;
-	size_t n_given = 0;
-	int opt, ret;
+	int opt;
 
-	if (!given) {
-		lp_fail(&err, ENOMEM, "out of memory");
-		return lp_cmd_fail("image verify", &err);
-	}
 	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
 		if (opt != 't')
 			return lp_usage_error("image verify", "%s: unknown option or missing value",
 					      argv[optind - 1]);
-		given[n_given++] = optarg;
+		if (lp_trust_arg(&given, optarg, &err) < 0)
+			return lp_usage_error("image verify", "%s", err.msg);
 	}
 	if (optind == argc || argc - optind > 2)
 		return lp_usage_error("image verify",
 				      "usage: image verify [--trust PEM]... FILE [SIG]");
-	lp_trust_init(&trust);
-	ret = load_keys(&trust, given, n_given, g->host.cfg.trusted_keys, &err);
-	if (ret == 0)
-		ret = verify_file(&trust, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL,
-				  &err);
-	lp_trust_free(&trust);
-	return ret < 0 ? lp_cmd_fail("image verify", &err) : 0;
+	if (lp_host_trust(&g->host, given.pem, given.n, &trust, &err) < 0 ||
+	    verify_file(&trust, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL,
+			&err) < 0)
+		return lp_cmd_fail("image verify", &err);
+	return 0;
 }

@@ -100,6 +100,14 @@ int lp_cmd_fail(const char *cmd, const struct lp_err *err)
 	return LP_EXIT_FAILURE;
 }
 
+int lp_trust_arg(struct lp_trust_args *a, const char *pem, struct lp_err *err)
+{
+	if (a->n == LP_TRUST_ARGS_MAX)
+		return lp_fail(err, E2BIG, "--trust: at most %d keys", LP_TRUST_ARGS_MAX);
+	a->pem[a->n++] = pem;
+	return 0;
+}
+
 int cmd_version(int argc, char **argv, struct lp_globals *g)
 {
 	(void)g;

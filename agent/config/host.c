@@ -7,6 +7,25 @@
 
 #include "platform/lib/util.h"
 
+int lp_host_trust(const struct lp_host *host, const char *const *extra, size_t n_extra,
+		  struct lp_trust *t, struct lp_err *err)
+{
+	char **k;
+	size_t i;
+
+	lp_trust_init(t);
+	for (i = 0; i < n_extra; i++)
+		if (lp_trust_add_key(t, extra[i], err) < 0)
+			goto fail;
+	for (k = host->cfg.trusted_keys; k && *k; k++)
+		if (lp_trust_add_key(t, *k, err) < 0)
+			goto fail;
+	return 0;
+fail:
+	lp_trust_free(t);
+	return -1;
+}
+
 int lp_host_dirs(struct lp_host *host, const char *root_opt, struct lp_err *err)
 {
 	const char *root = root_opt ? root_opt : host->cfg.root;

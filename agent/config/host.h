@@ -11,6 +11,7 @@
 #include <limits.h>
 
 #include "agent/config/config.h"
+#include "agent/trust/trust.h"
 #include "platform/lib/err.h"
 
 struct lp_host {
@@ -24,5 +25,14 @@ struct lp_host {
  * cfg.root and then keeps run-time state beside it, as ROOT/run).
  */
 int lp_host_dirs(struct lp_host *host, const char *root_opt, struct lp_err *err);
+
+/*
+ * The keys this host trusts: the n_extra PEM files a command was given
+ * (--trust), then the config's trusted_keys.  A signature is credited to
+ * the first that verifies it, so a key named on the command line is the
+ * one reported.  On failure t is left empty.
+ */
+int lp_host_trust(const struct lp_host *host, const char *const *extra, size_t n_extra,
+		  struct lp_trust *t, struct lp_err *err);
 
 #endif

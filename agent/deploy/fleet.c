@@ -211,7 +211,7 @@ static int poller_init(struct poller *p, const struct lp_host *host, struct lp_e
 		    p->incoming) < 0 ||
 	    lp_mkdir_p(p->incoming, 0700, err) < 0)
 		return -1;
-	if (lp_import_trust(host, NULL, 0, &p->trust, err) < 0)
+	if (lp_host_trust(host, NULL, 0, &p->trust, err) < 0)
 		return -1;
 	if (lp_board_probe(&b, err) < 0)
 		snprintf(p->board, sizeof(p->board), "unknown");

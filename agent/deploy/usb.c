@@ -358,7 +358,7 @@ int lp_usb_open(const struct lp_host *host, const char *log_prefix, struct lp_us
 		lp_fail_errno(err, "bind the uevent socket");
 		goto fail;
 	}
-	if (private_mounts(err) < 0 || lp_import_trust(host, NULL, 0, &u->trust, err) < 0)
+	if (private_mounts(err) < 0 || lp_host_trust(host, NULL, 0, &u->trust, err) < 0)
 		goto fail;
 	snprintf(u->board, sizeof(u->board), "%s",
 		 lp_board_probe(&b, err) == 0 ? b.model : "unknown");

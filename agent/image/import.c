@@ -986,23 +986,6 @@ static void importer_free(struct importer *im)
 	lp_store_close(&im->st); /* also removes what is left in staging */
 }
 
-int lp_import_trust(const struct lp_host *host, const char *const *extra, size_t n_extra,
-		    struct lp_trust *t,
-		    struct lp_err *err)
-{
-	char **k;
-	size_t i;
-
-	lp_trust_init(t);
-	for (k = host->cfg.trusted_keys; k && *k; k++)
-		if (lp_trust_add_key(t, *k, err) < 0)
-			return -1;
-	for (i = 0; i < n_extra; i++)
-		if (lp_trust_add_key(t, extra[i], err) < 0)
-			return -1;
-	return 0;
-}
-
 int lp_image_import(const struct lp_host *host, const struct lp_import_opts *o, char **name_out,
 		    struct lp_err *err)
 {

@@ -45,11 +45,6 @@ struct lp_import_opts {
 	const unsigned char *file_sha256;
 };
 
-/* The keys a signature may be from: the config's trust list, then extra (--trust). */
-int lp_import_trust(const struct lp_host *host, const char *const *extra, size_t n_extra,
-		    struct lp_trust *t,
-		    struct lp_err *err);
-
 /*
  * On success *name_out (malloc'd) is the image's name in the store; the
  * names one a line when the archive holds several images and o->name did

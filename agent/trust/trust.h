@@ -74,7 +74,9 @@ void lp_trust_init(struct lp_trust *t);
  * A path added before is not added twice.
  */
 int lp_trust_add_key(struct lp_trust *t, const char *pem_path, struct lp_err *err);
+/* Leaves t empty, as lp_trust_init does: freeing twice is harmless. */
 void lp_trust_free(struct lp_trust *t);
+#define cleanup_trust __attribute__((cleanup(lp_trust_free)))
 
 /*
  * Check the signature in sig_path (DER, or the base64 of it) over digest

@@ -104,6 +104,13 @@ out=$(L -c "$T/trust.conf" image verify img.tar 2>&1)
 is "$?: $out" "0: img.tar: signed by $T/ec.pub" "the config's trust list is used"
 out=$(L -c "$T/trust.conf" image verify --trust rsa.pub img.tar rsa.sig 2>&1)
 is "$?: $out" "0: img.tar: signed by rsa.pub" "--trust adds to it"
+many=()
+for i in $(seq 17); do many+=(--trust ec.pub); done
+for cmd in "image verify" "image import" "image pull" "deploy" "deploy check" "import"; do
+	# shellcheck disable=SC2086
+	out=$(L $cmd "${many[@]}" img.tar 2>&1)
+	is "$?: $out" "2: limpet $cmd: --trust: at most 16 keys" "$cmd takes 16 --trust keys, and says so past that"
+done
 printf 'trust = [ "keys/release.pem" ];\n' >relative.conf
 out=$(L -c "$T/relative.conf" image verify img.tar 2>&1)
 is "$?: $out" "2: limpet: $T/relative.conf:1: trust: element 0: 'keys/release.pem' is not an absolute path" \
