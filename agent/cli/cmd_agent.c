@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,17 +26,7 @@
 #include "agent/daemon/sdnotify.h"
 #include "agent/daemon/supervise.h"
 
-static void log_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void log_line(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "limpet agent: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+#define AGENT "limpet agent"
 
 /*
  * One agent per state directory: the lock lives as long as this process,
@@ -125,7 +114,7 @@ static void recover_deployment(struct lp_supervisor *sv, struct lp_globals *g)
 
 	lp_sd_watchdog();
 	if (lp_deploy_recover(&g->host, &self, "limpet agent", &err) < 0)
-		log_line("%s", err.msg);
+		lp_say(AGENT, "%s", err.msg);
 }
 
 /*
@@ -154,7 +143,7 @@ static void restart_left(struct lp_supervisor *sv, struct lp_globals *g, const c
 	lp_ct_free(ct);
 	if (lock < 0 || lp_ct_load(&g->host, name, ct, &err) < 0) {
 		if (err.code != ENOENT)
-			log_line("%s", err.msg);
+			lp_say(AGENT, "%s", err.msg);
 		return;
 	}
 	if (!restarts_unattended(ct)) {
@@ -163,7 +152,7 @@ static void restart_left(struct lp_supervisor *sv, struct lp_globals *g, const c
 	}
 	ct->st.restarts++;
 	if (lp_sv_start(sv, ct, NULL, &err) < 0)
-		log_line("%s", err.msg);
+		lp_say(AGENT, "%s", err.msg);
 }
 
 /* What an earlier agent left: adopt what runs, note what died meanwhile. */
@@ -175,7 +164,7 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 
 	lp_ct_sweep(&g->host);
 	if (lp_ct_names(&g->host, &names, &n, &err) < 0) {
-		log_line("%s", err.msg);
+		lp_say(AGENT, "%s", err.msg);
 		return;
 	}
 	for (i = 0; i < n; i++) {
@@ -189,7 +178,7 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 			continue;
 
 		if (lp_ct_load(&g->host, names[i], &ct, &err) < 0) {
-			log_line("%s", err.msg);
+			lp_say(AGENT, "%s", err.msg);
 			continue;
 		}
 		want = config_entry(g, names[i]);
@@ -199,24 +188,24 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 			continue;
 		}
 		if (lp_ct_alive(&ct) && (!want || same_config(want, &ct.cfg))) {
-			log_line("container %s: adopted (pid %d)", names[i], (int)ct.st.pid);
+			lp_say(AGENT, "container %s: adopted (pid %d)", names[i], (int)ct.st.pid);
 			if (lp_sv_adopt(sv, &ct, &err) < 0)
-				log_line("%s", err.msg);
+				lp_say(AGENT, "%s", err.msg);
 			continue;
 		}
 		if (lp_ct_alive(&ct)) {
-			log_line("container %s: config changed, replacing it", names[i]);
+			lp_say(AGENT, "container %s: config changed, replacing it", names[i]);
 			if (lp_ct_stop(&ct, g->host.cfg.stop_timeout_ms, &err) < 0)
-				log_line("%s", err.msg);
+				lp_say(AGENT, "%s", err.msg);
 		} else if (ct.st.status == LP_CT_RUNNING) {
 			/* It ended while no agent was there to see how. */
 			lp_ct_record_exit(&ct, false, 0, 0, &err);
-			log_line("container %s: exited while no agent was running", names[i]);
+			lp_say(AGENT, "container %s: exited while no agent was running", names[i]);
 		}
 		if (want) {
 			/* Config containers are re-created from the config below. */
 			if (lp_ct_remove(&ct, &err) < 0)
-				log_line("%s", err.msg);
+				lp_say(AGENT, "%s", err.msg);
 			lp_ct_free(&ct);
 		} else if (restarts_unattended(&ct)) {
 			restart_left(sv, g, names[i], &ct);
@@ -262,9 +251,9 @@ static void start_configured(struct lp_supervisor *sv, struct lp_globals *g)
 		json = lp_container_cfg_to_json(&g->host.cfg.containers[i], &err);
 		if (!json || lp_container_cfg_from_json(json, &copy, &err) < 0 ||
 		    start_new(sv, &copy, false, NULL, 0, &err) < 0)
-			log_line("%s", err.msg);
+			lp_say(AGENT, "%s", err.msg);
 		else
-			log_line("container %s: started", g->host.cfg.containers[i].name);
+			lp_say(AGENT, "container %s: started", g->host.cfg.containers[i].name);
 		free(json);
 	}
 }
@@ -325,7 +314,7 @@ static void on_request(struct lp_supervisor *sv, int conn)
 	const char *op;
 
 	if (lp_control_read(conn, &req, &err) < 0) {
-		log_line("%s", err.msg);
+		lp_say(AGENT, "%s", err.msg);
 		return;
 	}
 	op = json_string_value(json_object_get(req, "op"));
@@ -338,7 +327,7 @@ static void on_request(struct lp_supervisor *sv, int conn)
 	else
 		reply = json_pack("{s:s}", "error", "unknown request");
 	if (reply && lp_control_write(conn, reply, &err) < 0)
-		log_line("%s", err.msg);
+		lp_say(AGENT, "%s", err.msg);
 	json_decref(reply);
 	json_decref(req);
 }
@@ -357,7 +346,7 @@ static int spawn_updater(struct lp_supervisor *sv)
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		log_line("updater: fork: %s", strerror(errno));
+		lp_say(AGENT, "updater: fork: %s", strerror(errno));
 		return -1;
 	}
 	if (pid == 0) {
@@ -372,12 +361,12 @@ static int spawn_updater(struct lp_supervisor *sv)
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		lp_fleet_run(sv->host, &err);
-		log_line("fleet: %s", err.msg);
+		lp_say(AGENT, "fleet: %s", err.msg);
 		_exit(1);
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
-		log_line("updater: pidfd: %s", strerror(errno));
+		lp_say(AGENT, "updater: pidfd: %s", strerror(errno));
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 	}
@@ -406,7 +395,7 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 	sv.on_request = on_request;
 	if (g->host.cfg.fleet.server || g->host.cfg.usb.enabled)
 		sv.spawn_worker = spawn_updater;
-	log_line("limpet %s supervising %s (config %s)", LIMPET_VERSION, g->host.root,
+	lp_say(AGENT, "limpet %s supervising %s (config %s)", LIMPET_VERSION, g->host.root,
 		 g->host.cfg.path ? g->host.cfg.path : "none: defaults");
 	sv.on_tick = agent_tick;
 	lp_sd_status("adopting and starting containers");
@@ -423,7 +412,7 @@ int cmd_agent(int argc, char **argv, struct lp_globals *g)
 	close(lock_fd);
 	if (rc < 0)
 		return lp_cmd_fail("agent", &err);
-	log_line("stopping; containers keep running");
+	lp_say(AGENT, "stopping; containers keep running");
 	return 0;
 fail:
 	lp_sd_status("failed: %s", err.msg);

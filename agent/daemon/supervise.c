@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,17 +30,10 @@ struct lp_sv_entry {
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
 
-static void say(const struct lp_supervisor *sv, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void say(const struct lp_supervisor *sv, const char *fmt, ...)
+/* Its lines are the agent's, or a foreground run's own. */
+static const char *prefix(const struct lp_supervisor *sv)
 {
-	va_list ap;
-
-	fprintf(stderr, "limpet%s: ", sv->foreground ? "" : " agent");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
+	return sv->foreground ? "limpet" : "limpet agent";
 }
 
 int lp_sv_init(struct lp_supervisor *sv, const struct lp_host *host, bool foreground,
@@ -162,7 +154,7 @@ static void rotate_log(struct lp_supervisor *sv, struct lp_sv_entry *e)
 
 	if (e->ct.st.detached &&
 	    lp_log_rotate(e->ct.log_path, cfg->log_max_size, cfg->log_files, &err) < 0)
-		say(sv, "container %s: %s", e->ct.cfg.name, err.msg);
+		lp_say(prefix(sv), "container %s: %s", e->ct.cfg.name, err.msg);
 }
 
 static int start_entry(struct lp_supervisor *sv, struct lp_sv_entry *e, struct lp_err *err)
@@ -239,15 +231,17 @@ static void describe_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	const char *name = e->ct.cfg.name;
 
 	if (st->oom_killed)
-		say(sv, "container %s was killed by the OOM killer (memory limit %lld bytes)",
-		    name, (long long)e->ct.cfg.limits.memory);
+		lp_say(prefix(sv),
+		       "container %s was killed by the OOM killer (memory limit %lld bytes)", name,
+		       (long long)e->ct.cfg.limits.memory);
 	else if (!sv->foreground && st->exit_unknown)
-		say(sv, "container %s exited (status unknown: it was started by an earlier agent)",
-		    name);
+		lp_say(prefix(sv),
+		       "container %s exited (status unknown: it was started by an earlier agent)",
+		       name);
 	else if (!sv->foreground && st->signal)
-		say(sv, "container %s was killed by signal %d", name, st->signal);
+		lp_say(prefix(sv), "container %s was killed by signal %d", name, st->signal);
 	else if (!sv->foreground)
-		say(sv, "container %s exited with code %d", name, st->exit_code);
+		lp_say(prefix(sv), "container %s exited with code %d", name, st->exit_code);
 }
 
 static void plan_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
@@ -263,7 +257,8 @@ static void plan_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 		return;
 	if (r->policy == LP_RESTART_ON_FAILURE && r->max_retries &&
 	    st->restarts >= r->max_retries) {
-		say(sv, "container %s: giving up after %d restarts", e->ct.cfg.name, st->restarts);
+		lp_say(prefix(sv), "container %s: giving up after %d restarts", e->ct.cfg.name,
+		       st->restarts);
 		return;
 	}
 	/* A run that lasted a while was healthy: start the backoff over. */
@@ -271,7 +266,7 @@ static void plan_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	delay = lp_restart_delay_ms(e->attempt);
 	e->restart_at = now + delay;
 	e->done = false;
-	say(sv, "container %s: restarting in %lld ms", e->ct.cfg.name, (long long)delay);
+	lp_say(prefix(sv), "container %s: restarting in %lld ms", e->ct.cfg.name, (long long)delay);
 }
 
 static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
@@ -303,7 +298,7 @@ static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 		return;
 	}
 	if (lp_ct_record_exit(&e->ct, have, code, sig, &err) < 0)
-		say(sv, "%s", err.msg);
+		lp_say(prefix(sv), "%s", err.msg);
 	close(lock);
 	lock = -1;
 	rotate_log(sv, e);
@@ -319,7 +314,7 @@ static void do_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	cleanup_fd int lock = lp_ct_lock(&e->ct, &err);
 
 	if (lock < 0)
-		say(sv, "%s", err.msg);
+		lp_say(prefix(sv), "%s", err.msg);
 	if (lock < 0 || !refresh_state(sv, e) || e->ct.st.stop_requested) {
 		e->restart_at = 0;
 		e->done = true;
@@ -328,7 +323,7 @@ static void do_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	e->ct.st.restarts++;
 	if (start_entry(sv, e, &err) == 0)
 		return;
-	say(sv, "%s", err.msg);
+	lp_say(prefix(sv), "%s", err.msg);
 	/* Failing to start counts as a failed run: the policy decides what next. */
 	e->ct.st.exit_code = e->proc.exec_errno == ENOENT ? 127 : 126;
 	e->ct.st.status = LP_CT_EXITED;
@@ -407,7 +402,7 @@ static void finish_entries(struct lp_supervisor *sv)
 		}
 		if (e->ct.st.auto_remove && access(e->ct.dir, F_OK) == 0 &&
 		    lp_ct_remove(&e->ct, &err) < 0)
-			say(sv, "%s", err.msg);
+			lp_say(prefix(sv), "%s", err.msg);
 		entry_remove(sv, i);
 	}
 }
@@ -487,11 +482,11 @@ static void worker_exited(struct lp_supervisor *sv)
 	delay = lp_restart_delay_ms(sv->worker_attempt);
 	sv->worker_restart_at = now + delay;
 	if (si.si_code == CLD_EXITED)
-		say(sv, "updater (fleet, USB) exited with code %d; again in %lld ms", si.si_status,
-		    (long long)delay);
+		lp_say(prefix(sv), "updater (fleet, USB) exited with code %d; again in %lld ms",
+		       si.si_status, (long long)delay);
 	else
-		say(sv, "updater (fleet, USB) was killed by signal %d; again in %lld ms", si.si_status,
-		    (long long)delay);
+		lp_say(prefix(sv), "updater (fleet, USB) was killed by signal %d; again in %lld ms",
+		       si.si_status, (long long)delay);
 }
 
 static void stop_worker(struct lp_supervisor *sv)
@@ -578,7 +573,8 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 		}
 		if (pfd[3].revents && sv->worker_pidfd >= 0)
 			worker_exited(sv);
-		if (sv->spawn_worker && sv->worker_restart_at && sv->worker_restart_at <= lp_now_ms())
+		if (sv->spawn_worker && sv->worker_restart_at &&
+		    sv->worker_restart_at <= lp_now_ms())
 			start_worker(sv);
 		/*
 		 * A request may have removed entries since the poll (a deployment

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,17 +46,6 @@ int lp_apply_exit_code(enum lp_apply_result r)
 	};
 
 	return (size_t)r < ARRAY_SIZE(codes) ? codes[r] : 1;
-}
-
-void lp_deploy_say(const struct lp_apply_opts *o, const char *fmt, ...)
-{
-	char line[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	lp_say(o->log_prefix, "%s", line);
 }
 
 /* ---------------------------------------------------------------- containers */
@@ -287,7 +275,7 @@ static int switch_one(struct apply *a, const struct lp_deploy_container *c,
 	const struct lp_apply_opts *o = a->o;
 
 	if (!strcmp(e->new, e->old)) {
-		lp_deploy_say(o, "%s: unchanged, %s keeps running", e->name, e->old);
+		lp_say(o->log_prefix, "%s: unchanged, %s keeps running", e->name, e->old);
 		return 0;
 	}
 	if (lp_journal_step(&a->sw, err, "start %s", e->new) < 0)
@@ -295,19 +283,19 @@ static int switch_one(struct apply *a, const struct lp_deploy_container *c,
 	/* A leftover of an earlier attempt at this version would block the name. */
 	if (lp_switch_stop(&a->sw, e->new, true, err) < 0)
 		return -1;
-	lp_deploy_say(o, "starting %s", e->new);
+	lp_say(o->log_prefix, "starting %s", e->new);
 	if (agent_run(a, c, e->new, err) < 0)
 		return lp_prefix(err, "start %s", e->new);
 	if (lp_journal_step(&a->sw, err, "wait %s", e->new) < 0 ||
 	    lp_health_wait(a->host, e->new, &c->health, err) < 0)
 		return -1;
-	lp_deploy_say(o, "%s is healthy", e->new);
+	lp_say(o->log_prefix, "%s is healthy", e->new);
 	if (!e->old[0])
 		return 0;
 	if (lp_journal_step(&a->sw, err, "stop %s", e->old) < 0 ||
 	    lp_switch_stop(&a->sw, e->old, false, err) < 0)
 		return -1;
-	lp_deploy_say(o, "%s replaces %s", e->new, e->old);
+	lp_say(o->log_prefix, "%s replaces %s", e->new, e->old);
 	return 0;
 }
 
@@ -333,7 +321,7 @@ static int switch_over(struct apply *a, struct lp_err *err)
 		if (lp_journal_step(&a->sw, err, "stop %s", e->old) < 0 ||
 		    lp_switch_stop(&a->sw, e->old, false, err) < 0)
 			return -1;
-		lp_deploy_say(a->o, "%s stopped: the new deployment does not have it", e->old);
+		lp_say(a->o->log_prefix, "%s stopped: the new deployment does not have it", e->old);
 	}
 	return 0;
 }
@@ -358,7 +346,7 @@ static enum lp_apply_result settle(struct apply *a, struct lp_err *err)
 			a->settled = false;
 			return LP_APPLY_RETRY;
 		}
-		lp_deploy_say(a->o, "the agent is back: settling the switch to version %lld",
+		lp_say(a->o->log_prefix, "the agent is back: settling the switch to version %lld",
 			      (long long)a->d.version);
 	}
 	return r;
@@ -408,7 +396,7 @@ static enum lp_apply_result switch_and_settle(struct apply *a,
 			return settle(a, err);
 		a->sw.j.state = LP_J_SWITCHING; /* not on disk: back, as after a crash */
 	} else if (err->code != ENOTCONN) {
-		lp_deploy_say(o, "deployment version %lld failed: %s; rolling back",
+		lp_say(o->log_prefix, "deployment version %lld failed: %s; rolling back",
 			      (long long)a->d.version, err->msg);
 		if (current)
 			snprintf(why, sizeof(why),
@@ -423,8 +411,8 @@ static enum lp_apply_result switch_and_settle(struct apply *a,
 		a->sw.j.state = LP_J_SWITCHING;
 	}
 	/* The agent went away, or the journal cannot be written: not the version's fault. */
-	lp_deploy_say(o, "the switch to version %lld was cut short: %s", (long long)a->d.version,
-		      err->msg);
+	lp_say(o->log_prefix, "the switch to version %lld was cut short: %s",
+	       (long long)a->d.version, err->msg);
 	free(a->sw.j.error);
 	a->sw.j.error = strdup(err->msg);
 	return settle(a, err);
@@ -531,12 +519,12 @@ static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[L
 	if (lp_deploy_agent_call(host, json_pack("{s:s}", "op", "ping"), err) < 0)
 		return LP_APPLY_RETRY;
 	if (a->attempts)
-		lp_deploy_say(o,
+		lp_say(o->log_prefix,
 			      "applying deployment version %lld (running: %lld; attempt %d of %d)",
 			      (long long)a->d.version, (long long)current, a->attempts + 1,
 			      LP_DEPLOY_MAX_ATTEMPTS);
 	else
-		lp_deploy_say(o, "applying deployment version %lld (running: %lld)",
+		lp_say(o->log_prefix, "applying deployment version %lld (running: %lld)",
 			      (long long)a->d.version, (long long)current);
 	origin = realpath(o->doc, NULL);
 	r = lp_deploy_pull_images(host, o, o->origin ? o->origin : origin, &a->d, err);

@@ -105,7 +105,8 @@ static enum lp_apply_result pull_one(const struct lp_host *host, const struct lp
 			free(imported);
 			return LP_APPLY_RETRY;
 		}
-		lp_deploy_say(o, "%s: the archive of %s, imported already", c->cfg.image, imported);
+		lp_say(o->log_prefix, "%s: the archive of %s, imported already", c->cfg.image,
+		       imported);
 		free(imported);
 		return LP_APPLY_DONE;
 	}
@@ -123,7 +124,7 @@ static enum lp_apply_result pull_one(const struct lp_host *host, const struct lp
 			free(url);
 			return LP_APPLY_RETRY;
 		}
-		lp_deploy_say(o, "pulling %s (%lld bytes)", url, (long long)c->image_size);
+		lp_say(o->log_prefix, "pulling %s (%lld bytes)", url, (long long)c->image_size);
 		if (lp_fetch_file(url, dest, c->image_size, c->image_sha256, NULL, o->fetch,
 				  err) < 0) {
 			free(url);
@@ -135,7 +136,7 @@ static enum lp_apply_result pull_one(const struct lp_host *host, const struct lp
 	if (lp_image_import(host, &io, &imported, err) < 0)
 		r = err->code == ENOSPC || err->code == EAGAIN ? LP_APPLY_RETRY : LP_APPLY_REFUSED;
 	else
-		lp_deploy_say(o, "imported %s as %s", url, imported);
+		lp_say(o->log_prefix, "imported %s as %s", url, imported);
 	/* A bad archive is dropped too: the next attempt fetches it again. */
 	if (remote && (r != LP_APPLY_DONE || !host->cfg.fleet.keep_downloads))
 		unlink(dest);

@@ -12,8 +12,6 @@
 #define LP_DEPLOY_MAX_ATTEMPTS 3
 
 /* One progress line on stderr, after o->log_prefix. */
-void lp_deploy_say(const struct lp_apply_opts *o, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 
 /* Pull and import every image d needs that the store does not have yet. */
 enum lp_apply_result lp_deploy_pull_images(const struct lp_host *host,

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,25 +41,13 @@ struct poller {
 	int failures;
 };
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PREFIX ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* Remember err as the last error; log it unless it is what was logged last. */
 static void set_error(struct poller *p, const char *msg)
 {
 	free(p->last_error);
 	p->last_error = msg ? strdup(msg) : NULL;
 	if (msg && (!p->last_logged || strcmp(p->last_logged, msg)))
-		say("%s", msg);
+		lp_say(PREFIX, "%s", msg);
 	free(p->last_logged);
 	p->last_logged = msg ? strdup(msg) : NULL;
 }
@@ -105,7 +92,7 @@ static void report(struct poller *p)
 		p->sent_ms = lp_now_ms();
 	} else if (body) {
 		/* Kept unsent: the next poll tries again. */
-		say("status report: %s", err.msg);
+		lp_say(PREFIX, "status report: %s", err.msg);
 	}
 	free(body);
 	free(key);
@@ -142,7 +129,7 @@ static int poll_once(struct poller *p)
 
 	/* A `limpet deploy` killed mid-switch left it to whoever takes the lock next. */
 	if (lp_deploy_recover(p->host, NULL, PREFIX, &err) < 0)
-		say("%s", err.msg);
+		lp_say(PREFIX, "%s", err.msg);
 	if (lp_fetch_get(p->doc_url, p->etag, &body, &len, &etag, &status, LP_DEPLOY_MAX,
 			 &p->poll_fetch, &err) < 0) {
 		set_error(p, err.msg);
@@ -273,17 +260,18 @@ int lp_fleet_run(const struct lp_host *host, struct lp_err *err)
 		return -1;
 	}
 	if (host->cfg.usb.enabled && lp_usb_open(host, "limpet agent: usb", &usb, err) < 0) {
-		say("USB sticks will not be noticed: %s", err->msg);
+		lp_say(PREFIX, "USB sticks will not be noticed: %s", err->msg);
 		usb = NULL;
 		if (!f->server)
 			return -1;
 	}
 	if (f->server)
-		say("polling %s every %llds", p.doc_url, (long long)f->poll_interval_ms / 1000);
+		lp_say(PREFIX, "polling %s every %llds", p.doc_url,
+		       (long long)f->poll_interval_ms / 1000);
 	if (usb)
 		fprintf(stderr, "limpet agent: usb: watching for sticks with a limpet/ bundle\n");
 	if (lp_deploy_recover(host, NULL, PREFIX, err) < 0)
-		say("%s", err->msg);
+		lp_say(PREFIX, "%s", err->msg);
 	for (;;) {
 		uint32_t r = 0;
 

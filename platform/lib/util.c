@@ -557,11 +557,25 @@ int64_t lp_wall_s(void)
 	return (int64_t)time(NULL);
 }
 
+/*
+ * One write(2) per line: the agent, its updater and its probes share one
+ * stderr (a log file, a pipe to journald), and lines written piecewise
+ * would interleave.  A line too long for the buffer ends in "...".
+ */
 void lp_vsay(const char *prefix, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "%s: ", prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char line[LP_ERR_MAX + 256];
+	int head = snprintf(line, sizeof(line), "%s: ", prefix);
+	size_t len;
+
+	if (head < 0)
+		return;
+	len = (size_t)head < sizeof(line) ? (size_t)head : sizeof(line) - 1;
+	if (vsnprintf(line + len, sizeof(line) - len, fmt, ap) >= (int)(sizeof(line) - len))
+		memcpy(line + sizeof(line) - 5, "...", 4);
+	len = strlen(line);
+	line[len++] = '\n';
+	(void)lp_write_all(STDERR_FILENO, line, len);
 }
 
 void lp_say(const char *prefix, const char *fmt, ...)
