@@ -121,4 +121,7 @@ const char *lp_board_memory_fix(const struct lp_board *b, char *buf, size_t len)
 const char *lp_board_ctrl_fix(const struct lp_board *b, enum lp_board_ctrl c, char *buf,
 			      size_t len);
 
+/* This machine as an OCI platform ("linux/arm64", "linux/arm/v7"), the image a store picks. */
+const char *lp_board_platform(void);
+
 #endif

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "agent/config/host.h"
+#include "agent/deploy/deploy.h"
 
 #define LP_EXIT_FAILURE 1
 #define LP_EXIT_USAGE 2
@@ -25,6 +26,13 @@ typedef int (*lp_cmd_fn)(int argc, char **argv, struct lp_globals *g);
 int lp_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "limpet CMD: message" to stderr and return LP_EXIT_FAILURE. */
 int lp_cmd_fail(const char *cmd, const struct lp_err *err);
+
+/*
+ * deploy and import: say how an apply ended (what: the file or path) and
+ * return the exit status (lp_apply_exit_code).
+ */
+int lp_apply_finish(const char *cmd, const char *what, enum lp_apply_result r,
+		    const struct lp_err *err);
 
 /* A command's --trust PEM options, trusted on top of the config's keys (lp_host_trust). */
 #define LP_TRUST_ARGS_MAX 16

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Applying a signed deployment: the one code path for the fleet poller,
- * `limpet deploy FILE` and (later) USB sticks.
+ * `limpet deploy FILE`, `limpet import` and USB sticks.
  *
  *  1. Check it: signature, schema, version newer than current, not expired,
  *     meant for this device.  A refusal changes nothing.
@@ -53,9 +53,6 @@ struct lp_apply_opts {
  * already), 1 refused, 3 rolled back, 4 try again later.
  */
 int lp_apply_exit_code(enum lp_apply_result r);
-/* For commands: say how it ended (what: the file or path) and return the exit status. */
-int lp_apply_finish(const char *cmd, const char *what, enum lp_apply_result r,
-		    const struct lp_err *err);
 
 /* The result as a word for status reports and messages: "applied", "refused", ... */
 const char *lp_apply_result_name(enum lp_apply_result r);

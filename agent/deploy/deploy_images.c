@@ -12,6 +12,7 @@
 #include "agent/deploy/deploy_internal.h"
 #include "agent/deploy/image_use.h"
 #include "agent/image/import.h"
+#include "platform/board.h"
 #include "platform/lib/util.h"
 #include "agent/image/store.h"
 
@@ -45,7 +46,7 @@ static char *imported_as(const struct lp_host *host, const char *hex)
 		const char *sha = json_string_value(json_object_get(rec, "archive_sha256"));
 		const char *platform = json_string_value(json_object_get(rec, "platform"));
 
-		if (sha && !strcmp(sha, hex) && platform && !strcmp(platform, lp_host_platform())) {
+		if (sha && !strcmp(sha, hex) && platform && !strcmp(platform, lp_board_platform())) {
 			name = strdup(json_string_value(json_object_get(rec, "name")) ?: "");
 			break;
 		}

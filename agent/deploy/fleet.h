@@ -22,7 +22,7 @@
  */
 int lp_fleet_run(const struct lp_host *host, struct lp_err *err);
 
-/* Seconds to wait after `failures` failed polls in a row (0: a normal poll). */
+/* Milliseconds to wait after `failures` failed polls in a row (0: a normal poll). */
 int64_t lp_fleet_delay_ms(int64_t interval_ms, int64_t jitter_ms, int failures,
 			  uint32_t random);
 

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "platform/board.h"
 #include "platform/lib/util.h"
 #include "agent/image/store.h"
 #include "agent/image/unpack.h"
@@ -58,23 +58,6 @@ struct importer {
 	bool is_signed;
 	unsigned char archive_digest[32];	/* of the whole file, as read by the import */
 };
-
-const char *lp_host_platform(void)
-{
-	struct utsname u;
-
-	if (uname(&u) < 0)
-		return "linux/unknown";
-	if (!strcmp(u.machine, "x86_64"))
-		return "linux/amd64";
-	if (!strcmp(u.machine, "aarch64") || !strcmp(u.machine, "arm64"))
-		return "linux/arm64";
-	if (!strncmp(u.machine, "armv7", 5) || !strncmp(u.machine, "armv8l", 6))
-		return "linux/arm/v7";
-	if (!strncmp(u.machine, "armv6", 5))
-		return "linux/arm/v6";
-	return "linux/unknown";
-}
 
 /* ---------------------------------------------------------------- step 1: signature */
 
@@ -621,7 +604,7 @@ struct resolved {
 static int resolve_oci(struct importer *im, struct blob *index, const struct image_sel *sel,
 		       struct resolved *r, struct lp_err *err)
 {
-	const char *platform = im->o->platform ? im->o->platform : lp_host_platform();
+	const char *platform = im->o->platform ? im->o->platform : lp_board_platform();
 	json_t *name_desc = NULL, *desc, *layers, *d;
 	struct blob *manifest;
 	size_t i;
@@ -755,7 +738,7 @@ static json_t *make_record(struct importer *im, struct resolved *r, const char *
 	/* archive_sha256 lets a deployment that pins this file skip fetching it again. */
 	rec = json_pack("{s:s, s:s, s:s, s:o, s:O, s:I, s:I, s:s, s:s?, s:s, s:s}", "name", name,
 			"digest", digest, "platform",
-			im->o->platform ? im->o->platform : lp_host_platform(), "layers", layers,
+			im->o->platform ? im->o->platform : lp_board_platform(), "layers", layers,
 			"config", r->config->json, "unpacked_size", (json_int_t)size, "imported_at",
 			(json_int_t)lp_wall_s(), "source", im->o->file, "signed_by", im->signed_by,
 			"format", r->format, "archive_sha256", archive);
@@ -910,7 +893,7 @@ static ssize_t select_images(struct importer *im, struct image_sel *v, size_t n,
 
 static int resolve_and_commit(struct importer *im, char **name_out, struct lp_err *err)
 {
-	const char *platform = im->o->platform ? im->o->platform : lp_host_platform();
+	const char *platform = im->o->platform ? im->o->platform : lp_board_platform();
 	struct blob *index = find_path(im, "index.json");
 	struct blob *mf = find_path(im, "manifest.json");
 	struct image_sel sel[IMAGES_MAX];

@@ -53,7 +53,4 @@ struct lp_import_opts {
 int lp_image_import(const struct lp_host *host, const struct lp_import_opts *o, char **name_out,
 		    struct lp_err *err);
 
-/* "linux/amd64", "linux/arm64/v8", "linux/arm/v7" for this host. */
-const char *lp_host_platform(void);
-
 #endif

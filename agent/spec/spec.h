@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * A container as the user describes it (CLI flags, a config entry, later a
+ * A container as the user describes it (CLI flags, a config entry, a
  * deployment).  Serialised as JSON in the state directory so `ps`, `stop`
  * and a restarted agent see exactly what was asked for.
  */

@@ -15,6 +15,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "platform/lib/util.h"
+
 #define KICK_SIGNAL (SIGRTMIN + 1)
 
 static _Thread_local struct kvm_run *this_run;

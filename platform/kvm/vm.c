@@ -30,14 +30,6 @@
 /* How often buffered console output reaches the log when the guest is quiet. */
 #define FLUSH_MS 50
 
-uint64_t lp_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 void *lp_vm_gpa(struct lp_vm *vm, uint64_t gpa, uint64_t len)
 {
 	if (gpa < vm->ram_base || len > vm->ram_size || gpa - vm->ram_base > vm->ram_size - len)

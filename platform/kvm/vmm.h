@@ -86,7 +86,6 @@ void lp_vm_end(struct lp_vm *vm, enum lp_vm_end how, int value);
 /* Read a whole file into guest RAM at gpa (must fit below limit); size in *len. */
 int lp_vm_load_file(struct lp_vm *vm, const char *path, uint64_t gpa, uint64_t limit,
 		    uint64_t *len, struct lp_err *err);
-uint64_t lp_now_ns(void);
 
 /* ---- devices */
 

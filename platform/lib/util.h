@@ -98,6 +98,8 @@ void lp_say(const char *prefix, const char *fmt, ...) __attribute__((format(prin
 void lp_vsay(const char *prefix, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Monotonic clock in milliseconds. */
 int64_t lp_now_ms(void);
+/* The same in nanoseconds, for the VMM's timings. */
+uint64_t lp_now_ns(void);
 /* Realtime clock in seconds. */
 int64_t lp_wall_s(void);
 

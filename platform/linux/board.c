@@ -831,3 +831,20 @@ const char *lp_board_ctrl_fix(const struct lp_board *b, enum lp_board_ctrl c, ch
 			 name, ctrl_info[c].kconfig);
 	return buf;
 }
+
+const char *lp_board_platform(void)
+{
+	struct utsname u;
+
+	if (uname(&u) < 0)
+		return "linux/unknown";
+	if (!strcmp(u.machine, "x86_64"))
+		return "linux/amd64";
+	if (!strcmp(u.machine, "aarch64") || !strcmp(u.machine, "arm64"))
+		return "linux/arm64";
+	if (!strncmp(u.machine, "armv7", 5) || !strncmp(u.machine, "armv8l", 6))
+		return "linux/arm/v7";
+	if (!strncmp(u.machine, "armv6", 5))
+		return "linux/arm/v6";
+	return "linux/unknown";
+}
