@@ -105,13 +105,13 @@ LDLIBS += -lmbedcrypto -pthread
 
 gated-src := platform/linux/seccomp.c platform/linux/cgroup_v1.c platform/linux/cgroup_v2.c \
 	     platform/linux/cgroup_bpf.c \
-	     agent/daemon/agent.c
+	     agent/daemon/agent.c agent/cli/cmd_agent.c
 lib-src := $(filter-out agent/cli/main.c $(gated-src), \
 	     $(wildcard platform/lib/*.c platform/linux/*.c agent/*/*.c))
 lib-src-$(CONFIG_SECCOMP) += platform/linux/seccomp.c
 lib-src-$(CONFIG_CGROUP_V1) += platform/linux/cgroup_v1.c
 lib-src-$(CONFIG_CGROUP_V2) += platform/linux/cgroup_v2.c platform/linux/cgroup_bpf.c
-lib-src-$(CONFIG_AGENT) += agent/daemon/agent.c
+lib-src-$(CONFIG_AGENT) += agent/daemon/agent.c agent/cli/cmd_agent.c
 lib-src += $(filter $(wildcard $(gated-src)),$(lib-src-y))
 
 # The VMM: its core and the architecture the compiler targets; elsewhere, or

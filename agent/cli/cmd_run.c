@@ -261,31 +261,17 @@ static int parse_args(int argc, char **argv, struct lp_globals *g, struct run_op
 static int run_detached(struct lp_globals *g, struct run_opts *o)
 {
 	struct lp_err err = { 0 };
-	char *cfg_json = lp_container_cfg_to_json(&o->cfg, &err);
-	json_t *req, *reply = NULL, *cfg;
-	const char *msg;
-	int rc = 0;
 
-	if (!cfg_json)
-		return lp_cmd_fail("run", &err);
-	cfg = json_loads(cfg_json, 0, NULL);
-	free(cfg_json);
-	req = json_pack("{s:s, s:o, s:b}", "op", "run", "config", cfg, "rm", o->remove);
-	if (!req || lp_control_call(&g->host, req, &reply, &err) < 0) {
-		json_decref(req);
-		lp_cmd_fail("run", &err);
+	if (lp_agent_run(&g->host, &o->cfg, o->remove, NULL, 0, &err) < 0) {
+		if (err.code == ENOTCONN)
+			fprintf(stderr, "limpet run: %s, or run it in the foreground without -d\n",
+				err.msg);
+		else
+			lp_cmd_fail("run", &err);
 		return EXIT_RUN_FAILED;
 	}
-	json_decref(req);
-	msg = json_string_value(json_object_get(reply, "error"));
-	if (msg) {
-		fprintf(stderr, "limpet run: %s\n", msg);
-		rc = EXIT_RUN_FAILED;
-	} else {
-		printf("%s\n", o->cfg.name);
-	}
-	json_decref(reply);
-	return rc;
+	printf("%s\n", o->cfg.name);
+	return 0;
 }
 
 static int run_foreground(struct lp_globals *g, struct run_opts *o)

@@ -5,8 +5,11 @@
  * what `run -d` asks for, and supervises all of them in one process.
  * SIGTERM ends the agent but not the containers: the next agent adopts them.
  */
+#include "agent/daemon/agent.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,27 +20,36 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent/cli/cli.h"
 #include "agent/container/container.h"
 #include "agent/daemon/control.h"
-#include "agent/deploy/deploy.h"
-#include "agent/deploy/fleet.h"
-#include "platform/lib/util.h"
 #include "agent/daemon/sdnotify.h"
 #include "agent/daemon/supervise.h"
+#include "platform/lib/util.h"
 
 #define AGENT "limpet agent"
+
+/* The agent process: its supervisor, and what it was handed to do beside supervising. */
+struct daemon {
+	struct lp_supervisor sv;
+	const struct lp_daemon_hooks *hooks;
+	struct lp_agent_ops ops;	/* what the control socket's requests do */
+};
+
+static struct daemon *daemon_of(struct lp_supervisor *sv)
+{
+	return (struct daemon *)((char *)sv - offsetof(struct daemon, sv));
+}
 
 /*
  * One agent per state directory: the lock lives as long as this process,
  * and no child it forked (the updater, a probe) keeps it past its end.
  */
-static int take_lock(struct lp_globals *g, struct lp_err *err)
+static int take_lock(const struct lp_host *host, struct lp_err *err)
 {
 	char path[PATH_MAX], pid[32];
 	int fd;
 
-	if (lp_path(path, sizeof(path), err, "%s/agent.pid", g->host.run_dir) < 0)
+	if (lp_path(path, sizeof(path), err, "%s/agent.pid", host->run_dir) < 0)
 		return -1;
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
@@ -47,7 +59,7 @@ static int take_lock(struct lp_globals *g, struct lp_err *err)
 
 		pid[n > 0 ? n : 0] = '\0';
 		close(fd);
-		return lp_fail(err, EBUSY, "another agent is running for %s (pid %s)", g->host.root,
+		return lp_fail(err, EBUSY, "another agent is running for %s (pid %s)", host->root,
 			       pid[0] ? strtok(pid, "\n") : "?");
 	}
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -70,13 +82,13 @@ static int agent_tick(struct lp_supervisor *sv)
 	return lp_sd_watchdog();
 }
 
-static const struct lp_container_cfg *config_entry(struct lp_globals *g, const char *name)
+static const struct lp_container_cfg *config_entry(const struct lp_host *host, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < g->host.cfg.n_containers; i++)
-		if (!strcmp(g->host.cfg.containers[i].name, name))
-			return &g->host.cfg.containers[i];
+	for (i = 0; i < host->cfg.n_containers; i++)
+		if (!strcmp(host->cfg.containers[i].name, name))
+			return &host->cfg.containers[i];
 	return NULL;
 }
 
@@ -91,29 +103,16 @@ static bool same_config(const struct lp_container_cfg *a, const struct lp_contai
 	return same;
 }
 
-static int start_stopped(void *sv, const char *name, struct lp_err *err)
-{
-	return lp_sv_restart_stopped(sv, name, err);
-}
-
-static int remove_stopped(void *sv, const char *name, struct lp_err *err)
-{
-	return lp_sv_remove_stopped(sv, name, err);
-}
-
 /*
  * A deployment switch cut short when the last agent died (kill -9, power
  * cut) is settled first: what goes is not adopted or restarted below.
  */
-static void recover_deployment(struct lp_supervisor *sv, struct lp_globals *g)
+static void recover_deployment(struct daemon *d)
 {
-	const struct lp_deploy_agent self = { .start = start_stopped,
-					      .remove = remove_stopped,
-					      .ctx = sv };
 	struct lp_err err = { 0 };
 
 	lp_sd_watchdog();
-	if (lp_deploy_recover(&g->host, &self, "limpet agent", &err) < 0)
+	if (d->hooks->recover && d->hooks->recover(d->sv.host, &d->ops, AGENT, &err) < 0)
 		lp_say(AGENT, "%s", err.msg);
 }
 
@@ -134,14 +133,14 @@ static bool restarts_unattended(const struct lp_container *ct)
  * Under the container's lock until the new process is on record, as the
  * supervisor restarts: a stop or rm that came since ct was read is heeded.
  */
-static void restart_left(struct lp_supervisor *sv, struct lp_globals *g, const char *name,
+static void restart_left(struct lp_supervisor *sv, const struct lp_host *host, const char *name,
 			 struct lp_container *ct)
 {
 	struct lp_err err = { 0 };
 	cleanup_fd int lock = lp_ct_lock(ct, &err);
 
 	lp_ct_free(ct);
-	if (lock < 0 || lp_ct_load(&g->host, name, ct, &err) < 0) {
+	if (lock < 0 || lp_ct_load(host, name, ct, &err) < 0) {
 		if (err.code != ENOENT)
 			lp_say(AGENT, "%s", err.msg);
 		return;
@@ -156,14 +155,14 @@ static void restart_left(struct lp_supervisor *sv, struct lp_globals *g, const c
 }
 
 /* What an earlier agent left: adopt what runs, note what died meanwhile. */
-static void recover(struct lp_supervisor *sv, struct lp_globals *g)
+static void recover(struct lp_supervisor *sv, const struct lp_host *host)
 {
 	struct lp_err err = { 0 };
 	char **names;
 	size_t n, i;
 
-	lp_ct_sweep(&g->host);
-	if (lp_ct_names(&g->host, &names, &n, &err) < 0) {
+	lp_ct_sweep(host);
+	if (lp_ct_names(host, &names, &n, &err) < 0) {
 		lp_say(AGENT, "%s", err.msg);
 		return;
 	}
@@ -177,11 +176,11 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 		if (lp_sv_has(sv, names[i]))
 			continue;
 
-		if (lp_ct_load(&g->host, names[i], &ct, &err) < 0) {
+		if (lp_ct_load(host, names[i], &ct, &err) < 0) {
 			lp_say(AGENT, "%s", err.msg);
 			continue;
 		}
-		want = config_entry(g, names[i]);
+		want = config_entry(host, names[i]);
 		if (lp_ct_alive(&ct) && lp_ct_supervised(&ct) && ct.st.supervisor != getpid()) {
 			/* A foreground `limpet run` owns it. */
 			lp_ct_free(&ct);
@@ -195,7 +194,7 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 		}
 		if (lp_ct_alive(&ct)) {
 			lp_say(AGENT, "container %s: config changed, replacing it", names[i]);
-			if (lp_ct_stop(&ct, g->host.cfg.stop_timeout_ms, &err) < 0)
+			if (lp_ct_stop(&ct, host->cfg.stop_timeout_ms, &err) < 0)
 				lp_say(AGENT, "%s", err.msg);
 		} else if (ct.st.status == LP_CT_RUNNING) {
 			/* It ended while no agent was there to see how. */
@@ -208,7 +207,7 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 				lp_say(AGENT, "%s", err.msg);
 			lp_ct_free(&ct);
 		} else if (restarts_unattended(&ct)) {
-			restart_left(sv, g, names[i], &ct);
+			restart_left(sv, host, names[i], &ct);
 		} else {
 			lp_ct_free(&ct);
 		}
@@ -217,9 +216,20 @@ static void recover(struct lp_supervisor *sv, struct lp_globals *g)
 }
 
 /* deploy_name NULL: not made by a deployment. */
-static int start_new(struct lp_supervisor *sv, struct lp_container_cfg *cfg, bool remove,
+static int start_stopped(void *sv, const char *name, struct lp_err *err)
+{
+	return lp_sv_restart_stopped(sv, name, err);
+}
+
+static int remove_stopped(void *sv, const char *name, struct lp_err *err)
+{
+	return lp_sv_remove_stopped(sv, name, err);
+}
+
+static int start_new(void *ctx, struct lp_container_cfg *cfg, bool remove,
 		     const char *deploy_name, int64_t deploy_version, struct lp_err *err)
 {
+	struct lp_supervisor *sv = ctx;
 	struct lp_container ct;
 
 	if (lp_ct_create(sv->host, cfg, true, remove, &ct, err) < 0)
@@ -235,101 +245,32 @@ static int start_new(struct lp_supervisor *sv, struct lp_container_cfg *cfg, boo
 	return lp_sv_start(sv, &ct, NULL, err);
 }
 
-static void start_configured(struct lp_supervisor *sv, struct lp_globals *g)
+static void start_configured(struct lp_supervisor *sv, const struct lp_host *host)
 {
 	size_t i;
 
-	for (i = 0; i < g->host.cfg.n_containers; i++) {
+	for (i = 0; i < host->cfg.n_containers; i++) {
 		struct lp_container_cfg copy;
 		struct lp_err err = { 0 };
 		char *json;
 
 		lp_sd_watchdog();
-		if (lp_sv_has(sv, g->host.cfg.containers[i].name))
+		if (lp_sv_has(sv, host->cfg.containers[i].name))
 			continue;
 		/* The supervisor takes ownership: hand it a deep copy. */
-		json = lp_container_cfg_to_json(&g->host.cfg.containers[i], &err);
+		json = lp_container_cfg_to_json(&host->cfg.containers[i], &err);
 		if (!json || lp_container_cfg_from_json(json, &copy, &err) < 0 ||
 		    start_new(sv, &copy, false, NULL, 0, &err) < 0)
 			lp_say(AGENT, "%s", err.msg);
 		else
-			lp_say(AGENT, "container %s: started", g->host.cfg.containers[i].name);
+			lp_say(AGENT, "container %s: started", host->cfg.containers[i].name);
 		free(json);
 	}
 }
 
-static json_t *handle_run(struct lp_supervisor *sv, json_t *req)
+static void serve(struct lp_supervisor *sv, int conn)
 {
-	struct lp_container_cfg cfg;
-	struct lp_err err = { 0 };
-	json_t *jcfg = json_object_get(req, "config");
-	json_t *dep = json_object_get(req, "deployment");
-	const char *dname = json_string_value(json_object_get(dep, "name"));
-	json_int_t dversion = json_integer_value(json_object_get(dep, "version"));
-	char *text = jcfg ? json_dumps(jcfg, JSON_COMPACT) : NULL;
-	int rc;
-
-	if (!text)
-		return json_pack("{s:s}", "error", "request has no config");
-	if (dep && (!dname || lp_name_valid(dname, NULL) < 0 || dversion < 1)) {
-		free(text);
-		return json_pack("{s:s}", "error", "request has a bad deployment");
-	}
-	rc = lp_container_cfg_from_json(text, &cfg, &err);
-	free(text);
-	if (rc == 0 && lp_container_cfg_validate(&cfg, &err) < 0) {
-		lp_container_cfg_free(&cfg);
-		rc = -1;
-	}
-	if (rc == 0 && start_new(sv, &cfg, json_is_true(json_object_get(req, "rm")), dname,
-				 dversion, &err) < 0)
-		rc = -1;
-	if (rc < 0)
-		return json_pack("{s:s}", "error", err.msg);
-	return json_pack("{s:b}", "ok", 1);
-}
-
-/*
- * Start a stopped container again (a deployment rolling back), or delete one
- * (a deployment done with it): the supervisor must let go of it first.
- */
-static json_t *handle_stopped(struct lp_supervisor *sv, json_t *req, bool remove)
-{
-	const char *name = json_string_value(json_object_get(req, "name"));
-	struct lp_err err = { 0 };
-	int rc;
-
-	if (!name || lp_name_valid(name, &err) < 0)
-		return json_pack("{s:s}", "error", name ? err.msg : "request has no name");
-	rc = remove ? lp_sv_remove_stopped(sv, name, &err) : lp_sv_restart_stopped(sv, name, &err);
-	if (rc < 0)
-		return json_pack("{s:s}", "error", err.msg);
-	return json_pack("{s:b}", "ok", 1);
-}
-
-static void on_request(struct lp_supervisor *sv, int conn)
-{
-	struct lp_err err = { 0 };
-	json_t *req = NULL, *reply;
-	const char *op;
-
-	if (lp_control_read(conn, &req, &err) < 0) {
-		lp_say(AGENT, "%s", err.msg);
-		return;
-	}
-	op = json_string_value(json_object_get(req, "op"));
-	if (op && !strcmp(op, "run"))
-		reply = handle_run(sv, req);
-	else if (op && (!strcmp(op, "start") || !strcmp(op, "remove")))
-		reply = handle_stopped(sv, req, !strcmp(op, "remove"));
-	else if (op && !strcmp(op, "ping"))
-		reply = json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
-	else
-		reply = json_pack("{s:s}", "error", "unknown request");
-	if (reply && lp_control_write(conn, reply, &err) < 0)
-		lp_say(AGENT, "%s", err.msg);
-	json_decref(reply);
-	json_decref(req);
+	lp_control_serve(conn, &daemon_of(sv)->ops, AGENT);
 }
 
 /*
@@ -360,8 +301,8 @@ static int spawn_updater(struct lp_supervisor *sv)
 		close(sv->listen_fd);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
-		lp_fleet_run(sv->host, &err);
-		lp_say(AGENT, "fleet: %s", err.msg);
+		daemon_of(sv)->hooks->updater(sv->host, &err);
+		lp_say(AGENT, "updater: %s", err.msg);
 		_exit(1);
 	}
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -373,52 +314,53 @@ static int spawn_updater(struct lp_supervisor *sv)
 	return pidfd;
 }
 
-int cmd_agent(int argc, char **argv, struct lp_globals *g)
+int lp_daemon_main(const struct lp_host *host, const struct lp_daemon_hooks *hooks,
+		   struct lp_err *err)
 {
-	struct lp_supervisor sv;
-	struct lp_err err = { 0 };
+	struct daemon d = { .hooks = hooks };
+	struct lp_supervisor *sv = &d.sv;
 	int lock_fd, rc;
 
-	if (argc > 1)
-		return lp_usage_error("agent", "unknown argument %s", argv[1]);
 	lp_sd_init();
-	if (lp_mkdir_p(g->host.root, 0711, &err) < 0 || lp_mkdir_p(g->host.run_dir, 0700, &err) < 0)
-		return lp_cmd_fail("agent", &err);
-	lock_fd = take_lock(g, &err);
+	if (lp_mkdir_p(host->root, 0711, err) < 0 || lp_mkdir_p(host->run_dir, 0700, err) < 0)
+		return -1;
+	lock_fd = take_lock(host, err);
 	if (lock_fd < 0)
-		return lp_cmd_fail("agent", &err);
-	if (lp_sv_init(&sv, &g->host, false, &err) < 0)
+		return -1;
+	if (lp_sv_init(sv, host, false, err) < 0)
 		goto fail;
-	sv.listen_fd = lp_control_listen(&g->host, &err);
-	if (sv.listen_fd < 0)
+	d.ops = (struct lp_agent_ops){ .run = start_new, .start = start_stopped,
+				       .remove = remove_stopped, .ctx = sv };
+	sv->listen_fd = lp_control_listen(host, err);
+	if (sv->listen_fd < 0)
 		goto fail;
-	sv.on_request = on_request;
-	if (g->host.cfg.fleet.server || g->host.cfg.usb.enabled)
-		sv.spawn_worker = spawn_updater;
-	lp_say(AGENT, "limpet %s supervising %s (config %s)", LIMPET_VERSION, g->host.root,
-		 g->host.cfg.path ? g->host.cfg.path : "none: defaults");
-	sv.on_tick = agent_tick;
+	sv->on_request = serve;
+	if (hooks->updater && (host->cfg.fleet.server || host->cfg.usb.enabled))
+		sv->spawn_worker = spawn_updater;
+	lp_say(AGENT, "limpet %s supervising %s (config %s)", LIMPET_VERSION, host->root,
+	       host->cfg.path ? host->cfg.path : "none: defaults");
+	sv->on_tick = agent_tick;
 	lp_sd_status("adopting and starting containers");
-	recover_deployment(&sv, g);
-	recover(&sv, g);
-	start_configured(&sv, g);
+	recover_deployment(&d);
+	recover(sv, host);
+	start_configured(sv, host);
 	/* Ready means supervising: what was running is adopted, the config's are started. */
 	lp_sd_notify("READY=1");
-	rc = lp_sv_loop(&sv, &err);
+	rc = lp_sv_loop(sv, err);
 	lp_sd_notify("STOPPING=1");
-	lp_sd_status("stopped; containers left running: %zu", lp_sv_running(&sv));
-	close(sv.listen_fd);
-	lp_sv_free(&sv);
+	lp_sd_status("stopped; containers left running: %zu", lp_sv_running(sv));
+	close(sv->listen_fd);
+	lp_sv_free(sv);
 	close(lock_fd);
 	if (rc < 0)
-		return lp_cmd_fail("agent", &err);
+		return -1;
 	lp_say(AGENT, "stopping; containers keep running");
 	return 0;
 fail:
-	lp_sd_status("failed: %s", err.msg);
-	if (sv.listen_fd >= 0)
-		close(sv.listen_fd);
-	lp_sv_free(&sv);
+	lp_sd_status("failed: %s", err->msg);
+	if (sv->listen_fd >= 0)
+		close(sv->listen_fd);
+	lp_sv_free(sv);
 	close(lock_fd);
-	return lp_cmd_fail("agent", &err);
+	return -1;
 }

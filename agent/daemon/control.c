@@ -45,7 +45,7 @@ int lp_control_listen(const struct lp_host *host, struct lp_err *err)
 	return steal_fd(&fd);
 }
 
-int lp_control_write(int fd, json_t *msg, struct lp_err *err)
+static int send_msg(int fd, json_t *msg, struct lp_err *err)
 {
 	char *text = json_dumps(msg, JSON_COMPACT);
 	size_t len, off = 0;
@@ -69,7 +69,7 @@ int lp_control_write(int fd, json_t *msg, struct lp_err *err)
 	return 0;
 }
 
-int lp_control_read(int fd, json_t **msg, struct lp_err *err)
+static int receive_msg(int fd, json_t **msg, struct lp_err *err)
 {
 	cleanup_free char *buf = malloc(MSG_MAX);
 	size_t used = 0;
@@ -96,22 +96,163 @@ int lp_control_read(int fd, json_t **msg, struct lp_err *err)
 	return 0;
 }
 
-int lp_control_call(const struct lp_host *host, json_t *req, json_t **reply, struct lp_err *err)
+/* ---------------------------------------------------------------- server */
+
+static json_t *refusal(const struct lp_err *err)
+{
+	return json_pack("{s:s, s:i}", "error", err->msg, "errno", err->code ? err->code : EIO);
+}
+
+static json_t *serve_run(const struct lp_agent_ops *ops, json_t *req)
+{
+	json_t *dep = json_object_get(req, "deployment");
+	const char *dname = json_string_value(json_object_get(dep, "name"));
+	json_int_t dversion = json_integer_value(json_object_get(dep, "version"));
+	struct lp_container_cfg cfg;
+	struct lp_err err = { 0 };
+
+	if (!json_is_object(json_object_get(req, "config")))
+		lp_fail(&err, EINVAL, "request has no config");
+	else if (dep && (!dname || lp_name_valid(dname, NULL) < 0 || dversion < 1))
+		lp_fail(&err, EINVAL, "request has a bad deployment");
+	else if (lp_container_cfg_decode(json_object_get(req, "config"), &cfg, &err) == 0 &&
+		 ops->run(ops->ctx, &cfg, json_is_true(json_object_get(req, "rm")), dname,
+			  dversion, &err) == 0)
+		return json_pack("{s:b}", "ok", 1);
+	return refusal(&err);
+}
+
+/* start and remove: a stopped container, by name. */
+static json_t *serve_stopped(const struct lp_agent_ops *ops, json_t *req, bool remove)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	struct lp_err err = { 0 };
+	int rc;
+
+	if (!name)
+		lp_fail(&err, EINVAL, "request has no name");
+	if (!name || lp_name_valid(name, &err) < 0)
+		return refusal(&err);
+	rc = remove ? ops->remove(ops->ctx, name, &err) : ops->start(ops->ctx, name, &err);
+	return rc < 0 ? refusal(&err) : json_pack("{s:b}", "ok", 1);
+}
+
+void lp_control_serve(int conn, const struct lp_agent_ops *ops, const char *log_prefix)
+{
+	struct lp_err err = { 0 };
+	json_t *req = NULL, *reply;
+	const char *op;
+
+	if (receive_msg(conn, &req, &err) < 0) {
+		lp_say(log_prefix, "%s", err.msg);
+		return;
+	}
+	op = json_string_value(json_object_get(req, "op"));
+	if (op && !strcmp(op, "run"))
+		reply = serve_run(ops, req);
+	else if (op && (!strcmp(op, "start") || !strcmp(op, "remove")))
+		reply = serve_stopped(ops, req, !strcmp(op, "remove"));
+	else if (op && !strcmp(op, "ping"))
+		reply = json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
+	else
+		reply = json_pack("{s:s, s:i}", "error", "unknown request", "errno", EINVAL);
+	if (reply && send_msg(conn, reply, &err) < 0)
+		lp_say(log_prefix, "%s", err.msg);
+	json_decref(reply);
+	json_decref(req);
+}
+
+/* ---------------------------------------------------------------- client */
+
+/* Send req (taken over: NULL is out of memory) and read the reply into *reply. */
+static int call(const struct lp_host *host, json_t *req, json_t **reply, struct lp_err *err)
 {
 	struct sockaddr_un sa;
-	cleanup_fd int fd = control_socket(host, &sa, err);
+	cleanup_fd int fd = -1;
+	const char *msg;
+	int rc;
 
-	if (fd < 0)
+	*reply = NULL;
+	if (!req)
+		return lp_fail(err, ENOMEM, "control: out of memory");
+	fd = control_socket(host, &sa, err);
+	if (fd < 0) {
+		json_decref(req);
 		return -1;
+	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		json_decref(req);
 		if (errno == ENOENT || errno == ECONNREFUSED)
-			return lp_fail(err, errno,
-				       "no agent is running for %s (start `limpet agent`, or run "
-				       "in the foreground without -d)",
+			return lp_fail(err, ENOTCONN,
+				       "no agent is running for %s (start `limpet agent`)",
 				       host->root);
 		return lp_fail_errno(err, "connect %s", sa.sun_path);
 	}
-	if (lp_control_write(fd, req, err) < 0)
+	rc = send_msg(fd, req, err);
+	json_decref(req);
+	if (rc == 0)
+		rc = receive_msg(fd, reply, err);
+	if (rc < 0) {
+		/* It died between our request and its reply (a crash, a kill -9). */
+		err->code = ENOTCONN;
+		return lp_prefix(err, "the agent went away");
+	}
+	msg = json_string_value(json_object_get(*reply, "error"));
+	if (msg) {
+		json_int_t code = json_integer_value(json_object_get(*reply, "errno"));
+
+		/* an agent from before errno was sent says EIO */
+		rc = lp_fail(err, code > 0 && code < 4096 ? (int)code : EIO, "%s", msg);
+		json_decref(*reply);
+		*reply = NULL;
+	}
+	return rc;
+}
+
+static int call_done(const struct lp_host *host, json_t *req, struct lp_err *err)
+{
+	json_t *reply;
+
+	if (call(host, req, &reply, err) < 0)
 		return -1;
-	return lp_control_read(fd, reply, err);
+	json_decref(reply);
+	return 0;
+}
+
+int lp_agent_ping(const struct lp_host *host, pid_t *pid, struct lp_err *err)
+{
+	json_t *reply;
+
+	if (call(host, json_pack("{s:s}", "op", "ping"), &reply, err) < 0)
+		return -1;
+	if (pid)
+		*pid = (pid_t)json_integer_value(json_object_get(reply, "pid"));
+	json_decref(reply);
+	return 0;
+}
+
+int lp_agent_run(const struct lp_host *host, const struct lp_container_cfg *cfg, bool remove,
+		 const char *deploy_name, int64_t deploy_version, struct lp_err *err)
+{
+	json_t *jcfg = lp_container_cfg_encode(cfg, err), *req;
+
+	if (!jcfg)
+		return -1;
+	if (deploy_name)
+		req = json_pack("{s:s, s:o, s:b, s:{s:s, s:I}}", "op", "run", "config", jcfg, "rm",
+				remove, "deployment", "name", deploy_name, "version",
+				(json_int_t)deploy_version);
+	else
+		req = json_pack("{s:s, s:o, s:b}", "op", "run", "config", jcfg, "rm", remove);
+	return call_done(host, req, err);
+}
+
+int lp_agent_start(const struct lp_host *host, const char *name, struct lp_err *err)
+{
+	return call_done(host, json_pack("{s:s, s:s}", "op", "start", "name", name), err);
+}
+
+int lp_agent_remove(const struct lp_host *host, const char *name, struct lp_err *err)
+{
+	return call_done(host, json_pack("{s:s, s:s}", "op", "remove", "name", name), err);
 }

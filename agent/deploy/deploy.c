@@ -131,54 +131,19 @@ static const struct lp_deployed *find_deployed(const struct apply *a, const char
 	return best;
 }
 
-int lp_deploy_agent_call(const struct lp_host *host, json_t *req, struct lp_err *err)
-{
-	json_t *reply = NULL;
-	const char *msg;
-	int rc = 0;
-
-	if (!req)
-		return lp_fail(err, ENOMEM, "out of memory");
-	if (lp_control_call(host, req, &reply, err) < 0) {
-		json_decref(req);
-		if (err->code == ENOENT || err->code == ECONNREFUSED)
-			return lp_fail(err, ENOTCONN,
-				       "no agent is running for %s (start `limpet agent`: it "
-				       "supervises deployed containers)",
-				       host->root);
-		/* It died between our request and its reply. */
-		err->code = ENOTCONN;
-		return lp_prefix(err, "the agent went away");
-	}
-	json_decref(req);
-	msg = json_string_value(json_object_get(reply, "error"));
-	if (msg)
-		rc = lp_fail(err, EIO, "%s", msg);
-	json_decref(reply);
-	return rc;
-}
-
 static int agent_run(struct apply *a, const struct lp_deploy_container *c, const char *instance,
 		     struct lp_err *err)
 {
-	char *text = cfg_json_named(&c->cfg, instance, err);
-	json_t *cfg, *req;
+	struct lp_container_cfg named = c->cfg;
 
-	if (!text)
-		return -1;
-	cfg = json_loads(text, 0, NULL);
-	free(text);
-	if (!cfg)
-		return lp_fail(err, ENOMEM, "out of memory");
-	req = json_pack("{s:s, s:o, s:{s:s, s:I}}", "op", "run", "config", cfg, "deployment",
-			"name", c->cfg.name, "version", (json_int_t)a->d.version);
-	return lp_deploy_agent_call(a->host, req, err);
+	named.name = (char *)instance;
+	return lp_agent_run(a->host, &named, false, c->cfg.name, a->d.version, err);
 }
 
 /* Until an agent answers again (after a crash, systemd starts one in seconds). */
 static int wait_for_agent(const struct lp_host *host, int64_t until_ms, struct lp_err *err)
 {
-	while (lp_deploy_agent_call(host, json_pack("{s:s}", "op", "ping"), err) < 0) {
+	while (lp_agent_ping(host, NULL, err) < 0) {
 		if (err->code != ENOTCONN || lp_now_ms() >= until_ms)
 			return -1;
 		usleep(200 * 1000);
@@ -516,7 +481,7 @@ static enum lp_apply_result apply_locked(struct apply *a, unsigned char digest[L
 	if (check_names(&a->d, err) < 0)
 		return LP_APPLY_REFUSED;
 	/* Nothing is fetched for a deployment the agent could not run. */
-	if (lp_deploy_agent_call(host, json_pack("{s:s}", "op", "ping"), err) < 0)
+	if (lp_agent_ping(host, NULL, err) < 0)
 		return LP_APPLY_RETRY;
 	if (a->attempts)
 		lp_say(o->log_prefix,
@@ -559,7 +524,7 @@ enum lp_apply_result lp_deploy_apply(const struct lp_host *host, const struct lp
 	return r;
 }
 
-int lp_deploy_recover(const struct lp_host *host, const struct lp_deploy_agent *agent,
+int lp_deploy_recover(const struct lp_host *host, const struct lp_agent_ops *agent,
 		      const char *log_prefix, struct lp_err *err)
 {
 	struct lp_dstate ds;

@@ -28,6 +28,7 @@
 #include <jansson.h>
 
 #include "agent/config/host.h"
+#include "agent/daemon/control.h"
 #include "agent/fetch/fetch.h"
 #include "agent/trust/trust.h"
 
@@ -66,25 +67,14 @@ enum lp_apply_result lp_deploy_apply(const struct lp_host *host, const struct lp
 				     struct lp_err *err);
 
 /*
- * How a switch asks the agent to start a stopped container again (EALREADY
- * when it runs) or to delete a stopped one (gone already is fine).  Appliers
- * go over the control socket; the agent, recovering before its loop runs,
- * acts on its supervisor directly.
- */
-struct lp_deploy_agent {
-	int (*start)(void *ctx, const char *name, struct lp_err *err);
-	int (*remove)(void *ctx, const char *name, struct lp_err *err);
-	void *ctx;
-};
-
-/*
  * After a crash or power cut in the middle of a switch: finish it or undo
- * it, as its journal says, so that exactly one deployment runs (agent NULL:
- * over the control socket).  Nothing to do (and quick) in the normal case;
- * nothing either while another process is applying a deployment (it holds
- * the lock and settles its own switch).
+ * it, as its journal says, so that exactly one deployment runs.  Appliers
+ * (agent NULL) ask the agent over its control socket; the agent, recovering
+ * before its loop runs, passes its own lp_agent_ops.  Nothing to do (and
+ * quick) in the normal case; nothing either while another process is
+ * applying a deployment (it holds the lock and settles its own switch).
  */
-int lp_deploy_recover(const struct lp_host *host, const struct lp_deploy_agent *agent,
+int lp_deploy_recover(const struct lp_host *host, const struct lp_agent_ops *agent,
 		      const char *log_prefix, struct lp_err *err);
 
 /*

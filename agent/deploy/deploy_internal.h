@@ -11,8 +11,6 @@
 /* A switch cut short this many times is given up (see deploy_journal.c). */
 #define LP_DEPLOY_MAX_ATTEMPTS 3
 
-/* One progress line on stderr, after o->log_prefix. */
-
 /* Pull and import every image d needs that the store does not have yet. */
 enum lp_apply_result lp_deploy_pull_images(const struct lp_host *host,
 					   const struct lp_apply_opts *o, const char *origin,
@@ -21,13 +19,6 @@ enum lp_apply_result lp_deploy_pull_images(const struct lp_host *host,
 /* Remove gone's images that no kept deployment and no container uses, then their layers. */
 void lp_deploy_drop_images(const struct lp_host *host, struct lp_dstate *ds, const char *prefix,
 			   const struct lp_deployment *gone);
-
-/*
- * One request to the agent over its control socket; its error comes back in
- * err.  When no agent answers (none runs, or it died during the call) the
- * code is ENOTCONN.
- */
-int lp_deploy_agent_call(const struct lp_host *host, json_t *req, struct lp_err *err);
 
 /* A container on disk that a deployment started. */
 struct lp_deployed {
@@ -76,7 +67,7 @@ struct lp_journal {
 struct lp_switch {
 	const struct lp_host *host;
 	struct lp_dstate *ds;
-	const struct lp_deploy_agent *agent;	/* NULL: over the control socket */
+	const struct lp_agent_ops *agent;	/* NULL: over the control socket */
 	const char *log_prefix;
 	struct lp_journal j;
 };
@@ -105,7 +96,7 @@ int lp_switch_settle(struct lp_switch *sw, enum lp_apply_result *r, struct lp_er
 
 /* Settle a switch a crash left behind, if any; the caller holds ds's lock. */
 int lp_deploy_recover_locked(const struct lp_host *host, struct lp_dstate *ds,
-			     const struct lp_deploy_agent *agent, const char *log_prefix,
+			     const struct lp_agent_ops *agent, const char *log_prefix,
 			     struct lp_err *err);
 
 /* last_result.json := this outcome (attempts 0: not recorded). */

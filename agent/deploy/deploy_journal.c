@@ -200,23 +200,14 @@ static int journal_load(struct lp_dstate *ds, struct lp_journal *j, struct lp_er
 /* The test hook described at the top; the agent's pid comes from the agent itself. */
 static void kill_agent(struct lp_switch *sw)
 {
-	json_t *req, *reply = NULL;
 	struct lp_err err = { 0 };
 	struct lp_proc proc;
 	struct pollfd pfd;
-	pid_t pid;
-	int rc;
+	pid_t pid = 0;
 
 	if (sw->agent)
 		raise(SIGKILL); /* we are the agent */
-	req = json_pack("{s:s}", "op", "ping");
-	rc = req ? lp_control_call(sw->host, req, &reply, &err) : -1;
-	json_decref(req);
-	if (rc < 0)
-		return;
-	pid = (pid_t)json_integer_value(json_object_get(reply, "pid"));
-	json_decref(reply);
-	if (pid <= 0 || lp_proc_adopt(pid, lp_proc_starttime(pid), &proc) < 0)
+	if (lp_agent_ping(sw->host, &pid, &err) < 0 || pid <= 0 || lp_proc_adopt(pid, lp_proc_starttime(pid), &proc) < 0)
 		return;
 	syscall(SYS_pidfd_send_signal, proc.pidfd, SIGKILL, NULL, 0);
 	pfd = (struct pollfd){ .fd = proc.pidfd, .events = POLLIN };
@@ -304,8 +295,7 @@ static int sw_start(struct lp_switch *sw, const char *name, struct lp_err *err)
 {
 	if (sw->agent)
 		return sw->agent->start(sw->agent->ctx, name, err);
-	return lp_deploy_agent_call(sw->host, json_pack("{s:s, s:s}", "op", "start", "name", name),
-				    err);
+	return lp_agent_start(sw->host, name, err);
 }
 
 /* 1 if name is gone already, else 0 once it is stopped. */
@@ -334,16 +324,14 @@ int lp_switch_stop(struct lp_switch *sw, const char *name, bool remove, struct l
 		if (sw->agent)
 			rc = sw->agent->remove(sw->agent->ctx, name, err);
 		else
-			rc = lp_deploy_agent_call(
-				sw->host, json_pack("{s:s, s:s}", "op", "remove", "name", name),
-				err);
+			rc = lp_agent_remove(sw->host, name, err);
 		/*
 		 * Refused, as running: a start that an applier cut short had asked
 		 * the agent for was under way while we stopped it, and has run it
 		 * since.  The agent answers in order, so that start is over now:
 		 * stop it once more.
 		 */
-		if (rc == 0 || tries == 1)
+		if (rc == 0 || err->code != EALREADY || tries == 1)
 			return rc;
 	}
 }
@@ -587,7 +575,7 @@ out:
 }
 
 int lp_deploy_recover_locked(const struct lp_host *host, struct lp_dstate *ds,
-			     const struct lp_deploy_agent *agent, const char *log_prefix,
+			     const struct lp_agent_ops *agent, const char *log_prefix,
 			     struct lp_err *err)
 {
 	struct lp_switch sw = { .host = host, .ds = ds, .agent = agent, .log_prefix = log_prefix };

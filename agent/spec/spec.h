@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <jansson.h>
 #include <stdint.h>
 
 #include "platform/lib/err.h"
@@ -118,6 +119,10 @@ void lp_volumes_free(struct lp_volume *vols, size_t n);
 
 /* JSON round trip (jansson); the string from _to_json must be freed. */
 char *lp_container_cfg_to_json(const struct lp_container_cfg *c, struct lp_err *err);
+/* The same as a JSON object, to put in a larger document (a control request). */
+json_t *lp_container_cfg_encode(const struct lp_container_cfg *c, struct lp_err *err);
 int lp_container_cfg_from_json(const char *json, struct lp_container_cfg *c, struct lp_err *err);
+/* The same from a JSON object (checked as strictly; c is left zeroed on failure). */
+int lp_container_cfg_decode(json_t *root, struct lp_container_cfg *c, struct lp_err *err);
 
 #endif

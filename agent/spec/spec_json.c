@@ -594,15 +594,19 @@ static const struct schema container_schema = SCHEMA(container_fields);
 
 /* ---------------------------------------------------------------- public */
 
-char *lp_container_cfg_to_json(const struct lp_container_cfg *c, struct lp_err *err)
+json_t *lp_container_cfg_encode(const struct lp_container_cfg *c, struct lp_err *err)
 {
-	json_t *root;
-	char *text;
-
 	/* never write a state file that from_json would refuse to read back */
 	if (lp_container_cfg_validate(c, err) < 0)
 		return NULL;
-	root = encode_object(&container_schema, c, "", err);
+	return encode_object(&container_schema, c, "", err);
+}
+
+char *lp_container_cfg_to_json(const struct lp_container_cfg *c, struct lp_err *err)
+{
+	json_t *root = lp_container_cfg_encode(c, err);
+	char *text;
+
 	if (!root)
 		return NULL;
 	text = json_dumps(root, JSON_COMPACT);
@@ -614,7 +618,6 @@ char *lp_container_cfg_to_json(const struct lp_container_cfg *c, struct lp_err *
 
 int lp_container_cfg_from_json(const char *json, struct lp_container_cfg *c, struct lp_err *err)
 {
-	struct lp_container_cfg tmp = { 0 };
 	json_error_t jerr;
 	json_t *root;
 	int ret;
@@ -624,8 +627,18 @@ int lp_container_cfg_from_json(const char *json, struct lp_container_cfg *c, str
 	if (!root)
 		return lp_fail(err, EINVAL, "JSON line %d column %d: %s", jerr.line, jerr.column,
 			       jerr.text);
-	ret = decode_object(root, &container_schema, &tmp, "", err);
+	ret = lp_container_cfg_decode(root, c, err);
 	json_decref(root);
+	return ret;
+}
+
+int lp_container_cfg_decode(json_t *root, struct lp_container_cfg *c, struct lp_err *err)
+{
+	struct lp_container_cfg tmp = { 0 };
+	int ret;
+
+	memset(c, 0, sizeof(*c));
+	ret = decode_object(root, &container_schema, &tmp, "", err);
 	/* env is a list, possibly empty, never NULL: users iterate it directly */
 	if (ret == 0 && !tmp.env) {
 		tmp.env = calloc(1, sizeof(*tmp.env));
