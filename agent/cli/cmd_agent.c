@@ -3,7 +3,7 @@
 #include "agent/cli/cli.h"
 #include "agent/daemon/agent.h"
 #include "agent/deploy/deploy.h"
-#include "agent/deploy/fleet.h"
+#include "agent/fleet/fleet.h"
 
 int cmd_agent(int argc, char **argv, struct lp_globals *g)
 {

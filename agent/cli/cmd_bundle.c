@@ -21,7 +21,7 @@
 #include "agent/image/import.h"
 #include "platform/lib/util.h"
 #include "agent/trust/trust.h"
-#include "agent/deploy/usb.h"
+#include "agent/fleet/usb.h"
 
 #define MAX_IMAGES 64
 

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Kernel uevents (agent/deploy/usb.c), as the netlink socket delivers them to the
+ * Kernel uevents (agent/fleet/usb.c), as the netlink socket delivers them to the
  * USB stick watcher: "ACTION@DEVPATH" then NUL-separated KEY=VALUE strings.
  * The input is one message; every field found must lie inside it.
  */
 #include "tests/fuzz/fuzz.h"
 
-#include "agent/deploy/usb.h"
+#include "agent/fleet/usb.h"
 
 static void check_field(const char *name, const char *v, const char *buf, size_t len)
 {

@@ -5,7 +5,7 @@
 # agent/ and platform/, so the layout's rule can be checked at a glance:
 # data flows down
 #
-#   agent/cli -> agent/deploy -> agent/daemon -> agent/container -> agent/image
+#   agent/cli -> agent/fleet -> agent/deploy -> agent/daemon -> agent/container -> agent/image
 #     -> agent/config | agent/fetch | agent/spec | agent/trust -> platform/ -> platform/lib
 #
 # and no include runs back up; platform/ never includes agent/.  It prints
@@ -50,13 +50,14 @@ function norm(p,   n, i, k, part, out) {
 # Place in the data flow, top (0) to bottom; -1: not in it.
 function rank(d) {
 	if (d == "agent/cli") return 0
-	if (d == "agent/deploy") return 1
-	if (d == "agent/daemon") return 2
-	if (d == "agent/container") return 3
-	if (d == "agent/image") return 4
-	if (d ~ /^agent\/(config|fetch|spec|trust)$/) return 5
-	if (d == "platform/lib") return 7
-	if (d ~ /^platform(\/|$)/) return 6
+	if (d == "agent/fleet") return 1
+	if (d == "agent/deploy") return 2
+	if (d == "agent/daemon") return 3
+	if (d == "agent/container") return 4
+	if (d == "agent/image") return 5
+	if (d ~ /^agent\/(config|fetch|spec|trust)$/) return 6
+	if (d == "platform/lib") return 8
+	if (d ~ /^platform(\/|$)/) return 7
 	return -1
 }
 function upward(from, to,   rf, rt) {
@@ -109,7 +110,7 @@ END {
 		line[++n] = sprintf("  %-44s %3d", k, pair[k])
 	sortprint(line, n)
 
-	print "upward includes (against cli > deploy > daemon > container > image >"
+	print "upward includes (against cli > fleet > deploy > daemon > container > image >"
 	print "  config|fetch|spec|trust > platform > platform/lib; platform never includes agent):"
 	n = 0
 	for (k in ups)

@@ -24,8 +24,8 @@
 #include "agent/deploy/deploy.h"
 #include "agent/deploy/deploy_internal.h"
 #include "agent/deploy/deploy_state.h"
-#include "agent/deploy/fleet.h"
-#include "agent/deploy/status.h"
+#include "agent/fleet/fleet.h"
+#include "agent/fleet/status.h"
 #include "agent/trust/trust.h"
 #include "platform/lib/util.h"
 

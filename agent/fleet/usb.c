@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "agent/deploy/usb.h"
+#include "agent/fleet/usb.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +14,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "agent/deploy/status.h"
+#include "agent/fleet/status.h"
 #include "agent/image/import.h"
 #include "platform/board.h"
 #include "platform/lib/util.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "agent/deploy/fleet.h"
+#include "agent/fleet/fleet.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -12,8 +12,8 @@
 
 #include "agent/deploy/deploy.h"
 #include "agent/deploy/deploy_doc.h"
-#include "agent/deploy/status.h"
-#include "agent/deploy/usb.h"
+#include "agent/fleet/status.h"
+#include "agent/fleet/usb.h"
 #include "agent/fetch/fetch.h"
 #include "agent/image/import.h"
 #include "platform/board.h"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The device's status report (status.h), sent by the fleet poller and written to sticks. */
-#include "agent/deploy/status.h"
+#include "agent/fleet/status.h"
 
 #include <sys/statvfs.h>
 #include <sys/sysinfo.h>
