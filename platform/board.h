@@ -109,6 +109,8 @@ const char *lp_board_ctrl_name(const struct lp_board *b, enum lp_board_ctrl c);
 bool lp_board_ctrl_usable(const struct lp_board *b, enum lp_board_ctrl c);
 const char *lp_board_ns_name(enum lp_board_ns ns);
 /* The kernel release is at least major.minor. */
+/* The kernel option controller c needs ("CONFIG_MEMCG"). */
+const char *lp_board_ctrl_kconfig(enum lp_board_ctrl c);
 bool lp_board_kernel_at_least(const struct lp_board *b, int major, int minor);
 
 /*

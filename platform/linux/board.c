@@ -10,11 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/kvm.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -584,61 +582,6 @@ static void probe_pidfd(const char *root, struct lp_board *b)
 
 /* ---------------------------------------------------------------- KVM */
 
-/*
- * Which virtual GIC a microVM can get depends on the host's GIC (a GIC-400
- * offers only v2, a GICv3 without the v2 compatibility interface only v3):
- * ask a throw-away VM, which KVM_CREATE_DEVICE_TEST does not change.
- */
-#if defined(__aarch64__)
-static void query_vgic(int fd, struct lp_board_kvm *kvm)
-{
-	struct kvm_create_device dev = { .flags = KVM_CREATE_DEVICE_TEST };
-	int vm = ioctl(fd, KVM_CREATE_VM, 0);
-
-	if (vm < 0)
-		return;
-	dev.type = KVM_DEV_TYPE_ARM_VGIC_V2;
-	kvm->arm_vgic_v2 = ioctl(vm, KVM_CREATE_DEVICE, &dev) == 0;
-	dev.type = KVM_DEV_TYPE_ARM_VGIC_V3;
-	kvm->arm_vgic_v3 = ioctl(vm, KVM_CREATE_DEVICE, &dev) == 0;
-	close(vm);
-}
-#endif
-
-static void query_kvm(int fd, struct lp_board_kvm *kvm)
-{
-	int n;
-
-	kvm->api_version = ioctl(fd, KVM_GET_API_VERSION, 0);
-	kvm->usable = kvm->api_version == KVM_API_VERSION;
-	if (!kvm->usable)
-		return;
-	n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
-	kvm->max_vcpus = n > 0 ? n : 0;
-#if defined(__aarch64__)
-	n = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_ARM_VM_IPA_SIZE);
-	kvm->arm_ipa_bits = n > 0 ? n : 0;
-	query_vgic(fd, kvm);
-#endif
-}
-
-void lp_board_probe_kvm(struct lp_board_kvm *kvm)
-{
-	cleanup_fd int fd = -1;
-
-	memset(kvm, 0, sizeof(*kvm));
-	kvm->api_version = -1;
-	kvm->present = access("/dev/kvm", F_OK) == 0;
-	if (!kvm->present)
-		return;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0) {
-		kvm->open_errno = errno;
-		return;
-	}
-	query_kvm(fd, kvm);
-}
-
 static int probe_kvm(const char *root, struct lp_board *b, struct lp_err *err)
 {
 	struct lp_board_kvm *kvm = &b->kvm;
@@ -708,128 +651,14 @@ const char *lp_board_ns_name(enum lp_board_ns ns)
 	return ns_names[ns];
 }
 
+const char *lp_board_ctrl_kconfig(enum lp_board_ctrl c)
+{
+	return ctrl_info[c].kconfig;
+}
+
 bool lp_board_kernel_at_least(const struct lp_board *b, int major, int minor)
 {
 	return b->kernel_major > major || (b->kernel_major == major && b->kernel_minor >= minor);
-}
-
-/* ---------------------------------------------------------------- fixes */
-
-#define GRUB_HINT "(with GRUB: GRUB_CMDLINE_LINUX in /etc/default/grub, then update-grub)"
-
-static bool is_v1_mode(const struct lp_board *b)
-{
-	return b->cgroup_mode == LP_BOARD_CGROUP_V1 || b->cgroup_mode == LP_BOARD_CGROUP_HYBRID;
-}
-
-/* Fixes every controller shares: no hierarchy at all, or not mounted on v1. */
-static const char *mount_fix(const struct lp_board *b, enum lp_board_ctrl c, char *buf,
-			     size_t len)
-{
-	const char *name = lp_board_ctrl_name(b, c);
-
-	if (b->cgroup_mode == LP_BOARD_CGROUP_NONE) {
-		snprintf(buf, len,
-			 "mount the cgroup filesystem: mount -t cgroup2 cgroup2 /sys/fs/cgroup");
-		return buf;
-	}
-	if (is_v1_mode(b) && b->ctrl[c].enabled && !b->ctrl[c].mounted) {
-		snprintf(buf, len,
-			 "mkdir -p /sys/fs/cgroup/%s && "
-			 "mount -t cgroup -o %s cgroup /sys/fs/cgroup/%s",
-			 name, name, name);
-		return buf;
-	}
-	return NULL;
-}
-
-static const char *cmdline_location(const struct lp_board *b)
-{
-	if (!b->is_raspberry_pi)
-		return "the kernel command line " GRUB_HINT;
-	return b->pi_cmdline_txt[0] ? b->pi_cmdline_txt : "/boot/firmware/cmdline.txt";
-}
-
-static const char *pi_memory_fix(const struct lp_board *b, char *buf, size_t len)
-{
-	const char *file = b->pi_cmdline_txt;
-
-	if (!file[0]) {
-		snprintf(buf, len,
-			 "append 'cgroup_enable=memory cgroup_memory=1' to the single line in "
-			 "/boot/firmware/cmdline.txt (/boot/cmdline.txt before bookworm), "
-			 "then reboot");
-		return buf;
-	}
-	snprintf(buf, len,
-		 "append 'cgroup_enable=memory cgroup_memory=1' to the single line in %s "
-		 "(sed -i '1 s/$/ cgroup_enable=memory cgroup_memory=1/' %s), then reboot",
-		 file, file);
-	return buf;
-}
-
-const char *lp_board_memory_fix(const struct lp_board *b, char *buf, size_t len)
-{
-	const struct lp_board_ctrl_state *mem = &b->ctrl[LP_CTRL_MEMORY];
-
-	if (lp_board_ctrl_usable(b, LP_CTRL_MEMORY))
-		return NULL;
-	if (mount_fix(b, LP_CTRL_MEMORY, buf, len))
-		return buf;
-	/* 6.12 made v1 memory support optional (CONFIG_MEMCG_V1) and many builds drop it */
-	if (is_v1_mode(b) && !mem->available && lp_board_kernel_at_least(b, 6, 12)) {
-		snprintf(buf, len,
-			 "this kernel has no cgroup v1 memory controller (CONFIG_MEMCG_V1 is off): "
-			 "boot with cgroup v2 (remove systemd.unified_cgroup_hierarchy=0 from %s), "
-			 "then reboot",
-			 cmdline_location(b));
-		return buf;
-	}
-	if (b->is_raspberry_pi)
-		return pi_memory_fix(b, buf, len);
-	if (is_v1_mode(b) && !mem->available) {
-		snprintf(buf, len,
-			 "the kernel has no memory controller: use a kernel built with %s=y",
-			 ctrl_info[LP_CTRL_MEMORY].kconfig);
-		return buf;
-	}
-	if (b->cmdline_disables_memory) {
-		snprintf(buf, len,
-			 "remove cgroup_disable=memory from the kernel command line " GRUB_HINT
-			 ", then reboot");
-		return buf;
-	}
-	snprintf(buf, len,
-		 "add cgroup_enable=memory to the kernel command line " GRUB_HINT
-		 ", then reboot; if memory is still missing the kernel lacks CONFIG_MEMCG");
-	return buf;
-}
-
-const char *lp_board_ctrl_fix(const struct lp_board *b, enum lp_board_ctrl c, char *buf,
-			      size_t len)
-{
-	const struct lp_board_ctrl_state *st = &b->ctrl[c];
-	const char *name = lp_board_ctrl_name(b, c);
-
-	if (c == LP_CTRL_MEMORY)
-		return lp_board_memory_fix(b, buf, len);
-	if (lp_board_ctrl_usable(b, c))
-		return NULL;
-	if (mount_fix(b, c, buf, len))
-		return buf;
-	if (!st->available)
-		snprintf(buf, len, "the kernel has no %s controller: use a kernel built with %s=y",
-			 name, ctrl_info[c].kconfig);
-	else if (is_v1_mode(b))
-		snprintf(buf, len,
-			 "remove cgroup_disable=%s from the kernel command line, then reboot",
-			 name);
-	else
-		snprintf(buf, len,
-			 "remove cgroup_disable=%s from the kernel command line and reboot, "
-			 "or use a kernel built with %s=y",
-			 name, ctrl_info[c].kconfig);
-	return buf;
 }
 
 const char *lp_board_platform(void)
