@@ -26,7 +26,7 @@
 #include <time.h>
 
 #include "agent/deploy/deploy_doc_internal.h"
-#include "agent/spec/jsonpath.h"
+#include "agent/spec/json.h"
 #include "agent/spec/parse.h"
 #include "agent/image/store.h"
 #include "platform/lib/util.h"

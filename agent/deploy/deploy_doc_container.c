@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent/spec/jsonpath.h"
+#include "agent/spec/json.h"
 #include "agent/spec/parse.h"
 #include "agent/image/store.h"
 #include "platform/lib/util.h"

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-#include "agent/spec/jsonpath.h"
+#include "agent/spec/json.h"
 
 #include <stdio.h>
 

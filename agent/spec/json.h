@@ -4,8 +4,8 @@
  * .memory: expected a string, got an integer"), shared by every strict
  * jansson decoder so they all speak alike.
  */
-#ifndef LIMPET_JSONPATH_H
-#define LIMPET_JSONPATH_H
+#ifndef LIMPET_SPEC_JSON_H
+#define LIMPET_SPEC_JSON_H
 
 #include <jansson.h>
 #include <stddef.h>
