@@ -9,7 +9,6 @@
  */
 #include "agent/fetch/fetch.h"
 
-#include <ctype.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,7 +16,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -30,8 +28,6 @@
 #define MAX_REDIRECTS 5L
 #define BACKOFF_FIRST_MS 1000
 #define BACKOFF_MAX_MS 16000
-#define DETAIL_MAX 120		/* what of an error page goes into a message */
-#define HEADER_MAX 1024
 #define USER_AGENT "limpet/" LIMPET_VERSION
 
 #include "agent/fetch/fetch_internal.h"
@@ -86,7 +82,6 @@ static int add_header(struct xfer *x, const char *line, struct lp_err *err)
 	return 0;
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud);
 
 static void set_tls_options(struct xfer *x)
 {
@@ -131,7 +126,7 @@ static void set_common_options(struct xfer *x)
 	set_tls_options(x);
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERFUNCTION, lp_xfer_on_header));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x));
-	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, on_body));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, lp_xfer_on_body));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, x));
 }
 
@@ -220,329 +215,7 @@ int lp_fetch_url_file_name(const char *url, char *out, size_t len, struct lp_err
 	return ret;
 }
 
-/* ---------------------------------------------------------------- the reply's head */
-
-/* "Name: value" -> value, when the line is that header. */
-static const char *header_value(const char *line, const char *name)
-{
-	size_t n = strlen(name);
-
-	if (strncasecmp(line, name, n) || line[n] != ':')
-		return NULL;
-	line += n + 1;
-	while (*line == ' ' || *line == '\t')
-		line++;
-	return line;
-}
-
-/* "HTTP/1.1 206 Partial Content": a new reply (after a redirect or a 100). */
-static void new_reply(struct xfer *x, const char *status_line)
-{
-	const char *p = strchr(status_line, ' ');
-
-	x->range_start = -1;
-	x->range_total = -1;
-	x->etag[0] = '\0';
-	x->reason[0] = '\0';
-	if (p)
-		p = strchr(p + 1, ' ');
-	if (p)
-		snprintf(x->reason, sizeof(x->reason), "%s", p + 1);
-}
-
-static bool parse_offset(const char *s, const char **end, int64_t *v)
-{
-	char *after;
-	long long n;
-
-	if (*s < '0' || *s > '9')
-		return false;
-	errno = 0;
-	n = strtoll(s, &after, 10);
-	if (errno)
-		return false;
-	*v = n;
-	*end = after;
-	return true;
-}
-
-/*
- * Content-Range: "bytes 100-199/1000"; a 416 has "*" instead of "100-199".
- * An invalid one (199-100, or 100-199/150) is ignored, as RFC 9110 says: a
- * download must not resume on it.
- */
-static void parse_content_range(struct xfer *x, const char *v)
-{
-	int64_t start = -1, end = -1, total = -1;
-	const char *p;
-
-	if (strncasecmp(v, "bytes ", 6))
-		return;
-	p = v + 6;
-	if (*p == '*')
-		p++;
-	else if (!parse_offset(p, &p, &start) || *p++ != '-' || !parse_offset(p, &p, &end))
-		return;
-	if (*p++ != '/')
-		return;
-	if (*p == '*')
-		p++;
-	else if (!parse_offset(p, &p, &total))
-		return;
-	if (*p || end < start || (total >= 0 && end >= total) || (start < 0 && total < 0))
-		return;
-	x->range_start = start;
-	x->range_total = total;
-}
-
-/* Control characters: a header value we send may not have them (no line break may ride along). */
-static bool has_control_chars(const char *value)
-{
-	const unsigned char *p;
-
-	for (p = (const unsigned char *)value; *p; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			return true;
-	return false;
-}
-
-size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud)
-{
-	struct xfer *x = ud;
-	size_t len = size * n, used = len < HEADER_MAX ? len : HEADER_MAX;
-	char buf[HEADER_MAX + 1];
-	const char *v;
-
-	memcpy(buf, line, used);
-	while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == '\r' ||
-			    buf[used - 1] == ' '))
-		used--;
-	buf[used] = '\0';
-	if (!strncmp(buf, "HTTP/", 5))
-		new_reply(x, buf);
-	else if ((v = header_value(buf, "Content-Range")))
-		parse_content_range(x, v);
-	else if ((v = header_value(buf, "ETag")) && strlen(v) < sizeof(x->etag) &&
-		 !has_control_chars(v))
-		/* kept only when the next request can send it back whole */
-		snprintf(x->etag, sizeof(x->etag), "%s", v);
-	return len;
-}
-
-/* ---------------------------------------------------------------- the reply's body */
-
-static bool is_2xx(long status)
-{
-	return status >= 200 && status < 300;
-}
-
-int lp_xfer_abort_transfer(struct xfer *x)
-{
-	x->aborted = true;
-	return -1;
-}
-
-static void read_status(struct xfer *x)
-{
-	if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK)
-		x->status = 0;
-}
-
-/* The head is complete once the first body byte (or the end) arrives. */
-static int start_body(struct xfer *x)
-{
-	x->body_started = true;
-	read_status(x);
-	if (!is_2xx(x->status) || !x->sink.start)
-		return 0;
-	return x->sink.start(x);
-}
-
-static void keep_error_page(struct xfer *x, const char *data, size_t len)
-{
-	size_t room = ERROR_PAGE_MAX - x->error_page_len;
-
-	if (len > room)
-		len = room;
-	memcpy(x->error_page + x->error_page_len, data, len);
-	x->error_page_len += len;
-	x->error_page[x->error_page_len] = '\0';
-}
-
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
-	struct xfer *x = ud;
-	size_t len = size * n;
-
-	if (!x->body_started && start_body(x) < 0)
-		return 0; /* anything but len stops the transfer */
-	if (!is_2xx(x->status)) {
-		keep_error_page(x, data, len);
-		return len;
-	}
-	if (x->sink.write && x->sink.write(x, data, len) < 0)
-		return 0;
-	return len;
-}
-
-/* ---------------------------------------------------------------- errors */
-
-static bool is_tls_error(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ENGINE_NOTFOUND:
-	case CURLE_SSL_ENGINE_SETFAILED:
-	case CURLE_SSL_ENGINE_INITFAILED:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CLIENTCERT:
-	case CURLE_USE_SSL_FAILED:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Failures a later attempt may not see: the network, not the request. */
-static bool is_transient_error(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_OPERATION_TIMEDOUT:
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_PARTIAL_FILE:
-	case CURLE_GOT_NOTHING:
-	case CURLE_HTTP2:
-	case CURLE_HTTP2_STREAM:
-		return true;
-	default:
-		return false;
-	}
-}
-
-static int transfer_failed(struct xfer *x, CURLcode rc, struct lp_err *err)
-{
-	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-	size_t n = strlen(x->errbuf);
-	char *nl;
-
-	/* mbedtls' certificate verdicts end in a newline */
-	while (n > 0 && isspace((unsigned char)x->errbuf[n - 1]))
-		x->errbuf[--n] = '\0';
-	while ((nl = strchr(x->errbuf, '\n')))
-		*nl = ' ';
-	if (is_tls_error(rc))
-		return lp_fail(err, EKEYREJECTED, "%s: TLS: %s", x->url, why);
-	return lp_fail(err, is_transient_error(rc) ? EAGAIN : EPROTO, "%s: %s", x->url, why);
-}
-
-static int http_errno(long status)
-{
-	switch (status) {
-	case 404:
-	case 410:
-		return ENOENT;
-	case 401:
-	case 403:
-		return EACCES;
-	case 408:
-	case 429:
-		return EAGAIN;
-	}
-	return status >= 500 ? EAGAIN : EPROTO;
-}
-
-/* Printable ASCII only, at most DETAIL_MAX bytes: server text goes into one line. */
-static void copy_detail(char *out, const char *from, size_t len)
-{
-	size_t i, n = 0;
-
-	for (i = 0; i < len && n < DETAIL_MAX; i++)
-		if (from[i] >= 0x20 && from[i] < 0x7f)
-			out[n++] = from[i];
-	while (n > 0 && out[n - 1] == ' ')
-		n--;
-	out[n] = '\0';
-}
-
-/*
- * What the server said about the failure: an HTML page's <title> (nginx:
- * "400 No required SSL certificate was sent"), else a text body's first line.
- */
-static void error_detail(const struct xfer *x, char *out)
-{
-	const char *page = x->error_page, *start, *end;
-
-	out[0] = '\0';
-	start = strcasestr(page, "<title>");
-	if (start) {
-		start += strlen("<title>");
-		end = strcasestr(start, "</title>");
-		if (!end)
-			return;
-		while (start < end && ((*start >= '0' && *start <= '9') || *start == ' '))
-			start++;
-	} else if (page[0] && page[0] != '<') {
-		start = page;
-		end = start + strcspn(start, "\r\n");
-	} else {
-		return;
-	}
-	copy_detail(out, start, (size_t)(end - start));
-	if (!strcasecmp(out, x->reason))
-		out[0] = '\0';
-}
-
-int lp_xfer_http_failed(struct xfer *x, struct lp_err *err)
-{
-	char detail[DETAIL_MAX + 1];
-
-	error_detail(x, detail);
-	return lp_fail(err, http_errno(x->status), "%s: HTTP %ld%s%s%s%s%s", x->url, x->status,
-		       x->reason[0] ? " " : "", x->reason, detail[0] ? " (" : "", detail,
-		       detail[0] ? ")" : "");
-}
-
 /* ---------------------------------------------------------------- attempts */
-
-/* One request.  0: a reply came, x->status says which; -1: err says why not. */
-int lp_xfer_perform_once(struct xfer *x, struct lp_err *err)
-{
-	CURLcode rc;
-
-	x->status = 0;
-	x->reason[0] = '\0';
-	x->range_start = -1;
-	x->range_total = -1;
-	x->etag[0] = '\0';
-	x->body_started = false;
-	x->error_page_len = 0;
-	x->error_page[0] = '\0';
-	x->errbuf[0] = '\0';
-	x->aborted = false;
-	rc = curl_easy_perform(x->curl);
-	if (!x->aborted && rc == CURLE_OK && !x->body_started)
-		start_body(x); /* a reply without a body */
-	else if (!x->body_started)
-		read_status(x);
-	if (x->aborted) {
-		*err = x->abort_err;
-		return -1;
-	}
-	if (rc != CURLE_OK)
-		return transfer_failed(x, rc, err);
-	return 0;
-}
 
 static uint32_t random_u32(void)
 {
@@ -655,7 +328,7 @@ static int get_once(struct xfer *x, struct lp_err *err)
 	m->len = 0; /* a dropped reply starts over */
 	if (lp_xfer_perform_once(x, err) < 0)
 		return -1;
-	if (is_2xx(x->status) || x->status == 304)
+	if (lp_fetch_is_2xx(x->status) || x->status == 304)
 		return 0;
 	return lp_xfer_http_failed(x, err);
 }
@@ -664,7 +337,7 @@ static int get_once(struct xfer *x, struct lp_err *err)
 static int check_header_value(const char *url, const char *what, const char *value,
 			      struct lp_err *err)
 {
-	if (has_control_chars(value))
+	if (lp_fetch_has_control_chars(value))
 		return lp_fail(err, EINVAL, "%s: the %s has control characters", url, what);
 	return 0;
 }
@@ -762,7 +435,7 @@ static int put_once(struct xfer *x, struct lp_err *err)
 	up->at = 0;
 	if (lp_xfer_perform_once(x, err) < 0)
 		return -1;
-	return is_2xx(x->status) ? 0 : lp_xfer_http_failed(x, err);
+	return lp_fetch_is_2xx(x->status) ? 0 : lp_xfer_http_failed(x, err);
 }
 
 static int set_upload(struct xfer *x, struct upload *up, const char *content_type,

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Shared by fetch.c (libcurl setup, replies, errors, retries, small
- * documents, PUT) and fetch_file.c (resumable, pinned file downloads).
- * Not an interface: lp_fetch_* in fetch.h is.
+ * Shared by fetch.c (libcurl setup, retries, small documents, PUT),
+ * fetch_reply.c (a reply's head and body, errors) and fetch_file.c
+ * (resumable, pinned file downloads).  Not an interface: fetch.h is.
  */
 #ifndef LIMPET_FETCH_INTERNAL_H
 #define LIMPET_FETCH_INTERNAL_H
@@ -62,6 +62,11 @@ void lp_xfer_close(struct xfer *x);
  * Content-Range, ETag) into x's reply fields.  Its own function for the fuzzer.
  */
 size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud);
+/* libcurl's write callback: a 2xx body to x->sink, else the start of the error page. */
+size_t lp_xfer_on_body(char *data, size_t size, size_t n, void *ud);
+bool lp_fetch_is_2xx(long status);
+/* Control characters: a header value we send may not have them (no line break may ride along). */
+bool lp_fetch_has_control_chars(const char *value);
 /* For a sink callback: stop the transfer with x->abort_err as the reason. */
 int lp_xfer_abort_transfer(struct xfer *x);
 /* A reply that is not a success, as one line with its kind in err->code. */

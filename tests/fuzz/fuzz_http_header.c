@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * HTTP reply heads (agent/fetch/fetch.c's header callback): the status line,
- * Content-Range (which decides whether a download resumes) and the ETag
- * (which the next poll sends back as If-None-Match).  The input is a head,
- * handed over line by line as libcurl does.  Content-Length is libcurl's
- * to parse, not limpet's.
+ * HTTP reply heads (agent/fetch/fetch_reply.c's header callback): the
+ * status line, Content-Range (which decides whether a download resumes) and
+ * the ETag (which the next poll sends back as If-None-Match).  The input is
+ * a head, handed over line by line as libcurl does.  Content-Length is
+ * libcurl's to parse, not limpet's.
  */
 #include "tests/fuzz/fuzz.h"
 

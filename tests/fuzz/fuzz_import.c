@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * Image archives (agent/image/import.c): the OCI layout's index.json, nested
- * indexes, manifests and image config, and docker save's manifest.json,
- * with every descriptor checked against what the archive holds.
+ * Image archives (agent/image/import_select.c): the OCI layout's
+ * index.json, nested indexes, manifests and image config, and docker save's
+ * manifest.json, with every descriptor checked against what the archive holds.
  *
  * A descriptor names its target by SHA-256, which a fuzzer cannot forge, so
  * the input describes the archive instead and this file writes it: parts

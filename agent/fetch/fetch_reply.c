@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * What comes back from one request: the reply's head (status line,
+ * Content-Range, ETag) read by us rather than by curl, its body handed to
+ * the sink or kept as the start of an error page, and a failed attempt
+ * turned into one line with its kind in err->code.  Apart from fetch.c
+ * (the handle, retries, GET and PUT) because it is where server text is
+ * parsed: the part the http_header fuzz target exercises.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "agent/fetch/fetch_internal.h"
+
+#define DETAIL_MAX 120		/* what of an error page goes into a message */
+#define HEADER_MAX 1024
+
+/* ---------------------------------------------------------------- the reply's head */
+
+/* "Name: value" -> value, when the line is that header. */
+static const char *header_value(const char *line, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (strncasecmp(line, name, n) || line[n] != ':')
+		return NULL;
+	line += n + 1;
+	while (*line == ' ' || *line == '\t')
+		line++;
+	return line;
+}
+
+/* "HTTP/1.1 206 Partial Content": a new reply (after a redirect or a 100). */
+static void new_reply(struct xfer *x, const char *status_line)
+{
+	const char *p = strchr(status_line, ' ');
+
+	x->range_start = -1;
+	x->range_total = -1;
+	x->etag[0] = '\0';
+	x->reason[0] = '\0';
+	if (p)
+		p = strchr(p + 1, ' ');
+	if (p)
+		snprintf(x->reason, sizeof(x->reason), "%s", p + 1);
+}
+
+static bool parse_offset(const char *s, const char **end, int64_t *v)
+{
+	char *after;
+	long long n;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	n = strtoll(s, &after, 10);
+	if (errno)
+		return false;
+	*v = n;
+	*end = after;
+	return true;
+}
+
+/*
+ * Content-Range: "bytes 100-199/1000"; a 416 has "*" instead of "100-199".
+ * An invalid one (199-100, or 100-199/150) is ignored, as RFC 9110 says: a
+ * download must not resume on it.
+ */
+static void parse_content_range(struct xfer *x, const char *v)
+{
+	int64_t start = -1, end = -1, total = -1;
+	const char *p;
+
+	if (strncasecmp(v, "bytes ", 6))
+		return;
+	p = v + 6;
+	if (*p == '*')
+		p++;
+	else if (!parse_offset(p, &p, &start) || *p++ != '-' || !parse_offset(p, &p, &end))
+		return;
+	if (*p++ != '/')
+		return;
+	if (*p == '*')
+		p++;
+	else if (!parse_offset(p, &p, &total))
+		return;
+	if (*p || end < start || (total >= 0 && end >= total) || (start < 0 && total < 0))
+		return;
+	x->range_start = start;
+	x->range_total = total;
+}
+
+/* Control characters: a header value we send may not have them (no line break may ride along). */
+bool lp_fetch_has_control_chars(const char *value)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)value; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return true;
+	return false;
+}
+
+size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n, used = len < HEADER_MAX ? len : HEADER_MAX;
+	char buf[HEADER_MAX + 1];
+	const char *v;
+
+	memcpy(buf, line, used);
+	while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == '\r' ||
+			    buf[used - 1] == ' '))
+		used--;
+	buf[used] = '\0';
+	if (!strncmp(buf, "HTTP/", 5))
+		new_reply(x, buf);
+	else if ((v = header_value(buf, "Content-Range")))
+		parse_content_range(x, v);
+	else if ((v = header_value(buf, "ETag")) && strlen(v) < sizeof(x->etag) &&
+		 !lp_fetch_has_control_chars(v))
+		/* kept only when the next request can send it back whole */
+		snprintf(x->etag, sizeof(x->etag), "%s", v);
+	return len;
+}
+
+/* ---------------------------------------------------------------- the reply's body */
+
+bool lp_fetch_is_2xx(long status)
+{
+	return status >= 200 && status < 300;
+}
+
+int lp_xfer_abort_transfer(struct xfer *x)
+{
+	x->aborted = true;
+	return -1;
+}
+
+static void read_status(struct xfer *x)
+{
+	if (curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &x->status) != CURLE_OK)
+		x->status = 0;
+}
+
+/* The head is complete once the first body byte (or the end) arrives. */
+static int start_body(struct xfer *x)
+{
+	x->body_started = true;
+	read_status(x);
+	if (!lp_fetch_is_2xx(x->status) || !x->sink.start)
+		return 0;
+	return x->sink.start(x);
+}
+
+static void keep_error_page(struct xfer *x, const char *data, size_t len)
+{
+	size_t room = ERROR_PAGE_MAX - x->error_page_len;
+
+	if (len > room)
+		len = room;
+	memcpy(x->error_page + x->error_page_len, data, len);
+	x->error_page_len += len;
+	x->error_page[x->error_page_len] = '\0';
+}
+
+size_t lp_xfer_on_body(char *data, size_t size, size_t n, void *ud)
+{
+	struct xfer *x = ud;
+	size_t len = size * n;
+
+	if (!x->body_started && start_body(x) < 0)
+		return 0; /* anything but len stops the transfer */
+	if (!lp_fetch_is_2xx(x->status)) {
+		keep_error_page(x, data, len);
+		return len;
+	}
+	if (x->sink.write && x->sink.write(x, data, len) < 0)
+		return 0;
+	return len;
+}
+
+/* ---------------------------------------------------------------- errors */
+
+static bool is_tls_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ENGINE_INITFAILED:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	case CURLE_SSL_INVALIDCERTSTATUS:
+	case CURLE_SSL_CLIENTCERT:
+	case CURLE_USE_SSL_FAILED:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Failures a later attempt may not see: the network, not the request. */
+static bool is_transient_error(CURLcode rc)
+{
+	switch (rc) {
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_PARTIAL_FILE:
+	case CURLE_GOT_NOTHING:
+	case CURLE_HTTP2:
+	case CURLE_HTTP2_STREAM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int transfer_failed(struct xfer *x, CURLcode rc, struct lp_err *err)
+{
+	const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+	size_t n = strlen(x->errbuf);
+	char *nl;
+
+	/* mbedtls' certificate verdicts end in a newline */
+	while (n > 0 && isspace((unsigned char)x->errbuf[n - 1]))
+		x->errbuf[--n] = '\0';
+	while ((nl = strchr(x->errbuf, '\n')))
+		*nl = ' ';
+	if (is_tls_error(rc))
+		return lp_fail(err, EKEYREJECTED, "%s: TLS: %s", x->url, why);
+	return lp_fail(err, is_transient_error(rc) ? EAGAIN : EPROTO, "%s: %s", x->url, why);
+}
+
+static int http_errno(long status)
+{
+	switch (status) {
+	case 404:
+	case 410:
+		return ENOENT;
+	case 401:
+	case 403:
+		return EACCES;
+	case 408:
+	case 429:
+		return EAGAIN;
+	}
+	return status >= 500 ? EAGAIN : EPROTO;
+}
+
+/* Printable ASCII only, at most DETAIL_MAX bytes: server text goes into one line. */
+static void copy_detail(char *out, const char *from, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < len && n < DETAIL_MAX; i++)
+		if (from[i] >= 0x20 && from[i] < 0x7f)
+			out[n++] = from[i];
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+}
+
+/*
+ * What the server said about the failure: an HTML page's <title> (nginx:
+ * "400 No required SSL certificate was sent"), else a text body's first line.
+ */
+static void error_detail(const struct xfer *x, char *out)
+{
+	const char *page = x->error_page, *start, *end;
+
+	out[0] = '\0';
+	start = strcasestr(page, "<title>");
+	if (start) {
+		start += strlen("<title>");
+		end = strcasestr(start, "</title>");
+		if (!end)
+			return;
+		while (start < end && ((*start >= '0' && *start <= '9') || *start == ' '))
+			start++;
+	} else if (page[0] && page[0] != '<') {
+		start = page;
+		end = start + strcspn(start, "\r\n");
+	} else {
+		return;
+	}
+	copy_detail(out, start, (size_t)(end - start));
+	if (!strcasecmp(out, x->reason))
+		out[0] = '\0';
+}
+
+int lp_xfer_http_failed(struct xfer *x, struct lp_err *err)
+{
+	char detail[DETAIL_MAX + 1];
+
+	error_detail(x, detail);
+	return lp_fail(err, http_errno(x->status), "%s: HTTP %ld%s%s%s%s%s", x->url, x->status,
+		       x->reason[0] ? " " : "", x->reason, detail[0] ? " (" : "", detail,
+		       detail[0] ? ")" : "");
+}
+
+/* ---------------------------------------------------------------- one attempt */
+
+/* One request.  0: a reply came, x->status says which; -1: err says why not. */
+int lp_xfer_perform_once(struct xfer *x, struct lp_err *err)
+{
+	CURLcode rc;
+
+	x->status = 0;
+	x->reason[0] = '\0';
+	x->range_start = -1;
+	x->range_total = -1;
+	x->etag[0] = '\0';
+	x->body_started = false;
+	x->error_page_len = 0;
+	x->error_page[0] = '\0';
+	x->errbuf[0] = '\0';
+	x->aborted = false;
+	rc = curl_easy_perform(x->curl);
+	if (!x->aborted && rc == CURLE_OK && !x->body_started)
+		start_body(x); /* a reply without a body */
+	else if (!x->body_started)
+		read_status(x);
+	if (x->aborted) {
+		*err = x->abort_err;
+		return -1;
+	}
+	if (rc != CURLE_OK)
+		return transfer_failed(x, rc, err);
+	return 0;
+}
