@@ -42,29 +42,19 @@ static const char *label(const char *path)
 
 int lp_deploy_fail_at(struct lp_err *err, const char *path, int code, const char *fmt, ...)
 {
-	char reason[LP_ERR_MAX];
 	va_list ap;
+	int rc;
 
 	va_start(ap, fmt);
-	vsnprintf(reason, sizeof(reason), fmt, ap);
+	rc = lp_json_vfail(err, label(path), code, fmt, ap);
 	va_end(ap);
-	return lp_fail(err, code, "%s: %s", label(path), reason);
+	return rc;
 }
 
 /* For a reason a parse.h function already recorded: say which field it was. */
 int lp_deploy_blame(struct lp_err *err, const char *path)
 {
 	return lp_prefix(err, "%s", label(path));
-}
-
-int lp_deploy_out_of_memory(struct lp_err *err, const char *path)
-{
-	return lp_deploy_fail_at(err, path, ENOMEM, "out of memory");
-}
-
-int lp_deploy_type_error(struct lp_err *err, const char *path, const char *want, const json_t *v)
-{
-	return lp_deploy_fail_at(err, path, EINVAL, "expected %s, got %s", want, lp_json_kind(v));
 }
 
 /* ---------------------------------------------------------------- objects */
@@ -93,7 +83,7 @@ int lp_deploy_decode_members(json_t *obj, const struct member *members, size_t n
 	size_t i;
 
 	if (!json_is_object(obj))
-		return lp_deploy_type_error(err, path, "an object", obj);
+		return lp_json_type_error(err, label(path), "an object", obj);
 	json_object_foreach(obj, key, v) {
 		const struct member *m = find_member(members, n, key);
 
@@ -114,71 +104,16 @@ int lp_deploy_decode_members(json_t *obj, const struct member *members, size_t n
 
 /* ---------------------------------------------------------------- values */
 
-int lp_deploy_get_string(json_t *v, const char **out, const char *path, struct lp_err *err)
-{
-	if (!json_is_string(v))
-		return lp_deploy_type_error(err, path, "a string", v);
-	*out = json_string_value(v);
-	return 0;
-}
-
 /* field: char * */
 int lp_deploy_decode_string(json_t *v, void *field, const char *path, struct lp_err *err)
 {
-	char **dst = field;
-	const char *s = NULL;
-	char *copy;
-
-	if (lp_deploy_get_string(v, &s, path, err) < 0)
-		return -1;
-	copy = strdup(s);
-	if (!copy)
-		return lp_deploy_out_of_memory(err, path);
-	free(*dst);
-	*dst = copy;
-	return 0;
+	return lp_json_dup_string(v, false, field, path, err);
 }
 
 /* field: char **, NULL-terminated */
 int lp_deploy_decode_strv(json_t *v, void *field, const char *path, struct lp_err *err)
 {
-	char ***dst = field;
-	char item[PATH_BUF];
-	json_t *elem;
-	char **strv;
-	size_t i;
-
-	if (!json_is_array(v))
-		return lp_deploy_type_error(err, path, "an array of strings", v);
-	strv = calloc(json_array_size(v) + 1, sizeof(*strv));
-	if (!strv)
-		return lp_deploy_out_of_memory(err, path);
-	lp_strv_free(*dst);
-	*dst = strv;
-	json_array_foreach(v, i, elem) {
-		lp_json_index_path(item, PATH_BUF, path, i);
-		if (!json_is_string(elem))
-			return lp_deploy_type_error(err, item, "a string", elem);
-		strv[i] = strdup(json_string_value(elem));
-		if (!strv[i])
-			return lp_deploy_out_of_memory(err, item);
-	}
-	return 0;
-}
-
-int lp_deploy_get_int(json_t *v, long long min, long long max, long long *out, const char *path,
-		      struct lp_err *err)
-{
-	long long n;
-
-	if (!json_is_integer(v))
-		return lp_deploy_type_error(err, path, "an integer", v);
-	n = json_integer_value(v);
-	if (n < min || n > max)
-		return lp_deploy_fail_at(err, path, ERANGE, "%lld is out of range (%lld to %lld)",
-					 n, min, max);
-	*out = n;
-	return 0;
+	return lp_json_dup_strv(v, field, path, err);
 }
 
 /* field: int64_t, at least 1 */
@@ -186,7 +121,7 @@ int lp_deploy_decode_positive(json_t *v, void *field, const char *path, struct l
 {
 	long long n = 0;
 
-	if (lp_deploy_get_int(v, 1, INT64_MAX, &n, path, err) < 0)
+	if (lp_json_get_int(v, 1, INT64_MAX, &n, path, err) < 0)
 		return -1;
 	*(int64_t *)field = n;
 	return 0;
@@ -199,7 +134,7 @@ static int decode_expires(json_t *v, void *field, const char *path, struct lp_er
 {
 	const char *s = NULL;
 
-	if (lp_deploy_get_string(v, &s, path, err) < 0)
+	if (lp_json_get_string(v, &s, path, err) < 0)
 		return -1;
 	if (lp_rfc3339_parse(s, field, err) < 0)
 		return lp_deploy_blame(err, path);
@@ -265,7 +200,7 @@ static int fill_empty_targets(struct lp_deployment *d, struct lp_err *err)
 	if (!d->target_groups)
 		d->target_groups = calloc(1, sizeof(*d->target_groups));
 	if (!d->target_devices || !d->target_groups)
-		return lp_deploy_out_of_memory(err, "target");
+		return lp_json_out_of_memory(err, "target");
 	return 0;
 }
 

@@ -55,7 +55,7 @@ static int decode_command(json_t *v, void *field, const char *path, struct lp_er
 static int decode_bool(json_t *v, void *field, const char *path, struct lp_err *err)
 {
 	if (!json_is_boolean(v))
-		return lp_deploy_type_error(err, path, "true or false", v);
+		return lp_json_type_error(err, path, "true or false", v);
 	*(bool *)field = json_is_true(v);
 	return 0;
 }
@@ -67,7 +67,7 @@ static int get_duration(json_t *v, int64_t min_ms, int64_t max_ms, int64_t *ms, 
 	const char *s;
 
 	if (!json_is_string(v))
-		return lp_deploy_type_error(err, path, "a duration string (e.g. \"10s\")", v);
+		return lp_json_type_error(err, path, "a duration string (e.g. \"10s\")", v);
 	s = json_string_value(v);
 	if (lp_parse_duration(s, ms, err) < 0)
 		return lp_deploy_blame(err, path);
@@ -99,7 +99,7 @@ static int decode_image_sha256(json_t *v, void *field, const char *path, struct 
 	char digest[LP_DIGEST_STR_LEN];
 	const char *hex = NULL;
 
-	if (lp_deploy_get_string(v, &hex, path, err) < 0)
+	if (lp_json_get_string(v, &hex, path, err) < 0)
 		return -1;
 	/* lp_digest_parse does the strict part: exactly 64 lowercase hex digits */
 	if (strlen(hex) != LP_SHA256_HEX_LEN ||
@@ -147,7 +147,7 @@ static int derive_image_name(struct lp_deploy_container *c, struct lp_err *err)
 	lp_hex(c->image_sha256, LP_SHA256_LEN, hex);
 	if (asprintf(&c->cfg.image, "deploy/%s:%.*s", c->cfg.name, DERIVED_TAG_HEX, hex) < 0) {
 		c->cfg.image = NULL;
-		return lp_deploy_out_of_memory(err, "image.name");
+		return lp_json_out_of_memory(err, "image.name");
 	}
 	return 0;
 }
@@ -165,7 +165,7 @@ static int decode_memory(json_t *v, void *field, const char *path, struct lp_err
 		return 0;
 	}
 	if (!json_is_integer(v))
-		return lp_deploy_type_error(err, path, "a size (\"64M\") or a number of bytes", v);
+		return lp_json_type_error(err, path, "a size (\"64M\") or a number of bytes", v);
 	/* out of range values are for lp_container_cfg_check to report */
 	*memory = json_integer_value(v);
 	return 0;
@@ -181,7 +181,7 @@ static int decode_cpus(json_t *v, void *field, const char *path, struct lp_err *
 	else if (json_is_number(v))
 		ret = lp_cpus_to_limits(json_number_value(v), field, err);
 	else
-		return lp_deploy_type_error(err, path, "a number of CPUs (0.5, 2 or \"1.5\")", v);
+		return lp_json_type_error(err, path, "a number of CPUs (0.5, 2 or \"1.5\")", v);
 	return ret < 0 ? lp_deploy_blame(err, path) : 0;
 }
 
@@ -190,7 +190,7 @@ static int decode_cpu_weight(json_t *v, void *field, const char *path, struct lp
 {
 	long long w = 0;
 
-	if (lp_deploy_get_int(v, 1, LP_CPU_WEIGHT_MAX, &w, path, err) < 0)
+	if (lp_json_get_int(v, 1, LP_CPU_WEIGHT_MAX, &w, path, err) < 0)
 		return -1;
 	*(int *)field = (int)w;
 	return 0;
@@ -202,7 +202,7 @@ static int decode_pids(json_t *v, void *field, const char *path, struct lp_err *
 	long long pids = 0;
 
 	/* 0 would mean "no limit" inside; in a document that is leaving it out */
-	if (lp_deploy_get_int(v, 1, INT_MAX, &pids, path, err) < 0)
+	if (lp_json_get_int(v, 1, INT_MAX, &pids, path, err) < 0)
 		return -1;
 	*(int64_t *)field = pids;
 	return 0;
@@ -241,7 +241,7 @@ static int decode_retries(json_t *v, void *field, const char *path, struct lp_er
 {
 	long long n = 0;
 
-	if (lp_deploy_get_int(v, 1, HEALTH_RETRIES_MAX, &n, path, err) < 0)
+	if (lp_json_get_int(v, 1, HEALTH_RETRIES_MAX, &n, path, err) < 0)
 		return -1;
 	*(int *)field = (int)n;
 	return 0;
@@ -314,12 +314,12 @@ static int decode_volumes(json_t *v, void *field, const char *path, struct lp_er
 	size_t i;
 
 	if (!json_is_array(v))
-		return lp_deploy_type_error(err, path, "an array of volumes", v);
+		return lp_json_type_error(err, path, "an array of volumes", v);
 	if (json_array_size(v) == 0)
 		return 0;
 	cfg->volumes = calloc(json_array_size(v), sizeof(*cfg->volumes));
 	if (!cfg->volumes)
-		return lp_deploy_out_of_memory(err, path);
+		return lp_json_out_of_memory(err, path);
 	json_array_foreach(v, i, elem) {
 		lp_json_index_path(item, PATH_BUF, path, i);
 		cfg->n_volumes = i + 1;
@@ -356,7 +356,7 @@ static int decode_restart(json_t *v, void *field, const char *path, struct lp_er
 {
 	const char *s = NULL;
 
-	if (lp_deploy_get_string(v, &s, path, err) < 0)
+	if (lp_json_get_string(v, &s, path, err) < 0)
 		return -1;
 	if (lp_parse_restart(s, field, err) < 0)
 		return lp_deploy_blame(err, path);
@@ -368,7 +368,7 @@ static int decode_isolation(json_t *v, void *field, const char *path, struct lp_
 {
 	const char *s = NULL;
 
-	if (lp_deploy_get_string(v, &s, path, err) < 0)
+	if (lp_json_get_string(v, &s, path, err) < 0)
 		return -1;
 	if (lp_parse_isolation(s, field, err) < 0)
 		return lp_deploy_blame(err, path);
@@ -380,7 +380,7 @@ static int decode_network(json_t *v, void *field, const char *path, struct lp_er
 {
 	const char *s = NULL;
 
-	if (lp_deploy_get_string(v, &s, path, err) < 0)
+	if (lp_json_get_string(v, &s, path, err) < 0)
 		return -1;
 	if (lp_parse_net(s, field, err) < 0)
 		return lp_deploy_blame(err, path);
@@ -463,7 +463,7 @@ static int fill_empty_lists(struct lp_deploy_container *c, const char *path, str
 	if (!c->device_specs)
 		c->device_specs = calloc(1, sizeof(*c->device_specs));
 	if (!c->cfg.env || !c->device_specs)
-		return lp_deploy_out_of_memory(err, path);
+		return lp_json_out_of_memory(err, path);
 	return 0;
 }
 
@@ -518,12 +518,12 @@ int lp_deploy_decode_containers(json_t *v, void *field, const char *path, struct
 	size_t i;
 
 	if (!json_is_array(v))
-		return lp_deploy_type_error(err, path, "an array of containers", v);
+		return lp_json_type_error(err, path, "an array of containers", v);
 	if (json_array_size(v) == 0)
 		return 0;
 	d->containers = calloc(json_array_size(v), sizeof(*d->containers));
 	if (!d->containers)
-		return lp_deploy_out_of_memory(err, path);
+		return lp_json_out_of_memory(err, path);
 	json_array_foreach(v, i, elem) {
 		lp_json_index_path(item, PATH_BUF, path, i);
 		d->n = i + 1;

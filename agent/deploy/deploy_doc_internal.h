@@ -12,10 +12,11 @@
 #include <stddef.h>
 
 #include "agent/deploy/deploy_doc.h"
+#include "agent/spec/json.h"
 #include "platform/lib/err.h"
 #include "platform/lib/util.h"
 
-#define PATH_BUF 128		/* field paths in messages: "containers[3].health.timeout" */
+#define PATH_BUF LP_JSON_PATH_MAX	/* field paths in messages: "containers[3].health.timeout" */
 
 /* Reads one member's value into its field; messages name path. */
 typedef int (*decode_fn)(json_t *v, void *field, const char *path, struct lp_err *err);
@@ -40,16 +41,11 @@ int lp_deploy_fail_at(struct lp_err *err, const char *path, int code, const char
 	__attribute__((format(printf, 4, 5)));
 /* For a reason a parse.h function already recorded: say which field it was. */
 int lp_deploy_blame(struct lp_err *err, const char *path);
-int lp_deploy_out_of_memory(struct lp_err *err, const char *path);
-int lp_deploy_type_error(struct lp_err *err, const char *path, const char *want, const json_t *v);
 
 /* Every key must be a member, and every required member present. */
 int lp_deploy_decode_members(json_t *obj, const struct member *members, size_t n, void *dst,
 			     const char *path, struct lp_err *err);
 
-int lp_deploy_get_string(json_t *v, const char **out, const char *path, struct lp_err *err);
-int lp_deploy_get_int(json_t *v, long long min, long long max, long long *out, const char *path,
-		      struct lp_err *err);
 /* decode_fn for: char *, char ** (NULL-terminated), int64_t at least 1 */
 int lp_deploy_decode_string(json_t *v, void *field, const char *path, struct lp_err *err);
 int lp_deploy_decode_strv(json_t *v, void *field, const char *path, struct lp_err *err);

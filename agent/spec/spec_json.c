@@ -18,7 +18,7 @@
 #include "agent/spec/parse.h"
 #include "platform/lib/util.h"
 
-#define PATH_BUF 128		/* field paths in messages: "devices[3].inner" */
+#define PATH_BUF LP_JSON_PATH_MAX	/* field paths in messages: "devices[3].inner" */
 
 /* ---------------------------------------------------------------- JSON layout */
 
@@ -68,17 +68,6 @@ static const char *const restart_names[] = {
 	[LP_RESTART_ALWAYS] = "always",
 };
 
-static int out_of_memory(const char *path, struct lp_err *err)
-{
-	return lp_fail(err, ENOMEM, "%s: out of memory", *path ? path : "JSON");
-}
-
-static int type_error(const char *path, const char *want, const json_t *v, struct lp_err *err)
-{
-	return lp_fail(err, EINVAL, "%s: expected %s, got %s", *path ? path : "JSON", want,
-		       lp_json_kind(v));
-}
-
 /* ---------------------------------------------------------------- encoding */
 
 /* Adds v to obj, taking it; NULL v means its encoder failed and said why. */
@@ -87,7 +76,7 @@ static int put(json_t *obj, const char *key, json_t *v, const char *path, struct
 	if (!v)
 		return -1;
 	if (json_object_set_new(obj, key, v) < 0)
-		return out_of_memory(path, err);
+		return lp_json_out_of_memory(err, path);
 	return 0;
 }
 
@@ -96,7 +85,7 @@ static int append(json_t *array, json_t *v, const char *path, struct lp_err *err
 	if (!v)
 		return -1;
 	if (json_array_append_new(array, v) < 0)
-		return out_of_memory(path, err);
+		return lp_json_out_of_memory(err, path);
 	return 0;
 }
 
@@ -112,9 +101,9 @@ static json_t *encode_string(const char *s, const char *path, struct lp_err *err
 	errno = 0;
 	v = json_string(s);
 	if (!v && errno == ENOMEM)
-		out_of_memory(path, err);
+		lp_json_out_of_memory(err, path);
 	else if (!v)
-		lp_fail(err, EILSEQ, "%s: '%s' is not valid UTF-8", path, s);
+		lp_json_fail(err, path, EILSEQ, "'%s' is not valid UTF-8", s);
 	return v;
 }
 
@@ -125,7 +114,7 @@ static json_t *encode_strv(char *const *v, const char *path, struct lp_err *err)
 	size_t i;
 
 	if (!array) {
-		out_of_memory(path, err);
+		lp_json_out_of_memory(err, path);
 		return NULL;
 	}
 	for (i = 0; v && v[i]; i++) {
@@ -142,7 +131,7 @@ static json_t *encode_enum(unsigned int value, const char *const *names, size_t 
 			   const char *path, struct lp_err *err)
 {
 	if (value >= n || !names[value]) {
-		lp_fail(err, EINVAL, "%s: unknown value %u", path, value);
+		lp_json_fail(err, path, EINVAL, "unknown value %u", value);
 		return NULL;
 	}
 	return encode_string(names[value], path, err);
@@ -157,7 +146,7 @@ static json_t *encode_array(const struct field *f, const void *base, const char 
 	char item[PATH_BUF];
 
 	if (!array) {
-		out_of_memory(path, err);
+		lp_json_out_of_memory(err, path);
 		return NULL;
 	}
 	memcpy(&items, (const char *)base + f->offset, sizeof(items));
@@ -206,7 +195,7 @@ static json_t *encode_field(const struct field *f, const void *base, const char 
 		return f->encode(base, path, err);
 	}
 	if (!v)
-		out_of_memory(path, err);
+		lp_json_out_of_memory(err, path);
 	return v;
 }
 
@@ -218,7 +207,7 @@ static json_t *encode_object(const struct schema *schema, const void *base, cons
 	size_t i;
 
 	if (!obj) {
-		out_of_memory(path, err);
+		lp_json_out_of_memory(err, path);
 		return NULL;
 	}
 	for (i = 0; i < schema->n_fields; i++) {
@@ -238,71 +227,15 @@ static json_t *encode_object(const struct schema *schema, const void *base, cons
 static int decode_object(json_t *obj, const struct schema *schema, void *base, const char *path,
 			 struct lp_err *err);
 
-static int decode_string(json_t *v, char **dst, const char *path, struct lp_err *err)
-{
-	char *copy = NULL;
-
-	if (!json_is_string(v) && !json_is_null(v))
-		return type_error(path, "a string", v, err);
-	if (json_is_string(v)) {
-		copy = strdup(json_string_value(v));
-		if (!copy)
-			return out_of_memory(path, err);
-	}
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
-
-static int decode_strv(json_t *v, char ***dst, const char *path, struct lp_err *err)
-{
-	char item[PATH_BUF];
-	json_t *elem;
-	size_t i;
-	char **strv;
-
-	if (!json_is_array(v))
-		return type_error(path, "an array of strings", v, err);
-	strv = calloc(json_array_size(v) + 1, sizeof(*strv));
-	if (!strv)
-		return out_of_memory(path, err);
-	lp_strv_free(*dst);
-	*dst = strv;
-	json_array_foreach(v, i, elem) {
-		lp_json_index_path(item, PATH_BUF, path, i);
-		if (!json_is_string(elem))
-			return type_error(item, "a string", elem, err);
-		strv[i] = strdup(json_string_value(elem));
-		if (!strv[i])
-			return out_of_memory(item, err);
-	}
-	return 0;
-}
-
-static int decode_integer(json_t *v, long long min, long long max, long long *out,
-			  const char *path, struct lp_err *err)
-{
-	long long n;
-
-	if (!json_is_integer(v))
-		return type_error(path, "an integer", v, err);
-	n = json_integer_value(v);
-	if (n < min || n > max)
-		return lp_fail(err, ERANGE, "%s: %lld is out of range (%lld to %lld)", path, n, min,
-			       max);
-	*out = n;
-	return 0;
-}
-
 static int decode_chars(json_t *v, char *dst, size_t size, const char *path, struct lp_err *err)
 {
 	size_t len;
 
 	if (!json_is_string(v))
-		return type_error(path, "a string", v, err);
+		return lp_json_type_error(err, path, "a string", v);
 	len = json_string_length(v);
 	if (len >= size)
-		return lp_fail(err, EINVAL, "%s: longer than %zu bytes", path, size - 1);
+		return lp_json_fail(err, path, EINVAL, "longer than %zu bytes", size - 1);
 	memcpy(dst, json_string_value(v), len + 1);
 	return 0;
 }
@@ -313,14 +246,14 @@ static int decode_enum(json_t *v, const char *const *names, size_t n, unsigned i
 	unsigned int i;
 
 	if (!json_is_string(v))
-		return type_error(path, "a string", v, err);
+		return lp_json_type_error(err, path, "a string", v);
 	for (i = 0; i < n; i++) {
 		if (names[i] && !strcmp(names[i], json_string_value(v))) {
 			*out = i;
 			return 0;
 		}
 	}
-	return lp_fail(err, EINVAL, "%s: unknown value '%s'", path, json_string_value(v));
+	return lp_json_fail(err, path, EINVAL, "unknown value '%s'", json_string_value(v));
 }
 
 static int decode_number(const struct field *f, json_t *v, void *member, const char *path,
@@ -330,17 +263,17 @@ static int decode_number(const struct field *f, json_t *v, void *member, const c
 
 	switch (f->kind) {
 	case F_INT:
-		if (decode_integer(v, INT_MIN, INT_MAX, &n, path, err) < 0)
+		if (lp_json_get_int(v, INT_MIN, INT_MAX, &n, path, err) < 0)
 			return -1;
 		*(int *)member = (int)n;
 		return 0;
 	case F_INT64:
-		if (decode_integer(v, INT64_MIN, INT64_MAX, &n, path, err) < 0)
+		if (lp_json_get_int(v, INT64_MIN, INT64_MAX, &n, path, err) < 0)
 			return -1;
 		*(int64_t *)member = n;
 		return 0;
 	default:
-		if (decode_integer(v, 0, UINT32_MAX, &n, path, err) < 0)
+		if (lp_json_get_int(v, 0, UINT32_MAX, &n, path, err) < 0)
 			return -1;
 		*(uint32_t *)member = (uint32_t)n;
 		return 0;
@@ -361,13 +294,13 @@ static int decode_array(const struct field *f, json_t *v, void *base, const char
 	char *items;
 
 	if (!json_is_array(v))
-		return type_error(path, f->what, v, err);
+		return lp_json_type_error(err, path, f->what, v);
 	n = json_array_size(v);
 	if (n == 0)
 		return 0;
 	items = calloc(n, size);
 	if (!items)
-		return out_of_memory(path, err);
+		return lp_json_out_of_memory(err, path);
 	/* memcpy: the member is a pointer to the element type, not to char */
 	memcpy((char *)base + f->offset, &items, sizeof(items));
 	memcpy((char *)base + f->count, &n, sizeof(n));
@@ -386,12 +319,12 @@ static int decode_field(const struct field *f, json_t *v, void *base, const char
 
 	switch (f->kind) {
 	case F_STRING:
-		return decode_string(v, member, path, err);
+		return lp_json_dup_string(v, true, member, path, err);
 	case F_STRV:
-		return decode_strv(v, member, path, err);
+		return lp_json_dup_strv(v, member, path, err);
 	case F_BOOL:
 		if (!json_is_boolean(v))
-			return type_error(path, "a boolean", v, err);
+			return lp_json_type_error(err, path, "a boolean", v);
 		*(bool *)member = json_is_true(v);
 		return 0;
 	case F_INT:
@@ -407,7 +340,7 @@ static int decode_field(const struct field *f, json_t *v, void *base, const char
 	case F_SPECIAL:
 		return f->decode(v, base, path, err);
 	}
-	return lp_fail(err, EINVAL, "%s: unknown field kind", path);
+	return lp_json_fail(err, path, EINVAL, "unknown field kind");
 }
 
 static const struct field *find_field(const struct schema *schema, const char *key)
@@ -429,13 +362,13 @@ static int decode_object(json_t *obj, const struct schema *schema, void *base, c
 	json_t *v;
 
 	if (!json_is_object(obj))
-		return type_error(path, "an object", obj, err);
+		return lp_json_type_error(err, path, "an object", obj);
 	json_object_foreach(obj, key, v) {
 		const struct field *f = find_field(schema, key);
 
 		lp_json_key_path(sub, PATH_BUF, path, key);
 		if (!f)
-			return lp_fail(err, EINVAL, "%s: unknown field", sub);
+			return lp_json_fail(err, sub, EINVAL, "unknown field");
 		if (decode_field(f, v, base, sub, err) < 0)
 			return -1;
 	}
@@ -513,9 +446,9 @@ static int decode_dev_type(json_t *v, void *base, const char *path, struct lp_er
 	struct lp_device *dev = base;
 
 	if (!json_is_string(v))
-		return type_error(path, "a string", v, err);
+		return lp_json_type_error(err, path, "a string", v);
 	if (json_string_length(v) != 1)
-		return lp_fail(err, EINVAL, "%s: '%s' is not c or b", path, json_string_value(v));
+		return lp_json_fail(err, path, EINVAL, "'%s' is not c or b", json_string_value(v));
 	dev->type = json_string_value(v)[0];
 	return 0;
 }
@@ -612,7 +545,7 @@ char *lp_container_cfg_to_json(const struct lp_container_cfg *c, struct lp_err *
 	text = json_dumps(root, JSON_COMPACT);
 	json_decref(root);
 	if (!text)
-		out_of_memory("", err);
+		lp_json_out_of_memory(err, "");
 	return text;
 }
 
@@ -643,7 +576,7 @@ int lp_container_cfg_decode(json_t *root, struct lp_container_cfg *c, struct lp_
 	if (ret == 0 && !tmp.env) {
 		tmp.env = calloc(1, sizeof(*tmp.env));
 		if (!tmp.env)
-			ret = out_of_memory("env", err);
+			ret = lp_json_out_of_memory(err, "env");
 	}
 	if (ret == 0)
 		ret = lp_container_cfg_validate(&tmp, err);
