@@ -148,7 +148,7 @@ $(O)/limpet: $(main-obj) $(O)/liblimpet.a
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
 # ---------------------------------------------------------------- tests
-unit-src := $(wildcard tests/unit/test_*.c)
+unit-src := $(wildcard tests/unit/*/*/test_*.c)
 unit-bin := $(unit-src:tests/unit/%.c=$(O)/tests/unit/%)
 
 $(O)/tests/unit/%: tests/unit/%.c $(O)/liblimpet.a
@@ -156,7 +156,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/liblimpet.a
 	@echo "  CC      $<"
 	@$(CC) $(LP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/liblimpet.a $(LDLIBS) -lcmocka
 
-# Docker's default seccomp profile, which tests/unit/test_seccomp.c compares
+# Docker's default seccomp profile, which tests/unit/platform/linux/test_seccomp.c compares
 # limpet's filter with: `make deps` takes it out of Debian's package.
 DOCKER_SECCOMP := $(or $(LIMPET_CACHE_DIR),$(HOME)/.cache/limpet)/docker-seccomp/default.json
 

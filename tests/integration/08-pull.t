@@ -5,7 +5,7 @@
 # the store unchanged; pinning (--size, --sha256); kill -9 mid-download and a
 # resumed rerun (nginx's log shows the Range request and the bytes sent); a
 # server that ignores Range; the config's fleet settings; the progress bar;
-# lp_fetch_get/put against the same server (tests/unit/test_fetch).
+# lp_fetch_get/put against the same server (tests/unit/agent/fetch/test_fetch).
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/nginx.sh"
 test_images
@@ -186,7 +186,7 @@ else
 fi
 
 # --- lp_fetch_get (ETag, 304), lp_fetch_put (WebDAV) and pinning, in C
-unit=$(dirname "$LIMPET")/tests/unit/test_fetch
+unit=$(dirname "$LIMPET")/tests/unit/agent/fetch/test_fetch
 if [ -x "$unit" ]; then
 	out=$(LIMPET_TEST_HTTPS="https://localhost:$NGINX_PORT" LIMPET_TEST_CA="$P/ca.pem" \
 		LIMPET_TEST_CERT="$P/device.pem" LIMPET_TEST_KEY="$P/device.key" \

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Container entries: names and validation (the JSON form: test_spec_json.c). */
-#include "tests/unit/spec_fixtures.h"
+#include "tests/unit/agent/spec/spec_fixtures.h"
 
 /* ---------------------------------------------------------------- names */
 

@@ -20,7 +20,7 @@
 #include "agent/deploy/deploy_doc.h"
 #include "agent/trust/trust.h"
 #include "platform/lib/util.h"
-#include "tests/unit/deploy_fixtures.h"
+#include "tests/unit/agent/deploy/deploy_fixtures.h"
 
 #define EXAMPLE_WEB_SHA256 "5d41402abc4b2a76b9719d911017c592ae2cb0e1c8c26e7f0fd5a9ee5f0b1c3a"
 #define EXAMPLE_SENSOR_SHA256 "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

@@ -21,7 +21,7 @@
 #include "agent/deploy/deploy_doc.h"
 #include "agent/trust/trust.h"
 #include "platform/lib/util.h"
-#include "tests/unit/deploy_fixtures.h"
+#include "tests/unit/agent/deploy/deploy_fixtures.h"
 
 static char dir[] = "/tmp/limpet-test-deploy-XXXXXX";
 

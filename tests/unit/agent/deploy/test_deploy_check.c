@@ -20,7 +20,7 @@
 #include "agent/deploy/deploy_doc.h"
 #include "agent/spec/parse.h"
 #include "platform/lib/util.h"
-#include "tests/unit/deploy_fixtures.h"
+#include "tests/unit/agent/deploy/deploy_fixtures.h"
 
 #define T_2026 1767225600	/* 2026-01-01T00:00:00Z */
 

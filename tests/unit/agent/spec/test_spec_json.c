@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Container entries as JSON (spec_json.c): the round trip, its layout, strict decoding. */
-#include "tests/unit/spec_fixtures.h"
+#include "tests/unit/agent/spec/spec_fixtures.h"
 
 /* ---------------------------------------------------------------- JSON */
 
