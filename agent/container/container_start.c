@@ -216,7 +216,7 @@ int lp_ct_start(const struct lp_host *host, struct lp_container *ct, struct lp_p
 	char upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX], exitf[PATH_MAX];
 	cleanup_strv char **env = NULL;
 	cleanup_fd int null_fd = -1, log_fd = -1;
-	struct lp_image_run img;
+	cleanup_image_run struct lp_image_run img = { 0 };
 	struct lp_bind *binds = NULL;
 	struct lp_err ignored;
 	struct lp_spec spec;
@@ -238,10 +238,8 @@ int lp_ct_start(const struct lp_host *host, struct lp_container *ct, struct lp_p
 			cfg->image);
 	/* Before it runs: gc keeps these layers even if the image is imported anew. */
 	if ((cfg->image && save_lowerdir(ct, img.lowerdir, err) < 0) ||
-	    save_run(ct, img.cwd, env, err) < 0) {
-		lp_image_run_free(&img);
+	    save_run(ct, img.cwd, env, err) < 0)
 		return lp_prefix(err, "container %s", cfg->name);
-	}
 	memset(&spec, 0, sizeof(spec));
 	spec.name = cfg->name;
 	spec.lowerdir = cfg->image ? img.lowerdir : cfg->rootfs;
@@ -274,10 +272,8 @@ int lp_ct_start(const struct lp_host *host, struct lp_container *ct, struct lp_p
 	if (ct->st.detached) {
 		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		log_fd = open_log(host, ct, err);
-		if (null_fd < 0 || log_fd < 0) {
-			lp_image_run_free(&img);
+		if (null_fd < 0 || log_fd < 0)
 			return null_fd < 0 ? lp_fail_errno(err, "open /dev/null") : -1;
-		}
 		spec.stdio[0] = null_fd;
 		spec.stdio[1] = spec.stdio[2] = log_fd;
 	}
@@ -302,7 +298,6 @@ int lp_ct_start(const struct lp_host *host, struct lp_container *ct, struct lp_p
 	else if (rc == 0)
 		rc = lp_runtime_start(&spec, proc, err);
 	lp_volume_binds_free(binds, cfg->n_volumes);
-	lp_image_run_free(&img);
 	if (rc < 0) {
 		lp_cgroup_destroy(ct->st.cgroup, &ignored);
 		return lp_prefix(err, "container %s", cfg->name);
@@ -327,7 +322,7 @@ int lp_ct_exec_env(const struct lp_host *host, const struct lp_container *ct, ch
 {
 	cleanup_strv char **base = NULL;
 	cleanup_free char *cwd = NULL;
-	struct lp_image_run img;
+	cleanup_image_run struct lp_image_run img = { 0 };
 	size_t n_base = 0, n, i, k, j = 0;
 	char **env;
 
@@ -340,7 +335,6 @@ int lp_ct_exec_env(const struct lp_host *host, const struct lp_container *ct, ch
 		if (resolve_run(host, &ct->cfg, &img, &base, err) < 0)
 			return lp_prefix(err, "container %s", ct->cfg.name);
 		cwd = steal_ptr(img.cwd); /* NULL: "/" */
-		lp_image_run_free(&img);
 	}
 	while (base[n_base])
 		n_base++;

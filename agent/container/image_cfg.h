@@ -31,6 +31,7 @@ struct lp_image_run {
 int lp_image_resolve(const struct lp_host *host, const struct lp_container_cfg *c,
 		     struct lp_image_run *r, struct lp_err *err);
 void lp_image_run_free(struct lp_image_run *r);
+#define cleanup_image_run __attribute__((cleanup(lp_image_run_free)))
 
 /*
  * spec: "name", "uid", "name:group" or "uid:gid" (NULL or "": the uid and

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "platform/lib/util.h"
+#include "agent/spec/json.h"
 #include "agent/spec/parse.h"
 #include "agent/trust/trust.h"
 
@@ -315,7 +316,7 @@ int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *freed, str
 {
 	struct lp_host host = { 0 };
 	char layers[PATH_MAX], path[PATH_MAX];
-	json_t *records = NULL;
+	cleanup_json json_t *records = NULL;
 	struct dirent *de;
 	DIR *d;
 	int rc = 0;
@@ -325,15 +326,11 @@ int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *freed, str
 	snprintf(host.root, sizeof(host.root), "%.*s", (int)(strlen(st->dir) - strlen("/store")),
 		 st->dir);
 	if (lp_store_list_images(&host, &records, err) < 0 ||
-	    store_path(st->dir, layers, sizeof(layers), err, "layers") < 0) {
-		json_decref(records);
+	    store_path(st->dir, layers, sizeof(layers), err, "layers") < 0)
 		return -1;
-	}
 	d = opendir(layers);
-	if (!d) {
-		json_decref(records);
+	if (!d)
 		return lp_fail_errno(err, "open %s", layers);
-	}
 	while ((de = readdir(d)) != NULL && rc == 0) {
 		if (de->d_name[0] == '.' || referenced(records, de->d_name) ||
 		    listed(keep, de->d_name))
@@ -345,7 +342,6 @@ int lp_store_gc(struct lp_store *st, char *const *keep, unsigned int *freed, str
 			(*freed)++;
 	}
 	closedir(d);
-	json_decref(records);
 	return rc;
 }
 

@@ -15,6 +15,13 @@
 
 #include "platform/lib/err.h"
 
+/* json_decref at the end of the variable's scope: cleanup_json json_t *j = NULL; */
+static inline void lp_json_decrefp(json_t **j)
+{
+	json_decref(*j);
+}
+#define cleanup_json __attribute__((cleanup(lp_json_decrefp)))
+
 /* Longest path a message names; longer ones are cut short with '~'. */
 #define LP_JSON_PATH_MAX 128
 
