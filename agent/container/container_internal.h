@@ -17,6 +17,8 @@
 
 /* A container directory on its way out: renamed to this prefix, then removed. */
 #define REMOVING ".removing-"
+/* One being made: built under this prefix (and an id), then renamed to its name. */
+#define CREATING ".creating-"
 
 /* ROOT/containers/NAME/leaf into buf. */
 int lp_ct_path(const struct lp_container *ct, const char *leaf, char *buf, size_t len,

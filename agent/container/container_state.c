@@ -12,10 +12,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <linux/fs.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "platform/lib/util.h"
@@ -292,10 +297,58 @@ static int make_layout(struct lp_container *ct, struct lp_err *err)
 	return 0;
 }
 
+static int name_in_use(const struct lp_container *ct, struct lp_err *err)
+{
+	return lp_fail(err, EEXIST, "container name %s is already in use (limpet rm %s)",
+		       ct->cfg.name, ct->cfg.name);
+}
+
+/*
+ * staged becomes final only if final is not there: the name lock.  A file
+ * system without RENAME_NOREPLACE gets mkdir as the lock, and the rename
+ * then replaces that empty directory in one step.
+ */
+static int publish(const char *staged, const struct lp_container *ct, struct lp_err *err)
+{
+	if (syscall(SYS_renameat2, AT_FDCWD, staged, AT_FDCWD, ct->dir, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return name_in_use(ct, err);
+	if (errno != EINVAL)
+		return lp_fail_errno(err, "rename %s to %s", staged, ct->dir);
+	if (mkdir(ct->dir, 0700) < 0)
+		return errno == EEXIST ? name_in_use(ct, err) : lp_fail_errno(err, "mkdir %s", ct->dir);
+	if (rename(staged, ct->dir) < 0) {
+		lp_fail_errno(err, "rename %s to %s", staged, ct->dir);
+		rmdir(ct->dir);
+		return -1;
+	}
+	return 0;
+}
+
+/* Test only: LIMPET_TEST_CRASH_IN_CREATE=1 dies as a power cut would, with the container half made. */
+static void test_crash_hook(void)
+{
+	const char *at = getenv("LIMPET_TEST_CRASH_IN_CREATE");
+
+	if (at && *at == '1')
+		raise(SIGKILL);
+}
+
+/*
+ * The container is made whole under a dot name (CREATING + its id, which
+ * nothing lists) and then renamed to its own: a listing never meets one
+ * without its state, and one cut short by a crash or a power cut leaves no
+ * name behind that neither run nor rm could use, only a dot directory for
+ * lp_ct_sweep.  The maker holds a lock on it until then, so that a sweep
+ * never takes one still being made.
+ */
 int lp_ct_create(const struct lp_host *host, struct lp_container_cfg *cfg, bool detached,
 		 bool auto_remove, struct lp_container *ct, struct lp_err *err)
 {
-	char parent[PATH_MAX];
+	char parent[PATH_MAX], final[PATH_MAX], staged[PATH_MAX];
+	cleanup_fd int hold = -1;
+	struct lp_err ignored;
 
 	memset(ct, 0, sizeof(*ct));
 	ct->cfg = *cfg;
@@ -304,25 +357,43 @@ int lp_ct_create(const struct lp_host *host, struct lp_container_cfg *cfg, bool 
 	    containers_dir(host, parent, sizeof(parent), err) < 0 ||
 	    lp_mkdir_p(parent, 0711, err) < 0)
 		goto fail;
-	/* mkdir is the name lock: two creators cannot both get it. */
-	if (mkdir(ct->dir, 0700) < 0) {
-		if (errno == EEXIST)
-			lp_fail(err, EEXIST, "container name %s is already in use (limpet rm %s)",
-				ct->cfg.name, ct->cfg.name);
-		else
-			lp_fail_errno(err, "mkdir %s", ct->dir);
+	/* The quick answer; publish() is the one that holds against a race. */
+	if (access(ct->dir, F_OK) == 0) {
+		name_in_use(ct, err);
 		goto fail;
 	}
 	ct->st.detached = detached;
 	ct->st.auto_remove = auto_remove;
-	if (make_id(ct->st.id, sizeof(ct->st.id), err) < 0 || make_layout(ct, err) < 0 ||
-	    write_config(ct, err) < 0 || lp_ct_save(ct, err) < 0) {
-		struct lp_err ignored;
-
-		lp_remove_tree(ct->dir, &ignored);
+	if (make_id(ct->st.id, sizeof(ct->st.id), err) < 0 ||
+	    lp_path(staged, sizeof(staged), err, "%s/" CREATING "%s", parent, ct->st.id) < 0)
+		goto fail;
+	if (mkdir(staged, 0700) < 0) {
+		lp_fail_errno(err, "mkdir %s", staged);
 		goto fail;
 	}
+	hold = open(staged, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hold < 0 || flock(hold, LOCK_EX | LOCK_NB) < 0) {
+		lp_fail_errno(err, "lock %s", staged);
+		goto fail_staged;
+	}
+	/* Built where it stands now; its own name again once published. */
+	memcpy(final, ct->dir, sizeof(final));
+	memcpy(ct->dir, staged, sizeof(ct->dir));
+	if (make_layout(ct, err) < 0 || write_config(ct, err) < 0) {
+		memcpy(ct->dir, final, sizeof(ct->dir));
+		goto fail_staged;
+	}
+	test_crash_hook();
+	if (lp_ct_save(ct, err) < 0) {
+		memcpy(ct->dir, final, sizeof(ct->dir));
+		goto fail_staged;
+	}
+	memcpy(ct->dir, final, sizeof(ct->dir));
+	if (publish(staged, ct, err) < 0)
+		goto fail_staged;
 	return 0;
+fail_staged:
+	lp_remove_tree(staged, &ignored);
 fail:
 	lp_ct_free(ct);
 	return -1;
@@ -388,9 +459,20 @@ void lp_ct_sweep(const struct lp_host *host)
 	if (containers_dir(host, path, sizeof(path), &err) < 0 || !(d = opendir(path)))
 		return;
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, REMOVING, strlen(REMOVING)) ||
+		bool removing = !strncmp(de->d_name, REMOVING, strlen(REMOVING));
+		bool creating = !strncmp(de->d_name, CREATING, strlen(CREATING));
+
+		if ((!removing && !creating) ||
 		    lp_path(leftover, sizeof(leftover), &err, "%s/%s", path, de->d_name) < 0)
 			continue;
+		/* One its maker still holds is being made right now. */
+		if (creating) {
+			cleanup_fd int fd = open(leftover, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+							   O_CLOEXEC);
+
+			if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+				continue;
+		}
 		if (lp_remove_tree(leftover, &err) < 0)
 			fprintf(stderr, "limpet agent: %s\n", err.msg);
 	}

@@ -77,6 +77,13 @@ is "$rc" 125 "a name in use is refused"
 like "$err" "container name twice is already in use" "with the reason"
 L rm twice >/dev/null
 
+# Killed while the container was being made (a power cut, kill -9): the name stays free.
+LIMPET_TEST_CRASH_IN_CREATE=1 L run --name cut "$ROOTFS" /bin/true >/dev/null 2>&1
+is "$?" 137 "a run killed while making its container dies (test hook)"
+is "$(L ps 2>&1 | grep -c cut)" 0 "what it left is not listed, and ps has nothing to say about it"
+out=$(L run --rm --name cut "$ROOTFS" /bin/echo made 2>&1)
+is "$?: $out" "0: made" "and the name can be used at once"
+
 # Bad input: one line, exit 2, nothing created.
 err=$(L run --memory 12X "$ROOTFS" /bin/true 2>&1)
 is "$?" 2 "bad --memory exits 2"

@@ -20,8 +20,14 @@ like "$err" "no agent is running" "and says so"
 
 # what an rm killed half way leaves: renamed out of the listing, not yet gone
 mkdir -p "$ROOT/containers/.removing-cut/upper/a/b"
+# and what a run killed while making its container leaves
+LIMPET_TEST_CRASH_IN_CREATE=1 L run --name half "$ROOTFS" /bin/true >/dev/null 2>&1
+check "a run cut short left its container half made" \
+	bash -c "ls -d $ROOT/containers/.creating-* >/dev/null"
 check "the agent starts" start_agent -c "$T/limpet.conf"
 check "and finishes a removal that was cut short" test ! -e "$ROOT/containers/.removing-cut"
+check "and clears the container that was never made" \
+	bash -c "! ls -d $ROOT/containers/.creating-* 2>/dev/null"
 check "the config's container runs" wait_for 10 bash -c "$LIMPET --root $ROOT ps | grep -q '^svc .*running'"
 check "its output is in the log" wait_for 30 bash -c "$LIMPET --root $ROOT logs svc | grep -q 'svc up'"
 
