@@ -244,7 +244,7 @@ boot() {
 	[ "$ARCH" != arm64 ] || board="$board limpet.gic=$GIC"
 	# shellcheck disable=SC2086 # BOARD_QEMU_ARGS is a list of words
 	timeout "${BOARD_TIMEOUT:-1800}" "$QEMU" "${MACHINE[@]}" -smp 2 -m "$MEM" \
-		-accel tcg,thread=multi -nographic -no-reboot -nic none \
+		-accel tcg,thread=${TCG_THREAD:-multi} -nographic -no-reboot -nic none \
 		${BOARD_QEMU_ARGS:-} \
 		-kernel "$KERNEL" -initrd "$WORK/initrd.gz" \
 		-append "console=$CONSOLE rdinit=/init panic=-1 quiet loglevel=1 limpet.date=$(date +%s) $board ${BOARD_APPEND:-} $*" |
