@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * A container's record on disk: its directory and name (mkdir is the name
- * lock), config.json, state.json and the lock its writers take, the listing
- * of names, and the sweep of removals left half done.  Apart from the start
+ * A container's record on disk: its directory and name (made under a dot
+ * name, then renamed: the rename is the name lock), config.json, state.json
+ * and the lock its writers take, the listing of names, and the sweep of
+ * what a killed create or rm left half done.  Apart from the start
  * and the stop because every command reads and writes these, whatever it
  * then does with the container.
  */
