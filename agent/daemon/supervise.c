@@ -191,8 +191,10 @@ int lp_sv_adopt(struct lp_supervisor *sv, struct lp_container *ct, struct lp_err
 	if (!e)
 		return -1;
 	if (lp_proc_adopt(e->ct.st.pid, e->ct.st.starttime, &e->proc) < 0) {
+		/* ct was moved into e: name it before e goes */
+		lp_fail(err, ESRCH, "container %s: its process is gone", e->ct.cfg.name);
 		entry_remove(sv, sv->n - 1);
-		return lp_fail(err, ESRCH, "container %s: its process is gone", ct->cfg.name);
+		return -1;
 	}
 	e->is_child = false;
 	e->started_ms = lp_now_ms();
@@ -244,28 +246,39 @@ static void describe_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 		lp_say(prefix(sv), "container %s exited with code %d", name, st->exit_code);
 }
 
+/* The next step of a backoff: a run that lasted a while was healthy, so it starts over. */
+static int64_t backoff(int *attempt, int64_t ran_ms)
+{
+	*attempt = ran_ms >= LP_RESTART_RESET_MS ? 1 : *attempt + 1;
+	return lp_restart_delay_ms(*attempt);
+}
+
+int64_t lp_sv_restart_plan(const struct lp_restart *r, const struct lp_ct_state *st,
+			   int64_t ran_ms, int *attempt)
+{
+	if (st->stop_requested || r->policy == LP_RESTART_NO)
+		return LP_SV_NO_RESTART;
+	if (r->policy == LP_RESTART_ON_FAILURE && !failed(st))
+		return LP_SV_NO_RESTART;
+	if (r->policy == LP_RESTART_ON_FAILURE && r->max_retries &&
+	    st->restarts >= r->max_retries)
+		return LP_SV_GIVE_UP;
+	return backoff(attempt, ran_ms);
+}
+
 static void plan_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
 {
-	const struct lp_restart *r = &e->ct.cfg.restart;
-	const struct lp_ct_state *st = &e->ct.st;
-	int64_t now = lp_now_ms(), delay;
+	int64_t now = lp_now_ms();
+	int64_t delay = lp_sv_restart_plan(&e->ct.cfg.restart, &e->ct.st, now - e->started_ms,
+					   &e->attempt);
 
-	e->done = true;
-	if (st->stop_requested || r->policy == LP_RESTART_NO)
-		return;
-	if (r->policy == LP_RESTART_ON_FAILURE && !failed(st))
-		return;
-	if (r->policy == LP_RESTART_ON_FAILURE && r->max_retries &&
-	    st->restarts >= r->max_retries) {
+	e->done = delay < 0;
+	if (delay == LP_SV_GIVE_UP)
 		lp_say(prefix(sv), "container %s: giving up after %d restarts", e->ct.cfg.name,
-		       st->restarts);
+		       e->ct.st.restarts);
+	if (delay < 0)
 		return;
-	}
-	/* A run that lasted a while was healthy: start the backoff over. */
-	e->attempt = now - e->started_ms >= LP_RESTART_RESET_MS ? 1 : e->attempt + 1;
-	delay = lp_restart_delay_ms(e->attempt);
 	e->restart_at = now + delay;
-	e->done = false;
 	lp_say(prefix(sv), "container %s: restarting in %lld ms", e->ct.cfg.name, (long long)delay);
 }
 
@@ -476,10 +489,7 @@ static void worker_exited(struct lp_supervisor *sv)
 	waitid(P_PIDFD, (id_t)sv->worker_pidfd, &si, WEXITED);
 	close(sv->worker_pidfd);
 	sv->worker_pidfd = -1;
-	sv->worker_attempt = now - sv->worker_started_ms >= LP_RESTART_RESET_MS
-				     ? 1
-				     : sv->worker_attempt + 1;
-	delay = lp_restart_delay_ms(sv->worker_attempt);
+	delay = backoff(&sv->worker_attempt, now - sv->worker_started_ms);
 	sv->worker_restart_at = now + delay;
 	if (si.si_code == CLD_EXITED)
 		lp_say(prefix(sv), "updater (fleet, USB) exited with code %d; again in %lld ms",

@@ -55,6 +55,17 @@ void lp_sv_free(struct lp_supervisor *sv);
 int lp_sv_start(struct lp_supervisor *sv, struct lp_container *ct, int *exec_errno,
 		struct lp_err *err);
 
+/*
+ * What the restart policy r says after a run that ended as st records and
+ * lasted ran_ms: the milliseconds to wait before starting it again, or one of
+ * these.  *attempt is the backoff's step (0 before the first restart); a run
+ * of LP_RESTART_RESET_MS or more starts the backoff over.
+ */
+#define LP_SV_NO_RESTART (-1)
+#define LP_SV_GIVE_UP (-2)	/* on-failure:N has used its N restarts */
+int64_t lp_sv_restart_plan(const struct lp_restart *r, const struct lp_ct_state *st,
+			   int64_t ran_ms, int *attempt);
+
 /* Take over a container that is already running (started by an earlier agent). */
 int lp_sv_adopt(struct lp_supervisor *sv, struct lp_container *ct, struct lp_err *err);
 
