@@ -156,7 +156,7 @@ $(O)/tests/unit/%: tests/unit/%.c $(O)/liblimpet.a
 	@echo "  CC      $<"
 	@$(CC) $(LP_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(O)/liblimpet.a $(LDLIBS) -lcmocka
 
-# Docker's default seccomp profile, which tests/unit/platform/linux/test_seccomp.c compares
+# Docker's default seccomp profile, which tests/unit/platform/linux/test_seccomp_docker.c compares
 # limpet's filter with: `make deps` takes it out of Debian's package.
 DOCKER_SECCOMP := $(or $(LIMPET_CACHE_DIR),$(HOME)/.cache/limpet)/docker-seccomp/default.json
 

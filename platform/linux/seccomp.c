@@ -4,7 +4,7 @@
  * reference, taken as it stands for Docker's default capability set (caps.c):
  * the syscalls it allows, with the same argument filters.  Where limpet is
  * stricter, it says why below and README.md ("Seccomp") lists it.
- * tests/unit/platform/linux/test_seccomp.c compares the filter with Docker's profile,
+ * tests/unit/platform/linux/test_seccomp_docker.c compares the filter with Docker's profile,
  * syscall by syscall, on every architecture limpet builds.
  *
  * What is not listed fails with ENOSYS, as if the kernel were too old for

@@ -3,7 +3,7 @@
 # The seccomp allowlist in a running container: what Docker's default profile
 # refuses fails (socket families, personality flags, namespaces, syscalls
 # newer than the list), and everyday programs still work. The comparison with
-# Docker's profile, syscall by syscall, is tests/unit/platform/linux/test_seccomp.c.
+# Docker's profile, syscall by syscall, is tests/unit/platform/linux/test_seccomp_docker.c.
 . "$(dirname "$0")/../lib/tap.sh"
 
 # A static probe in a copy of the busybox rootfs: it makes the calls the image's

@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # docker-seccomp.sh OUT: Docker's default seccomp profile into OUT, the
-# reference tests/unit/platform/linux/test_seccomp.c compares limpet's filter with. Debian
+# reference tests/unit/platform/linux/test_seccomp_docker.c compares limpet's filter with. Debian
 # ships it among Docker's Go sources (golang-github-docker-docker-dev, all
 # architectures); installing that package would bring in some 250 others (Go,
 # systemd), so only its .deb is downloaded and the one file taken out of it.
