@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdbool.h>
 
+#include "agent/cli/opts.h"
 #include "agent/config/host.h"
 #include "agent/deploy/deploy.h"
 
@@ -22,7 +23,10 @@ struct lp_globals {
 
 typedef int (*lp_cmd_fn)(int argc, char **argv, struct lp_globals *g);
 
-/* Print "limpet CMD: message" to stderr and return LP_EXIT_USAGE. */
+/*
+ * Print "limpet CMD: message; see 'limpet CMD --help'" to stderr and return
+ * LP_EXIT_USAGE.
+ */
 int lp_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Print "limpet CMD: message" to stderr and return LP_EXIT_FAILURE. */
 int lp_cmd_fail(const char *cmd, const struct lp_err *err);
@@ -40,29 +44,20 @@ struct lp_trust_args {
 	const char *pem[LP_TRUST_ARGS_MAX];
 	size_t n;
 };
+/* The option tables' rows for --trust and --sig, the same in every command that verifies. */
+#define LP_OPT_TRUST(key) { key, 0, "trust", "PEM", "trust this public key too (repeatable)" }
+#define LP_OPT_SIG(key) { key, 0, "sig", "SIG", "the detached signature (default: FILE.sig)" }
 /* Take one --trust PEM; past LP_TRUST_ARGS_MAX, an error saying so. */
 int lp_trust_arg(struct lp_trust_args *a, const char *pem, struct lp_err *err);
 
-/* One entry point per subcommand (agent/cli/cmd_*.c). */
-int cmd_run(int argc, char **argv, struct lp_globals *g);
-int cmd_ps(int argc, char **argv, struct lp_globals *g);
-int cmd_inspect(int argc, char **argv, struct lp_globals *g);
-int cmd_stop(int argc, char **argv, struct lp_globals *g);
-int cmd_rm(int argc, char **argv, struct lp_globals *g);
-int cmd_logs(int argc, char **argv, struct lp_globals *g);
-int cmd_exec(int argc, char **argv, struct lp_globals *g);
-int cmd_deploy(int argc, char **argv, struct lp_globals *g);
-int cmd_agent(int argc, char **argv, struct lp_globals *g);
-int cmd_doctor(int argc, char **argv, struct lp_globals *g);
-int cmd_version(int argc, char **argv, struct lp_globals *g);
-int cmd_image(int argc, char **argv, struct lp_globals *g);
-int cmd_keygen(int argc, char **argv, struct lp_globals *g);
-int cmd_image_sign(int argc, char **argv, struct lp_globals *g);
-int cmd_image_verify(int argc, char **argv, struct lp_globals *g);
-int cmd_image_pull(int argc, char **argv, struct lp_globals *g);
-int cmd_volume(int argc, char **argv, struct lp_globals *g);
-int cmd_bundle(int argc, char **argv, struct lp_globals *g);
-int cmd_import(int argc, char **argv, struct lp_globals *g);
-int cmd_vmm(int argc, char **argv, struct lp_globals *g);
+/*
+ * One per command (agent/cli/cmd_*.c): its options, help and entry point.
+ * main.c's table lists the top-level ones.
+ */
+extern const struct lp_cmd_doc lp_doc_run, lp_doc_ps, lp_doc_inspect, lp_doc_stop, lp_doc_rm,
+	lp_doc_logs, lp_doc_exec, lp_doc_image, lp_doc_volume, lp_doc_deploy, lp_doc_import,
+	lp_doc_bundle, lp_doc_agent, lp_doc_keygen, lp_doc_doctor, lp_doc_vmm, lp_doc_version;
+/* image's subcommands that live in files of their own */
+extern const struct lp_cmd_doc lp_doc_image_pull, lp_doc_image_sign, lp_doc_image_verify;
 
 #endif

@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,72 +193,101 @@ static int create_bundle(const char *outdir, const char *doc, const char *key,
 	return rc;
 }
 
+static const struct lp_opt create_opts[] = {
+	{ 'k', 0, "key", "KEY", "sign the deployment with this private key (else it must be signed)" },
+	{ 0 },
+};
+
+static int bundle_create(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_create = {
+	.name = "bundle create",
+	.operands = "OUTDIR DEPLOYMENT.json IMAGE...",
+	.summary = "Put a deployment and its image archives in OUTDIR/limpet/, for a USB stick",
+	.opts = create_opts,
+	.fn = bundle_create,
+};
+
 static int bundle_create(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "key", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct image_arg ims[MAX_IMAGES] = { 0 };
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	const char *key = NULL;
 	size_t n = 0;
-	int opt, i;
+	int opt, i, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (opt != 'k')
-			return lp_usage_error("bundle create", "%s: unknown option or missing value",
-					      argv[optind - 1]);
-		key = optarg;
-	}
-	if (argc - optind < 2)
+	(void)g;
+	lp_opts_init(&p, &doc_create, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
+		key = p.arg;
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (argc - first < 2)
 		return lp_usage_error("bundle create", "needs OUTDIR, DEPLOYMENT.json and the "
 						       "IMAGE archives it names");
-	if (argc - optind - 2 > MAX_IMAGES)
+	if (argc - first - 2 > MAX_IMAGES)
 		return lp_usage_error("bundle create", "at most %d images", MAX_IMAGES);
-	for (i = optind + 2; i < argc; i++)
+	for (i = first + 2; i < argc; i++)
 		ims[n++].path = argv[i];
-	if (create_bundle(argv[optind], argv[optind + 1], key, ims, n, &err) < 0)
+	if (create_bundle(argv[first], argv[first + 1], key, ims, n, &err) < 0)
 		return lp_cmd_fail("bundle create", &err);
-	printf("%s/limpet\n", argv[optind]);
+	printf("%s/limpet\n", argv[first]);
 	return 0;
 }
 
-int cmd_bundle(int argc, char **argv, struct lp_globals *g)
+static const struct lp_cmd_doc *const bundle_subs[] = { &doc_create, NULL };
+
+static int cmd_bundle(int argc, char **argv, struct lp_globals *g)
 {
-	if (argc >= 2 && !strcmp(argv[1], "create"))
-		return bundle_create(argc - 1, argv + 1, g);
-	return lp_usage_error("bundle", "needs a subcommand: create");
+	return lp_cmd_dispatch(&lp_doc_bundle, argc, argv, g);
 }
 
-int cmd_import(int argc, char **argv, struct lp_globals *g)
+const struct lp_cmd_doc lp_doc_bundle = {
+	.name = "bundle",
+	.operands = "COMMAND",
+	.summary = "Make an offline update for a USB stick",
+	.subs = bundle_subs,
+	.fn = cmd_bundle,
+};
+
+static const struct lp_opt import_opts[] = {
+	LP_OPT_TRUST('t'),
+	{ 0 },
+};
+
+static int cmd_import(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_import = {
+	.name = "import",
+	.operands = "PATH",
+	.summary = "Apply the update on a USB stick: a folder with limpet/ in it, or its block device",
+	.opts = import_opts,
+	.fn = cmd_import,
+};
+
+static int cmd_import(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "trust", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	cleanup_trust struct lp_trust trust = { 0 };
 	struct lp_trust_args extra = { 0 };
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	enum lp_apply_result r;
-	int opt;
+	int opt, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (opt != 't')
-			return lp_usage_error("import", "%s: unknown option or missing value",
-					      argv[optind - 1]);
-		if (lp_trust_arg(&extra, optarg, &err) < 0)
+	lp_opts_init(&p, &lp_doc_import, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
+		if (lp_trust_arg(&extra, p.arg, &err) < 0)
 			return lp_usage_error("import", "%s", err.msg);
-	}
-	if (optind + 1 != argc)
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (first + 1 != argc)
 		return lp_usage_error("import", "needs one PATH: a folder with limpet/ in it, or "
 						"a block device");
 	if (lp_host_trust(&g->host, extra.pem, extra.n, &trust, &err) < 0)
 		return lp_cmd_fail("import", &err);
-	r = lp_usb_import(&g->host, argv[optind], &trust, "limpet import", &err);
-	return lp_apply_finish("import", argv[optind], r, &err);
+	r = lp_usb_import(&g->host, argv[first], &trust, "limpet import", &err);
+	return lp_apply_finish("import", argv[first], r, &err);
 }

@@ -4,7 +4,6 @@
  * answer whether or not an agent is running.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,18 +82,50 @@ static void status_text(const struct lp_container *ct, char *buf, size_t len)
 		snprintf(buf, len, "exited(%d)", st->exit_code);
 }
 
-int cmd_ps(int argc, char **argv, struct lp_globals *g)
+static const struct lp_opt ps_opts[] = {
+	{ 'a', 'a', "all", NULL, "every container (the default: limpet lists stopped ones too)" },
+	{ 'q', 'q', "quiet", NULL, "only their names" },
+	{ 'j', 0, "json", NULL, "each one's whole configuration and state, as JSON" },
+	{ 0 },
+};
+
+static int cmd_ps(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_ps = {
+	.name = "ps",
+	.summary = "List containers, running and stopped",
+	.opts = ps_opts,
+	.fn = cmd_ps,
+};
+
+static int cmd_ps(int argc, char **argv, struct lp_globals *g)
 {
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	char **names;
 	size_t n, i;
-	bool as_json = argc == 2 && !strcmp(argv[1], "--json");
-	json_t *all = json_array();
+	bool as_json = false, quiet = false;
+	json_t *all;
+	int opt;
 
-	if (argc > 1 && !as_json)
-		return lp_usage_error("ps", "unknown argument %s (usage: ps [--json])", argv[1]);
+	lp_opts_init(&p, &lp_doc_ps, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
+		as_json = as_json || opt == 'j';
+		quiet = quiet || opt == 'q';
+	}
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	if (lp_opts_left(&p))
+		return lp_usage_error("ps", "takes no arguments ('%s')", argv[p.ind]);
 	if (lp_ct_names(&g->host, &names, &n, &err) < 0)
 		return lp_cmd_fail("ps", &err);
+	if (quiet && !as_json) {
+		for (i = 0; i < n; i++)
+			printf("%s\n", names[i]);
+		lp_ct_names_free(names, n);
+		return 0;
+	}
+	all = json_array();
 	if (!as_json)
 		printf("%-20s %-12s %-8s %-8s %s\n", "NAME", "STATUS", "PID", "RESTARTS",
 		       "COMMAND");
@@ -159,22 +190,36 @@ static void print_field(json_t *v)
 	free(s);
 }
 
-int cmd_inspect(int argc, char **argv, struct lp_globals *g)
-{
-	static const struct option opts[] = { { "field", required_argument, NULL, 'f' },
-					       { NULL, 0, NULL, 0 } };
-	const char *field = NULL;
-	int c, i, rc = 0;
+static const struct lp_opt inspect_opts[] = {
+	{ 'f', 'f', "format", "FIELD", "one field: a path (limits.memory) or {{.State.Pid}}" },
+	{ 'f', 0, "field", "FIELD", "the same as --format" },
+	{ 0 },
+};
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+f:", opts, NULL)) != -1) {
-		if (c != 'f')
-			return lp_usage_error("inspect", "usage: inspect [-f FIELD] NAME...");
-		field = optarg;
-	}
-	if (optind == argc)
-		return lp_usage_error("inspect", "missing container NAME");
-	for (i = optind; i < argc; i++) {
+static int cmd_inspect(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_inspect = {
+	.name = "inspect",
+	.operands = "NAME...",
+	.summary = "Show containers' configuration and state as JSON",
+	.opts = inspect_opts,
+	.fn = cmd_inspect,
+};
+
+static int cmd_inspect(int argc, char **argv, struct lp_globals *g)
+{
+	const char *field = NULL;
+	struct lp_opts p;
+	int opt, i, rc = 0;
+
+	lp_opts_init(&p, &lp_doc_inspect, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
+		field = p.arg;
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	if (p.ind == argc)
+		return lp_usage_error("inspect", "needs a container NAME");
+	for (i = p.ind; i < argc; i++) {
 		struct lp_err err = { 0 };
 		struct lp_container ct;
 		json_t *j, *v;
@@ -211,7 +256,7 @@ static int for_each_name(int first, int argc, char **argv, struct lp_globals *g,
 	int i, rc = 0;
 
 	if (first == argc)
-		return lp_usage_error(cmd, "missing container NAME");
+		return lp_usage_error(cmd, "needs a container NAME");
 	for (i = first; i < argc; i++) {
 		struct lp_container ct;
 		struct lp_err err = { 0 };
@@ -234,21 +279,39 @@ static int stop_one(struct lp_container *ct, int64_t timeout_ms, struct lp_err *
 	return lp_ct_stop(ct, timeout_ms, err);
 }
 
-int cmd_stop(int argc, char **argv, struct lp_globals *g)
+static const struct lp_opt stop_opts[] = {
+	{ 't', 't', "time", "SECS", "seconds to wait after SIGTERM before SIGKILL" },
+	{ 0 },
+};
+
+static int cmd_stop(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_stop = {
+	.name = "stop",
+	.operands = "NAME...",
+	.summary = "Stop containers: SIGTERM, then SIGKILL after a timeout",
+	.opts = stop_opts,
+	.fn = cmd_stop,
+};
+
+static int cmd_stop(int argc, char **argv, struct lp_globals *g)
 {
 	int64_t timeout_ms = g->host.cfg.stop_timeout_ms;
-	int first = 1;
+	struct lp_opts p;
+	int opt;
 
-	if (argc > 2 && !strcmp(argv[1], "-t")) {
+	lp_opts_init(&p, &lp_doc_stop, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
 		char *end;
-		long secs = strtol(argv[2], &end, 10);
+		long secs = strtol(p.arg, &end, 10);
 
-		if (*end || end == argv[2] || secs < 0)
-			return lp_usage_error("stop", "-t %s: not a number of seconds", argv[2]);
+		if (*end || end == p.arg || secs < 0 || secs > 86400)
+			return lp_usage_error("stop", "-t %s: not a number of seconds", p.arg);
 		timeout_ms = secs * 1000;
-		first = 3;
 	}
-	return for_each_name(first, argc, argv, g, "stop", stop_one, timeout_ms);
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	return for_each_name(p.ind, argc, argv, g, "stop", stop_one, timeout_ms);
 }
 
 static int rm_one(struct lp_container *ct, int64_t force, struct lp_err *err)
@@ -258,11 +321,33 @@ static int rm_one(struct lp_container *ct, int64_t force, struct lp_err *err)
 	return lp_ct_remove(ct, err);
 }
 
-int cmd_rm(int argc, char **argv, struct lp_globals *g)
-{
-	bool force = argc > 1 && !strcmp(argv[1], "-f");
+static const struct lp_opt rm_opts[] = {
+	{ 'f', 'f', "force", NULL, "stop it first if it runs (SIGKILL)" },
+	{ 0 },
+};
 
-	return for_each_name(force ? 2 : 1, argc, argv, g, "rm", rm_one, force);
+static int cmd_rm(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_rm = {
+	.name = "rm",
+	.operands = "NAME...",
+	.summary = "Remove stopped containers",
+	.opts = rm_opts,
+	.fn = cmd_rm,
+};
+
+static int cmd_rm(int argc, char **argv, struct lp_globals *g)
+{
+	struct lp_opts p;
+	bool force = false;
+	int opt;
+
+	lp_opts_init(&p, &lp_doc_rm, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
+		force = true;
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	return for_each_name(p.ind, argc, argv, g, "rm", rm_one, force);
 }
 
 static bool container_running(void *arg)
@@ -272,36 +357,48 @@ static bool container_running(void *arg)
 	return lp_ct_alive(ct);
 }
 
-int cmd_logs(int argc, char **argv, struct lp_globals *g)
+static const struct lp_opt logs_opts[] = {
+	{ 'f', 'f', "follow", NULL, "keep printing what it writes, until it ends" },
+	{ 'n', 'n', "tail", "N", "only the last N lines" },
+	{ 0 },
+};
+
+static int cmd_logs(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_logs = {
+	.name = "logs",
+	.operands = "NAME",
+	.summary = "Print the output of a container started with -d",
+	.opts = logs_opts,
+	.fn = cmd_logs,
+};
+
+static int cmd_logs(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "follow", no_argument, NULL, 'f' },
-		{ "tail", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct lp_container ct;
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	bool follow = false;
 	long tail = -1;
 	char *end;
-	int opt, rc = 0;
+	int opt, rc = 0, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+fn:", opts, NULL)) != -1) {
+	lp_opts_init(&p, &lp_doc_logs, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
 		if (opt == 'f') {
 			follow = true;
-		} else if (opt == 'n') {
-			tail = strtol(optarg, &end, 10);
-			if (*end || end == optarg || tail < 0)
-				return lp_usage_error("logs", "--tail %s: not a line count", optarg);
 		} else {
-			return lp_usage_error("logs", "%s: unknown option", argv[optind - 1]);
+			tail = strtol(p.arg, &end, 10);
+			if (*end || end == p.arg || tail < 0)
+				return lp_usage_error("logs", "--tail %s: not a line count", p.arg);
 		}
 	}
-	if (optind + 1 != argc)
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (first + 1 != argc)
 		return lp_usage_error("logs", "needs exactly one container NAME");
-	if (lp_ct_load(&g->host, argv[optind], &ct, &err) < 0)
+	if (lp_ct_load(&g->host, argv[first], &ct, &err) < 0)
 		return lp_cmd_fail("logs", &err);
 	if (!ct.st.detached)
 		fprintf(stderr, "limpet logs: %s ran in the foreground; its output went to the "

@@ -7,7 +7,6 @@
  * publishing it.  limpet deploy status: what runs, what ran, what failed.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -35,39 +34,50 @@ static void print_summary(const struct lp_deployment *d, const unsigned char dig
 	}
 }
 
+static const struct lp_opt check_opts[] = {
+	LP_OPT_TRUST('t'),
+	LP_OPT_SIG('s'),
+	{ 'd', 0, "device", "ID", "also say whether it applies to this device" },
+	{ 0 },
+};
+
+static int deploy_check(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_check = {
+	.name = "deploy check",
+	.operands = "FILE",
+	.summary = "Verify a deployment and print what it would run, changing nothing",
+	.opts = check_opts,
+	.fn = deploy_check,
+};
+
 static int deploy_check(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "trust", required_argument, NULL, 't' },
-		{ "sig", required_argument, NULL, 's' },
-		{ "device", required_argument, NULL, 'd' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct lp_deployment d;
 	cleanup_trust struct lp_trust trust = { 0 };
 	struct lp_trust_args extra = { 0 };
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	unsigned char digest[32];
 	const char *sig = NULL, *device = NULL;
-	int opt, rc = 0;
+	int opt, rc = 0, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (opt == 't' && lp_trust_arg(&extra, optarg, &err) < 0)
+	lp_opts_init(&p, &doc_check, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
+		if (opt == 't' && lp_trust_arg(&extra, p.arg, &err) < 0)
 			return lp_usage_error("deploy check", "%s", err.msg);
 		else if (opt == 's')
-			sig = optarg;
+			sig = p.arg;
 		else if (opt == 'd')
-			device = optarg;
-		else if (opt != 't')
-			return lp_usage_error("deploy check", "%s: unknown option or missing value",
-					      argv[optind - 1]);
+			device = p.arg;
 	}
-	if (optind + 1 != argc)
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (first + 1 != argc)
 		return lp_usage_error("deploy check", "needs exactly one deployment FILE");
 	if (lp_host_trust(&g->host, extra.pem, extra.n, &trust, &err) < 0 ||
-	    lp_deploy_load_signed(argv[optind], sig, &trust, &d, digest, &err) < 0)
+	    lp_deploy_load_signed(argv[first], sig, &trust, &d, digest, &err) < 0)
 		return lp_cmd_fail("deploy check", &err);
 	print_summary(&d, digest);
 	/* Version 0: as a fresh device sees it; the running version comes with the agent. */
@@ -79,11 +89,22 @@ static int deploy_check(int argc, char **argv, struct lp_globals *g)
 	return rc;
 }
 
-static int deploy_status(int argc, struct lp_globals *g)
+static int deploy_status(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_status = {
+	.name = "deploy status",
+	.summary = "Print the deployment this device runs, and its last attempt, as JSON",
+	.fn = deploy_status,
+};
+
+static int deploy_status(int argc, char **argv, struct lp_globals *g)
 {
+	int first = 0, rc = lp_opts_none(&doc_status, argc, argv, &first);
 	json_t *j;
 
-	if (argc != 1)
+	if (rc >= 0)
+		return rc;
+	if (first < argc)
 		return lp_usage_error("deploy status", "takes no arguments");
 	j = lp_deploy_status(&g->host);
 	if (!j || json_dumpf(j, stdout, JSON_INDENT(2)) < 0) {
@@ -105,13 +126,28 @@ int lp_apply_finish(const char *cmd, const char *what, enum lp_apply_result r,
 	return lp_apply_exit_code(r);
 }
 
+static const struct lp_opt apply_opts[] = {
+	LP_OPT_TRUST('t'),
+	LP_OPT_SIG('s'),
+	{ 0 },
+};
+
+static const struct lp_cmd_doc *const deploy_subs[] = { &doc_check, &doc_status, NULL };
+
+static int cmd_deploy(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_deploy = {
+	.name = "deploy",
+	.operands = "FILE",
+	.summary = "Apply a signed deployment: pull its images, switch over, roll back on failure",
+	.opts = apply_opts,
+	.notes = "The agent (limpet agent) must be running: it runs the containers.",
+	.subs = deploy_subs,
+	.fn = cmd_deploy,
+};
+
 static int deploy_apply(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "trust", required_argument, NULL, 't' },
-		{ "sig", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const struct lp_fleet_config *f = &g->host.cfg.fleet;
 	struct lp_fetch_opts fetch = { .ca_file = f->ca, .cert_file = f->cert, .key_file = f->key,
 				       .max_bytes_per_s = f->max_download_rate, .progress = true };
@@ -119,23 +155,23 @@ static int deploy_apply(int argc, char **argv, struct lp_globals *g)
 	cleanup_trust struct lp_trust trust = { 0 };
 	struct lp_trust_args extra = { 0 };
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	enum lp_apply_result r;
-	int opt;
+	int opt, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (opt == 't' && lp_trust_arg(&extra, optarg, &err) < 0)
+	lp_opts_init(&p, &lp_doc_deploy, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
+		if (opt == 't' && lp_trust_arg(&extra, p.arg, &err) < 0)
 			return lp_usage_error("deploy", "%s", err.msg);
 		else if (opt == 's')
-			o.sig = optarg;
-		else if (opt != 't')
-			return lp_usage_error("deploy", "%s: unknown option or missing value",
-					      argv[optind - 1]);
+			o.sig = p.arg;
 	}
-	if (optind + 1 != argc)
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (first + 1 != argc)
 		return lp_usage_error("deploy", "needs exactly one deployment FILE");
-	o.doc = argv[optind];
+	o.doc = argv[first];
 	if (lp_host_trust(&g->host, extra.pem, extra.n, &trust, &err) < 0)
 		return lp_cmd_fail("deploy", &err);
 	o.trust = &trust;
@@ -143,11 +179,12 @@ static int deploy_apply(int argc, char **argv, struct lp_globals *g)
 	return lp_apply_finish("deploy", o.doc, r, &err);
 }
 
-int cmd_deploy(int argc, char **argv, struct lp_globals *g)
+/* deploy FILE applies; deploy check|status are its other commands. */
+static int cmd_deploy(int argc, char **argv, struct lp_globals *g)
 {
-	if (argc >= 2 && !strcmp(argv[1], "check"))
-		return deploy_check(argc - 1, argv + 1, g);
-	if (argc >= 2 && !strcmp(argv[1], "status"))
-		return deploy_status(argc - 1, g);
+	const struct lp_cmd_doc *sub = argc >= 2 ? lp_cmd_sub(&lp_doc_deploy, argv[1]) : NULL;
+
+	if (sub)
+		return sub->fn(argc - 1, argv + 1, g);
 	return deploy_apply(argc, argv, g);
 }

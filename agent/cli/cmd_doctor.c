@@ -618,20 +618,38 @@ static int print_json(const struct report *r, const struct lp_board *b, struct l
 
 /* ---------------------------------------------------------------- command */
 
+static const struct lp_opt doctor_opts[] = {
+	{ 'j', 0, "json", NULL, "the report as JSON" },
+	{ 0 },
+};
+
+static int cmd_doctor(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_doctor = {
+	.name = "doctor",
+	.summary = "Check what this board and kernel offer limpet, and say how to fix what is missing",
+	.opts = doctor_opts,
+	.notes = "Exit status 1 when a check fails; warnings leave it 0.",
+	.fn = cmd_doctor,
+};
+
 static int parse_args(int argc, char **argv, bool *json)
 {
+	struct lp_opts p;
+	int opt;
+
 	*json = false;
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--json") == 0)
-			*json = true;
-		else
-			return lp_usage_error("doctor", "unexpected argument '%s' (usage: %s)",
-					      argv[i], "limpet doctor [--json]");
-	}
+	lp_opts_init(&p, &lp_doc_doctor, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
+		*json = true;
+	if (opt == LP_OPT_EXIT)
+		return p.status == 0 ? -1 : p.status;
+	if (lp_opts_left(&p))
+		return lp_usage_error("doctor", "takes no arguments ('%s')", argv[p.ind]);
 	return 0;
 }
 
-int cmd_doctor(int argc, char **argv, struct lp_globals *g)
+static int cmd_doctor(int argc, char **argv, struct lp_globals *g)
 {
 	struct lp_board board;
 	struct report report;
@@ -640,7 +658,7 @@ int cmd_doctor(int argc, char **argv, struct lp_globals *g)
 	int ret = parse_args(argc, argv, &json);
 
 	if (ret)
-		return ret;
+		return ret < 0 ? 0 : ret; /* -1: --help was printed */
 	if (lp_board_probe(&board, &err) < 0)
 		return lp_cmd_fail("doctor", &err);
 	run_checks(&report, &board, g);

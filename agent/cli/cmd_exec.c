@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /* limpet exec NAME CMD...: a command inside a running container, in the foreground. */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -50,39 +49,51 @@ static int wait_forwarding(const struct lp_proc *proc)
 	return info.si_code == CLD_EXITED ? info.si_status : 128 + info.si_status;
 }
 
-int cmd_exec(int argc, char **argv, struct lp_globals *g)
+static const struct lp_opt exec_opts[] = {
+	{ 'e', 'e', "env", "KEY=VALUE", "set an environment variable (repeatable)" },
+	{ 'w', 'w', "workdir", "DIR", "working directory inside (absolute)" },
+	{ 0 },
+};
+
+static int cmd_exec(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_exec = {
+	.name = "exec",
+	.operands = "NAME CMD [ARGS...]",
+	.summary = "Run a command in a running container",
+	.opts = exec_opts,
+	.notes = "It gets the container's environment, user, namespaces, cgroup and\n"
+		 "restrictions. Exit status: the command's, or 125, 126, 127 as with run.",
+	.fn = cmd_exec,
+};
+
+static int cmd_exec(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "env", required_argument, NULL, 'e' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct lp_container ct;
 	struct lp_exec_spec spec = { .stdio = { -1, -1, -1 } };
 	struct lp_proc proc;
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	const char *workdir = NULL;
 	char **env = NULL;
 	size_t n_env = 0;
-	int opt, rc;
+	int opt, rc, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+e:w:", opts, NULL)) != -1) {
+	lp_opts_init(&p, &lp_doc_exec, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
 		char **nv;
 
-		if (opt == 'w' && optarg[0] != '/') {
+		if (opt == 'w' && p.arg[0] != '/') {
 			free(env);
-			return lp_usage_error("exec", "'%s' is not an absolute path", optarg);
+			return lp_usage_error("exec", "-w %s: not an absolute path", p.arg);
 		}
 		if (opt == 'w') {
-			workdir = optarg;
+			workdir = p.arg;
 			continue;
 		}
-		if (opt != 'e' || !strchr(optarg, '=')) {
+		if (!strchr(p.arg, '=')) {
 			free(env);
-			return lp_usage_error("exec", "%s: expected -e KEY=VALUE or -w DIR",
-					      argv[optind - 1]);
+			return lp_usage_error("exec", "-e %s: not KEY=VALUE", p.arg);
 		}
 		nv = realloc(env, (n_env + 2) * sizeof(*nv));
 		if (!nv) {
@@ -90,14 +101,19 @@ int cmd_exec(int argc, char **argv, struct lp_globals *g)
 			return lp_usage_error("exec", "out of memory");
 		}
 		env = nv;
-		env[n_env++] = optarg;
+		env[n_env++] = (char *)p.arg;
 		env[n_env] = NULL;
 	}
-	if (argc - optind < 2) {
+	if (opt == LP_OPT_EXIT) {
+		free(env);
+		return p.status;
+	}
+	first = p.ind;
+	if (argc - first < 2) {
 		free(env);
 		return lp_usage_error("exec", "needs a container NAME and a CMD");
 	}
-	if (lp_ct_load(&g->host, argv[optind], &ct, &err) < 0) {
+	if (lp_ct_load(&g->host, argv[first], &ct, &err) < 0) {
 		free(env);
 		return lp_cmd_fail("exec", &err);
 	}
@@ -113,7 +129,7 @@ int cmd_exec(int argc, char **argv, struct lp_globals *g)
 		goto out;
 	}
 	spec.cgroup = ct.st.cgroup;
-	spec.argv = argv + optind + 1;
+	spec.argv = argv + first + 1;
 	spec.userns = ct.cfg.userns_count > 0;
 	/* -e adds to the container's environment rather than replacing it. */
 	if (lp_ct_exec_env(&g->host, &ct, env, workdir, &spec, &err) < 0) {

@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,40 +17,51 @@
 #include "agent/image/store.h"
 #include "agent/trust/trust.h"
 
+static const struct lp_opt import_opts[] = {
+	LP_OPT_TRUST('t'),
+	LP_OPT_SIG('s'),
+	{ 'n', 0, "name", "NAME", "which image of a multi-image archive; or its name here" },
+	{ 'p', 0, "platform", "OS/ARCH", "which platform of an index (default: this board's)" },
+	{ 0 },
+};
+
+static int image_import(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_import = {
+	.name = "image import",
+	.operands = "FILE",
+	.summary = "Verify and import a signed image archive (OCI layout or docker save)",
+	.opts = import_opts,
+	.fn = image_import,
+};
+
 static int image_import(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "sig", required_argument, NULL, 's' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "platform", required_argument, NULL, 'p' },
-		{ "trust", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct lp_import_opts o = { .allow_unsigned = g->host.cfg.allow_unsigned };
 	struct lp_err err = { 0 };
 	cleanup_trust struct lp_trust trust = { 0 };
 	struct lp_trust_args extra = { 0 };
+	struct lp_opts p;
 	char *name = NULL;
-	int opt, rc;
+	int opt, rc, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	lp_opts_init(&p, &doc_import, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
 		if (opt == 's')
-			o.sig = optarg;
+			o.sig = p.arg;
 		else if (opt == 'n')
-			o.name = optarg;
+			o.name = p.arg;
 		else if (opt == 'p')
-			o.platform = optarg;
-		else if (opt == 't' && lp_trust_arg(&extra, optarg, &err) < 0)
+			o.platform = p.arg;
+		else if (opt == 't' && lp_trust_arg(&extra, p.arg, &err) < 0)
 			return lp_usage_error("image import", "%s", err.msg);
-		else if (opt != 't')
-			return lp_usage_error("image import", "%s: unknown option or missing value",
-					      argv[optind - 1]);
 	}
-	if (optind + 1 != argc)
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (first + 1 != argc)
 		return lp_usage_error("image import", "needs exactly one FILE");
-	o.file = argv[optind];
+	o.file = argv[first];
 	if (o.name && lp_image_name_valid(o.name, &err) < 0)
 		return lp_usage_error("image import", "--name: %s", err.msg);
 	if (lp_host_trust(&g->host, extra.pem, extra.n, &trust, &err) < 0)
@@ -99,17 +109,36 @@ static uint64_t unpacked_size(struct lp_globals *g, json_t *rec)
 	return walk_total;
 }
 
+static const struct lp_opt ls_opts[] = {
+	{ 'j', 0, "json", NULL, "as a JSON array of the store's records" },
+	{ 0 },
+};
+
+static int image_ls(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_ls = {
+	.name = "image ls",
+	.summary = "List the images in the store",
+	.opts = ls_opts,
+	.fn = image_ls,
+};
+
 static int image_ls(int argc, char **argv, struct lp_globals *g)
 {
-	bool as_json = argc == 2 && !strcmp(argv[1], "--json");
+	bool as_json = false;
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	json_t *all, *rec;
 	size_t i;
-	int width = 4;
+	int width = 4, opt;
 
-	if (argc > 1 && !as_json)
-		return lp_usage_error("image ls", "unknown argument %s (usage: image ls [--json])",
-				      argv[1]);
+	lp_opts_init(&p, &doc_ls, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
+		as_json = true;
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	if (lp_opts_left(&p))
+		return lp_usage_error("image ls", "takes no arguments ('%s')", argv[p.ind]);
 	if (lp_store_list_images(&g->host, &all, &err) < 0)
 		return lp_cmd_fail("image ls", &err);
 	json_array_foreach(all, i, rec) {
@@ -148,15 +177,27 @@ static int image_ls(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
+static int image_inspect(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_inspect = {
+	.name = "image inspect",
+	.operands = "NAME",
+	.summary = "Show an image's record in the store as JSON",
+	.fn = image_inspect,
+};
+
 static int image_inspect(int argc, char **argv, struct lp_globals *g)
 {
 	struct lp_err err = { 0 };
 	json_t *rec;
 	char *s;
+	int first = 0, rc = lp_opts_none(&doc_inspect, argc, argv, &first);
 
-	if (argc != 2)
+	if (rc >= 0)
+		return rc;
+	if (argc - first != 1)
 		return lp_usage_error("image inspect", "needs exactly one image NAME");
-	if (lp_store_load_image(&g->host, argv[1], &rec, &err) < 0)
+	if (lp_store_load_image(&g->host, argv[first], &rec, &err) < 0)
 		return lp_cmd_fail("image inspect", &err);
 	s = json_dumps(rec, JSON_INDENT(2) | JSON_SORT_KEYS);
 	printf("%s\n", s ? s : "{}");
@@ -165,6 +206,15 @@ static int image_inspect(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
+static int image_rm(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_rm = {
+	.name = "image rm",
+	.operands = "NAME...",
+	.summary = "Remove images no container or deployment uses",
+	.fn = image_rm,
+};
+
 static int image_rm(int argc, char **argv, struct lp_globals *g)
 {
 	char stored[LP_IMAGE_REF_MAX];
@@ -172,17 +222,20 @@ static int image_rm(int argc, char **argv, struct lp_globals *g)
 	struct lp_image_use use;
 	struct lp_store st;
 	const char *holder;
-	int i, rc = 0;
+	int i, first = 0, rc = lp_opts_none(&doc_rm, argc, argv, &first);
 
-	if (argc < 2)
-		return lp_usage_error("image rm", "missing image NAME");
+	if (rc >= 0)
+		return rc;
+	rc = 0;
+	if (first == argc)
+		return lp_usage_error("image rm", "needs an image NAME");
 	if (lp_store_open(&g->host, &st, &err) < 0)
 		return lp_cmd_fail("image rm", &err);
 	if (lp_image_use_collect(&g->host, NULL, &use, &err) < 0) {
 		lp_store_close(&st);
 		return lp_cmd_fail("image rm", &err);
 	}
-	for (i = 1; i < argc; i++) {
+	for (i = first; i < argc; i++) {
 		if (lp_store_resolve(&g->host, argv[i], stored, sizeof(stored), &err) < 0) {
 			rc = lp_cmd_fail("image rm", &err);
 			continue;
@@ -200,15 +253,25 @@ static int image_rm(int argc, char **argv, struct lp_globals *g)
 	return rc;
 }
 
+static int image_gc(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_gc = {
+	.name = "image gc",
+	.summary = "Remove the layers no image uses",
+	.fn = image_gc,
+};
+
 static int image_gc(int argc, char **argv, struct lp_globals *g)
 {
 	struct lp_err err = { 0 };
 	struct lp_image_use use;
 	struct lp_store st;
 	unsigned int freed;
-	int rc;
+	int first = 0, rc = lp_opts_none(&doc_gc, argc, argv, &first);
 
-	if (argc > 1)
+	if (rc >= 0)
+		return rc;
+	if (first < argc)
 		return lp_usage_error("image gc", "takes no arguments");
 	if (lp_store_open(&g->host, &st, &err) < 0)
 		return lp_cmd_fail("image gc", &err);
@@ -243,15 +306,25 @@ static int count_entries(const char *dir)
  * What an interrupted import may leave is harmless, but worth seeing: every
  * record must name layers that exist; unreferenced layers wait for gc.
  */
+static int image_check(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_cmd_doc doc_check = {
+	.name = "image check",
+	.summary = "Check that every image's layers are in the store",
+	.fn = image_check,
+};
+
 static int image_check(int argc, char **argv, struct lp_globals *g)
 {
 	struct lp_err err = { 0 };
 	char path[PATH_MAX + 96];
 	json_t *all, *rec, *layer;
 	size_t i, j;
-	int bad = 0, layers;
+	int bad = 0, layers, first = 0, rc = lp_opts_none(&doc_check, argc, argv, &first);
 
-	if (argc > 1)
+	if (rc >= 0)
+		return rc;
+	if (first < argc)
 		return lp_usage_error("image check", "takes no arguments");
 	if (lp_store_list_images(&g->host, &all, &err) < 0)
 		return lp_cmd_fail("image check", &err);
@@ -277,24 +350,20 @@ static int image_check(int argc, char **argv, struct lp_globals *g)
 	return bad ? LP_EXIT_FAILURE : 0;
 }
 
-int cmd_image(int argc, char **argv, struct lp_globals *g)
-{
-	static const struct {
-		const char *name;
-		lp_cmd_fn fn;
-	} sub[] = {
-		{ "import", image_import }, { "ls", image_ls },	    { "inspect", image_inspect },
-		{ "rm", image_rm },	    { "gc", image_gc },	    { "check", image_check },
-		{ "sign", cmd_image_sign }, { "verify", cmd_image_verify },
-		{ "pull", cmd_image_pull },
-	};
-	size_t i;
+static const struct lp_cmd_doc *const image_subs[] = {
+	&doc_import, &lp_doc_image_pull, &doc_ls,	       &doc_inspect,	     &doc_rm,
+	&doc_gc,     &doc_check,	 &lp_doc_image_sign, &lp_doc_image_verify, NULL,
+};
 
-	if (argc < 2)
-		return lp_usage_error("image", "needs a subcommand: import pull ls inspect rm gc "
-					       "check sign verify");
-	for (i = 0; i < ARRAY_SIZE(sub); i++)
-		if (!strcmp(argv[1], sub[i].name))
-			return sub[i].fn(argc - 1, argv + 1, g);
-	return lp_usage_error("image", "unknown subcommand %s", argv[1]);
+static int cmd_image(int argc, char **argv, struct lp_globals *g)
+{
+	return lp_cmd_dispatch(&lp_doc_image, argc, argv, g);
 }
+
+const struct lp_cmd_doc lp_doc_image = {
+	.name = "image",
+	.operands = "COMMAND",
+	.summary = "Import, pull, list and remove images",
+	.subs = image_subs,
+	.fn = cmd_image,
+};

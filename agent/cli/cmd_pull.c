@@ -8,7 +8,6 @@
  * stopped.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,17 +48,29 @@ enum {
 	OPT_LIMIT_RATE,
 };
 
-static const struct option pull_options[] = {
-	{ "trust", required_argument, NULL, OPT_TRUST },
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "platform", required_argument, NULL, OPT_PLATFORM },
-	{ "ca", required_argument, NULL, OPT_CA },
-	{ "cert", required_argument, NULL, OPT_CERT },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "size", required_argument, NULL, OPT_SIZE },
-	{ "sha256", required_argument, NULL, OPT_SHA256 },
-	{ "limit-rate", required_argument, NULL, OPT_LIMIT_RATE },
-	{ NULL, 0, NULL, 0 },
+static const struct lp_opt pull_opts[] = {
+	LP_OPT_TRUST(OPT_TRUST),
+	{ OPT_NAME, 0, "name", "NAME", "which image of a multi-image archive; or its name here" },
+	{ OPT_PLATFORM, 0, "platform", "OS/ARCH", "which platform of an index (default: this board's)" },
+	{ OPT_CA, 0, "ca", "PEM", "CA certificates for the server (default: the fleet's, or the system's)" },
+	{ OPT_CERT, 0, "cert", "PEM", "client certificate (with --key)" },
+	{ OPT_KEY, 0, "key", "PEM", "its private key" },
+	{ OPT_SIZE, 0, "size", "BYTES", "the archive's size: more is cut off" },
+	{ OPT_SHA256, 0, "sha256", "HEX", "the archive's SHA-256: anything else is refused" },
+	{ OPT_LIMIT_RATE, 0, "limit-rate", "RATE", "most bytes a second, e.g. 200K" },
+	{ 0 },
+};
+
+static int cmd_image_pull(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_image_pull = {
+	.name = "image pull",
+	.operands = "https://URL",
+	.summary = "Download a signed image archive over TLS (resuming), verify and import it",
+	.opts = pull_opts,
+	.notes = "The signature is fetched from URL.sig. An interrupted download resumes\n"
+		 "where it stopped when the command is run again.",
+	.fn = cmd_image_pull,
 };
 
 /* "sha256:<64 hex>" or the bare hex that sha256sum prints. */
@@ -122,26 +133,25 @@ static int parse_args(int argc, char **argv, struct lp_globals *g, struct pull *
 {
 	bool cert_given = false, key_given = false;
 	struct lp_err err = { 0 };
+	struct lp_opts o;
 	int opt;
 
 	use_fleet_config(p, &g->host.cfg.fleet);
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+", pull_options, NULL)) != -1) {
-		if (opt == '?' || opt == ':')
-			return lp_usage_error("image pull", "%s: unknown option or missing value",
-					      argv[optind - 1]);
-		if (apply_option(p, opt, optarg, &err) < 0)
+	lp_opts_init(&o, &lp_doc_image_pull, argc, argv);
+	while ((opt = lp_opt_next(&o)) > 0) {
+		if (apply_option(p, opt, o.arg, &err) < 0)
 			return lp_usage_error("image pull", "%s", err.msg);
 		cert_given |= opt == OPT_CERT;
 		key_given |= opt == OPT_KEY;
 	}
+	if (opt == LP_OPT_EXIT)
+		return o.status ? o.status : -1; /* -1: --help, done */
 	if (cert_given != key_given)
 		return lp_usage_error("image pull", "--cert and --key go together (the device's "
 						    "certificate and its private key)");
-	if (optind + 1 != argc)
+	if (o.ind + 1 != argc)
 		return lp_usage_error("image pull", "needs exactly one URL");
-	p->url = argv[optind];
+	p->url = argv[o.ind];
 	if (lp_fetch_url_check(p->url, &err) < 0 ||
 	    lp_fetch_url_file_name(p->url, p->file_name, sizeof(p->file_name), &err) < 0)
 		return lp_usage_error("image pull", "%s", err.msg);
@@ -288,7 +298,7 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 	return rc;
 }
 
-int cmd_image_pull(int argc, char **argv, struct lp_globals *g)
+static int cmd_image_pull(int argc, char **argv, struct lp_globals *g)
 {
 	struct pull p = { 0 };
 	struct lp_err err = { 0 };
@@ -297,7 +307,7 @@ int cmd_image_pull(int argc, char **argv, struct lp_globals *g)
 
 	rc = parse_args(argc, argv, g, &p);
 	if (rc != 0)
-		return rc;
+		return rc < 0 ? 0 : rc;
 	if (pull(g, &p, &name, &err) < 0)
 		return lp_cmd_fail("image pull", &err);
 	printf("%s\n", name);

@@ -4,11 +4,11 @@
  * and passes on its exit status; with -d the agent starts and supervises it.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 
@@ -35,27 +35,42 @@ enum {
 	OPT_READ_ONLY, OPT_INIT, OPT_DEVICE, OPT_USERNS, OPT_RM, OPT_RESTART, OPT_ISOLATION,
 };
 
-static const struct option long_opts[] = {
-	{ "name", required_argument, NULL, OPT_NAME },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "cpu-weight", required_argument, NULL, OPT_CPU_WEIGHT },
-	{ "pids", required_argument, NULL, OPT_PIDS },
-	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
-	{ "env", required_argument, NULL, 'e' },
-	{ "net", required_argument, NULL, OPT_NET },
-	{ "read-only", no_argument, NULL, OPT_READ_ONLY },
-	{ "init", no_argument, NULL, OPT_INIT },
-	{ "device", required_argument, NULL, OPT_DEVICE },
-	{ "volume", required_argument, NULL, 'v' },
-	{ "user", required_argument, NULL, 'u' },
-	{ "workdir", required_argument, NULL, 'w' },
-	{ "userns", required_argument, NULL, OPT_USERNS },
-	{ "isolation", required_argument, NULL, OPT_ISOLATION },
-	{ "detach", no_argument, NULL, 'd' },
-	{ "rm", no_argument, NULL, OPT_RM },
-	{ "restart", required_argument, NULL, OPT_RESTART },
-	{ NULL, 0, NULL, 0 },
+static const struct lp_opt run_opts_table[] = {
+	{ OPT_NAME, 0, "name", "NAME", "the container's name (default: run-XXXXXXXX)" },
+	{ 'd', 'd', "detach", NULL, "hand it to the agent and return (see limpet logs)" },
+	{ OPT_RM, 0, "rm", NULL, "remove it when it ends" },
+	{ 'e', 'e', "env", "KEY=VALUE", "set an environment variable (repeatable)" },
+	{ 'u', 'u', "user", "USER[:GROUP]", "run as this user: a name in the image, or UID[:GID]" },
+	{ 'w', 'w', "workdir", "DIR", "working directory inside (absolute)" },
+	{ OPT_HOSTNAME, 'h', "hostname", "NAME", "its hostname (default: its name)" },
+	{ 'v', 'v', "volume", "NAME:/PATH", "mount a named volume read-write (repeatable)" },
+	{ OPT_DEVICE, 0, "device", "HOST[:INNER][:rwm]", "give it a device node (repeatable)" },
+	{ OPT_MEMORY, 'm', "memory", "SIZE", "memory limit, e.g. 64M (no swap beyond it)" },
+	{ OPT_CPUS, 0, "cpus", "N", "CPU limit, e.g. 0.5, at most the host's CPUs" },
+	{ OPT_CPU_WEIGHT, 0, "cpu-weight", "1-10000", "CPU share against the others (cgroup weight)" },
+	{ OPT_PIDS, 0, "pids", "N", "most processes and threads at once" },
+	{ OPT_NET, 0, "net", "none|host", "own loopback only (default), or the host's network" },
+	{ OPT_NET, 0, "network", "none|host", "the same as --net" },
+	{ OPT_READ_ONLY, 0, "read-only", NULL, "its root file system is read-only" },
+	{ OPT_INIT, 0, "init", NULL, "limpet's init as PID 1: reaps zombies, forwards signals" },
+	{ OPT_RESTART, 0, "restart", "POLICY", "no, on-failure[:N] or always (with -d)" },
+	{ OPT_USERNS, 0, "userns", "HOSTUID[:COUNT]", "map its root to HOSTUID in a user namespace" },
+	{ OPT_ISOLATION, 0, "isolation", "MODE", "container, vm (a KVM microVM) or auto" },
+	{ 0 },
+};
+
+static int cmd_run(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_run = {
+	.name = "run",
+	.operands = "IMAGE|ROOTFS_DIR [CMD [ARGS...]]",
+	.summary = "Run a command in a new container",
+	.opts = run_opts_table,
+	.notes = "IMAGE is an image in the store (limpet image ls); a directory, or an argument\n"
+		 "written as a path (/x, ./x), is a root file system to run as it is.\n"
+		 "Exit status: the command's, or 125 (limpet failed), 126 (cannot execute),\n"
+		 "127 (no such command), as with docker run.",
+	.fn = cmd_run,
 };
 
 static int push_str(char ***v, const char *s)
@@ -101,6 +116,19 @@ static int parse_int_opt(const char *s, long min, long max, int64_t *out, struct
 	return 0;
 }
 
+/* As docker run: a limit past the CPUs this host has is a mistake, not a wish. */
+static int parse_cpus(const char *arg, struct lp_limits *limits, struct lp_err *err)
+{
+	long online = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (lp_parse_cpus(arg, limits, err) < 0)
+		return -1;
+	if (online > 0 && limits->cpu_quota > online * limits->cpu_period)
+		return lp_fail(err, ERANGE, "%s is more than the %ld CPU%s this host has", arg,
+			       online, online == 1 ? "" : "s");
+	return 0;
+}
+
 /* One option into the config; returns 0, or -1 with err naming nothing (caller adds it). */
 static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err *err)
 {
@@ -115,7 +143,7 @@ static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err
 	case OPT_MEMORY:
 		return lp_parse_size(arg, &c->limits.memory, err);
 	case OPT_CPUS:
-		return lp_parse_cpus(arg, &c->limits, err);
+		return parse_cpus(arg, &c->limits, err);
 	case OPT_CPU_WEIGHT:
 		if (parse_int_opt(arg, 1, 10000, &v, err) < 0)
 			return -1;
@@ -174,16 +202,6 @@ static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err
 	return lp_fail(err, EINVAL, "unknown option");
 }
 
-static const char *opt_name(int opt)
-{
-	size_t i;
-
-	for (i = 0; long_opts[i].name; i++)
-		if (long_opts[i].val == opt)
-			return long_opts[i].name;
-	return "?";
-}
-
 static int random_name(struct lp_container_cfg *c)
 {
 	unsigned char r[4];
@@ -223,30 +241,31 @@ static int set_root(struct lp_globals *g, struct run_opts *o, const char *arg)
 	return o->cfg.image ? 0 : -1;
 }
 
-/* argv -> a validated config; returns 0 or an exit status. */
+/* argv -> a validated config; returns 0, an exit status, or -1 when --help was all. */
 static int parse_args(int argc, char **argv, struct lp_globals *g, struct run_opts *o)
 {
 	struct lp_err err = { 0 };
-	int opt, i;
+	struct lp_opts p;
+	char name[32];
+	int opt, i, first;
 
-	optind = 1;
-	opterr = 0;
-	/* '+': options end at ROOTFS_DIR, so CMD keeps its own flags. */
-	while ((opt = getopt_long(argc, argv, "+e:u:w:v:d", long_opts, NULL)) != -1) {
-		if (opt == '?' || opt == ':')
-			return lp_usage_error("run", "%s: unknown option or missing value",
-					      argv[optind - 1]);
-		if (apply_opt(o, opt, optarg, &err) < 0)
-			return lp_usage_error("run", "--%s: %s", opt_name(opt), err.msg);
-	}
-	if (optind == argc)
-		return lp_usage_error("run", "missing ROOTFS_DIR or IMAGE");
-	if (set_root(g, o, argv[optind]) < 0)
+	lp_opts_init(&p, &lp_doc_run, argc, argv);
+	/* Options end at IMAGE|ROOTFS_DIR, so CMD keeps its own flags. */
+	while ((opt = lp_opt_next(&p)) > 0)
+		if (apply_opt(o, opt, p.arg, &err) < 0)
+			return lp_usage_error("run", "%s: %s", lp_opt_name(&p, name, sizeof(name)),
+					      err.msg);
+	if (opt == LP_OPT_EXIT)
+		return p.status ? p.status : -1; /* -1: --help, done */
+	first = p.ind;
+	if (first == argc)
+		return lp_usage_error("run", "needs an IMAGE or ROOTFS_DIR");
+	if (set_root(g, o, argv[first]) < 0)
 		return LP_EXIT_USAGE;
-	if (optind + 1 == argc && !o->cfg.image)
+	if (first + 1 == argc && !o->cfg.image)
 		return lp_usage_error("run", "missing CMD (a root directory has no image config to "
 					     "default to)");
-	for (i = optind + 1; i < argc; i++)
+	for (i = first + 1; i < argc; i++)
 		if (push_str(&o->cfg.argv, argv[i]) < 0)
 			return lp_usage_error("run", "out of memory");
 	if (!o->cfg.name && random_name(&o->cfg) < 0)
@@ -315,7 +334,7 @@ static int run_foreground(struct lp_globals *g, struct run_opts *o)
 	return rc;
 }
 
-int cmd_run(int argc, char **argv, struct lp_globals *g)
+static int cmd_run(int argc, char **argv, struct lp_globals *g)
 {
 	struct run_opts o;
 	int rc;
@@ -325,5 +344,5 @@ int cmd_run(int argc, char **argv, struct lp_globals *g)
 	if (rc == 0)
 		rc = o.detach ? run_detached(g, &o) : run_foreground(g, &o);
 	lp_container_cfg_free(&o.cfg);
-	return rc;
+	return rc < 0 ? 0 : rc;
 }

@@ -6,7 +6,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,29 +32,42 @@ static int keygen_failed(const struct lp_err *err)
 	return LP_EXIT_FAILURE;
 }
 
-int cmd_keygen(int argc, char **argv, struct lp_globals *g)
+static const struct lp_opt keygen_opts[] = {
+	{ 'f', 'f', "force", NULL, "replace PREFIX.key and PREFIX.pub if they exist" },
+	{ 0 },
+};
+
+static int cmd_keygen(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_keygen = {
+	.name = "keygen",
+	.operands = "PREFIX",
+	.summary = "Make a signing key pair: PREFIX.key (private) and PREFIX.pub",
+	.opts = keygen_opts,
+	.notes = "Sign images with PREFIX.key (limpet image sign, images/build.sh --key);\n"
+		 "boards trust PREFIX.pub (--trust, or trusted_keys in limpet.conf).",
+	.fn = cmd_keygen,
+};
+
+static int cmd_keygen(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
 	char priv[PATH_MAX], pub[PATH_MAX];
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	bool force = false;
-	int opt;
+	int opt, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+f", opts, NULL)) != -1) {
-		if (opt != 'f')
-			return lp_usage_error("keygen", "%s: unknown option", argv[optind - 1]);
+	lp_opts_init(&p, &lp_doc_keygen, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
 		force = true;
-	}
-	if (optind + 1 != argc)
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (first + 1 != argc)
 		return lp_usage_error("keygen",
 				      "needs exactly one PREFIX (writes PREFIX.key and PREFIX.pub)");
-	if (lp_path(priv, sizeof(priv), &err, "%s.key", argv[optind]) < 0 ||
-	    lp_path(pub, sizeof(pub), &err, "%s.pub", argv[optind]) < 0)
+	if (lp_path(priv, sizeof(priv), &err, "%s.key", argv[first]) < 0 ||
+	    lp_path(pub, sizeof(pub), &err, "%s.pub", argv[first]) < 0)
 		return lp_cmd_fail("keygen", &err);
 	if (force && remove_existing(priv, &err) < 0)
 		return lp_cmd_fail("keygen", &err);
@@ -84,32 +96,42 @@ static int hash_file(const char *path, unsigned char digest[LP_SHA256_LEN], stru
 	return 0;
 }
 
-int cmd_image_sign(int argc, char **argv, struct lp_globals *g)
+static const struct lp_opt sign_opts[] = {
+	{ 'o', 'o', "out", "SIG", "where the signature goes (default: FILE.sig)" },
+	{ 0 },
+};
+
+static int cmd_image_sign(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_image_sign = {
+	.name = "image sign",
+	.operands = "KEY FILE",
+	.summary = "Sign an image archive with a private key (from limpet keygen)",
+	.opts = sign_opts,
+	.fn = cmd_image_sign,
+};
+
+static int cmd_image_sign(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
 	unsigned char digest[LP_SHA256_LEN];
 	struct lp_err err = { 0 };
+	struct lp_opts p;
 	const char *out = NULL;
 	char sig[PATH_MAX];
-	int opt;
+	int opt, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+o:", opts, NULL)) != -1) {
-		if (opt != 'o')
-			return lp_usage_error("image sign", "%s: unknown option or missing value",
-					      argv[optind - 1]);
-		out = optarg;
-	}
-	if (optind + 2 != argc)
-		return lp_usage_error("image sign", "usage: image sign [--out SIG] KEY FILE");
-	if (sig_path(sig, out, argv[optind + 1], &err) < 0)
+	lp_opts_init(&p, &lp_doc_image_sign, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
+		out = p.arg;
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (first + 2 != argc)
+		return lp_usage_error("image sign", "needs a KEY and a FILE");
+	if (sig_path(sig, out, argv[first + 1], &err) < 0)
 		return lp_cmd_fail("image sign", &err);
-	if (hash_file(argv[optind + 1], digest, &err) < 0 ||
-	    lp_sign_digest_to_file(argv[optind], digest, sig, &err) < 0)
+	if (hash_file(argv[first + 1], digest, &err) < 0 ||
+	    lp_sign_digest_to_file(argv[first], digest, sig, &err) < 0)
 		return lp_cmd_fail("image sign", &err);
 	printf("%s\n", sig);
 	return 0;
@@ -134,31 +156,40 @@ static int verify_file(struct lp_trust *t, const char *file, const char *sig_opt
 	return 0;
 }
 
-int cmd_image_verify(int argc, char **argv, struct lp_globals *g)
+static const struct lp_opt verify_opts[] = {
+	{ 't', 't', "trust", "PEM", "trust this public key too (repeatable)" },
+	{ 0 },
+};
+
+static int cmd_image_verify(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_image_verify = {
+	.name = "image verify",
+	.operands = "FILE [SIG]",
+	.summary = "Check a file's signature against the trusted keys, and say whose it is",
+	.opts = verify_opts,
+	.fn = cmd_image_verify,
+};
+
+static int cmd_image_verify(int argc, char **argv, struct lp_globals *g)
 {
-	static const struct option opts[] = {
-		{ "trust", required_argument, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
-	};
 	cleanup_trust struct lp_trust trust = { 0 };
 	struct lp_trust_args given = { 0 };
 	struct lp_err err = { 0 };
-	int opt;
+	struct lp_opts p;
+	int opt, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "+t:", opts, NULL)) != -1) {
-		if (opt != 't')
-			return lp_usage_error("image verify", "%s: unknown option or missing value",
-					      argv[optind - 1]);
-		if (lp_trust_arg(&given, optarg, &err) < 0)
+	lp_opts_init(&p, &lp_doc_image_verify, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0)
+		if (lp_trust_arg(&given, p.arg, &err) < 0)
 			return lp_usage_error("image verify", "%s", err.msg);
-	}
-	if (optind == argc || argc - optind > 2)
-		return lp_usage_error("image verify",
-				      "usage: image verify [--trust PEM]... FILE [SIG]");
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	first = p.ind;
+	if (first == argc || argc - first > 2)
+		return lp_usage_error("image verify", "needs a FILE, and at most a SIG after it");
 	if (lp_host_trust(&g->host, given.pem, given.n, &trust, &err) < 0 ||
-	    verify_file(&trust, argv[optind], argc - optind == 2 ? argv[optind + 1] : NULL,
+	    verify_file(&trust, argv[first], argc - first == 2 ? argv[first + 1] : NULL,
 			&err) < 0)
 		return lp_cmd_fail("image verify", &err);
 	return 0;

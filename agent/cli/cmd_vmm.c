@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,18 +35,28 @@
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_MEMORY, OPT_CPUS, OPT_APPEND, OPT_KERNEL_LOG, OPT_TIMES,
        OPT_EXIT_FILE, OPT_KERNEL_LOG_FILE, OPT_PROBE };
 
-static const struct option long_opts[] = {
-	{ "kernel", required_argument, NULL, OPT_KERNEL },
-	{ "initrd", required_argument, NULL, OPT_INITRD },
-	{ "memory", required_argument, NULL, OPT_MEMORY },
-	{ "cpus", required_argument, NULL, OPT_CPUS },
-	{ "append", required_argument, NULL, OPT_APPEND },
-	{ "kernel-log", no_argument, NULL, OPT_KERNEL_LOG },
-	{ "times", no_argument, NULL, OPT_TIMES },
-	{ "exit-file", required_argument, NULL, OPT_EXIT_FILE },
-	{ "kernel-log-file", required_argument, NULL, OPT_KERNEL_LOG_FILE },
-	{ "probe", no_argument, NULL, OPT_PROBE },
-	{ NULL, 0, NULL, 0 },
+static const struct lp_opt vmm_opts[] = {
+	{ OPT_KERNEL, 0, "kernel", "IMAGE", "the guest kernel (bzImage, or arm64 Image)" },
+	{ OPT_INITRD, 0, "initrd", "CPIO", "its initramfs" },
+	{ OPT_MEMORY, 0, "memory", "SIZE", "guest RAM (default 256M, at least 16M)" },
+	{ OPT_CPUS, 0, "cpus", "N", "vCPUs, 1 to 64 (default 1)" },
+	{ OPT_APPEND, 0, "append", "ARGS", "the guest kernel's command line" },
+	{ OPT_KERNEL_LOG, 0, "kernel-log", NULL, "the guest kernel's console on stderr" },
+	{ OPT_KERNEL_LOG_FILE, 0, "kernel-log-file", "FILE", "... or into FILE" },
+	{ OPT_TIMES, 0, "times", NULL, "print how long boot and run took" },
+	{ OPT_EXIT_FILE, 0, "exit-file", "FILE", "write how the guest ended into FILE" },
+	{ OPT_PROBE, 0, "probe", NULL, "only check that a guest of a few instructions runs here" },
+	{ 0 },
+};
+
+static int cmd_vmm(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_vmm = {
+	.name = "vmm",
+	.summary = "Run one KVM microVM in the foreground (what --isolation vm uses)",
+	.opts = vmm_opts,
+	.notes = "Its console is this terminal. Exit status: the guest's, or 255.",
+	.fn = cmd_vmm,
 };
 
 static int parse_vcpus(const char *s, unsigned int *n)
@@ -120,7 +129,7 @@ static void probe_timeout(int sig)
 	_exit(EXIT_VM_FAILED);
 }
 
-int cmd_vmm(int argc, char **argv, struct lp_globals *g)
+static int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 {
 	struct lp_vm_config cfg = {
 		.console_in = STDIN_FILENO,
@@ -134,31 +143,34 @@ int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 	const char *exit_file = NULL, *klog_file = NULL;
 	cleanup_fd int klog_fd = -1;
 	bool probe = false;
+	struct lp_opts p;
+	const char *arg;
 	int64_t mem;
 	int opt, status;
 
 	(void)g;
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+", long_opts, NULL)) != -1) {
+	lp_opts_init(&p, &lp_doc_vmm, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
+		arg = p.arg;
 		switch (opt) {
 		case OPT_KERNEL:
-			cfg.kernel = optarg;
+			cfg.kernel = arg;
 			break;
 		case OPT_INITRD:
-			cfg.initrd = optarg;
+			cfg.initrd = arg;
 			break;
 		case OPT_MEMORY:
-			if (lp_parse_size(optarg, &mem, &err) < 0)
-				return lp_usage_error("vmm", "--memory %s: %s", optarg, err.msg);
+			if (lp_parse_size(arg, &mem, &err) < 0)
+				return lp_usage_error("vmm", "--memory %s: %s", arg, err.msg);
 			cfg.memory = (uint64_t)mem;
 			break;
 		case OPT_CPUS:
-			if (parse_vcpus(optarg, &cfg.vcpus) < 0)
+			if (parse_vcpus(arg, &cfg.vcpus) < 0)
 				return lp_usage_error("vmm", "--cpus %s: a whole number from 1 to 64",
-						      optarg);
+						      arg);
 			break;
 		case OPT_APPEND:
-			cfg.cmdline = optarg;
+			cfg.cmdline = arg;
 			break;
 		case OPT_KERNEL_LOG:
 			cfg.kernel_log = STDERR_FILENO;
@@ -167,20 +179,20 @@ int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 			cfg.times = true;
 			break;
 		case OPT_EXIT_FILE:
-			exit_file = optarg;
+			exit_file = arg;
 			break;
 		case OPT_KERNEL_LOG_FILE:
-			klog_file = optarg;
+			klog_file = arg;
 			break;
 		case OPT_PROBE:
 			probe = true;
 			break;
-		default:
-			return lp_usage_error("vmm", "unknown option");
 		}
 	}
-	if (optind != argc)
-		return lp_usage_error("vmm", "unexpected argument %s", argv[optind]);
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	if (lp_opts_left(&p))
+		return lp_usage_error("vmm", "unexpected argument %s", argv[p.ind]);
 	if (probe) {
 		/* A KVM that cannot run a guest may hold it for minutes: give up at once. */
 		signal(SIGALRM, probe_timeout);

@@ -114,15 +114,42 @@ static int volume_rm(struct lp_globals *g, const char *name)
 	return 0;
 }
 
-int cmd_volume(int argc, char **argv, struct lp_globals *g)
-{
-	int i, rc = 0;
+static int cmd_volume_ls(int argc, char **argv, struct lp_globals *g);
+static int cmd_volume_rm(int argc, char **argv, struct lp_globals *g);
 
-	if (argc == 2 && !strcmp(argv[1], "ls"))
-		return volume_ls(g);
-	if (argc < 3 || strcmp(argv[1], "rm"))
-		return lp_usage_error("volume", "usage: volume ls | volume rm NAME...");
-	for (i = 2; i < argc; i++) {
+static const struct lp_cmd_doc doc_ls = {
+	.name = "volume ls",
+	.summary = "List volumes, and the containers that use each",
+	.fn = cmd_volume_ls,
+};
+
+static const struct lp_cmd_doc doc_rm = {
+	.name = "volume rm",
+	.operands = "NAME...",
+	.summary = "Remove volumes, with their data, that no container uses",
+	.fn = cmd_volume_rm,
+};
+
+static int cmd_volume_ls(int argc, char **argv, struct lp_globals *g)
+{
+	int first = 0, rc = lp_opts_none(&doc_ls, argc, argv, &first);
+
+	if (rc >= 0)
+		return rc;
+	if (first < argc)
+		return lp_usage_error("volume ls", "takes no arguments ('%s')", argv[first]);
+	return volume_ls(g);
+}
+
+static int cmd_volume_rm(int argc, char **argv, struct lp_globals *g)
+{
+	int i, first = 0, rc = lp_opts_none(&doc_rm, argc, argv, &first);
+
+	if (rc >= 0)
+		return rc;
+	if (first == argc)
+		return lp_usage_error("volume rm", "needs a volume NAME");
+	for (i = first, rc = 0; i < argc; i++) {
 		int one = volume_rm(g, argv[i]);
 
 		if (one)
@@ -130,3 +157,18 @@ int cmd_volume(int argc, char **argv, struct lp_globals *g)
 	}
 	return rc;
 }
+
+static const struct lp_cmd_doc *const volume_subs[] = { &doc_ls, &doc_rm, NULL };
+
+static int cmd_volume(int argc, char **argv, struct lp_globals *g)
+{
+	return lp_cmd_dispatch(&lp_doc_volume, argc, argv, g);
+}
+
+const struct lp_cmd_doc lp_doc_volume = {
+	.name = "volume",
+	.operands = "COMMAND",
+	.summary = "List and remove named volumes (made when a container first uses one)",
+	.subs = volume_subs,
+	.fn = cmd_volume,
+};

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,78 +20,73 @@
 #endif
 
 struct applet {
-	const char *name;
-	lp_cmd_fn fn;
+	const struct lp_cmd_doc *doc;
 	/* reads the config file and finds the state directory */
 	enum { CONFIG_NONE, CONFIG_NEEDED, CONFIG_TRIED } config;
-	const char *usage;
 };
 
 static const struct applet applets[] = {
-	{ "run", cmd_run, CONFIG_NEEDED,
-	  "run [--name N] [--memory 64M] [--cpus 0.5] [--cpu-weight W] [--pids 64]\n"
-	  "      [--hostname H] [-e K=V]... [--net none|host] [--read-only] [--init]\n"
-	  "      [--device HOST[:INNER][:rwm]]... [-v NAME:/PATH]... [--user UID[:GID]]\n"
-	  "      [--workdir DIR] [--userns HOSTUID[:COUNT]] [--isolation container|vm|auto]\n"
-	  "      [-d] [--rm] [--restart no|on-failure[:N]|always] ROOTFS_DIR [CMD ARGS...]" },
-	{ "image", cmd_image, CONFIG_NEEDED,
-	  "image import [--trust PEM]... [--sig SIG] [--name N] [--platform P] FILE\n"
-	  "  image pull [--trust PEM]... [--ca F] [--cert F --key F] [--size N] [--sha256 H]\n"
-	  "             [--limit-rate R] [--name N] [--platform P] https://URL\n"
-	  "  image ls [--json] | inspect NAME | rm NAME... | gc | check | sign KEY FILE |\n"
-	  "  image verify FILE" },
-	{ "ps", cmd_ps, CONFIG_NEEDED, "ps [--json]" },
-	{ "inspect", cmd_inspect, CONFIG_NEEDED,
-	  "inspect [-f FIELD] NAME...   (FIELD: pid, limits.memory, ...)" },
-	{ "stop", cmd_stop, CONFIG_NEEDED, "stop [-t SECS] NAME..." },
-	{ "rm", cmd_rm, CONFIG_NEEDED, "rm [-f] NAME..." },
-	{ "logs", cmd_logs, CONFIG_NEEDED, "logs [-f] [--tail N] NAME" },
-	{ "exec", cmd_exec, CONFIG_NEEDED, "exec [-e K=V]... [-w DIR] NAME CMD [ARGS...]" },
-	{ "volume", cmd_volume, CONFIG_NEEDED, "volume ls | rm NAME..." },
-	{ "deploy", cmd_deploy, CONFIG_NEEDED,
-	  "deploy [--trust PEM]... [--sig SIG] deployment.json   (apply it; the agent runs)\n"
-	  "  deploy check [--trust PEM]... [--sig SIG] [--device ID] deployment.json\n"
-	  "  deploy status" },
-	{ "import", cmd_import, CONFIG_NEEDED,
-	  "import [--trust PEM]... PATH   (a folder with limpet/ in it, or a stick's block device)" },
-	{ "bundle", cmd_bundle, CONFIG_NEEDED,
-	  "bundle create [--key KEY.pem] OUTDIR DEPLOYMENT.json IMAGE...   (OUTDIR/limpet/)" },
+	{ &lp_doc_run, CONFIG_NEEDED },
+	{ &lp_doc_exec, CONFIG_NEEDED },
+	{ &lp_doc_ps, CONFIG_NEEDED },
+	{ &lp_doc_logs, CONFIG_NEEDED },
+	{ &lp_doc_inspect, CONFIG_NEEDED },
+	{ &lp_doc_stop, CONFIG_NEEDED },
+	{ &lp_doc_rm, CONFIG_NEEDED },
+	{ &lp_doc_image, CONFIG_NEEDED },
+	{ &lp_doc_volume, CONFIG_NEEDED },
+	{ &lp_doc_deploy, CONFIG_NEEDED },
+	{ &lp_doc_import, CONFIG_NEEDED },
+	{ &lp_doc_bundle, CONFIG_NEEDED },
 #ifdef CONFIG_AGENT
-	{ "agent", cmd_agent, CONFIG_NEEDED, "agent" },
+	{ &lp_doc_agent, CONFIG_NEEDED },
 #endif
-	{ "keygen", cmd_keygen, CONFIG_NONE, "keygen [--force] PREFIX" },
+	{ &lp_doc_keygen, CONFIG_NONE },
 	/* doctor reports a config it cannot read, and checks on with the defaults */
-	{ "doctor", cmd_doctor, CONFIG_TRIED, "doctor [--json]" },
+	{ &lp_doc_doctor, CONFIG_TRIED },
 #ifdef CONFIG_KVM
-	{ "vmm", cmd_vmm, CONFIG_NONE,
-	  "vmm --kernel IMAGE --initrd CPIO [--memory 256M] [--cpus N] [--append ARGS]\n"
-	  "      [--kernel-log | --kernel-log-file FILE] [--times]   (one microVM, foreground)\n"
-	  "  vmm --probe   (does a guest of a few instructions run here?)" },
+	{ &lp_doc_vmm, CONFIG_NONE },
 #endif
-	{ "version", cmd_version, CONFIG_NONE, "version" },
+	{ &lp_doc_version, CONFIG_NONE },
 };
 
 static void usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: limpet [-c CONFIG] [--root DIR] COMMAND [ARGS...]\n\ncommands:\n");
+	fprintf(out, "usage: limpet [-c CONFIG] [--root DIR] COMMAND [ARGS...]\n\n"
+		     "An agent that runs signed container images on small boards.\n\n"
+		     "commands:\n");
 	for (i = 0; i < ARRAY_SIZE(applets); i++)
-		fprintf(out, "  %s\n", applets[i].usage);
-	fprintf(out, "\n  -c CONFIG   agent config (default %s)\n"
-		     "  --root DIR  state directory (default %s)\n",
+		fprintf(out, "  %-10s  %s\n", applets[i].doc->name, applets[i].doc->summary);
+	fprintf(out, "\nglobal options (before COMMAND):\n"
+		     "  -c, --config CONFIG  agent config (default %s)\n"
+		     "  --root DIR           state directory (default %s)\n"
+		     "  -h, --help           this help\n"
+		     "  --version            limpet's version\n"
+		     "\nRun 'limpet COMMAND --help' (or 'limpet help COMMAND') for a command's "
+		     "options.\n",
 		LP_DEFAULT_CONFIG, LP_DEFAULT_ROOT);
 }
 
 int lp_usage_error(const char *cmd, const char *fmt, ...)
 {
-	char prefix[64];
 	va_list ap;
 
-	snprintf(prefix, sizeof(prefix), "limpet %s", cmd);
+	fprintf(stderr, "limpet %s: ", cmd);
 	va_start(ap, fmt);
-	lp_vsay(prefix, fmt, ap);
+	vfprintf(stderr, fmt, ap);
 	va_end(ap);
+	fprintf(stderr, "; see 'limpet %s --help'\n", cmd);
+	return LP_EXIT_USAGE;
+}
+
+/* Global errors: no command to point at. */
+static int global_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "limpet: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "; see 'limpet --help'\n");
 	return LP_EXIT_USAGE;
 }
 
@@ -108,23 +104,69 @@ int lp_trust_arg(struct lp_trust_args *a, const char *pem, struct lp_err *err)
 	return 0;
 }
 
-int cmd_version(int argc, char **argv, struct lp_globals *g)
+static int cmd_version(int argc, char **argv, struct lp_globals *g)
 {
+	struct lp_opts p;
+
 	(void)g;
-	if (argc > 1)
-		return lp_usage_error(argv[0], "takes no arguments");
+	lp_opts_init(&p, &lp_doc_version, argc, argv);
+	if (lp_opt_next(&p) == LP_OPT_EXIT)
+		return p.status;
+	if (lp_opts_left(&p))
+		return lp_usage_error("version", "takes no arguments");
 	printf("limpet %s\n", LIMPET_VERSION);
 	return 0;
 }
+
+const struct lp_cmd_doc lp_doc_version = {
+	.name = "version",
+	.summary = "Print limpet's version",
+	.fn = cmd_version,
+};
 
 static const struct applet *find_applet(const char *name)
 {
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(applets); i++)
-		if (!strcmp(applets[i].name, name))
+		if (!strcmp(applets[i].doc->name, name))
 			return &applets[i];
 	return NULL;
+}
+
+static bool is_help(const char *arg)
+{
+	return arg && (!strcmp(arg, "--help") || !strcmp(arg, "-h"));
+}
+
+/* limpet CMD --help, limpet CMD SUB --help */
+static bool asks_help(const struct lp_cmd_doc *doc, int argc, char **argv)
+{
+	if (argc > 1 && is_help(argv[1]))
+		return true;
+	return argc > 2 && lp_cmd_sub(doc, argv[1]) && is_help(argv[2]);
+}
+
+/* limpet help [COMMAND [SUBCOMMAND]] */
+static int help(int argc, char **argv)
+{
+	const struct applet *a = argc > 1 ? find_applet(argv[1]) : NULL;
+	const struct lp_cmd_doc *doc = a ? a->doc : NULL;
+
+	if (argc == 1 || is_help(argv[1])) {
+		usage(stdout);
+		return 0;
+	}
+	if (!a)
+		return global_error("'%s' is not a limpet command", argv[1]);
+	if (argc > 2 && !(doc = lp_cmd_sub(a->doc, argv[2]))) {
+		fprintf(stderr, "limpet help: '%s' is not a command of limpet %s; see 'limpet %s "
+				"--help'\n",
+			argv[2], argv[1], argv[1]);
+		return LP_EXIT_USAGE;
+	}
+	lp_cmd_help(doc, stdout);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -149,30 +191,30 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--version")) {
-			return cmd_version(1, argv, &g);
+			printf("limpet %s\n", LIMPET_VERSION);
+			return 0;
 		} else if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "--config")) {
 			if (++i == argc)
-				return lp_usage_error("-c", "needs a config file path");
+				return global_error("%s needs a value (CONFIG)", argv[i - 1]);
 			g.config_path = argv[i];
 			g.config_given = true;
 		} else if (!strcmp(argv[i], "--root")) {
 			if (++i == argc)
-				return lp_usage_error("--root", "needs a directory");
+				return global_error("%s needs a value (DIR)", argv[i - 1]);
 			root_opt = argv[i];
 		} else {
-			usage(stderr);
-			return lp_usage_error(argv[i], "unknown global option");
+			return global_error("%s: no such global option", argv[i]);
 		}
 	}
 	if (i == argc) {
 		usage(stderr);
 		return LP_EXIT_USAGE;
 	}
+	if (!strcmp(argv[i], "help"))
+		return help(argc - i, argv + i);
 	a = find_applet(argv[i]);
-	if (!a) {
-		usage(stderr);
-		return lp_usage_error(argv[i], "unknown command");
-	}
+	if (!a)
+		return global_error("'%s' is not a limpet command", argv[i]);
 	if (a->config != CONFIG_NONE &&
 	    (lp_config_load(g.config_path, g.config_given, &g.host.cfg, &err) < 0 ||
 	     lp_host_dirs(&g.host, root_opt, &err) < 0)) {
@@ -185,11 +227,14 @@ int main(int argc, char **argv)
 			else
 				goto run;
 		}
+		/* Help needs no config: it still works beside a broken one. */
+		if (asks_help(a->doc, argc - i, argv + i))
+			return a->doc->fn(argc - i, argv + i, &g);
 		fprintf(stderr, "limpet: %s\n", err.msg);
 		return g.config_given || root_opt ? LP_EXIT_USAGE : LP_EXIT_FAILURE;
 	}
 run:
-	rc = a->fn(argc - i, argv + i, &g);
+	rc = a->doc->fn(argc - i, argv + i, &g);
 	if (a->config != CONFIG_NONE)
 		lp_config_free(&g.host.cfg);
 	return rc;

@@ -104,10 +104,10 @@ err=$("$LIMPET" frobnicate 2>&1)
 is "$?" 2 "unknown command exits 2"
 # what a container is given is saved as JSON, which carries only UTF-8
 err=$(L run -e "$(printf 'A=\360x')" "$ROOTFS" /bin/true 2>&1)
-is "$?: $err" "2: limpet run: env: variable 1 is not valid UTF-8 text" \
+is "$?: $err" "2: limpet run: env: variable 1 is not valid UTF-8 text; see 'limpet run --help'" \
 	"an environment that is not UTF-8 is refused, naming it"
 err=$(L run "$ROOTFS" /bin/echo "$(printf '\377')" 2>&1)
-is "$?: $err" "2: limpet run: command: argument 2 is not valid UTF-8 text" \
+is "$?: $err" "2: limpet run: command: argument 2 is not valid UTF-8 text; see 'limpet run --help'" \
 	"so is an argument"
 is "$(L ps | wc -l)" 1 "bad input created no container"
 

@@ -109,7 +109,7 @@ for i in $(seq 17); do many+=(--trust ec.pub); done
 for cmd in "image verify" "image import" "image pull" "deploy" "deploy check" "import"; do
 	# shellcheck disable=SC2086
 	out=$(L $cmd "${many[@]}" img.tar 2>&1)
-	is "$?: $out" "2: limpet $cmd: --trust: at most 16 keys" "$cmd takes 16 --trust keys, and says so past that"
+	is "$?: $out" "2: limpet $cmd: --trust: at most 16 keys; see 'limpet $cmd --help'" "$cmd takes 16 --trust keys, and says so past that"
 done
 printf 'trust = [ "keys/release.pem" ];\n' >relative.conf
 out=$(L -c "$T/relative.conf" image verify img.tar 2>&1)

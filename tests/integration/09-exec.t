@@ -40,7 +40,7 @@ is "$(L exec -w /etc moved /bin/sh -c 'pwd; echo $COLOR')" "/etc"$'\n'"red" "exe
 is "$(L exec --workdir /usr/bin moved /bin/pwd)" /usr/bin "exec --workdir DIR: the same"
 err=$(L exec -w etc moved /bin/pwd 2>&1)
 is "$?" 2 "a relative exec -w is refused (exit 2)"
-like "$err" "'etc' is not an absolute path" "saying so"
+like "$err" "^limpet exec: -w etc: not an absolute path" "saying so"
 err=$(L exec -w /no/such moved /bin/pwd 2>&1)
 is "$?" 125 "exec -w into a missing directory fails (exit 125)"
 like "$err" "working directory /no/such: No such file or directory" "in one line"

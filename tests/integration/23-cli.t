@@ -1,0 +1,148 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The command line as a Docker user meets it: help everywhere, from the same
+# tables the parsers read; usage errors in one line naming the argument, exit
+# 2; and the README listing every command and option the help does.
+. "$(dirname "$0")/../lib/tap.sh"
+
+README=$(realpath "$(dirname "$0")/../../README.md")
+cd "$T" || exit 1
+
+# Every command, and every subcommand of the ones made of them.
+commands() {
+	"$LIMPET" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'
+}
+subcommands() {
+	"$LIMPET" "$1" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on { print $1 }'
+}
+# The options a command's help lists: --long and -s, one a line.
+options() {
+	# shellcheck disable=SC2086
+	"$LIMPET" $1 --help | awk '/^options:/ { on = 1; next } on && /^$/ { exit }
+		on && $1 ~ /^-/ { for (i = 1; i <= 2; i++) { o = $i; sub(/,$/, "", o); if (o ~ /^-/) print o } }'
+}
+
+all=()
+for c in $(commands); do
+	all+=("$c")
+	for s in $(subcommands "$c"); do all+=("$c $s"); done
+done
+check "the help lists the commands" test "${#all[@]}" -gt 20
+
+help_ok=0 help_bad=
+same_ok=0 same_bad=
+for c in "${all[@]}"; do
+	# shellcheck disable=SC2086
+	out=$("$LIMPET" $c --help 2>&1)
+	rc=$?
+	if [ "$rc" = 0 ] && [ "$(head -n1 <<<"$out" | cut -d' ' -f1-$(($(wc -w <<<"$c") + 2)))" = "usage: limpet $c" ]; then
+		help_ok=$((help_ok + 1))
+	else
+		help_bad+="$c ($rc) "
+	fi
+	# shellcheck disable=SC2086
+	if [ "$("$LIMPET" help $c 2>&1)" = "$out" ]; then same_ok=$((same_ok + 1)); else same_bad+="$c "; fi
+done
+is "$help_bad" "" "every command answers --help, exit 0, with its usage line ($help_ok)"
+is "$same_bad" "" "limpet help COMMAND says the same ($same_ok)"
+
+# Each option the help lists is one the parser takes: whatever else goes
+# wrong with the dummy value, it is never an unknown option.  Run with a
+# state directory of its own, where nothing runs.
+unknown=
+tried=0
+for c in "${all[@]}"; do
+	for o in $(options "$c"); do
+		[ "$o" = --help ] && continue
+		[ "$o" = -h ] && [ "$c" != run ] && continue
+		tried=$((tried + 1))
+		# shellcheck disable=SC2086
+		out=$(timeout 60 "$LIMPET" --root "$T/probe" $c "$o" x 2>&1 </dev/null)
+		case $out in *"no such option"*) unknown+="$c $o; " ;; esac
+	done
+done
+check "the help listed options to try" test "$tried" -gt 60
+is "$unknown" "" "every option the help lists is one its parser takes ($tried)"
+
+# Usage errors: one line, exit 2, naming the argument, pointing at the help.
+usage_error() { # DESCRIPTION PATTERN ARGS...
+	local what=$1 want=$2 out rc
+	shift 2
+	out=$("$LIMPET" --root "$T/state" "$@" 2>&1 </dev/null)
+	rc=$?
+	is "$rc:$(wc -l <<<"$out")" "2:1" "$what: exit 2, one line"
+	like "$out" "$want" "$what: says so"
+}
+usage_error "an unknown command" "^limpet: 'frobnicate' is not a limpet command; see 'limpet --help'$" frobnicate
+usage_error "an unknown global option" "^limpet: --frob: no such global option" --frob ps
+usage_error "-c without its value" "^limpet: -c needs a value" -c
+usage_error "an unknown option" "^limpet run: --bogus: no such option; see 'limpet run --help'$" run --bogus "$ROOTFS" /bin/true
+usage_error "an option without its value" "^limpet run: --memory needs a value \(SIZE\); see 'limpet run --help'$" run --memory
+usage_error "a short option without its value" "^limpet exec: -e needs a value \(KEY=VALUE\)" exec -e
+usage_error "a flag given a value" "^limpet run: --rm takes no value" run --rm=yes "$ROOTFS" /bin/true
+usage_error "an unknown flag in a cluster" "^limpet run: -x: no such option" run -dx "$ROOTFS" /bin/true
+usage_error "a bad value" "^limpet run: --memory: .*12X.*; see 'limpet run --help'$" run --memory 12X "$ROOTFS" /bin/true
+usage_error "more CPUs than the host has" "^limpet run: --cpus: $(($(nproc) + 1)) is more than the [0-9]* CPUs? this host has" \
+	run --cpus $(($(nproc) + 1)) "$ROOTFS" /bin/true
+usage_error "run without an image" "^limpet run: needs an IMAGE or ROOTFS_DIR" run
+usage_error "stop without a name" "^limpet stop: needs a container NAME" stop
+usage_error "stop -t that is not seconds" "^limpet stop: -t soon: not a number of seconds" stop -t soon x
+usage_error "image without its command" "^limpet image: needs a COMMAND: import, pull, ls" image
+usage_error "an unknown image command" "^limpet image: 'frob' is not one of its commands" image frob
+usage_error "ps given an operand" "^limpet ps: takes no arguments \('x'\)" ps x
+usage_error "help for an unknown command" "^limpet: 'nope' is not a limpet command" help nope
+usage_error "help for an unknown subcommand" "^limpet help: 'nope' is not a command of limpet image" help image nope
+
+# The forms options come in, as with Docker's CLI.
+is "$(L run --rm --memory=64M -e A=1 -eB=2 "$ROOTFS" /bin/sh -c 'echo $A$B')" 12 \
+	"--opt=VALUE, -e VALUE and -eVALUE"
+is "$(L run --rm "$ROOTFS" /bin/echo --help -h)" "--help -h" "options after the image are the command's own"
+is "$(L run --rm -- "$ROOTFS" /bin/echo ok)" ok "-- ends the options"
+is "$(L run --rm -h boxy "$ROOTFS" /bin/hostname)" boxy "run -h is --hostname, as in docker run"
+out=$("$LIMPET" -c /nonexistent/limpet.conf run --help 2>&1)
+is "$?:$(head -n1 <<<"$out" | cut -d' ' -f1-3)" "0:usage: limpet run" "--help works beside a config that cannot be read"
+is "$("$LIMPET" --version)" "$("$LIMPET" version)" "--version and version agree"
+"$LIMPET" >/dev/null 2>&1
+is "$?" 2 "limpet alone: the usage, exit 2"
+
+# ps -q, ps -a
+L run --name one "$ROOTFS" /bin/true
+L run --name two "$ROOTFS" /bin/true
+is "$(L ps -q | tr '\n' ' ')" "one two " "ps -q: the names alone"
+is "$(L ps -a -q | tr '\n' ' ')" "one two " "ps -a: the same (limpet lists stopped ones anyway)"
+
+# Bash completion, from the same help.
+_limpet_bin=$LIMPET
+# shellcheck source=../../platform/dist/limpet.bash-completion
+. "$(dirname "$README")/platform/dist/limpet.bash-completion"
+completes() { # WORDS...: what TAB offers for the last one
+	COMP_WORDS=("$@")
+	COMP_CWORD=$(($# - 1))
+	_limpet
+	echo "${COMPREPLY[*]}"
+}
+is "$(completes limpet ru)" run "completion: a command"
+is "$(completes limpet image i)" "import inspect" "completion: a subcommand"
+is "$(completes limpet run --mem)" --memory "completion: an option of run"
+is "$(completes limpet image pull --li)" --limit-rate "completion: an option of a subcommand"
+is "$(completes limpet --root "$ROOT" stop o)" one "completion: a container's name"
+is "$(completes limpet help vo)" volume "completion: help's command"
+
+# The man page names every command the help lists, and points at --help for the rest.
+man=$(dirname "$README")/platform/dist/limpet.1
+missing=
+for c in $(commands); do grep -q "^\.B[RI]* .*\b$c\b" "$man" || missing+="$c "; done
+is "$missing" "" "the man page names every command"
+check "and to limpet help COMMAND for the rest" grep -q '^\.BR help ' "$man"
+
+# The README: every command and every long option the help lists.
+missing=
+for c in "${all[@]}"; do
+	grep -q "limpet $c\b" "$README" || missing+="'limpet $c' "
+	for o in $(options "$c"); do
+		case $o in --help | -?) continue ;; esac
+		grep -q -- "$o\b" "$README" || missing+="$c $o; "
+	done
+done
+is "$missing" "" "the README names every command and long option the help lists"
+
