@@ -254,6 +254,8 @@ LIMPET_BIN ?= $(O)/limpet
 install: $(LIMPET_BIN)
 	install -D -m 0755 $(LIMPET_BIN) $(DESTDIR)$(PREFIX)/bin/limpet
 	install -D -m 0644 agent/limpet.conf $(DESTDIR)$(SYSCONFDIR)/limpet/limpet.conf
+	install -D -m 0644 platform/dist/limpet.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/limpet
 	install -d -m 0755 $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed 's|^ExecStart=/usr/bin/limpet agent$$|ExecStart=$(unit-execstart)|' \
 		platform/dist/limpet.service >$(DESTDIR)$(SYSTEMDUNITDIR)/limpet.service

@@ -53,6 +53,7 @@ else
 fi
 install -D -m 0644 "$top/agent/limpet.conf" "$root/etc/limpet/limpet.conf"
 install -D -m 0644 "$dist/limpet.service" "$root/lib/systemd/system/limpet.service"
+install -D -m 0644 "$dist/limpet.bash-completion" "$root/usr/share/bash-completion/completions/limpet"
 install -d -m 0755 "$root/usr/share/man/man1" "$doc"
 gzip -9n <"$dist/limpet.1" >"$root/usr/share/man/man1/limpet.1.gz"
 install -m 0644 "$dist/debian/copyright" "$doc/copyright"

@@ -23,6 +23,8 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 dest=$T/pkg
 make -s -C "$top" install DESTDIR="$dest" PREFIX=/usr LIMPET_BIN="$LIMPET" >/dev/null 2>&1
 check "make install puts the binary in PREFIX/bin" test -x "$dest/usr/bin/limpet"
+check "and the bash completion where bash-completion looks" \
+	test -f "$dest/usr/share/bash-completion/completions/limpet"
 check "and the commented config in /etc/limpet" test -f "$dest/etc/limpet/limpet.conf"
 "$dest/usr/bin/limpet" -c "$dest/etc/limpet/limpet.conf" --root "$T/st" ps >/dev/null
 is "$?" 0 "the installed config loads"

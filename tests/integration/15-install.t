@@ -98,6 +98,7 @@ for f in "-rwxr-xr-x root/root ./usr/bin/limpet" \
 	"-rw-r--r-- root/root ./usr/share/doc/limpet/copyright" \
 	"-rw-r--r-- root/root ./usr/share/doc/limpet/changelog.gz" \
 	"-rw-r--r-- root/root ./usr/share/man/man1/limpet.1.gz" \
+	"-rw-r--r-- root/root ./usr/share/bash-completion/completions/limpet" \
 	"-rw-r--r-- root/root ./usr/share/lintian/overrides/limpet"; do
 	check "it holds ${f##* }" grep -qxF -- "$f" <<<"$files"
 done
