@@ -301,14 +301,9 @@ static int cmd_stop(int argc, char **argv, struct lp_globals *g)
 	int opt;
 
 	lp_opts_init(&p, &lp_doc_stop, argc, argv);
-	while ((opt = lp_opt_next(&p)) > 0) {
-		char *end;
-		long secs = strtol(p.arg, &end, 10);
-
-		if (*end || end == p.arg || secs < 0 || secs > 86400)
+	while ((opt = lp_opt_next(&p)) > 0)
+		if (lp_parse_seconds_ms(p.arg, &timeout_ms) < 0)
 			return lp_usage_error("stop", "-t %s: not a number of seconds", p.arg);
-		timeout_ms = secs * 1000;
-	}
 	if (opt == LP_OPT_EXIT)
 		return p.status;
 	return for_each_name(p.ind, argc, argv, g, "stop", stop_one, timeout_ms);

@@ -116,7 +116,7 @@ static const struct lp_opt ls_opts[] = {
 
 static int image_ls(int argc, char **argv, struct lp_globals *g);
 
-static const struct lp_cmd_doc doc_ls = {
+const struct lp_cmd_doc lp_doc_image_ls = {
 	.name = "image ls",
 	.summary = "List the images in the store",
 	.opts = ls_opts,
@@ -132,7 +132,7 @@ static int image_ls(int argc, char **argv, struct lp_globals *g)
 	size_t i;
 	int width = 4, opt;
 
-	lp_opts_init(&p, &doc_ls, argc, argv);
+	lp_opts_init(&p, &lp_doc_image_ls, argc, argv);
 	while ((opt = lp_opt_next(&p)) > 0)
 		as_json = true;
 	if (opt == LP_OPT_EXIT)
@@ -208,7 +208,7 @@ static int image_inspect(int argc, char **argv, struct lp_globals *g)
 
 static int image_rm(int argc, char **argv, struct lp_globals *g);
 
-static const struct lp_cmd_doc doc_rm = {
+const struct lp_cmd_doc lp_doc_image_rm = {
 	.name = "image rm",
 	.operands = "NAME...",
 	.summary = "Remove images no container or deployment uses",
@@ -222,7 +222,7 @@ static int image_rm(int argc, char **argv, struct lp_globals *g)
 	struct lp_image_use use;
 	struct lp_store st;
 	const char *holder;
-	int i, first = 0, rc = lp_opts_none(&doc_rm, argc, argv, &first);
+	int i, first = 0, rc = lp_opts_none(&lp_doc_image_rm, argc, argv, &first);
 
 	if (rc >= 0)
 		return rc;
@@ -351,7 +351,7 @@ static int image_check(int argc, char **argv, struct lp_globals *g)
 }
 
 static const struct lp_cmd_doc *const image_subs[] = {
-	&doc_import, &lp_doc_image_pull, &doc_ls,	       &doc_inspect,	     &doc_rm,
+	&doc_import, &lp_doc_image_pull, &lp_doc_image_ls,	       &doc_inspect,	     &lp_doc_image_rm,
 	&doc_gc,     &doc_check,	 &lp_doc_image_sign, &lp_doc_image_verify, NULL,
 };
 

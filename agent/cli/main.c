@@ -21,33 +21,40 @@
 
 struct applet {
 	const struct lp_cmd_doc *doc;
+	const char *alias;	/* Docker's short name for a subcommand: images, pull, rmi */
 	/* reads the config file and finds the state directory */
 	enum { CONFIG_NONE, CONFIG_NEEDED, CONFIG_TRIED } config;
 };
 
 static const struct applet applets[] = {
-	{ &lp_doc_run, CONFIG_NEEDED },
-	{ &lp_doc_exec, CONFIG_NEEDED },
-	{ &lp_doc_ps, CONFIG_NEEDED },
-	{ &lp_doc_logs, CONFIG_NEEDED },
-	{ &lp_doc_inspect, CONFIG_NEEDED },
-	{ &lp_doc_stop, CONFIG_NEEDED },
-	{ &lp_doc_rm, CONFIG_NEEDED },
-	{ &lp_doc_image, CONFIG_NEEDED },
-	{ &lp_doc_volume, CONFIG_NEEDED },
-	{ &lp_doc_deploy, CONFIG_NEEDED },
-	{ &lp_doc_import, CONFIG_NEEDED },
-	{ &lp_doc_bundle, CONFIG_NEEDED },
+	{ &lp_doc_run, NULL, CONFIG_NEEDED },
+	{ &lp_doc_exec, NULL, CONFIG_NEEDED },
+	{ &lp_doc_ps, NULL, CONFIG_NEEDED },
+	{ &lp_doc_logs, NULL, CONFIG_NEEDED },
+	{ &lp_doc_inspect, NULL, CONFIG_NEEDED },
+	{ &lp_doc_stop, NULL, CONFIG_NEEDED },
+	{ &lp_doc_start, NULL, CONFIG_NEEDED },
+	{ &lp_doc_restart, NULL, CONFIG_NEEDED },
+	{ &lp_doc_kill, NULL, CONFIG_NEEDED },
+	{ &lp_doc_rm, NULL, CONFIG_NEEDED },
+	{ &lp_doc_image, NULL, CONFIG_NEEDED },
+	{ &lp_doc_image_ls, "images", CONFIG_NEEDED },
+	{ &lp_doc_image_pull, "pull", CONFIG_NEEDED },
+	{ &lp_doc_image_rm, "rmi", CONFIG_NEEDED },
+	{ &lp_doc_volume, NULL, CONFIG_NEEDED },
+	{ &lp_doc_deploy, NULL, CONFIG_NEEDED },
+	{ &lp_doc_import, NULL, CONFIG_NEEDED },
+	{ &lp_doc_bundle, NULL, CONFIG_NEEDED },
 #ifdef CONFIG_AGENT
-	{ &lp_doc_agent, CONFIG_NEEDED },
+	{ &lp_doc_agent, NULL, CONFIG_NEEDED },
 #endif
-	{ &lp_doc_keygen, CONFIG_NONE },
+	{ &lp_doc_keygen, NULL, CONFIG_NONE },
 	/* doctor reports a config it cannot read, and checks on with the defaults */
-	{ &lp_doc_doctor, CONFIG_TRIED },
+	{ &lp_doc_doctor, NULL, CONFIG_TRIED },
 #ifdef CONFIG_KVM
-	{ &lp_doc_vmm, CONFIG_NONE },
+	{ &lp_doc_vmm, NULL, CONFIG_NONE },
 #endif
-	{ &lp_doc_version, CONFIG_NONE },
+	{ &lp_doc_version, NULL, CONFIG_NONE },
 };
 
 static void usage(FILE *out)
@@ -58,7 +65,11 @@ static void usage(FILE *out)
 		     "An agent that runs signed container images on small boards.\n\n"
 		     "commands:\n");
 	for (i = 0; i < ARRAY_SIZE(applets); i++)
-		fprintf(out, "  %-10s  %s\n", applets[i].doc->name, applets[i].doc->summary);
+		if (applets[i].alias)
+			fprintf(out, "  %-10s  The same as limpet %s\n", applets[i].alias,
+				applets[i].doc->name);
+		else
+			fprintf(out, "  %-10s  %s\n", applets[i].doc->name, applets[i].doc->summary);
 	fprintf(out, "\nglobal options (before COMMAND):\n"
 		     "  -c, --config CONFIG  agent config (default %s)\n"
 		     "  --root DIR           state directory (default %s)\n"
@@ -129,7 +140,7 @@ static const struct applet *find_applet(const char *name)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(applets); i++)
-		if (!strcmp(applets[i].doc->name, name))
+		if (!strcmp(applets[i].alias ? applets[i].alias : applets[i].doc->name, name))
 			return &applets[i];
 	return NULL;
 }

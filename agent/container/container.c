@@ -135,6 +135,38 @@ static bool wait_gone(int pidfd, int64_t timeout_ms)
 	}
 }
 
+int lp_ct_kill(struct lp_container *ct, int sig, struct lp_err *err)
+{
+	struct lp_proc proc;
+	int rc, lock = lp_ct_lock(ct, err);
+
+	if (lock < 0)
+		return -1;
+	if (lp_ct_load_state(ct, err) < 0) {
+		close(lock);
+		return lp_prefix(err, "container %s", ct->cfg.name);
+	}
+	if (!lp_ct_alive(ct) || lp_proc_adopt(ct->st.pid, ct->st.starttime, &proc) < 0) {
+		close(lock);
+		return lp_fail(err, ESRCH, "container %s is not running", ct->cfg.name);
+	}
+	/* As a stop: the user ended it, so its restart policy does not bring it back. */
+	if (sig == SIGKILL || sig == SIGTERM) {
+		ct->st.stop_requested = true;
+		if (lp_ct_save(ct, err) < 0) {
+			close(proc.pidfd);
+			close(lock);
+			return -1;
+		}
+	}
+	close(lock);
+	rc = pidfd_signal(proc.pidfd, sig);
+	close(proc.pidfd);
+	if (rc < 0)
+		return lp_fail_errno(err, "container %s: signal %d", ct->cfg.name, sig);
+	return 0;
+}
+
 int lp_ct_stop(struct lp_container *ct, int64_t timeout_ms, struct lp_err *err)
 {
 	struct lp_proc proc;

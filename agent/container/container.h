@@ -121,6 +121,11 @@ int lp_ct_exec_env(const struct lp_host *host, const struct lp_container *ct, ch
 		   const char *workdir, struct lp_exec_spec *spec, struct lp_err *err);
 void lp_ct_exec_env_free(struct lp_exec_spec *spec);
 
+/*
+ * Send sig to its PID 1 (ESRCH when it is not running).  KILL and TERM end
+ * it as a stop does: its restart policy does not start it again.
+ */
+int lp_ct_kill(struct lp_container *ct, int sig, struct lp_err *err);
 /* SIGTERM, then SIGKILL after timeout_ms; returns once PID 1 is gone. */
 int lp_ct_stop(struct lp_container *ct, int64_t timeout_ms, struct lp_err *err);
 /* Delete everything of a stopped container. */

@@ -384,6 +384,8 @@ int lp_sv_restart_stopped(struct lp_supervisor *sv, const char *name, struct lp_
 		return lp_fail(err, EALREADY, "container %s is running", name);
 	}
 	ct.st.stop_requested = false;
+	/* The agent runs it now: its output goes to its log files, as with run -d. */
+	ct.st.detached = true;
 	return lp_sv_start(sv, &ct, NULL, err);
 }
 

@@ -9,10 +9,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -267,6 +269,59 @@ int lp_parse_restart(const char *s, struct lp_restart *r, struct lp_err *err)
 		return parse_retries(s, s + sizeof(on_failure_n) - 1, r, err);
 	return lp_fail(err, EINVAL,
 		       "'%s' is not a restart policy (no, always, on-failure, on-failure:N)", s);
+}
+
+int lp_parse_seconds_ms(const char *s, int64_t *ms)
+{
+	char *end;
+	long secs;
+
+	errno = 0;
+	secs = strtol(s, &end, 10);
+	if (errno || end == s || *end || secs < 0 || secs > 86400)
+		return -1;
+	*ms = (int64_t)secs * 1000;
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int sig;
+} signals[] = {
+	{ "HUP", SIGHUP },     { "INT", SIGINT },	  { "QUIT", SIGQUIT },	 { "ILL", SIGILL },
+	{ "TRAP", SIGTRAP },   { "ABRT", SIGABRT },	  { "BUS", SIGBUS },	 { "FPE", SIGFPE },
+	{ "KILL", SIGKILL },   { "USR1", SIGUSR1 },	  { "SEGV", SIGSEGV },	 { "USR2", SIGUSR2 },
+	{ "PIPE", SIGPIPE },   { "ALRM", SIGALRM },	  { "TERM", SIGTERM },	 { "CHLD", SIGCHLD },
+	{ "CONT", SIGCONT },   { "STOP", SIGSTOP },	  { "TSTP", SIGTSTP },	 { "TTIN", SIGTTIN },
+	{ "TTOU", SIGTTOU },   { "URG", SIGURG },	  { "XCPU", SIGXCPU },	 { "XFSZ", SIGXFSZ },
+	{ "VTALRM", SIGVTALRM }, { "PROF", SIGPROF },	  { "WINCH", SIGWINCH }, { "IO", SIGIO },
+	{ "PWR", SIGPWR },     { "SYS", SIGSYS },
+};
+
+int lp_parse_signal(const char *s, int *sig, struct lp_err *err)
+{
+	const char *name = s;
+	char *end;
+	long n;
+	size_t i;
+
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*s && !*end && !errno) {
+		if (n < 1 || n > SIGRTMAX)
+			return lp_fail(err, EINVAL, "'%s' is not a signal (1 to %d)", s, SIGRTMAX);
+		*sig = (int)n;
+		return 0;
+	}
+	if (!strncasecmp(name, "SIG", 3))
+		name += 3;
+	for (i = 0; i < ARRAY_SIZE(signals); i++) {
+		if (!strcasecmp(name, signals[i].name)) {
+			*sig = signals[i].sig;
+			return 0;
+		}
+	}
+	return lp_fail(err, EINVAL, "'%s' is not a signal (KILL, TERM, HUP, USR1, 9, ...)", s);
 }
 
 int lp_parse_net(const char *s, enum lp_net_mode *net, struct lp_err *err)

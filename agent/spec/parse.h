@@ -21,6 +21,10 @@ int lp_cpus_to_limits(double cpus, struct lp_limits *limits, struct lp_err *err)
 int lp_parse_restart(const char *s, struct lp_restart *r, struct lp_err *err);
 /* "none" or "host". */
 int lp_parse_net(const char *s, enum lp_net_mode *net, struct lp_err *err);
+/* A stop timeout in whole seconds (0 to a day), as milliseconds; -1 if it is not one. */
+int lp_parse_seconds_ms(const char *s, int64_t *ms);
+/* A signal as kill(1) takes it: KILL, SIGKILL, sigkill or 9. */
+int lp_parse_signal(const char *s, int *sig, struct lp_err *err);
 /* "container", "vm" or "auto". */
 int lp_parse_isolation(const char *s, enum lp_isolation *iso, struct lp_err *err);
 const char *lp_isolation_name(enum lp_isolation iso);

@@ -22,8 +22,18 @@ options() {
 		on && $1 ~ /^-/ { for (i = 1; i <= 2; i++) { o = $i; sub(/,$/, "", o); if (o ~ /^-/) print o } }'
 }
 
+# Docker's short names: the same as limpet's long ones.
+aliases() { "$LIMPET" --help | awk '/^commands:/ { on = 1; next } on && /^$/ { exit } on && / The same as limpet / { print $1 }'; }
+for a in $(aliases); do
+	target=$("$LIMPET" --help | awk -v a="$a" '$1 == a { sub(/.* The same as limpet /, ""); print }')
+	# shellcheck disable=SC2086
+	is "$("$LIMPET" $a --help)" "$("$LIMPET" $target --help)" "limpet $a is limpet $target"
+done
+check "images, pull and rmi are among them" test "$(aliases | tr '\n' ' ')" = "images pull rmi "
+
 all=()
 for c in $(commands); do
+	case " $(aliases | tr '\n' ' ') " in *" $c "*) continue ;; esac
 	all+=("$c")
 	for s in $(subcommands "$c"); do all+=("$c $s"); done
 done
@@ -110,6 +120,40 @@ L run --name one "$ROOTFS" /bin/true
 L run --name two "$ROOTFS" /bin/true
 is "$(L ps -q | tr '\n' ' ')" "one two " "ps -q: the names alone"
 is "$(L ps -a -q | tr '\n' ' ')" "one two " "ps -a: the same (limpet lists stopped ones anyway)"
+
+# start, restart, kill: the agent runs them again.
+out=$(L start one 2>&1)
+is "$?:$(wc -l <<<"$out")" "1:1" "start without an agent: exit 1, one line"
+like "$out" "^limpet start: one: .*limpet agent" "saying that the agent starts containers"
+start_agent
+L run -d --name svc --restart always "$ROOTFS" /bin/sh -c 'trap "echo got HUP" HUP; trap "exit 0" TERM; echo up; while :; do sleep 1; done' >/dev/null
+wait_for 30 bash -c "[ \"\$($LIMPET --root $ROOT inspect -f status svc)\" = running ]"
+wait_for 30 grep -q '^up' "$ROOT/containers/svc/container.log"
+pid1=$(ps_field svc pid)
+L kill -s hup svc >/dev/null
+check "kill -s hup: its PID 1 gets SIGHUP" wait_for 30 grep -q 'got HUP' "$ROOT/containers/svc/container.log"
+is "$(ps_field svc pid)" "$pid1" "and runs on"
+is "$(L kill -s TERM svc)" svc "kill -s TERM"
+check "ends it" wait_for 30 bash -c "[ \"\$($LIMPET --root $ROOT inspect -f status svc)\" = exited ]"
+check "and restart always does not bring it back, as after a stop" \
+	bash -c "! grep -q 'container svc: restarting' $T/agent.log"
+out=$(L kill svc 2>&1)
+is "$?: $out" "1: limpet kill: container svc is not running" "kill on a stopped container: exit 1, one line"
+usage_error "kill with a bad signal" "^limpet kill: -s: 'SIGNOPE' is not a signal" kill -s SIGNOPE svc
+is "$(L start svc)" svc "start prints its name"
+check "and the agent runs it again" wait_for 30 bash -c "[ \"\$($LIMPET --root $ROOT inspect -f status svc)\" = running ]"
+pid2=$(ps_field svc pid)
+check "as a new process" test "$pid2" != "$pid1"
+is "$(L start svc)" svc "start on a running container: nothing to do, as docker start"
+is "$(L restart -t 0 svc)" svc "restart"
+check "runs it as a new process again" wait_for 30 bash -c "p=\$($LIMPET --root $ROOT inspect -f pid svc); [ -n \"\$p\" ] && [ \"\$p\" != $pid2 ] && [ \"\$p\" != 0 ]"
+# A container that ran in the foreground starts under the agent, its output in its log.
+L run --name fg "$ROOTFS" /bin/sh -c 'echo ran' >/dev/null
+L start fg >/dev/null
+check "start: a foreground container's next run goes to its log" \
+	wait_for 30 grep -q '^ran' "$ROOT/containers/fg/container.log"
+L rm -f svc fg >/dev/null
+stop_agent
 
 # Bash completion, from the same help.
 _limpet_bin=$LIMPET
