@@ -4,6 +4,7 @@
  * directory (so they answer whether or not an agent runs).  Both show the
  * same JSON: the state, and the whole configuration it runs with.
  */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,31 +12,45 @@
 
 #include "agent/cli/cli.h"
 #include "agent/container/container.h"
+#include "platform/lib/util.h"
 #include "agent/spec/parse.h"
 
+/* A limit as a number, or null where there is none (0 means unlimited). */
+static json_t *limit(int64_t v)
+{
+	return v ? json_integer((json_int_t)v) : json_null();
+}
+
+/*
+ * The state, and under "config" the whole configuration it runs with (the
+ * JSON config.json holds).  What is not known is null, never a made-up 0:
+ * the pid of a container that is not running, an exit nobody saw.
+ */
 static json_t *container_json(const struct lp_container *ct)
 {
 	const struct lp_container_cfg *c = &ct->cfg;
-	json_t *cmd = json_array(), *j;
+	json_t *cmd = json_array(), *j, *config;
+	struct lp_err err;
 	char **a;
-	bool known = lp_ct_exit_known(ct);
+	bool known = lp_ct_exit_known(ct), alive = lp_ct_alive(ct);
 
 	for (a = c->argv; a && *a; a++)
 		json_array_append_new(cmd, json_string(*a));
-	j = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o, s:b, s:i, s:I, s:I, s:s, s:s?, s:s?, s:o,"
-			 " s:{s:I, s:I, s:I, s:i, s:I}, s:s, s:b}",
-			 "name", c->name, "id", ct->st.id, "status", lp_ct_status_name(ct), "pid",
-			 lp_ct_alive(ct) ? (int)ct->st.pid : 0, "exit_code",
-			 known ? json_integer(ct->st.exit_code) : json_null(), "signal",
-			 known ? json_integer(ct->st.signal) : json_null(), "oom_killed",
-			 ct->st.oom_killed, "restarts", ct->st.restarts, "started_at",
-			 (json_int_t)ct->st.started_at,
-			 "finished_at", (json_int_t)ct->st.finished_at, "cgroup", ct->st.cgroup,
-			 "rootfs", c->rootfs, "image", c->image, "command", cmd, "limits", "memory",
-			 (json_int_t)c->limits.memory, "cpu_quota", (json_int_t)c->limits.cpu_quota,
-			 "cpu_period", (json_int_t)c->limits.cpu_period, "cpu_weight",
-			 c->limits.cpu_weight, "pids", (json_int_t)c->limits.pids, "isolation",
-			 lp_isolation_name(c->isolation), "vm", ct->st.vm);
+	config = lp_container_cfg_encode(c, &err);
+	j = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:b, s:i, s:I, s:I, s:s, s:s?, s:s?, s:o,"
+		      " s:{s:o, s:o, s:o, s:o, s:o}, s:s, s:b, s:o}",
+		      "name", c->name, "id", ct->st.id, "status", lp_ct_status_name(ct), "running",
+		      alive, "pid", alive ? json_integer(ct->st.pid) : json_null(), "exit_code",
+		      known ? json_integer(ct->st.exit_code) : json_null(), "signal",
+		      known ? json_integer(ct->st.signal) : json_null(), "oom_killed",
+		      ct->st.oom_killed, "restarts", ct->st.restarts, "started_at",
+		      (json_int_t)ct->st.started_at, "finished_at", (json_int_t)ct->st.finished_at,
+		      "cgroup", ct->st.cgroup, "rootfs", c->rootfs, "image", c->image, "command",
+		      cmd, "limits", "memory", limit(c->limits.memory), "cpu_quota",
+		      limit(c->limits.cpu_quota), "cpu_period", limit(c->limits.cpu_period),
+		      "cpu_weight", limit(c->limits.cpu_weight), "pids", limit(c->limits.pids),
+		      "isolation", lp_isolation_name(c->isolation), "vm", ct->st.vm, "config",
+		      config ? config : json_null());
 	if (j && ct->st.deploy_version)
 		json_object_set_new(j, "deployment",
 				    json_pack("{s:s, s:I}", "name", ct->st.deploy_name, "version",
@@ -43,22 +58,35 @@ static json_t *container_json(const struct lp_container *ct)
 	return j;
 }
 
-/* One line for the COMMAND column: the image or the command, cut short. */
-static void command_text(const struct lp_container *ct, char *buf, size_t len)
+/* A column's text, on one line and cut short. */
+static void column(char *buf, size_t len, size_t width)
 {
-	const struct lp_container_cfg *c = &ct->cfg;
-	const char *what = c->argv && c->argv[0] ? c->argv[0] : "";
 	char *p;
 
-	if (c->image)
-		snprintf(buf, len, "%s%s%s", c->image, *what ? " " : "", what);
-	else
-		snprintf(buf, len, "%s", what);
 	for (p = buf; *p; p++)
 		if (*p == '\n' || *p == '\t')
 			*p = ' ';
-	if (strlen(buf) > 40)
-		strcpy(buf + 37, "...");
+	if (strlen(buf) > width && width >= 3 && width < len)
+		strcpy(buf + width - 3, "...");
+}
+
+/* IMAGE: the image, or the root directory it runs from. */
+static void image_text(const struct lp_container *ct, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", ct->cfg.image ? ct->cfg.image : ct->cfg.rootfs);
+	column(buf, len, 24);
+}
+
+/* COMMAND: what it runs, as given (empty: the image's own). */
+static void command_text(const struct lp_container *ct, char *buf, size_t len)
+{
+	char **a;
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (a = ct->cfg.argv; a && *a && n < len; a++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? " " : "", *a);
+	column(buf, len, 40);
 }
 
 static void status_text(const struct lp_container *ct, char *buf, size_t len)
@@ -124,11 +152,11 @@ static int cmd_ps(int argc, char **argv, struct lp_globals *g)
 	}
 	all = json_array();
 	if (!as_json)
-		printf("%-20s %-12s %-8s %-8s %s\n", "NAME", "STATUS", "PID", "RESTARTS",
-		       "COMMAND");
+		printf("%-20s %-12s %-8s %-8s %-24s %s\n", "NAME", "STATUS", "PID", "RESTARTS",
+		       "IMAGE", "COMMAND");
 	for (i = 0; i < n; i++) {
 		struct lp_container ct;
-		char status[32], command[64];
+		char status[32], image[128], command[128], pid[16];
 
 		if (lp_ct_load(&g->host, names[i], &ct, &err) < 0) {
 			fprintf(stderr, "limpet ps: %s\n", err.msg);
@@ -138,9 +166,11 @@ static int cmd_ps(int argc, char **argv, struct lp_globals *g)
 			json_array_append_new(all, container_json(&ct));
 		} else {
 			status_text(&ct, status, sizeof(status));
+			image_text(&ct, image, sizeof(image));
 			command_text(&ct, command, sizeof(command));
-			printf("%-20s %-12s %-8d %-8d %s\n", ct.cfg.name, status,
-			       lp_ct_alive(&ct) ? (int)ct.st.pid : 0, ct.st.restarts, command);
+			snprintf(pid, sizeof(pid), "%d", (int)ct.st.pid);
+			printf("%-20s %-12s %-8s %-8d %-24s %s\n", ct.cfg.name, status,
+			       lp_ct_alive(&ct) ? pid : "-", ct.st.restarts, image, command);
 		}
 		lp_ct_free(&ct);
 	}
@@ -187,6 +217,83 @@ static void print_field(json_t *v)
 	free(s);
 }
 
+/* Docker's names for the fields its users ask for most, and where limpet keeps them. */
+static const struct {
+	const char *docker, *path;
+} docker_fields[] = {
+	{ ".Name", "name" },
+	{ ".Id", "id" },
+	{ ".ID", "id" },
+	{ ".State.Status", "status" },
+	{ ".State.Running", "running" },
+	{ ".State.Pid", "pid" },
+	{ ".State.ExitCode", "exit_code" },
+	{ ".State.OOMKilled", "oom_killed" },
+	{ ".State.StartedAt", "started_at" },
+	{ ".State.FinishedAt", "finished_at" },
+	{ ".RestartCount", "restarts" },
+	{ ".Image", "image" },
+	{ ".Config.Image", "image" },
+	{ ".Config.Cmd", "command" },
+	{ ".Config.Env", "config.env" },
+	{ ".Config.Hostname", "config.hostname" },
+	{ ".Config.User", "config.user" },
+	{ ".Config.WorkingDir", "config.workdir" },
+	{ ".HostConfig.Memory", "limits.memory" },
+	{ ".HostConfig.PidsLimit", "limits.pids" },
+	{ ".HostConfig.NetworkMode", "config.net" },
+	{ ".HostConfig.ReadonlyRootfs", "config.read_only" },
+	{ ".HostConfig.Init", "config.init" },
+	{ ".HostConfig.RestartPolicy.Name", "config.restart.policy" },
+	{ ".HostConfig.RestartPolicy.MaximumRetryCount", "config.restart.max_retries" },
+};
+
+static const char *skip_spaces(const char *s)
+{
+	while (*s == ' ')
+		s++;
+	return s;
+}
+
+/*
+ * -f FORMAT into a path of limpet's JSON: a path as it is ("limits.memory"),
+ * or one Go-template action as Docker users type it: {{.State.Pid}},
+ * {{.limits.memory}}, {{json .Config.Env}} (then *as_json).
+ */
+static int format_path(const char *format, char *path, size_t len, bool *as_json,
+		       struct lp_err *err)
+{
+	const char *s = skip_spaces(format), *end;
+	size_t n, i;
+
+	*as_json = false;
+	if (strncmp(s, "{{", 2)) {
+		snprintf(path, len, "%s", format);
+		return 0;
+	}
+	s = skip_spaces(s + 2);
+	if (!strncmp(s, "json ", 5)) {
+		*as_json = true;
+		s = skip_spaces(s + 5);
+	}
+	end = strstr(s, "}}");
+	if (!end || *skip_spaces(end + 2) || *s != '.')
+		return lp_fail(err, EINVAL, "'%s': only {{.Field}} and {{json .Field}} are understood",
+			       format);
+	n = (size_t)(end - s);
+	while (n && s[n - 1] == ' ')
+		n--;
+	for (i = 0; i < ARRAY_SIZE(docker_fields); i++)
+		if (strlen(docker_fields[i].docker) == n && !strncmp(docker_fields[i].docker, s, n)) {
+			snprintf(path, len, "%s", docker_fields[i].path);
+			return 0;
+		}
+	if (n - 1 >= len)
+		return lp_fail(err, ENAMETOOLONG, "'%s': too long", format);
+	snprintf(path, len, "%.*s", (int)n - 1, s + 1);
+	return 0;
+}
+
 static const struct lp_opt inspect_opts[] = {
 	{ 'f', 'f', "format", "FIELD", "one field: a path (limits.memory) or {{.State.Pid}}" },
 	{ 'f', 0, "field", "FIELD", "the same as --format" },
@@ -206,12 +313,19 @@ const struct lp_cmd_doc lp_doc_inspect = {
 static int cmd_inspect(int argc, char **argv, struct lp_globals *g)
 {
 	const char *field = NULL;
+	char path[256];
 	struct lp_opts p;
+	bool as_json = false;
 	int opt, i, rc = 0;
 
 	lp_opts_init(&p, &lp_doc_inspect, argc, argv);
-	while ((opt = lp_opt_next(&p)) > 0)
-		field = p.arg;
+	while ((opt = lp_opt_next(&p)) > 0) {
+		struct lp_err err = { 0 };
+
+		if (format_path(p.arg, path, sizeof(path), &as_json, &err) < 0)
+			return lp_usage_error("inspect", "-f %s", err.msg);
+		field = path;
+	}
 	if (opt == LP_OPT_EXIT)
 		return p.status;
 	if (p.ind == argc)
@@ -234,6 +348,10 @@ static int cmd_inspect(int argc, char **argv, struct lp_globals *g)
 		} else if (field && !(v = json_at(j, field))) {
 			fprintf(stderr, "limpet inspect: %s has no field %s\n", argv[i], field);
 			rc = 1;
+		} else if (field && as_json) {
+			s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			printf("%s\n", s ? s : "null");
+			free(s);
 		} else if (field) {
 			print_field(v);
 		} else {

@@ -117,9 +117,38 @@ is "$?" 2 "limpet alone: the usage, exit 2"
 
 # ps -q, ps -a
 L run --name one "$ROOTFS" /bin/true
-L run --name two "$ROOTFS" /bin/true
+L run --name two --memory 32M --restart on-failure:2 -e K=V -h box -w /tmp "$ROOTFS" /bin/sh -c 'exit 3'
 is "$(L ps -q | tr '\n' ' ')" "one two " "ps -q: the names alone"
 is "$(L ps -a -q | tr '\n' ' ')" "one two " "ps -a: the same (limpet lists stopped ones anyway)"
+like "$(L ps | head -n1)" "^NAME +STATUS +PID +RESTARTS +IMAGE +COMMAND$" "ps: its columns"
+shown=$ROOTFS
+[ ${#shown} -le 24 ] || shown="${ROOTFS:0:21}..."
+like "$(L ps | grep '^two ')" "^two +exited\(3\) +- +2 +${shown//./\\.} +/bin/sh -c exit 3$" \
+	"an exited container: no PID, its restarts, its image (here its root, cut short), its command"
+
+# inspect: the whole configuration, and nothing made up.
+is "$(ps_field two pid)" null "inspect: no pid for a container that is not running"
+is "$(ps_field one limits.memory)" null "no memory limit is null, not 0"
+is "$(ps_field two limits.memory)" 33554432 "a memory limit in bytes"
+is "$(ps_field two config.env)" '["K=V"]' "its environment"
+is "$(ps_field two config.hostname):$(ps_field two config.workdir)" "box:/tmp" "hostname and workdir"
+is "$(ps_field two config.restart.policy):$(ps_field two config.restart.max_retries)" "on-failure:2" \
+	"restart policy"
+is "$(ps_field two config.net):$(ps_field two config.read_only)" "none:false" "network and read-only"
+is "$(L ps --json | python3 -c 'import json,sys; print(json.load(sys.stdin)[1]["config"]["limits"]["memory"])')" \
+	33554432 "ps --json holds the same"
+# Docker's template paths, the common ones.
+is "$(ps_field two '{{.State.ExitCode}}')" 3 "-f {{.State.ExitCode}}"
+is "$(ps_field two '{{.State.Running}}')" false "-f {{.State.Running}}"
+is "$(ps_field two '{{ .HostConfig.Memory }}')" 33554432 "-f {{ .HostConfig.Memory }}"
+is "$(ps_field two '{{.HostConfig.RestartPolicy.Name}}')" on-failure "-f {{.HostConfig.RestartPolicy.Name}}"
+is "$(ps_field two '{{json .Config.Env}}')" '["K=V"]' "-f {{json .Config.Env}}"
+is "$(ps_field two '{{.config.hostname}}')" box "-f {{.limpet.path}} works too"
+usage_error "a template limpet does not understand" \
+	"^limpet inspect: -f '\{\{range .Mounts\}\}': only \{\{.Field\}\} and \{\{json .Field\}\}" \
+	inspect -f '{{range .Mounts}}' two
+out=$(L inspect -f '{{.State.Nope}}' two 2>&1)
+is "$?: $out" "1: limpet inspect: two has no field State.Nope" "a field that is not there: exit 1, naming it"
 
 # start, restart, kill: the agent runs them again.
 out=$(L start one 2>&1)
