@@ -74,7 +74,7 @@ refused "a tampered archive fails its signature (the message names the URL)" \
 	pull "$(nginx_url tampered.tar)"
 is "$(downloads)" "" "refused downloads leave nothing in ROOT/downloads"
 err=$(L image pull "http://localhost:$NGINX_PORT/hello.tar" 2>&1)
-is "$?:$err" "2:limpet image pull: 'http://localhost:$NGINX_PORT/hello.tar': only https:// URLs are allowed" \
+is "$?:$err" "2:limpet image pull: 'http://localhost:$NGINX_PORT/hello.tar': only https:// URLs are allowed; see 'limpet image pull --help'" \
 	"plain http is a usage error"
 err=$(L image pull --cert "$P/device.pem" "$URL" 2>&1)
 like "$?:$err" "^2:.*--cert and --key go together" "--cert without --key is a usage error"

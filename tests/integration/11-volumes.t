@@ -37,7 +37,7 @@ for spec in data data:relative ../x:/d data:/a/../b data:/dev/x; do
 	rc=$?
 	is "$rc" 2 "-v $spec exits 2"
 	is "$(echo "$err" | wc -l)" 1 "-v $spec: one line"
-	like "$err" "^limpet run: --volume: .*('data'|volume data|'\.\./x')" "-v $spec: names the volume"
+	like "$err" "^limpet run: -v: .*('data'|volume data|'\.\./x')" "-v $spec: names the volume"
 done
 err=$(L run --rm -v a:/d -v b:/d "$ROOTFS" /bin/true 2>&1)
 is "$?" 2 "two volumes on one path exit 2"

@@ -10,14 +10,18 @@ WORK=$TOP/tests/.work
 IMG=$WORK/images
 STATE=$WORK/demo-state
 L() { "$LIMPET" --root "$STATE" "$@"; }
+# What a reader can paste: paths from the top of the tree.
+rel() { echo "${1#"$TOP"/}"; }
+SHOW="$(rel "$LIMPET") --root $STATE"
 mkdir -p "$WORK"
+cd "$TOP"
 
-echo "+ images/build.sh $IMG   (hello.tar: an OCI archive, hello.tar.sig: its signature)"
+echo "+ images/build.sh $(rel "$IMG")   (hello.tar: an OCI archive, hello.tar.sig: its signature)"
 "$TOP/images/build.sh" "$IMG" >/dev/null
-echo "+ limpet image import --trust $IMG/demo.pub $IMG/hello.tar"
+echo "+ $SHOW image import --trust $(rel "$IMG")/demo.pub $(rel "$IMG")/hello.tar"
 L rm -f demo >/dev/null 2>&1 || true
 L image import --trust "$IMG/demo.pub" "$IMG/hello.tar"
-echo "+ limpet run --name demo --memory 64M --cpus 0.5 --pids 64 hello"
+echo "+ $SHOW run --name demo --memory 64M --cpus 0.5 --pids 64 hello"
 L run --name demo --memory 64M --cpus 0.5 --pids 64 hello \
 	'echo "hello from $(hostname) as $(id -u):$(id -g) in $(pwd), GREETING=$GREETING"
 	 echo "I am PID $$ and see $(set -- /proc/[0-9]*; echo $#) process(es)"
@@ -37,7 +41,20 @@ for f in memory.max cpu.max pids.max; do
 	[ -f "/sys/fs/cgroup$cg/$f" ] && echo "  $f = $(cat "/sys/fs/cgroup$cg/$f")"
 done
 wait $run
-echo "+ limpet image ls; limpet ps"
+echo "+ $SHOW image ls; $SHOW ps"
 L image ls
 L ps
 L rm demo >/dev/null
+cat <<EOF
+
+What this made (nothing outside this tree but the packages make deps installed):
+  $(rel "$LIMPET")                 limpet, built with the system's libraries
+  $(rel "$STATE")/     its state directory (--root): the image store, containers
+  $(rel "$IMG")/demo.key, demo.pub   the demo signing key pair
+  $(rel "$IMG")/hello.tar, .sig      the signed image
+
+To go on from here (README.md, "Using it"):
+  alias limpet="$LIMPET --root $STATE"
+  limpet run --rm hello
+  limpet --help
+EOF

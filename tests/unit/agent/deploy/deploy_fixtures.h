@@ -24,7 +24,7 @@
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 #define EXAMPLE "images/deployment.example.json"	/* make runs the tests from the top */
-#define T_EXAMPLE_EXPIRES 1798761599	/* 2026-12-31T23:59:59Z */
+#define T_EXAMPLE_EXPIRES 2114380799	/* 2036-12-31T23:59:59Z */
 
 static __attribute__((unused)) void assert_msg_starts(const struct lp_err *err, const char *want)
 {
