@@ -17,7 +17,9 @@ need_src=false
 dpkg --print-foreign-architectures 2>/dev/null | grep -qx arm64 ||
 	[ "$(dpkg --print-architecture 2>/dev/null)" = arm64 ] || need_arch=true
 # Whatever deb-src apt has (ours or the admin's) will do if it finds every pin.
-specs=$(awk '!/^#/ && NF == 5 { print $2 "/" $3 }' "$here/versions")
+# A "SUITE-orig" pin is a tarball apt's index does not list (deps.sh fetches
+# it by name): asking apt for it would fail on every run.
+specs=$(awk '!/^#/ && NF == 5 && $3 !~ /-orig$/ { print $2 "/" $3 }' "$here/versions")
 # shellcheck disable=SC2086 # one word per package
 apt-get source --print-uris -qq $specs >/dev/null 2>&1 || need_src=true
 for p in "$@"; do
@@ -34,6 +36,8 @@ if ! command -v apt-get >/dev/null || [ "$(id -u)" -ne 0 ]; then
 	exit 1
 fi
 
+# It changes the system: say what, before doing it.
+echo "$me: $(IFS=';'; echo "${todo[*]}")" >&2
 export DEBIAN_FRONTEND=noninteractive
 $need_arch && dpkg --add-architecture arm64
 $need_src && install -m 0644 "$here/limpet-src.sources" "$sources"
