@@ -456,6 +456,13 @@ int lp_parse_volume(const char *s, struct lp_volume **vols, size_t *n, struct lp
 			       "'%s' is not NAME:/PATH (a volume name, then where the container "
 			       "sees it)",
 			       s ? s : "");
+	/* Docker's -v /host/path:/ctr: say plainly it is not a volume, and why. */
+	if (s[0] == '/' || s[0] == '~' || !strncmp(s, "./", 2) || !strncmp(s, "../", 3))
+		return lp_fail(err, EPERM,
+			       "'%.*s' is a host path: limpet mounts only named volumes "
+			       "(NAME:/PATH, kept under ROOT/volumes), so that no container, "
+			       "and no deployment, reaches outside its own files",
+			       (int)(colon - s), s);
 	grown = reallocarray(*vols, *n + 1, sizeof(*grown));
 	if (!grown)
 		return lp_fail(err, ENOMEM, "out of memory");

@@ -94,6 +94,8 @@ usage_error "an unknown flag in a cluster" "^limpet run: -x: no such option" run
 usage_error "a bad value" "^limpet run: --memory: .*12X.*; see 'limpet run --help'$" run --memory 12X "$ROOTFS" /bin/true
 usage_error "more CPUs than the host has" "^limpet run: --cpus: $(($(nproc) + 1)) is more than the [0-9]* CPUs? this host has" \
 	run --cpus $(($(nproc) + 1)) "$ROOTFS" /bin/true
+usage_error "a Docker bind mount" "^limpet run: -v: '/srv/data' is a host path: limpet mounts only named volumes" \
+	run --rm -v /srv/data:/data "$ROOTFS" /bin/true
 usage_error "run without an image" "^limpet run: needs an IMAGE or ROOTFS_DIR" run
 usage_error "stop without a name" "^limpet stop: needs a container NAME" stop
 usage_error "stop -t that is not seconds" "^limpet stop: -t soon: not a number of seconds" stop -t soon x
