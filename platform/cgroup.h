@@ -74,6 +74,19 @@ struct lp_cgroup_fs {
  */
 int lp_cgroup_views(struct lp_cgroup_fs *fs, struct lp_err *err);
 
+/*
+ * What the cgroup has used, as docker stats shows it.  -1 where this host
+ * does not say (a controller not enabled for it, blkio on v1).
+ */
+struct lp_cgroup_stats {
+	int64_t cpu_usage_us;		/* CPU time of all its tasks since it was made */
+	int64_t memory_bytes;		/* memory charged to it now */
+	int64_t memory_limit;		/* its limit; -1 also when it has none */
+	int64_t pids;			/* tasks in it now */
+	int64_t io_read_bytes, io_write_bytes;
+};
+int lp_cgroup_stats(const char *path, struct lp_cgroup_stats *st, struct lp_err *err);
+
 /* How many times the OOM killer fired in the cgroup (memory.events / oom_control). */
 int lp_cgroup_oom_kills(const char *path, uint64_t *count, struct lp_err *err);
 
@@ -107,6 +120,7 @@ struct lp_cgroup_ops {
 		     const struct lp_device *devices, size_t n_devices, pid_t pid,
 		     struct lp_err *err);
 	int (*oom_kills)(const char *path, uint64_t *count, struct lp_err *err);
+	int (*stats)(const char *path, struct lp_cgroup_stats *st, struct lp_err *err);
 	int (*kill)(const char *path, struct lp_err *err);
 	int (*destroy)(const char *path, struct lp_err *err);
 	int (*dir)(const char *path, const char *controller, char *buf, size_t len,
@@ -159,6 +173,11 @@ int lp_cgroup_write(const char *dir, const char *file, const char *value, struct
 int lp_cgroup_write_int(const char *dir, const char *file, int64_t value, struct lp_err *err);
 /* 1 if dir/file exists, 0 if not, -1 on any other error. */
 int lp_cgroup_has_file(const char *dir, const char *file, struct lp_err *err);
+/*
+ * Read a file holding one number, or "max" (then -1): 1, or 0 when the file
+ * is not there (a controller not enabled for this cgroup).
+ */
+int lp_cgroup_read_value(const char *dir, const char *file, int64_t *value, struct lp_err *err);
 /* Read the "KEY N" line of a flat-keyed file; 1 if found, 0 if the key is absent. */
 int lp_cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t *value,
 		       struct lp_err *err);

@@ -449,6 +449,14 @@ int lp_cgroup_attach(const char *path, pid_t pid, struct lp_err *err)
 	return 0;
 }
 
+int lp_cgroup_stats(const char *path, struct lp_cgroup_stats *st, struct lp_err *err)
+{
+	const struct lp_cgroup_ops *ops = checked_backend(path, err);
+
+	*st = (struct lp_cgroup_stats){ -1, -1, -1, -1, -1, -1 };
+	return ops ? ops->stats(path, st, err) : -1;
+}
+
 int lp_cgroup_oom_kills(const char *path, uint64_t *count, struct lp_err *err)
 {
 	const struct lp_cgroup_ops *ops = checked_backend(path, err);

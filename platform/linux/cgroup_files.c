@@ -88,6 +88,35 @@ static const char *next_line(const char *s)
 /* Flat-keyed files ("KEY VALUE" per line) are small: a page is plenty. */
 #define CGROUP_KEYED_MAX 8192
 
+int lp_cgroup_read_value(const char *dir, const char *file, int64_t *value, struct lp_err *err)
+{
+	char path[PATH_MAX], buf[32];
+	cleanup_fd int fd = -1;
+	ssize_t n;
+	char *end;
+
+	if (lp_path(path, sizeof(path), err, "%s/%s", dir, file) < 0)
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 0;
+	if (fd < 0)
+		return lp_fail_errno(err, "open %s", path);
+	n = lp_pread_all(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return lp_fail_errno(err, "read %s", path);
+	buf[n] = '\0';
+	if (!strcmp(buf, "max\n")) {
+		*value = -1;
+		return 1;
+	}
+	errno = 0;
+	*value = (int64_t)strtoll(buf, &end, 10);
+	if (errno || end == buf || (*end && *end != '\n') || *value < 0)
+		return lp_fail(err, EINVAL, "%s: not a number", path);
+	return 1;
+}
+
 int lp_cgroup_read_key(const char *dir, const char *file, const char *key, uint64_t *value,
 		       struct lp_err *err)
 {

@@ -7,10 +7,13 @@
 #include "platform/cgroup.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "platform/lib/util.h"
 
@@ -235,6 +238,89 @@ static int v1_oom_kills(const char *path, uint64_t *count, struct lp_err *err)
 	return found < 0 ? -1 : 0;
 }
 
+/* A v1 memory limit this large is none: the kernel's "unlimited" rounded to a page. */
+#define V1_NO_LIMIT (INT64_C(1) << 62)
+
+/* The controller's file, when the controller is mounted: 1, or 0. */
+static int v1_value(const char *path, const char *controller, const char *file,
+		    int64_t *value, struct lp_err *err)
+{
+	char dir[PATH_MAX];
+	int found = v1_resolve(path, controller, dir, sizeof(dir), err);
+
+	return found <= 0 ? found : lp_cgroup_read_value(dir, file, value, err);
+}
+
+/* utime + stime of one process (its threads included), in microseconds; 0 if it is gone. */
+static int64_t proc_cpu_us(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long utime, stime;
+	cleanup_fd int fd = -1;
+	ssize_t n;
+	long tck = sysconf(_SC_CLK_TCK);
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || tck <= 0)
+		return 0;
+	n = lp_pread_all(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* after "pid (comm)": state is field 3, utime 14 and stime 15 */
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+			 &stime) != 2)
+		return 0;
+	return (int64_t)((utime + stime) * 1000000ULL / (unsigned long long)tck);
+}
+
+/*
+ * Where cpuacct is a hierarchy of its own (which limpet does not join), the
+ * CPU time of the processes in the cgroup now: those that ended are left
+ * out, so it is a lower bound.
+ */
+static int v1_cpu_of_procs(const char *path, int64_t *us, struct lp_err *err)
+{
+	char dir[PATH_MAX], file[PATH_MAX + 16];
+	cleanup_free char *text = NULL;
+	int found = v1_resolve(path, "cpu", dir, sizeof(dir), err);
+	char *line, *save = NULL;
+
+	if (found <= 0)
+		return found;
+	if (lp_path(file, sizeof(file), err, "%s/cgroup.procs", dir) < 0)
+		return -1;
+	if (lp_read_file(file, 1 << 20, &text, NULL, err) < 0)
+		return -1;
+	*us = 0;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		*us += proc_cpu_us(strtol(line, NULL, 10));
+	return 1;
+}
+
+/* No blkio here: limpet does not join that hierarchy, so I/O stays unknown. */
+static int v1_stats(const char *path, struct lp_cgroup_stats *st, struct lp_err *err)
+{
+	int64_t ns;
+	int found = v1_value(path, "cpu", "cpuacct.usage", &ns, err);
+
+	if (found < 0)
+		return -1;
+	if (found)
+		st->cpu_usage_us = ns / 1000;
+	else if (v1_cpu_of_procs(path, &st->cpu_usage_us, err) < 0)
+		return -1;
+	if (v1_value(path, "memory", "memory.usage_in_bytes", &st->memory_bytes, err) < 0 ||
+	    v1_value(path, "memory", "memory.limit_in_bytes", &st->memory_limit, err) < 0 ||
+	    v1_value(path, "pids", "pids.current", &st->pids, err) < 0)
+		return -1;
+	if (st->memory_limit >= V1_NO_LIMIT)
+		st->memory_limit = -1;
+	return 0;
+}
+
 /* Run fn on path in every mounted hierarchy; all are tried, the first error is kept. */
 static int v1_each_hierarchy(const char *path, int (*fn)(const char *dir, struct lp_err *err),
 			     struct lp_err *err)
@@ -318,6 +404,7 @@ static int v1_views(struct lp_cgroup_fs *fs, struct lp_err *err)
 const struct lp_cgroup_ops lp_cgroup_v1_ops = {
 	.setup = v1_setup,
 	.oom_kills = v1_oom_kills,
+	.stats = v1_stats,
 	.kill = v1_kill,
 	.destroy = v1_destroy,
 	.dir = v1_dir,

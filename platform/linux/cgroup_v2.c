@@ -245,6 +245,51 @@ static int v2_oom_kills(const char *path, uint64_t *count, struct lp_err *err)
 	return 0;
 }
 
+/* io.stat: "MAJ:MIN rbytes=N wbytes=N rios=N ...", a line per device; summed. */
+static int v2_io(const char *dir, struct lp_cgroup_stats *st, struct lp_err *err)
+{
+	char path[PATH_MAX];
+	cleanup_free char *text = NULL;
+	const char *p;
+
+	if (lp_path(path, sizeof(path), err, "%s/io.stat", dir) < 0)
+		return -1;
+	if (access(path, F_OK) < 0)
+		return 0;
+	if (lp_read_file(path, 1 << 16, &text, NULL, err) < 0)
+		return -1;
+	st->io_read_bytes = st->io_write_bytes = 0;
+	for (p = text; (p = strpbrk(p, "rw")); p++) {
+		int64_t *sum = !strncmp(p, "rbytes=", 7) ? &st->io_read_bytes
+			       : !strncmp(p, "wbytes=", 7) ? &st->io_write_bytes
+							  : NULL;
+
+		if (sum && (p == text || p[-1] == ' '))
+			*sum += strtoll(p + 7, NULL, 10);
+	}
+	return 0;
+}
+
+static int v2_stats(const char *path, struct lp_cgroup_stats *st, struct lp_err *err)
+{
+	char dir[PATH_MAX];
+	uint64_t usage;
+	int found;
+
+	if (v2_dir(path, NULL, dir, sizeof(dir), err) < 0)
+		return -1;
+	found = lp_cgroup_read_key(dir, "cpu.stat", "usage_usec", &usage, err);
+	if (found < 0)
+		return -1;
+	if (found)
+		st->cpu_usage_us = (int64_t)usage;
+	if (lp_cgroup_read_value(dir, "memory.current", &st->memory_bytes, err) < 0 ||
+	    lp_cgroup_read_value(dir, "memory.max", &st->memory_limit, err) < 0 ||
+	    lp_cgroup_read_value(dir, "pids.current", &st->pids, err) < 0)
+		return -1;
+	return v2_io(dir, st, err);
+}
+
 /* True if cgroup `inner` is `outer` or below it. */
 static bool cgroup_within(const char *inner, const char *outer)
 {
@@ -296,6 +341,7 @@ static int v2_views(struct lp_cgroup_fs *fs, struct lp_err *err)
 const struct lp_cgroup_ops lp_cgroup_v2_ops = {
 	.setup = v2_setup,
 	.oom_kills = v2_oom_kills,
+	.stats = v2_stats,
 	.kill = v2_kill,
 	.destroy = v2_destroy,
 	.dir = v2_dir,
