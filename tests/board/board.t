@@ -77,6 +77,12 @@ is "$(cat "$cg/memory.swap.max")" 0 "memory.swap.max: no swap past the limit"
 is "$(cat "$cg/cpu.max")" "50000 100000" "cpu.max"
 is "$(cat "$cg/cpu.weight")" 200 "cpu.weight"
 is "$(cat "$cg/pids.max")" 32 "pids.max"
+# limpet stats reads the same cgroup v2 files back (python3 is not on the board).
+stats=$(L stats --no-stream --json lim)
+like "$stats" '"limit": 50331648' "stats: the memory limit, from memory.max"
+like "$stats" '"usage": [1-9][0-9]*' "stats: memory in use, from memory.current"
+like "$stats" '"cpu_percent": [0-9.e+-]+,' "stats: CPU over the last second, from cpu.stat"
+like "$stats" '"pids": [1-9]' "stats: tasks, from pids.current"
 L stop -t 0 lim >/dev/null
 wait $runner
 L rm lim >/dev/null

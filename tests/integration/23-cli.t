@@ -183,7 +183,23 @@ L run --name fg "$ROOTFS" /bin/sh -c 'echo ran' >/dev/null
 L start fg >/dev/null
 check "start: a foreground container's next run goes to its log" \
 	wait_for 30 grep -q '^ran' "$ROOT/containers/fg/container.log"
-L rm -f svc fg >/dev/null
+# stats: from the container's cgroup (v1 here, v2 on the boards: board.t).
+L run -d --name busy --memory 32M --pids 16 "$ROOTFS" /bin/sh -c 'while :; do :; done' >/dev/null
+wait_for 30 bash -c "[ \"\$($LIMPET --root $ROOT inspect -f status busy)\" = running ]"
+stats=$(L stats --no-stream --json busy)
+field() { python3 -c 'import json,sys; v=json.load(sys.stdin)[0]
+for k in sys.argv[1].split("."): v=v[k]
+print(v)' "$1" <<<"$stats"; }
+is "$(field memory.limit)" 33554432 "stats: the memory limit"
+check "stats: memory in use" test "$(field memory.usage)" -gt 0
+is "$(field pids)" 1 "stats: its tasks"
+check "stats: a busy loop uses CPU (over 5%: $(field cpu_percent))" \
+	python3 -c "import sys; sys.exit(0 if $(field cpu_percent) > 5 else 1)"
+table=$(L stats --no-stream)
+like "$(head -n1 <<<"$table")" "^NAME +CPU % +MEM USAGE / LIMIT +MEM % +PIDS +BLOCK I/O$" "stats: docker's columns"
+like "$table" $'\n''busy +[0-9.]+% +[0-9.]+[KM]iB / 32MiB +[0-9.]+% +1 ' "stats: a row for the running container"
+check "and none for the stopped ones" bash -c "! grep -q '^fg ' <<<'$table'"
+L rm -f svc fg busy >/dev/null
 stop_agent
 
 # Bash completion, from the same help.
