@@ -505,7 +505,7 @@ static void test_bad_values(void **state)
 	expect_error(ENTRY("    volumes = ( \"data\" );"), 3,
 		     "containers.web.volumes: 'data' is not NAME:/PATH");
 	expect_error(ENTRY("    volumes = ( \"../x:/d\" );"), 3,
-		     "containers.web.volumes: '../x' is not a volume name");
+		     "containers.web.volumes: '../x' is a host path: limpet mounts only named volumes");
 	expect_error(ENTRY("    volumes = ( \"data:relative\" );"), 3,
 		     "containers.web.volumes: volume data: 'relative' is not an absolute path");
 	expect_error(ENTRY("\n    volumes = ( \"a:/x\",\n                \"b:/x\" );"), 4,
