@@ -119,6 +119,8 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 
 /* starttime of pid, 0 if it does not exist. */
 unsigned long long lp_proc_starttime(pid_t pid);
+/* CPU time it has used (user and system, its threads included) in microseconds; -1 if gone. */
+int64_t lp_proc_cpu_us(pid_t pid);
 /* Is pid still the process that had starttime, and not a zombie? */
 bool lp_proc_running(pid_t pid, unsigned long long starttime);
 

@@ -7,7 +7,6 @@
 #include "platform/cgroup.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include <unistd.h>
 
 #include "platform/lib/util.h"
+#include "platform/runtime.h"
 
 #ifdef CONFIG_CGROUP_V1
 
@@ -251,31 +251,6 @@ static int v1_value(const char *path, const char *controller, const char *file,
 	return found <= 0 ? found : lp_cgroup_read_value(dir, file, value, err);
 }
 
-/* utime + stime of one process (its threads included), in microseconds; 0 if it is gone. */
-static int64_t proc_cpu_us(long pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long long utime, stime;
-	cleanup_fd int fd = -1;
-	ssize_t n;
-	long tck = sysconf(_SC_CLK_TCK);
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || tck <= 0)
-		return 0;
-	n = lp_pread_all(fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* after "pid (comm)": state is field 3, utime 14 and stime 15 */
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
-			 &stime) != 2)
-		return 0;
-	return (int64_t)((utime + stime) * 1000000ULL / (unsigned long long)tck);
-}
-
 /*
  * Where cpuacct is a hierarchy of its own (which limpet does not join), the
  * CPU time of the processes in the cgroup now: those that ended are left
@@ -295,8 +270,11 @@ static int v1_cpu_of_procs(const char *path, int64_t *us, struct lp_err *err)
 	if (lp_read_file(file, 1 << 20, &text, NULL, err) < 0)
 		return -1;
 	*us = 0;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		*us += proc_cpu_us(strtol(line, NULL, 10));
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int64_t one = lp_proc_cpu_us((pid_t)strtol(line, NULL, 10));
+
+		*us += one > 0 ? one : 0;
+	}
 	return 1;
 }
 
