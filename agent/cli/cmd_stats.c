@@ -1,15 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * limpet stats: what running containers use, from their cgroups (v1 or
- * v2), as docker stats shows it: CPU over the last interval, memory against
- * its limit, tasks, block I/O.  What the host does not say is "--" (null
- * in JSON), never 0.
+ * stats and top: what running containers use and run, from their cgroups
+ * (v1 or v2).  stats as docker stats shows it: CPU over the last interval,
+ * memory against its limit, tasks, block I/O; what the host does not say is
+ * "--" (null in JSON), never 0.  top lists the processes in a container's
+ * cgroup, as the host sees them.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +21,7 @@
 #include "agent/container/container.h"
 #include "platform/cgroup.h"
 #include "platform/lib/util.h"
+#include "platform/runtime.h"
 
 #define INTERVAL_MS 1000
 
@@ -236,5 +241,114 @@ static int cmd_stats(int argc, char **argv, struct lp_globals *g)
 		fflush(stdout);
 	} while (stream && rc == 0);
 	free(v);
+	return rc;
+}
+
+/* ---------------------------------------------------------------- top */
+
+/* /proc/PID/NAME into buf, NUL-terminated; its length, 0 if it cannot be read. */
+static size_t read_proc(pid_t pid, const char *name, char *buf, size_t len)
+{
+	char path[64];
+	cleanup_fd int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* One process: its host pid, owner, CPU time and command line ([comm] for a kernel-ish one). */
+static void print_process(pid_t pid)
+{
+	char path[64], cmd[256], comm[64], when[32];
+	struct stat st;
+	int64_t us = lp_proc_cpu_us(pid);
+	size_t n, i;
+
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st) < 0 || us < 0)
+		return; /* gone since the list was read */
+	n = read_proc(pid, "cmdline", cmd, sizeof(cmd));
+	for (i = 0; i + 1 < n; i++)
+		if (cmd[i] == '\0')
+			cmd[i] = ' ';
+	if (!n) {
+		read_proc(pid, "comm", comm, sizeof(comm));
+		comm[strcspn(comm, "\n")] = '\0';
+		snprintf(cmd, sizeof(cmd), "[%s]", comm);
+	}
+	snprintf(when, sizeof(when), "%lld:%02lld", (long long)(us / 60000000),
+		 (long long)(us / 1000000 % 60));
+	printf("%-8d %-8u %8s  %s\n", (int)pid, (unsigned)st.st_uid, when, cmd);
+}
+
+/* The processes of the cgroup at dir and of those below it. */
+static int list_processes(const char *dir, int depth, struct lp_err *err)
+{
+	char path[PATH_MAX];
+	cleanup_free char *text = NULL;
+	char *line, *save = NULL;
+	struct dirent *de;
+	DIR *d;
+
+	if (depth > 16)
+		return 0;
+	if (lp_path(path, sizeof(path), err, "%s/cgroup.procs", dir) < 0 ||
+	    lp_read_file(path, 1 << 20, &text, NULL, err) < 0)
+		return -1;
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		print_process((pid_t)strtol(line, NULL, 10));
+	d = opendir(dir);
+	if (!d)
+		return 0;
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		if (lp_path(path, sizeof(path), err, "%s/%s", dir, de->d_name) < 0 ||
+		    list_processes(path, depth + 1, err) < 0) {
+			closedir(d);
+			return -1;
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static int cmd_top(int argc, char **argv, struct lp_globals *g);
+
+const struct lp_cmd_doc lp_doc_top = {
+	.name = "top",
+	.operands = "NAME",
+	.summary = "List the processes of a running container, as the host sees them",
+	.notes = "PID is the host's; UID is the host's view of the process's owner.",
+	.fn = cmd_top,
+};
+
+static int cmd_top(int argc, char **argv, struct lp_globals *g)
+{
+	struct lp_container ct;
+	struct lp_err err = { 0 };
+	char dir[PATH_MAX];
+	int first = 0, rc = lp_opts_none(&lp_doc_top, argc, argv, &first);
+
+	if (rc >= 0)
+		return rc;
+	if (argc - first != 1)
+		return lp_usage_error("top", "needs exactly one container NAME");
+	if (lp_ct_load(&g->host, argv[first], &ct, &err) < 0)
+		return lp_cmd_fail("top", &err);
+	if (!lp_ct_alive(&ct) || !ct.st.cgroup[0]) {
+		lp_fail(&err, ESRCH, "container %s is not running", ct.cfg.name);
+		rc = lp_cmd_fail("top", &err);
+	} else if (lp_cgroup_dir(ct.st.cgroup, "pids", dir, sizeof(dir), &err) < 0) {
+		rc = lp_cmd_fail("top", &err);
+	} else {
+		printf("%-8s %-8s %8s  %s\n", "PID", "UID", "TIME", "COMMAND");
+		rc = list_processes(dir, 0, &err) < 0 ? lp_cmd_fail("top", &err) : 0;
+	}
+	lp_ct_free(&ct);
 	return rc;
 }

@@ -33,6 +33,7 @@ static const struct applet applets[] = {
 	{ &lp_doc_logs, NULL, CONFIG_NEEDED },
 	{ &lp_doc_inspect, NULL, CONFIG_NEEDED },
 	{ &lp_doc_stats, NULL, CONFIG_NEEDED },
+	{ &lp_doc_top, NULL, CONFIG_NEEDED },
 	{ &lp_doc_stop, NULL, CONFIG_NEEDED },
 	{ &lp_doc_start, NULL, CONFIG_NEEDED },
 	{ &lp_doc_restart, NULL, CONFIG_NEEDED },

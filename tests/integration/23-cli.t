@@ -199,7 +199,17 @@ table=$(L stats --no-stream)
 like "$(head -n1 <<<"$table")" "^NAME +CPU % +MEM USAGE / LIMIT +MEM % +PIDS +BLOCK I/O$" "stats: docker's columns"
 like "$table" $'\n''busy +[0-9.]+% +[0-9.]+[KM]iB / 32MiB +[0-9.]+% +1 ' "stats: a row for the running container"
 check "and none for the stopped ones" bash -c "! grep -q '^fg ' <<<'$table'"
-L rm -f svc fg busy >/dev/null
+# top: the processes in its cgroup, with the host's pids.
+L run -d --name tops "$ROOTFS" /bin/sh -c 'sleep 1001 & exec sleep 1002' >/dev/null
+wait_for 30 bash -c "$LIMPET --root $ROOT top tops 2>/dev/null | grep -q 'sleep 1001'"
+out=$(L top tops)
+like "$(head -n1 <<<"$out")" "^PID +UID +TIME +COMMAND$" "top: its columns"
+is "$(grep -c 'sleep 100[12]$' <<<"$out")" 2 "top: both of the container's processes"
+pid=$(ps_field tops pid)
+like "$out" $'\n'"$pid +0 +[0-9]+:[0-9]{2}  sleep 1002" "top: PID 1 by its host pid"
+out=$(L top fg 2>&1)
+is "$?: $out" "1: limpet top: container fg is not running" "top on a stopped container: exit 1, one line"
+L rm -f svc fg busy tops >/dev/null
 stop_agent
 
 # Bash completion, from the same help.
