@@ -150,6 +150,13 @@ int lp_ct_kill(struct lp_container *ct, int sig, struct lp_err *err)
 		close(lock);
 		return lp_fail(err, ESRCH, "container %s is not running", ct->cfg.name);
 	}
+	/* Its pid is the VMM's: another signal would reach the VMM, not the guest's PID 1. */
+	if (ct->st.vm && sig != SIGKILL && sig != SIGTERM) {
+		close(proc.pidfd);
+		close(lock);
+		return lp_fail(err, ENOTSUP,
+			       "container %s runs in a microVM: only KILL and TERM reach it", ct->cfg.name);
+	}
 	/* As a stop: the user ended it, so its restart policy does not bring it back. */
 	if (sig == SIGKILL || sig == SIGTERM) {
 		ct->st.stop_requested = true;

@@ -123,7 +123,8 @@ void lp_ct_exec_env_free(struct lp_exec_spec *spec);
 
 /*
  * Send sig to its PID 1 (ESRCH when it is not running).  KILL and TERM end
- * it as a stop does: its restart policy does not start it again.
+ * it as a stop does: its restart policy does not start it again.  A
+ * microVM takes only those two (ENOTSUP): its pid is the VMM's.
  */
 int lp_ct_kill(struct lp_container *ct, int sig, struct lp_err *err);
 /* SIGTERM, then SIGKILL after timeout_ms; returns once PID 1 is gone. */
