@@ -2,7 +2,6 @@
 /* limpet image import|ls|inspect|rm|gc|sign|verify */
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -75,18 +74,6 @@ static int image_import(int argc, char **argv, struct lp_globals *g)
 	return 0;
 }
 
-/* nftw has no argument for its callback: the sum it is adding to. */
-static uint64_t walk_total;
-
-static int add_file(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	(void)path;
-	(void)ftw;
-	if (type == FTW_F && S_ISREG(st->st_mode))
-		walk_total += (uint64_t)st->st_size;
-	return 0;
-}
-
 /*
  * An image's unpacked size, the bytes of file data in its layers (what
  * `docker images` shows), whatever the archive's compression was: what the
@@ -96,17 +83,17 @@ static uint64_t unpacked_size(struct lp_globals *g, json_t *rec)
 {
 	json_t *v = json_object_get(rec, "unpacked_size"), *layer;
 	char dir[PATH_MAX];
+	uint64_t total = 0;
 	size_t i;
 
 	if (json_is_integer(v))
 		return (uint64_t)json_integer_value(v);
-	walk_total = 0;
 	json_array_foreach(json_object_get(rec, "layers"), i, layer)
 		if (json_is_string(layer) &&
 		    snprintf(dir, sizeof(dir), "%s/store/layers/%s", g->host.root,
 			     json_string_value(layer)) < (int)sizeof(dir))
-			nftw(dir, add_file, 16, FTW_PHYS);
-	return walk_total;
+			total += lp_tree_bytes(dir);
+	return total;
 }
 
 static const struct lp_opt ls_opts[] = {

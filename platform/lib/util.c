@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -593,4 +594,23 @@ void lp_say(const char *prefix, const char *fmt, ...)
 	va_start(ap, fmt);
 	lp_vsay(prefix, fmt, ap);
 	va_end(ap);
+}
+
+/* nftw has no argument for its callback: the sum it adds to. */
+static uint64_t tree_bytes;
+
+static int add_file_bytes(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)ftw;
+	if (type == FTW_F && S_ISREG(st->st_mode))
+		tree_bytes += (uint64_t)st->st_size;
+	return 0;
+}
+
+uint64_t lp_tree_bytes(const char *dir)
+{
+	tree_bytes = 0;
+	nftw(dir, add_file_bytes, 16, FTW_PHYS);
+	return tree_bytes;
 }

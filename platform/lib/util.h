@@ -90,6 +90,8 @@ int lp_read_file_nofollow(const char *path, size_t max, char **out, size_t *len,
 int lp_mkdir_p(const char *path, mode_t mode, struct lp_err *err);
 /* rm -rf that never crosses into another mount (st_dev checked). */
 int lp_remove_tree(const char *path, struct lp_err *err);
+/* The bytes of the regular files under dir, following no symlink (0 if it is not there). */
+uint64_t lp_tree_bytes(const char *dir);
 /* snprintf that reports truncation as an error instead of silently cutting. */
 int lp_path(char *buf, size_t size, struct lp_err *err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
