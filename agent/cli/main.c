@@ -44,6 +44,7 @@ static const struct applet applets[] = {
 	{ &lp_doc_image_pull, "pull", CONFIG_NEEDED },
 	{ &lp_doc_image_rm, "rmi", CONFIG_NEEDED },
 	{ &lp_doc_volume, NULL, CONFIG_NEEDED },
+	{ &lp_doc_system, NULL, CONFIG_NEEDED },
 	{ &lp_doc_deploy, NULL, CONFIG_NEEDED },
 	{ &lp_doc_import, NULL, CONFIG_NEEDED },
 	{ &lp_doc_bundle, NULL, CONFIG_NEEDED },

@@ -134,5 +134,11 @@ is "$(L exec app.v8 sh -c 'echo "$GREETING $(pwd)"')" "hi /home/user" "so does e
 # Started by a limpet that kept no run.env: the same, from its config and image.
 rm -f "$ROOT/containers/app.v8/run.env"
 is "$(L exec app.v8 sh -c 'echo "$GREETING $(pwd)"')" "hi /home/user" "and without run.env"
+# system prune leaves a deployment's containers alone, stopped or not.
+L run --name loose "$ROOTFS" /bin/true
+L stop -t 0 app.v8 >/dev/null
+out=$(L system prune -f)
+like "$out" "deleted container loose" "system prune removes a stopped container of no deployment"
+check "but keeps a stopped one of the deployment" test -d "$ROOT/containers/app.v8"
 L rm -f app.v8 >/dev/null
 stop_agent

@@ -212,6 +212,28 @@ is "$?: $out" "1: limpet top: container fg is not running" "top on a stopped con
 L rm -f svc fg busy tops >/dev/null
 stop_agent
 
+# system df and system prune, on a state directory of their own.
+test_images
+S() { "$LIMPET" --root "$T/sys" "$@"; }
+S image import --trust "$IMG/demo.pub" "$IMG/hello.tar" >/dev/null
+S image import --trust "$IMG/demo.pub" "$IMG/layers.tar" >/dev/null
+S run --name used -v keep:/data hello 'echo data > /data/f' >/dev/null
+df() { S system df --json | python3 -c 'import json,sys; d=json.load(sys.stdin)
+print(" ".join(str(d[k][f]) for k in ("images","containers","volumes") for f in ("total","active")))'; }
+is "$(df)" "2 1 1 0 1 1" "system df: 2 images (1 used by a container), 1 stopped container, 1 volume in use"
+like "$(S system df | head -n1)" "^TYPE +TOTAL +ACTIVE +SIZE +RECLAIMABLE$" "system df: docker's columns"
+usage_error "prune with no terminal to ask on" "^limpet system prune: there is no terminal to ask on: give -f" \
+	--root "$T/sys" system prune
+check "and it removed nothing" test -d "$T/sys/containers/used"
+out=$(S system prune -f)
+like "$out" "deleted container used" "system prune -f: the stopped container"
+is "$(df)" "2 0 0 0 1 0" "system prune: the images and the volume stay"
+check "the volume's data too" test -f "$T/sys/volumes/keep/f"
+out=$(S system prune -a -f)
+like "$out" "deleted image hello:latest" "system prune -a: the images nothing uses"
+is "$(df)" "0 0 0 0 1 0" "and their layers"
+is "$(find "$T/sys/store/layers" -mindepth 1 -maxdepth 1 | wc -l)" 0 "no layer is left"
+
 # Bash completion, from the same help.
 _limpet_bin=$LIMPET
 # shellcheck source=../../platform/dist/limpet.bash-completion
