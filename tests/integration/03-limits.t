@@ -11,7 +11,7 @@ cg_file() { # CONTROLLER V1FILE V2FILE: the limit file of container "lim"
 
 L run --name lim --memory 48M --cpus 0.5 --cpu-weight 200 --pids 32 "$ROOTFS" /bin/sleep 30 &
 runner=$!
-wait_for 10 bash -c "[ \"\$($LIMPET --root $ROOT ps --json | grep -c '\"running\"')\" = 1 ]"
+wait_for 10 bash -c "[ \"\$($LIMPET --root $ROOT inspect -f status lim 2>/dev/null)\" = running ]"
 is "$(cg_file memory memory.limit_in_bytes memory.max)" 50331648 "memory limit is in the cgroup"
 if [ -d /sys/fs/cgroup/cpu/limpet ]; then
 	is "$(cg_file cpu cpu.cfs_quota_us x)" 50000 "cpu quota is in the cgroup (v1)"

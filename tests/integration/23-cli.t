@@ -159,7 +159,8 @@ like "$out" "^limpet start: one: .*limpet agent" "saying that the agent starts c
 start_agent
 L run -d --name svc --restart always "$ROOTFS" /bin/sh -c 'trap "echo got HUP" HUP; trap "exit 0" TERM; echo up; while :; do sleep 1; done' >/dev/null
 wait_for 30 bash -c "[ \"\$($LIMPET --root $ROOT inspect -f status svc)\" = running ]"
-wait_for 30 grep -q '^up' "$ROOT/containers/svc/container.log"
+# "up" comes after its traps are set: a HUP before them would be ignored (PID 1).
+check "svc is up, its traps set" wait_for 60 grep -q '^up' "$ROOT/containers/svc/container.log"
 pid1=$(ps_field svc pid)
 L kill -s hup svc >/dev/null
 check "kill -s hup: its PID 1 gets SIGHUP" wait_for 30 grep -q 'got HUP' "$ROOT/containers/svc/container.log"
