@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -613,4 +614,17 @@ uint64_t lp_tree_bytes(const char *dir)
 	tree_bytes = 0;
 	nftw(dir, add_file_bytes, 16, FTW_PHYS);
 	return tree_bytes;
+}
+
+void lp_signals_reset(void)
+{
+	sigset_t none;
+	int sig;
+
+	/* The C library's own (glibc's SIGCANCEL, SIGSETXID) refuse: they are not ours to reset. */
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }

@@ -90,6 +90,13 @@ int lp_read_file_nofollow(const char *path, size_t max, char **out, size_t *len,
 int lp_mkdir_p(const char *path, mode_t mode, struct lp_err *err);
 /* rm -rf that never crosses into another mount (st_dev checked). */
 int lp_remove_tree(const char *path, struct lp_err *err);
+/*
+ * Every signal back to its default action and none blocked, just before
+ * exec'ing a container's process: an ignored signal stays ignored across
+ * exec, and a container must not inherit what its starter ignored (nohup's
+ * SIGHUP, systemd's SIGPIPE), which a shell then cannot even trap.
+ */
+void lp_signals_reset(void);
 /* The bytes of the regular files under dir, following no symlink (0 if it is not there). */
 uint64_t lp_tree_bytes(const char *dir);
 /* snprintf that reports truncation as an error instead of silently cutting. */

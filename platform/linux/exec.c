@@ -416,7 +416,6 @@ static int read_spec(struct staged *s, struct lp_err *err)
 static __attribute__((noreturn)) void run_command(const struct staged *s)
 {
 	struct lp_err err = { 0 };
-	sigset_t none;
 
 	/* The terminal exec runs in must not be the command's: no TIOCSTI into it. */
 	if (setsid() < 0) {
@@ -434,8 +433,7 @@ static __attribute__((noreturn)) void run_command(const struct staged *s)
 		fail_child(FD_REPORT, &err, 0);
 	/* A change of user set the flag to fs.suid_dumpable, which may be 1. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	lp_signals_reset();
 	lp_exec_search(s->argv, s->envp);
 	lp_fail_errno(&err, "exec %s", s->argv[0]);
 	fail_child(FD_REPORT, &err, 1);

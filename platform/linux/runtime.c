@@ -251,10 +251,8 @@ static __attribute__((noreturn)) void exec_vmm(const struct child_ctx *c)
 {
 	const struct lp_spec *spec = c->spec;
 	struct lp_err err = { 0 };
-	sigset_t none;
 
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	lp_signals_reset();
 	if (setsid() < 0) {
 		lp_fail_errno(&err, "setsid");
 		child_die(c, &err, 0);
@@ -297,7 +295,6 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 {
 	const struct lp_spec *spec = c->spec;
 	struct lp_err err = { 0 };
-	sigset_t none;
 	char go;
 
 	/* Until the exec, die with the parent instead of running half set up. */
@@ -324,8 +321,7 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 	if (setup_root(c, &err) < 0)
 		child_die(c, &err, 0);
 	/* The supervisor blocks signals it reads from a signalfd; the container must not. */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	lp_signals_reset();
 	if (set_stdio(spec, &err) < 0)
 		child_die(c, &err, 0);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);

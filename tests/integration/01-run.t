@@ -84,6 +84,11 @@ is "$(L ps 2>&1 | grep -c cut)" 0 "what it left is not listed, and ps has nothin
 out=$(L run --rm --name cut "$ROOTFS" /bin/echo made 2>&1)
 is "$?: $out" "0: made" "and the name can be used at once"
 
+# What its starter ignores (nohup's SIGHUP, systemd's SIGPIPE) a container does not:
+# an ignored signal survives exec, and a shell could not even trap it.
+out=$(trap '' HUP PIPE; L run --rm "$ROOTFS" /bin/grep SigIgn /proc/self/status)
+is "$out" "SigIgn:	0000000000000000" "a container starts with no signal ignored, whatever its starter ignored"
+
 # Bad input: one line, exit 2, nothing created.
 err=$(L run --memory 12X "$ROOTFS" /bin/true 2>&1)
 is "$?" 2 "bad --memory exits 2"

@@ -28,6 +28,8 @@ check "the command is in the container's cgroup" grep -qx "${pid:-none}" "$procs
 [ -z "$pid" ] || kill "$pid"
 wait $execer
 is "$(L exec -e COLOR=blue box /bin/sh -c 'echo $COLOR')" blue "-e overrides the container's env"
+is "$(trap '' HUP PIPE; L exec box /bin/grep SigIgn /proc/self/status)" "SigIgn:	0000000000000000" \
+	"exec: no signal ignored, whatever the caller ignored"
 # As Docker's: the container's configured environment and working directory,
 # not what its process made of its own since.
 whereami='echo "$COLOR $(pwd) $HOME $HOSTNAME $PATH"'

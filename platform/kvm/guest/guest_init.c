@@ -475,10 +475,8 @@ static int join_cgroup(void)
  */
 static _Noreturn void run_entrypoint(const struct lp_guest_spec *s, int report_fd)
 {
-	sigset_t none;
-
-	sigemptyset(&none);
-	if (sigprocmask(SIG_SETMASK, &none, NULL) < 0 || setsid() < 0)
+	lp_signals_reset();
+	if (setsid() < 0)
 		start_failed(report_fd, STEP_SESSION);
 	if (s->pids && join_cgroup() < 0)
 		start_failed(report_fd, STEP_CGROUP);
