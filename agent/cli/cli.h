@@ -21,8 +21,6 @@ struct lp_globals {
 	char config_error[LP_ERR_MAX];	/* why the config did not load (doctor only) */
 };
 
-typedef int (*lp_cmd_fn)(int argc, char **argv, struct lp_globals *g);
-
 /*
  * Print "limpet CMD: message; see 'limpet CMD --help'" to stderr and return
  * LP_EXIT_USAGE.
