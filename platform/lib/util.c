@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -621,10 +622,16 @@ void lp_signals_reset(void)
 	sigset_t none;
 	int sig;
 
-	/* The C library's own (glibc's SIGCANCEL, SIGSETXID) refuse: they are not ours to reset. */
+	/*
+	 * Through the kernel, not signal(): the C library refuses its own
+	 * real-time signals (32-34), which a starter may have ignored too.  An
+	 * all-zero kernel sigaction is SIG_DFL, no flags, no mask.
+	 */
+	static const unsigned long dfl[4];
+
 	for (sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
+			syscall(SYS_rt_sigaction, sig, dfl, NULL, _NSIG / 8);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
