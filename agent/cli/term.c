@@ -2,7 +2,13 @@
 #include "agent/cli/term.h"
 
 #include <errno.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <termios.h>
+#include <unistd.h>
 
 static const char default_keys[] = "ctrl-p,ctrl-q";
 
@@ -108,4 +114,102 @@ bool lp_detach_keys_feed(struct lp_detach_keys *k, const unsigned char *in, size
 	}
 	*out_n = o;
 	return false;
+}
+
+/*
+ * The settings raw mode replaced, and the terminal they belong to (-1: none
+ * replaced, nothing to restore).  A sig_atomic_t so that a signal handler
+ * may call lp_term_restore too: tcsetattr is async-signal-safe.
+ */
+static struct termios saved;
+static volatile sig_atomic_t saved_fd = -1;
+
+int lp_term_raw(int fd, struct lp_err *err)
+{
+	static bool registered;
+	bool was_raw = saved_fd >= 0;
+	struct termios t;
+
+	if (was_raw && saved_fd != fd)
+		return lp_fail(err, EBUSY, "raw mode: another terminal (fd %d) is raw already",
+			       (int)saved_fd);
+	if (tcgetattr(fd, &t) < 0) {
+		if (errno == ENOTTY)
+			return lp_fail(err, ENOTTY, "the input device is not a TTY");
+		return lp_fail_errno(err, "terminal settings");
+	}
+	/* Before the terminal changes, so that no exit can leave it raw. */
+	if (!registered) {
+		if (atexit(lp_term_restore))
+			return lp_fail(err, ENOMEM,
+				       "raw mode: cannot register its undoing at exit");
+		registered = true;
+	}
+	/*
+	 * Once raw, what tcgetattr reads is our own raw mode: keep the first.
+	 * saved is complete before saved_fd says so, and saved_fd says so
+	 * before the change, for a signal handler that restores.
+	 */
+	if (!was_raw) {
+		saved = t;
+		atomic_signal_fence(memory_order_seq_cst);
+		saved_fd = fd;
+	}
+	cfmakeraw(&t);
+	if (tcsetattr(fd, TCSANOW, &t) < 0) {
+		lp_fail_errno(err, "terminal raw mode");
+		/* it may have changed some of the settings before it failed */
+		if (!was_raw)
+			lp_term_restore();
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * TCSADRAIN, as ssh restores its terminal: raw mode changed the line too
+ * (cfmakeraw sets CS8 and clears PARENB), and on a serial console the
+ * container's last bytes, still leaving, would be garbled by a line that
+ * changes under them.  On a pty nothing waits.  errno is kept: error paths
+ * restore the terminal between a failure and its report.
+ */
+void lp_term_restore(void)
+{
+	int fd = saved_fd, saved_errno = errno;
+
+	if (fd < 0)
+		return;
+	while (tcsetattr(fd, TCSADRAIN, &saved) < 0 && errno == EINTR)
+		;
+	saved_fd = -1;
+	errno = saved_errno;
+}
+
+int lp_term_check(int fd, struct lp_err *err)
+{
+	pid_t fg;
+
+	if (!isatty(fd))
+		return lp_fail(err, ENOTTY, "the input device is not a TTY");
+	/*
+	 * A tty that is not our controlling terminal has no foreground group
+	 * for us (ENOTTY), and tcsetattr on it does not stop us: Docker asks
+	 * only isatty, and so do we then.
+	 */
+	fg = tcgetpgrp(fd);
+	if (fg > 0 && fg != getpgrp())
+		return lp_fail(err, EBUSY, "not in the foreground of this terminal");
+	return 0;
+}
+
+/* 0x0 is a tty nobody gave a size (a fresh pty): Docker sends no resize for it either. */
+bool lp_term_size(int fd, unsigned short *rows, unsigned short *cols)
+{
+	struct winsize ws;
+
+	if (ioctl(fd, TIOCGWINSZ, &ws) < 0 || (!ws.ws_row && !ws.ws_col))
+		return false;
+	*rows = ws.ws_row;
+	*cols = ws.ws_col;
+	return true;
 }

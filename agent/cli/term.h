@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The operator's terminal for `run -it`, `exec -it` and `attach`: its detach
- * keys.  Docker's rules, so that hands used to Docker need not learn new ones.
+ * keys, raw mode while a container owns it, and its size.  Docker's rules,
+ * so that hands used to Docker need not learn new ones.
  */
 #ifndef LIMPET_CLI_TERM_H
 #define LIMPET_CLI_TERM_H
@@ -38,5 +39,29 @@ int lp_detach_keys_parse(const char *spec, struct lp_detach_keys *k, struct lp_e
  */
 bool lp_detach_keys_feed(struct lp_detach_keys *k, const unsigned char *in, size_t n,
 			 unsigned char *out, size_t *out_n);
+
+/*
+ * Put the terminal on fd in raw mode (cfmakeraw, TCSANOW), saving its
+ * settings once: calling it again while raw keeps the first ones.
+ * lp_term_restore puts them back (TCSADRAIN; safe to call many times, before
+ * any raw mode, from atexit, from error paths and from a signal handler; it
+ * keeps errno), and registers itself with atexit on first use.  -1 with err:
+ * ENOTTY "the input device is not a TTY", EBUSY if another fd is raw already.
+ */
+int lp_term_raw(int fd, struct lp_err *err);
+void lp_term_restore(void);
+/*
+ * Can we take over this terminal: is fd a tty and our process group its
+ * foreground group (else tcsetattr would stop us with SIGTTOU)?  A tty that is
+ * not our controlling terminal has no foreground for us and passes.  0, or -1
+ * with err: ENOTTY "the input device is not a TTY", or EBUSY "not in the
+ * foreground of this terminal".
+ */
+int lp_term_check(int fd, struct lp_err *err);
+/*
+ * The terminal's size on fd into *rows, *cols; false when fd is no tty (or it
+ * has no size: 0x0), leaving them as they were.
+ */
+bool lp_term_size(int fd, unsigned short *rows, unsigned short *cols);
 
 #endif

@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The operator's terminal: detach keys as Docker reads them. */
+/* The operator's terminal: detach keys as Docker reads them, raw mode and size on a real pty. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -146,6 +152,165 @@ static void test_feed_other_sequences(void **state)
 	FEED(&k, "\0\0q", "\0", true);
 }
 
+/* A new pty: its master, and its slave in *slave (neither our controlling terminal). */
+static int open_pty(int *slave)
+{
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	const char *name;
+
+	assert_true(master >= 0);
+	assert_int_equal(grantpt(master), 0);
+	assert_int_equal(unlockpt(master), 0);
+	name = ptsname(master);
+	assert_non_null(name);
+	*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	assert_true(*slave >= 0);
+	return master;
+}
+
+/* What fn says of a pipe, which is no tty. */
+static void assert_not_tty(int (*fn)(int fd, struct lp_err *err))
+{
+	struct lp_err err = { 0 };
+	int p[2];
+
+	assert_int_equal(pipe(p), 0);
+	assert_int_equal(fn(p[0], &err), -1);
+	assert_int_equal(err.code, ENOTTY);
+	assert_string_equal(err.msg, "the input device is not a TTY");
+	close(p[0]);
+	close(p[1]);
+}
+
+static void test_check(void **state)
+{
+	struct lp_err err = { 0 };
+	int master, slave;
+
+	(void)state;
+	assert_not_tty(lp_term_check);
+	/* a tty, though not our controlling terminal: taken, as Docker would */
+	master = open_pty(&slave);
+	assert_int_equal(lp_term_check(slave, &err), 0);
+	close(slave);
+	close(master);
+}
+
+/*
+ * On a controlling terminal: its foreground group may take it, a
+ * background group may not.  In a child of our own, in a session of its
+ * own, so that our terminal (if any) is not touched.
+ */
+static int check_in_session(void)
+{
+	struct lp_err err = { 0 };
+	int master, slave, status;
+	pid_t pid;
+
+	if (setsid() < 0)
+		return 10;
+	master = posix_openpt(O_RDWR | O_NOCTTY);
+	if (master < 0 || grantpt(master) || unlockpt(master) || !ptsname(master))
+		return 11;
+	slave = open(ptsname(master), O_RDWR);
+	if (slave < 0 || ioctl(slave, TIOCSCTTY, 0) < 0)
+		return 12;
+	if (lp_term_check(slave, &err) != 0)
+		return 13;
+	pid = fork();
+	if (pid < 0)
+		return 14;
+	if (pid == 0) {
+		if (setpgid(0, 0) < 0)
+			_exit(20);
+		if (lp_term_check(slave, &err) != -1 || err.code != EBUSY ||
+		    strcmp(err.msg, "not in the foreground of this terminal"))
+			_exit(21);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 15;
+	return WEXITSTATUS(status);
+}
+
+static void test_check_foreground(void **state)
+{
+	int status;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(check_in_session());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_raw(void **state)
+{
+	struct lp_err err = { 0 };
+	struct termios t;
+	int master, slave;
+
+	(void)state;
+	/* before any raw mode there is nothing to restore */
+	lp_term_restore();
+	assert_not_tty(lp_term_raw);
+
+	master = open_pty(&slave);
+	assert_int_equal(tcgetattr(slave, &t), 0);
+	assert_true(t.c_lflag & ICANON);
+	assert_true(t.c_lflag & ECHO);
+	assert_int_equal(lp_term_raw(slave, &err), 0);
+	assert_int_equal(tcgetattr(slave, &t), 0);
+	assert_false(t.c_lflag & (ICANON | ECHO | ISIG));
+	assert_false(t.c_oflag & OPOST);
+	/* raw once more must not save the raw settings as the ones to restore */
+	assert_int_equal(lp_term_raw(slave, &err), 0);
+	lp_term_restore();
+	assert_int_equal(tcgetattr(slave, &t), 0);
+	assert_true(t.c_lflag & ICANON);
+	assert_true(t.c_lflag & ECHO);
+	assert_true(t.c_oflag & OPOST);
+	/* again, and once more after: the second is a no-op */
+	errno = EXDEV;
+	lp_term_restore();
+	assert_int_equal(errno, EXDEV);
+	/* and raw again after a restore */
+	assert_int_equal(lp_term_raw(slave, &err), 0);
+	assert_int_equal(tcgetattr(slave, &t), 0);
+	assert_false(t.c_lflag & ICANON);
+	lp_term_restore();
+	assert_int_equal(tcgetattr(slave, &t), 0);
+	assert_true(t.c_lflag & ICANON);
+	close(slave);
+	close(master);
+}
+
+static void test_size(void **state)
+{
+	struct winsize ws = { .ws_row = 42, .ws_col = 132 };
+	unsigned short rows = 1, cols = 1;
+	int p[2], master, slave;
+
+	(void)state;
+	assert_int_equal(pipe(p), 0);
+	assert_false(lp_term_size(p[0], &rows, &cols));
+	close(p[0]);
+	close(p[1]);
+	master = open_pty(&slave);
+	/* a fresh pty is 0x0: no size to pass on */
+	assert_false(lp_term_size(slave, &rows, &cols));
+	assert_int_equal(ioctl(master, TIOCSWINSZ, &ws), 0);
+	assert_true(lp_term_size(slave, &rows, &cols));
+	assert_int_equal(rows, 42);
+	assert_int_equal(cols, 132);
+	close(slave);
+	close(master);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -154,6 +319,10 @@ int main(void)
 		cmocka_unit_test(test_feed),
 		cmocka_unit_test(test_feed_split),
 		cmocka_unit_test(test_feed_other_sequences),
+		cmocka_unit_test(test_check),
+		cmocka_unit_test(test_check_foreground),
+		cmocka_unit_test(test_raw),
+		cmocka_unit_test(test_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
