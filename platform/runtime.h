@@ -73,6 +73,13 @@ struct lp_spec {
 	const struct lp_bind *binds;	/* mounted before /proc, /dev and /sys */
 	size_t n_binds;
 	int stdio[3];		/* fds for the container's 0, 1, 2; -1 inherits ours */
+	/*
+	 * A terminal from the container's devpts as its 0, 1, 2 (stdio is
+	 * not used then), tty_rows x tty_cols at the start; its master comes
+	 * back in lp_proc.console_fd.
+	 */
+	bool tty;
+	unsigned short tty_rows, tty_cols;
 	const char *cgroup;	/* cgroup path relative to each hierarchy root */
 	const char *exit_file;	/* with init: where the init records the exit status */
 	const char *seccomp_cache; /* root's directory to keep the built filter in, or NULL */
@@ -89,6 +96,7 @@ struct lp_proc {
 	int pidfd;			/* pidfd for it, owned by the caller */
 	unsigned long long starttime;	/* /proc/PID/stat field 22, to recognise it later */
 	int exec_errno;			/* set when setup worked but the exec failed */
+	int console_fd;			/* the master of its terminal (tty), or -1; the caller's */
 };
 
 /*
@@ -108,6 +116,8 @@ struct lp_exec_spec {
 	const char *cwd;		/* inside the container's root; NULL: "/" */
 	bool userns;			/* the container has its own user namespace */
 	int stdio[3];			/* -1 inherits ours */
+	bool tty;			/* as lp_spec.tty */
+	unsigned short tty_rows, tty_cols;
 };
 
 /*

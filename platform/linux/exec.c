@@ -33,11 +33,13 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "platform/cgroup.h"
+#include "platform/lib/fdpass.h"
 #include "platform/lib/util.h"
 
 /* The spec handed to the stage: the environment and argv, at most. */
@@ -66,6 +68,8 @@ struct staged {
 	size_t n_groups;
 	bool keep_mknod;
 	bool userns;
+	bool tty;
+	unsigned short rows, cols;
 	size_t n_ns;
 	const char *cwd;
 	char **argv;
@@ -271,6 +275,9 @@ static int write_spec(const struct lp_exec_spec *spec, const struct target *t,
 		put_num(f, t->groups[i]);
 	put_num(f, lp_cgroup_mode() == LP_CGROUP_V1);
 	put_num(f, spec->userns);
+	put_num(f, spec->tty);
+	put_num(f, spec->tty_rows);
+	put_num(f, spec->tty_cols);
 	put_num(f, t->n_ns);
 	put_str(f, spec->cwd ? spec->cwd : "/");
 	put_strv(f, spec->argv);
@@ -294,14 +301,20 @@ static __attribute__((noreturn)) void enter(const struct lp_exec_spec *spec,
 					    int report_fd, int pid_fd)
 {
 	char *argv[] = { LP_STAGE_EXEC, NULL }, *envp[] = { NULL };
-	int fds[LP_STAGE_FDS_MAX], n = 0, i;
+	int fds[LP_STAGE_FDS_MAX], n = 0, i, null;
 	struct lp_err err = { 0 };
 
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (spec->cgroup && lp_cgroup_attach(spec->cgroup, getpid(), &err) < 0)
 		fail_child(report_fd, &err, 0);
+	/* With a terminal of its own, the command never holds the operator's. */
+	null = spec->tty ? open("/dev/null", O_RDWR | O_CLOEXEC) : -1;
+	if (spec->tty && null < 0) {
+		lp_fail_errno(&err, "open /dev/null");
+		fail_child(report_fd, &err, 0);
+	}
 	for (i = 0; i < 3; i++)
-		fds[n++] = spec->stdio[i] >= 0 ? spec->stdio[i] : i;
+		fds[n++] = spec->tty ? null : spec->stdio[i] >= 0 ? spec->stdio[i] : i;
 	fds[n++] = spec_fd;
 	fds[n++] = report_fd;
 	fds[n++] = pid_fd;
@@ -374,7 +387,7 @@ static int take_hex(char *hex, struct lp_err *err)
 
 static int read_spec(struct staged *s, struct lp_err *err)
 {
-	unsigned long long uid, gid, n_groups, group, mknod, userns, n_ns, i;
+	unsigned long long uid, gid, n_groups, group, mknod, userns, tty, rows, cols, n_ns, i;
 	char *buf, *p, *end, *hex;
 	size_t len = 0;
 	ssize_t n;
@@ -399,6 +412,8 @@ static int read_spec(struct staged *s, struct lp_err *err)
 	}
 	s->n_groups = (size_t)n_groups;
 	if (!next_num(&p, end, 1, &mknod) || !next_num(&p, end, 1, &userns) ||
+	    !next_num(&p, end, 1, &tty) || !next_num(&p, end, USHRT_MAX, &rows) ||
+	    !next_num(&p, end, USHRT_MAX, &cols) ||
 	    !next_num(&p, end, LP_STAGE_FDS_MAX - FD_NS - 1, &n_ns) ||
 	    !(s->cwd = next_field(&p, end)) || !(s->argv = next_strv(&p, end)) ||
 	    !s->argv[0] || !(s->envp = next_strv(&p, end)) || !(hex = next_field(&p, end)))
@@ -409,7 +424,33 @@ static int read_spec(struct staged *s, struct lp_err *err)
 	s->gid = (gid_t)gid;
 	s->keep_mknod = mknod;
 	s->userns = userns;
+	s->tty = tty;
+	s->rows = (unsigned short)rows;
+	s->cols = (unsigned short)cols;
 	s->n_ns = (size_t)n_ns;
+	return 0;
+}
+
+/*
+ * The command's terminal, from the container's devpts: opened here, in its
+ * PID namespace and cgroup (device rules), not by the stage, whose host
+ * root has no uid in a user namespace to own the pty with.
+ */
+static int open_terminal(const struct staged *s, struct lp_err *err)
+{
+	int master, slave;
+
+	if (s->userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
+		return lp_fail_errno(err, "become root of the user namespace");
+	master = lp_pty_open(s->rows, s->cols, &slave, err);
+	if (master < 0)
+		return -1;
+	if (lp_pty_take(slave, s->uid, err) < 0 || lp_fd_send(FD_PID, master, "t", 1, err) < 0) {
+		close(master);
+		return -1;
+	}
+	close(master);
+	close(FD_PID);
 	return 0;
 }
 
@@ -422,6 +463,8 @@ static __attribute__((noreturn)) void run_command(const struct staged *s)
 		lp_fail_errno(&err, "setsid");
 		fail_child(FD_REPORT, &err, 0);
 	}
+	if (s->tty && open_terminal(s, &err) < 0)
+		fail_child(FD_REPORT, &err, 0);
 	/* setns left us in the container's root, where the lookup starts. */
 	if (lp_chdir_workdir(s->cwd) < 0) {
 		lp_fail_errno(&err, "working directory %s", s->cwd);
@@ -461,7 +504,8 @@ void lp_exec_stage(void)
 	}
 	cmd = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (cmd == 0) {
-		close(FD_PID);
+		if (!s.tty)
+			close(FD_PID);
 		run_command(&s);
 	}
 	if (cmd < 0) {
@@ -473,6 +517,27 @@ void lp_exec_stage(void)
 	_exit(0);
 }
 
+/*
+ * What the stage and the command sent: the command's pid, and the master of
+ * its terminal if it has one; until both have closed their ends.
+ */
+static void read_packets(int fd, pid_t *cmd, int *console)
+{
+	struct lp_err ignored;
+	char buf[sizeof(pid_t)];
+	size_t got;
+	int passed;
+
+	while (lp_fd_recv(fd, 0, buf, sizeof(buf), &got, &passed, &ignored) == 0 && got > 0) {
+		if (passed >= 0 && got == 1 && buf[0] == 't' && *console < 0)
+			*console = passed;
+		else if (passed >= 0)
+			close(passed);
+		else if (got == sizeof(pid_t))
+			memcpy(cmd, buf, sizeof(pid_t));
+	}
+}
+
 static int collect(pid_t first, int report_fd, int pid_fd, struct lp_proc *proc,
 		   struct lp_err *err)
 {
@@ -482,8 +547,7 @@ static int collect(pid_t first, int report_fd, int pid_fd, struct lp_proc *proc,
 
 	while (waitpid(first, NULL, 0) < 0 && errno == EINTR)
 		;
-	if (read(pid_fd, &cmd, sizeof(cmd)) != (ssize_t)sizeof(cmd))
-		cmd = 0;
+	read_packets(pid_fd, &cmd, &proc->console_fd);
 	/* EOF on the report pipe: the command's exec closed the last copy. */
 	do {
 		n = read(report_fd, &r, sizeof(r));
@@ -516,6 +580,7 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 
 	memset(proc, 0, sizeof(*proc));
 	proc->pidfd = -1;
+	proc->console_fd = -1;
 	if (!lp_proc_running(spec->target, spec->target_starttime)) {
 		lp_fail(err, ESRCH, "the container is not running");
 		goto out;
@@ -526,7 +591,8 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 	self = lp_self_sealed(err);
 	if (self < 0 || (spec_fd = write_spec(spec, &t, err)) < 0)
 		goto out;
-	if (pipe2(report, O_CLOEXEC) < 0 || pipe2(pids, O_CLOEXEC) < 0) {
+	if (pipe2(report, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pids) < 0) {
 		lp_fail_errno(err, "pipe");
 		goto out;
 	}
@@ -545,6 +611,10 @@ int lp_runtime_exec(const struct lp_exec_spec *spec, struct lp_proc *proc, struc
 		goto out;
 	}
 	rc = collect(first, report[0], pids[0], proc, err);
+	if (rc < 0 && proc->console_fd >= 0) {
+		close(proc->console_fd);
+		proc->console_fd = -1;
+	}
 out:
 	if (spec_fd >= 0)
 		close(spec_fd);

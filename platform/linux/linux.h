@@ -55,6 +55,18 @@ int lp_seccomp_set_program(const void *prog, size_t len, struct lp_err *err);
  */
 int lp_seccomp_export_bpf(uint32_t native, int fd, struct lp_err *err);
 
+/*
+ * A new pty of the container's devpts (call it with the container's root as
+ * ours), sized rows x cols (0: left alone): the master, close-on-exec, and
+ * its other end in *slave; -1 with err.
+ */
+int lp_pty_open(unsigned short rows, unsigned short cols, int *slave, struct lp_err *err);
+/*
+ * Make slave our controlling terminal in a session of our own, give it to
+ * uid, and make it fds 0, 1, 2 (slave itself is closed if above 2).
+ */
+int lp_pty_take(int slave, uid_t uid, struct lp_err *err);
+
 /* Bring up loopback in the current (new) network namespace. */
 int lp_net_loopback_up(struct lp_err *err);
 

@@ -17,11 +17,13 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "platform/cgroup.h"
+#include "platform/lib/fdpass.h"
 #include "platform/lib/util.h"
 
 #ifndef CLONE_PIDFD
@@ -72,6 +74,7 @@ struct child_ctx {
 	int sync_fd;	/* parent writes one byte when the cgroup is ready */
 	int report_fd;	/* close-on-exec: EOF means the exec happened */
 	int exit_fd;	/* --init records the exit status here */
+	int tty_fd;	/* with a tty: where the terminal's master goes back to the parent */
 	bool keep_mknod;
 	/* The child's spec with the binds' sources as descriptors; room made by the parent. */
 	struct lp_spec by_fd;
@@ -101,6 +104,19 @@ static int set_stdio(const struct lp_spec *spec, struct lp_err *err)
 		if (dup2(spec->stdio[i], i) < 0)
 			return lp_fail_errno(err, "attach stdio %d", i);
 	}
+	return 0;
+}
+
+static int detach_stdio(struct lp_err *err)
+{
+	int i, null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return lp_fail_errno(err, "open /dev/null");
+	for (i = 0; i < 3; i++)
+		if (dup2(null, i) < 0)
+			return lp_fail_errno(err, "stdio %d to /dev/null", i);
+	close(null);
 	return 0;
 }
 
@@ -243,6 +259,28 @@ static int setup_root(const struct child_ctx *c, struct lp_err *err)
 }
 
 /*
+ * The container's terminal, from its own devpts now that its root is ours;
+ * the master goes to the parent and is closed here before the exec, so no
+ * process of the container ever holds it.
+ */
+static int open_terminal(struct child_ctx *c, struct lp_err *err)
+{
+	const struct lp_spec *spec = c->spec;
+	int slave, master = lp_pty_open(spec->tty_rows, spec->tty_cols, &slave, err);
+
+	if (master < 0)
+		return -1;
+	if (lp_pty_take(slave, spec->uid, err) < 0 ||
+	    lp_fd_send(c->tty_fd, master, "t", 1, err) < 0) {
+		close(master);
+		return -1;
+	}
+	close(master);
+	close(c->tty_fd);
+	return 0;
+}
+
+/*
  * A microVM's container process is limpet's VMM (`limpet vmm`): the VM is
  * its isolation, so no namespaces; the cgroup (which lets it open
  * /dev/kvm) holds its limits.
@@ -306,6 +344,9 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (spec->vmm_argv)
 		exec_vmm(c);
+	/* Not even PID 1 under --init keeps the terminal limpet was started from. */
+	if (spec->tty && detach_stdio(&err) < 0)
+		child_die(c, &err, 0);
 	if (spec->n_binds && open_bind_sources(c, &err) < 0)
 		child_die(c, &err, 0);
 	spec = c->spec;
@@ -322,7 +363,8 @@ static __attribute__((noreturn)) void child_main(struct child_ctx *c)
 		child_die(c, &err, 0);
 	/* The supervisor blocks signals it reads from a signalfd; the container must not. */
 	lp_signals_reset();
-	if (set_stdio(spec, &err) < 0)
+	/* In the cgroup (its device rules), with privileges still to drop (fchown). */
+	if ((spec->tty ? open_terminal(c, &err) : set_stdio(spec, &err)) < 0)
 		child_die(c, &err, 0);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	if (drop_privileges(c, spec->uid, spec->gid, spec->groups, spec->n_groups, &err) < 0)
@@ -386,10 +428,23 @@ static void reap(struct lp_proc *proc)
 	proc->pidfd = -1;
 }
 
+/* The master the child sent before its exec; nothing there means it never made one. */
+static int take_console(int fd, struct lp_proc *proc, struct lp_err *err)
+{
+	char tag;
+	size_t got;
+
+	if (lp_fd_recv(fd, MSG_DONTWAIT, &tag, 1, &got, &proc->console_fd, err) < 0)
+		return lp_prefix(err, "terminal");
+	if (proc->console_fd < 0)
+		return lp_fail(err, EIO, "terminal: the container sent none");
+	return 0;
+}
+
 int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp_err *err)
 {
-	int sync[2], report[2];
-	struct child_ctx c = { .spec = spec, .exit_fd = -1 };
+	int sync[2], report[2], tty[2] = { -1, -1 };
+	struct child_ctx c = { .spec = spec, .exit_fd = -1, .tty_fd = -1 };
 	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC |
 			      CLONE_PIDFD | SIGCHLD;
 	int pidfd = -1, ret;
@@ -397,6 +452,9 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 
 	memset(proc, 0, sizeof(*proc));
 	proc->pidfd = -1;
+	proc->console_fd = -1;
+	if (spec->tty && spec->vmm_argv)
+		return lp_fail(err, ENOTSUP, "a microVM's terminal is its VMM's");
 	if (spec->vmm_argv)
 		flags = CLONE_PIDFD | SIGCHLD;
 	else if (!spec->net_host)
@@ -434,7 +492,18 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 			return lp_fail_errno(err, "open %s", spec->exit_file);
 		}
 	}
+	if (spec->tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tty) < 0) {
+		if (c.exit_fd >= 0)
+			close(c.exit_fd);
+		free(c.binds);
+		free(c.bind_src);
+		return lp_fail_errno(err, "terminal: socketpair");
+	}
 	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
+		if (tty[0] >= 0) {
+			close(tty[0]);
+			close(tty[1]);
+		}
 		if (c.exit_fd >= 0)
 			close(c.exit_fd);
 		free(c.binds);
@@ -448,10 +517,15 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 		close(report[0]);
 		c.sync_fd = sync[0];
 		c.report_fd = report[1];
+		if (tty[0] >= 0)
+			close(tty[0]);
+		c.tty_fd = tty[1];
 		child_main(&c);
 	}
 	close(sync[0]);
 	close(report[1]);
+	if (tty[1] >= 0)
+		close(tty[1]);
 	if (c.exit_fd >= 0)
 		close(c.exit_fd);
 	free(c.binds);
@@ -460,6 +534,8 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 		lp_fail_errno(err, "clone (namespaces)");
 		close(sync[1]);
 		close(report[0]);
+		if (tty[0] >= 0)
+			close(tty[0]);
 		return -1;
 	}
 	proc->pid = pid;
@@ -471,6 +547,10 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 	if (ret == 0)
 		ret = await_exec(report[0], proc, err);
 	close(report[0]);
+	if (ret == 0 && tty[0] >= 0)
+		ret = take_console(tty[0], proc, err);
+	if (tty[0] >= 0)
+		close(tty[0]);
 	if (ret < 0) {
 		reap(proc);
 		return -1;
