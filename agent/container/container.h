@@ -55,6 +55,8 @@ struct lp_container {
 	struct lp_ct_state st;
 	char dir[PATH_MAX];
 	char log_path[PATH_MAX];
+	/* The size of the terminal (cfg.tty) it starts with; not kept on disk. */
+	unsigned short tty_rows, tty_cols;
 };
 
 /* Give ct->dir the owner and mode above, taking it back from an older layout. */

@@ -41,7 +41,8 @@ static bool env_has(char **env, const char *key)
 
 /*
  * The container's env plus what Docker always provides: PATH, HOSTNAME and
- * HOME (the user's, from /etc/passwd).  New strings in a new vector.
+ * HOME (the user's, from /etc/passwd), and TERM with a terminal (-t).  New
+ * strings in a new vector.
  */
 static char **build_env(const struct lp_container_cfg *cfg, char **base, const char *home)
 {
@@ -51,7 +52,7 @@ static char **build_env(const struct lp_container_cfg *cfg, char **base, const c
 
 	while (base && base[n])
 		n++;
-	env = calloc(n + 4, sizeof(*env));
+	env = calloc(n + 5, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (i = 0; i < n; i++)
@@ -64,6 +65,8 @@ static char **build_env(const struct lp_container_cfg *cfg, char **base, const c
 		goto oom;
 	snprintf(kv, sizeof(kv), "HOME=%s", home);
 	if (!env_has(base, "HOME") && !(env[k++] = strdup(kv)))
+		goto oom;
+	if (cfg->tty && !env_has(base, "TERM") && !(env[k++] = strdup("TERM=xterm")))
 		goto oom;
 	return env;
 oom:
@@ -268,8 +271,11 @@ int lp_ct_start(const struct lp_host *host, struct lp_container *ct, struct lp_p
 	if (lp_mkdir_p(host->run_dir, 0700, &ignored) == 0)
 		spec.seccomp_cache = host->run_dir;
 	spec.stdio[0] = spec.stdio[1] = spec.stdio[2] = -1;
+	spec.tty = cfg->tty;
+	spec.tty_rows = ct->tty_rows;
+	spec.tty_cols = ct->tty_cols;
 	unlink(exitf);
-	if (ct->st.detached) {
+	if (ct->st.detached && !cfg->tty) {
 		null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		log_fd = open_log(host, ct, err);
 		if (null_fd < 0 || log_fd < 0)

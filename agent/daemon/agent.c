@@ -299,6 +299,8 @@ static int spawn_updater(struct lp_supervisor *sv)
 		close(sv->sigfd);
 		close(sv->inotify_fd);
 		close(sv->listen_fd);
+		/* Only the agent reads the containers' terminals. */
+		lp_sv_close_consoles(sv);
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
 		daemon_of(sv)->hooks->updater(sv->host, &err);

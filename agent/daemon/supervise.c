@@ -2,6 +2,7 @@
 #include "agent/daemon/supervise.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,8 @@ struct lp_sv_entry {
 	int64_t started_ms;
 	int log_wd;
 	bool done;		/* finished for good: no restart will follow */
+	struct lp_relay relay;	/* its terminal, while proc.console_fd >= 0 */
+	int relay_log;		/* a detached one's: its log file */
 };
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
@@ -45,6 +48,8 @@ int lp_sv_init(struct lp_supervisor *sv, const struct lp_host *host, bool foregr
 	memset(sv, 0, sizeof(*sv));
 	sv->host = host;
 	sv->foreground = foreground;
+	sv->term_in = -1;
+	sv->term_out = 1;
 	sv->listen_fd = -1;
 	sv->inotify_fd = -1;
 	sv->worker_pidfd = -1;
@@ -64,8 +69,18 @@ int lp_sv_init(struct lp_supervisor *sv, const struct lp_host *host, bool foregr
 	return 0;
 }
 
+static void console_close(struct lp_sv_entry *e)
+{
+	if (e->proc.console_fd >= 0)
+		close(e->proc.console_fd);
+	if (e->relay_log >= 0)
+		close(e->relay_log);
+	e->proc.console_fd = e->relay_log = -1;
+}
+
 static void entry_free(struct lp_sv_entry *e)
 {
+	console_close(e);
 	if (e->proc.pidfd >= 0)
 		close(e->proc.pidfd);
 	lp_ct_free(&e->ct);
@@ -100,6 +115,8 @@ static struct lp_sv_entry *entry_add(struct lp_supervisor *sv, struct lp_contain
 	e->ct = *ct;
 	memset(ct, 0, sizeof(*ct));
 	e->proc.pidfd = -1;
+	e->proc.console_fd = -1;
+	e->relay_log = -1;
 	e->log_wd = -1;
 	nv = realloc(sv->v, (sv->n + 1) * sizeof(*nv));
 	if (!nv) {
@@ -157,11 +174,45 @@ static void rotate_log(struct lp_supervisor *sv, struct lp_sv_entry *e)
 		lp_say(prefix(sv), "container %s: %s", e->ct.cfg.name, err.msg);
 }
 
+/*
+ * Someone must read a terminal, or the container blocks once its buffer is
+ * full: the operator of a foreground run, else the log file (kept in the
+ * terminal's \r\n).
+ */
+static int console_open(struct lp_supervisor *sv, struct lp_sv_entry *e, struct lp_err *err)
+{
+	int in = sv->foreground ? sv->term_in : -1, out = sv->term_out;
+
+	if (!sv->foreground) {
+		e->relay_log = lp_open_regular(AT_FDCWD, e->ct.log_path,
+					       O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0640, err);
+		if (e->relay_log < 0)
+			return -1;
+		out = e->relay_log;
+	}
+	if (lp_relay_init(&e->relay, in, out, e->proc.console_fd) < 0)
+		return lp_fail_errno(err, "container %s: its terminal", e->ct.cfg.name);
+	return 0;
+}
+
 static int start_entry(struct lp_supervisor *sv, struct lp_sv_entry *e, struct lp_err *err)
 {
 	e->restart_at = 0;
+	e->ct.tty_rows = e->ct.tty_cols = 0;
+	if (sv->foreground && e->ct.cfg.tty)
+		if (!lp_relay_size(sv->term_in, &e->ct.tty_rows, &e->ct.tty_cols))
+			lp_relay_size(sv->term_out, &e->ct.tty_rows, &e->ct.tty_cols);
 	if (lp_ct_start(sv->host, &e->ct, &e->proc, err) < 0)
 		return -1;
+	if (e->proc.console_fd >= 0 && console_open(sv, e, err) < 0) {
+		/* Nobody would read it: the container would hang on a full terminal. */
+		lp_say(prefix(sv), "%s", err->msg);
+		syscall(SYS_pidfd_send_signal, e->proc.pidfd, SIGKILL, NULL, 0);
+		console_close(e);
+		e->is_child = true;
+		e->started_ms = lp_now_ms();
+		return 0;
+	}
 	e->is_child = true;
 	e->started_ms = lp_now_ms();
 	watch_log(sv, e);
@@ -301,6 +352,9 @@ static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	}
 	close(e->proc.pidfd);
 	e->proc.pidfd = -1;
+	if (e->proc.console_fd >= 0)
+		lp_relay_drain(&e->relay);
+	console_close(e);
 	if (e->log_wd >= 0) {
 		inotify_rm_watch(sv->inotify_fd, e->log_wd);
 		e->log_wd = -1;
@@ -438,9 +492,20 @@ static void forward_signal(struct lp_supervisor *sv, int sig)
 				e->done = true;
 			}
 		}
-		if (e->proc.pidfd >= 0)
+		/* A terminal's size reaches its programs from the terminal. */
+		if (sig == SIGWINCH && e->proc.console_fd >= 0)
+			lp_relay_resize(&e->relay);
+		else if (e->proc.pidfd >= 0)
 			syscall(SYS_pidfd_send_signal, e->proc.pidfd, sig, NULL, 0);
 	}
+}
+
+void lp_sv_close_consoles(struct lp_supervisor *sv)
+{
+	size_t i;
+
+	for (i = 0; i < sv->n; i++)
+		console_close(sv->v[i]);
 }
 
 static void handle_signals(struct lp_supervisor *sv)
@@ -529,6 +594,23 @@ static int next_timeout(const struct lp_supervisor *sv)
 	return (int)best;
 }
 
+static void relay_consoles(struct lp_supervisor *sv, const struct pollfd *p, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < sv->n && k < n; i++) {
+		struct lp_sv_entry *e = sv->v[i];
+		size_t m;
+
+		if (e->proc.console_fd < 0)
+			continue;
+		/* The same count lp_relay_pollfds gave: its state has not changed since. */
+		m = lp_relay_pollfds(&e->relay, (struct pollfd[LP_RELAY_FDS]){ 0 });
+		lp_relay_events(&e->relay, p + k, m);
+		k += m;
+	}
+}
+
 /* Has the process behind pidfd ended (it is readable then)? */
 static bool proc_ended(int pidfd)
 {
@@ -540,7 +622,7 @@ static bool proc_ended(int pidfd)
 int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 {
 	struct pollfd *pfd = NULL;
-	size_t i, k, n, base;
+	size_t i, k, n, base, consoles;
 	int timeout, tick;
 	bool any_exit;
 
@@ -551,7 +633,7 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 		if (sv->quit || (sv->foreground && sv->n == 0))
 			break;
 		free(pfd);
-		pfd = calloc(sv->n + 4, sizeof(*pfd));
+		pfd = calloc(sv->n * (1 + LP_RELAY_FDS) + 4, sizeof(*pfd));
 		if (!pfd)
 			return lp_fail(err, ENOMEM, "supervisor: out of memory");
 		n = 0;
@@ -562,6 +644,10 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 		base = n;
 		for (i = 0; i < sv->n; i++)
 			pfd[n++] = (struct pollfd){ .fd = sv->v[i]->proc.pidfd, .events = POLLIN };
+		consoles = n;
+		for (i = 0; i < sv->n; i++)
+			if (sv->v[i]->proc.console_fd >= 0)
+				n += lp_relay_pollfds(&sv->v[i]->relay, pfd + n);
 		timeout = next_timeout(sv);
 		tick = sv->on_tick ? sv->on_tick(sv) : -1;
 		if (tick >= 0 && (timeout < 0 || tick < timeout))
@@ -571,6 +657,8 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 			stop_worker(sv);
 			return lp_fail_errno(err, "supervisor: poll");
 		}
+		/* Before any request or exit can change sv->v: the fds still match. */
+		relay_consoles(sv, pfd + consoles, n - consoles);
 		if (pfd[0].revents)
 			handle_signals(sv);
 		if (pfd[1].revents)
@@ -594,7 +682,7 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 		 * and a running container taken for the one that ended would hang
 		 * its waitid.  Each entry's own pidfd says whether it ended.
 		 */
-		for (k = base, any_exit = false; k < n; k++)
+		for (k = base, any_exit = false; k < consoles; k++)
 			any_exit = any_exit || pfd[k].revents;
 		for (i = 0; any_exit && i < sv->n; i++)
 			if (sv->v[i]->proc.pidfd >= 0 && proc_ended(sv->v[i]->proc.pidfd))

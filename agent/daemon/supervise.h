@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "agent/container/container.h"
+#include "agent/daemon/relay.h"
 
 struct lp_sv_entry;
 
@@ -23,6 +24,12 @@ struct lp_supervisor {
 	int inotify_fd;
 	int listen_fd;		/* agent control socket, -1 if none */
 	bool foreground;	/* forward our signals to the one container */
+	/*
+	 * foreground: where a container with a terminal (cfg.tty) reads from
+	 * (-1: nothing) and writes to; a new size of ours (SIGWINCH) is its.
+	 * Detached containers' terminals go to their log files.
+	 */
+	int term_in, term_out;
 	bool quit;		/* leave the loop; containers keep running */
 	int last_status;	/* foreground: what the container's last run returned */
 	/* agent: handle one request on an accepted connection */
@@ -81,6 +88,9 @@ int lp_sv_remove_stopped(struct lp_supervisor *sv, const char *name, struct lp_e
 
 /* How many of the supervised containers are running now. */
 size_t lp_sv_running(const struct lp_supervisor *sv);
+
+/* Close every container's terminal here: in a process forked to do something else. */
+void lp_sv_close_consoles(struct lp_supervisor *sv);
 
 /* Is a container of this name supervised here? */
 bool lp_sv_has(const struct lp_supervisor *sv, const char *name);

@@ -71,6 +71,8 @@ struct lp_container_cfg {
 	enum lp_net_mode net;
 	bool read_only;
 	bool init;		/* limpet's init as PID 1 */
+	bool tty;		/* a terminal as its stdio (-t) */
+	bool interactive;	/* its input is kept open for an operator (-i) */
 	struct lp_limits limits;
 	struct lp_device *devices;
 	size_t n_devices;

@@ -513,6 +513,8 @@ static const struct field container_fields[] = {
 	SPECIAL("net", encode_net, decode_net),
 	FIELD(struct lp_container_cfg, "read_only", F_BOOL, read_only),
 	FIELD(struct lp_container_cfg, "init", F_BOOL, init),
+	FIELD(struct lp_container_cfg, "tty", F_BOOL, tty),
+	FIELD(struct lp_container_cfg, "interactive", F_BOOL, interactive),
 	OBJECT(struct lp_container_cfg, "limits", limits, limits_schema),
 	ARRAY(struct lp_container_cfg, "devices", devices, n_devices, device_schema,
 	      "an array of devices"),
