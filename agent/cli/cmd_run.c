@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "agent/cli/cli.h"
+#include "agent/cli/term.h"
 #include "agent/container/container.h"
 #include "agent/daemon/control.h"
 #include "agent/spec/parse.h"
@@ -39,6 +40,8 @@ static const struct lp_opt run_opts_table[] = {
 	{ OPT_NAME, 0, "name", "NAME", "the container's name (default: run-XXXXXXXX)" },
 	{ 'd', 'd', "detach", NULL, "hand it to the agent and return (see limpet logs)" },
 	{ OPT_RM, 0, "rm", NULL, "remove it when it ends" },
+	{ 'i', 'i', "interactive", NULL, "type into it (with -t: through its terminal)" },
+	{ 't', 't', "tty", NULL, "give it a terminal of the container's own" },
 	{ 'e', 'e', "env", "KEY=VALUE", "set an environment variable (repeatable)" },
 	{ 'u', 'u', "user", "USER[:GROUP]", "run as this user: a name in the image, or UID[:GID]" },
 	{ 'w', 'w', "workdir", "DIR", "working directory inside (absolute)" },
@@ -196,6 +199,12 @@ static int apply_opt(struct run_opts *o, int opt, const char *arg, struct lp_err
 	case OPT_RM:
 		o->remove = true;
 		return 0;
+	case 'i':
+		c->interactive = true;
+		return 0;
+	case 't':
+		c->tty = true;
+		return 0;
 	case OPT_RESTART:
 		return lp_parse_restart(arg, &c->restart, err);
 	}
@@ -293,6 +302,18 @@ static int run_detached(struct lp_globals *g, struct run_opts *o)
 	return 0;
 }
 
+/* -it: the operator types into the container's terminal through ours, raw. */
+static int take_terminal(const struct lp_container_cfg *cfg, struct lp_supervisor *sv,
+			 struct lp_err *err)
+{
+	if (!cfg->tty || !cfg->interactive)
+		return 0;
+	if (lp_term_check(0, err) < 0 || lp_term_raw(0, err) < 0)
+		return -1;
+	sv->term_in = 0;
+	return 0;
+}
+
 static int run_foreground(struct lp_globals *g, struct run_opts *o)
 {
 	struct lp_supervisor sv;
@@ -302,9 +323,10 @@ static int run_foreground(struct lp_globals *g, struct run_opts *o)
 	int rc, exec_errno = 0;
 
 	snprintf(name, sizeof(name), "%s", o->cfg.name);
-	if (lp_sv_init(&sv, &g->host, true, &err) < 0 ||
+	if (lp_sv_init(&sv, &g->host, true, &err) < 0 || take_terminal(&o->cfg, &sv, &err) < 0 ||
 	    lp_ct_create(&g->host, &o->cfg, false, o->remove, &ct, &err) < 0) {
 		lp_sv_free(&sv);
+		lp_term_restore();
 		lp_cmd_fail("run", &err);
 		return EXIT_RUN_FAILED;
 	}
@@ -312,6 +334,7 @@ static int run_foreground(struct lp_globals *g, struct run_opts *o)
 		struct lp_container gone;
 		struct lp_err ignored;
 
+		lp_term_restore();
 		lp_cmd_fail("run", &err);
 		if (lp_ct_load(&g->host, name, &gone, &ignored) == 0) {
 			gone.st.status = LP_CT_EXITED;
@@ -327,6 +350,7 @@ static int run_foreground(struct lp_globals *g, struct run_opts *o)
 		return exec_errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
 	}
 	rc = lp_sv_loop(&sv, &err);
+	lp_term_restore();
 	if (rc < 0)
 		lp_cmd_fail("run", &err);
 	rc = rc < 0 ? EXIT_RUN_FAILED : sv.last_status;

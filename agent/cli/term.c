@@ -6,7 +6,6 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -200,16 +199,4 @@ int lp_term_check(int fd, struct lp_err *err)
 	if (fg > 0 && fg != getpgrp())
 		return lp_fail(err, EBUSY, "not in the foreground of this terminal");
 	return 0;
-}
-
-/* 0x0 is a tty nobody gave a size (a fresh pty): Docker sends no resize for it either. */
-bool lp_term_size(int fd, unsigned short *rows, unsigned short *cols)
-{
-	struct winsize ws;
-
-	if (ioctl(fd, TIOCGWINSZ, &ws) < 0 || (!ws.ws_row && !ws.ws_col))
-		return false;
-	*rows = ws.ws_row;
-	*cols = ws.ws_col;
-	return true;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The operator's terminal for `run -it`, `exec -it` and `attach`: its detach
- * keys, raw mode while a container owns it, and its size.  Docker's rules,
+ * keys, and raw mode while a container owns it (its size: lp_relay_size).  Docker's rules,
  * so that hands used to Docker need not learn new ones.
  */
 #ifndef LIMPET_CLI_TERM_H
@@ -58,10 +58,5 @@ void lp_term_restore(void);
  * foreground of this terminal".
  */
 int lp_term_check(int fd, struct lp_err *err);
-/*
- * The terminal's size on fd into *rows, *cols; false when fd is no tty (or it
- * has no size: 0x0), leaving them as they were.
- */
-bool lp_term_size(int fd, unsigned short *rows, unsigned short *cols);
 
 #endif

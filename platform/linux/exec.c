@@ -14,7 +14,9 @@
  *     with CLONE_PARENT: inside the PID namespace, yet our own child, to
  *     wait for like any other;
  *  3. the command starts a session of its own, so that the operator's
- *     terminal is not its controlling tty (TIOCSTI could type into it), goes
+ *     terminal is not its controlling tty (TIOCSTI could type into it), with
+ *     a tty takes a pty of the container's devpts as that (its master goes
+ *     back over the pid socket, before the exec), goes
  *     to the working directory the caller chose (inside the container's
  *     root: the stage has joined its mount namespace), takes the container
  *     process's user and groups, gives up what a container gives up, and

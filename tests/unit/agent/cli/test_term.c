@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "agent/cli/term.h"
+#include "agent/daemon/relay.h"
 
 static struct lp_detach_keys parsed(const char *spec)
 {
@@ -289,6 +290,7 @@ static void test_raw(void **state)
 	close(master);
 }
 
+/* The size a -t command starts with (agent/daemon/relay.c, which the supervisor shares). */
 static void test_size(void **state)
 {
 	struct winsize ws = { .ws_row = 42, .ws_col = 132 };
@@ -297,14 +299,14 @@ static void test_size(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	assert_false(lp_term_size(p[0], &rows, &cols));
+	assert_false(lp_relay_size(p[0], &rows, &cols));
 	close(p[0]);
 	close(p[1]);
 	master = open_pty(&slave);
 	/* a fresh pty is 0x0: no size to pass on */
-	assert_false(lp_term_size(slave, &rows, &cols));
+	assert_false(lp_relay_size(slave, &rows, &cols));
 	assert_int_equal(ioctl(master, TIOCSWINSZ, &ws), 0);
-	assert_true(lp_term_size(slave, &rows, &cols));
+	assert_true(lp_relay_size(slave, &rows, &cols));
 	assert_int_equal(rows, 42);
 	assert_int_equal(cols, 132);
 	close(slave);

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# Interactive terminals as an operator uses them: `run -it`, `exec -it`,
+# `run -d -t`, typed into through a real pty (tests/lib/pty-run) that plays
+# the operator's terminal. The container's terminal is its own (a pty of its
+# devpts, owned by its user), sized and resized from ours, ^C reaches its
+# foreground job, and ours comes back as it was. Nothing of the operator's
+# terminal crosses in.
+. "$(dirname "$0")/../lib/tap.sh"
+
+rf=$T/rootfs
+cp -a "$ROOTFS" "$rf"
+test_tool attack "$rf/attack"
+test_tool pty-run "$T/pty-run"
+# A prompt to wait for, the same as whatever user the shell runs as.
+export PTY_RUN_TIMEOUT=${PTY_RUN_TIMEOUT:-30}
+
+# op SCRIPT ARGS...: limpet ARGS on a 24x80 terminal driven by SCRIPT; its output, minus \r.
+op() {
+	local script=$1
+	shift
+	"$T/pty-run" -w 24x80 -e "$script" "$LIMPET" --root "$ROOT" "$@"
+}
+
+# ---------------------------------------------------------------- run -it
+out=$(op $'expect ready> \nsend tty; stty size; id -u\\r\nexpect 0\nsend exit 3\\r' \
+	run --rm -it -e 'PS1=ready> ' "$rf" /bin/sh)
+is "$?" 3 "run -it: the shell's exit status is run's"
+like "$out" "/dev/pts/0" "its terminal is a pty of the container's own devpts"
+like "$out" "24 80" "sized as the operator's terminal from the start"
+
+out=$(op $'expect looping\nresize 40 120\nexpect WINCH 40 120\nsend \\x03' \
+	run --rm -it "$rf" /bin/sh -c 'trap "echo WINCH \$(stty size)" WINCH; echo looping; while :; do sleep 1; done')
+is "$?" 130 "a resize of the operator's terminal, then ^C"
+like "$out" "WINCH 40 120" "reaches the container's terminal and its process (SIGWINCH, new size)"
+
+out=$(op $'expect ready> \nsend trap "echo GOT-INT" INT; sleep 100; echo after $?\\r\nsleep 200\nsend \\x03\nexpect after\nsend cat -v\\r\nsleep 200\nsend \\x10x\\r\nexpect ^Px\nsend \\x04\nexpect ready> \nsend exit 5\\r' \
+	run --rm -it -e 'PS1=ready> ' "$rf" /bin/sh)
+is "$?" 5 "^C, ^P and ^D typed into run -it"
+like "$out" "GOT-INT" "^C interrupts the container's foreground job, not limpet"
+like "$out" "after 130" "(which ended by SIGINT; the shell lives on)"
+like "$out" "\\^Px" "^P x reaches the container: a foreground run has no detach keys"
+
+# The operator's terminal comes back in the state it was in, however run ends.
+out=$("$T/pty-run" -w 24x80 -e $'expect ready> \nsend exit 4\\r' bash -c \
+	"stty -g; '$LIMPET' --root '$ROOT' run --rm -it -e 'PS1=ready> ' '$rf' /bin/sh; echo rc=\$?; stty -g")
+before=$(sed -n 1p <<<"$out")
+is "$(grep -c -x -F "$before" <<<"$out")" 2 "the operator's terminal is restored after run -it"
+like "$out" "rc=4" "(run -it returned the shell's status)"
+
+is "$("$T/pty-run" -w 24x80 "$LIMPET" --root "$ROOT" run --rm -t "$rf" /attack fds)" "0 1 2" \
+	"run -t: the entrypoint holds only its terminal, as 0, 1, 2"
+out=$("$T/pty-run" -w 24x80 "$LIMPET" --root "$ROOT" run --rm -t -u 1000:1000 --init "$rf" \
+	/bin/sh -c 'id -u; ls -ln $(tty)')
+like "$out" "crw--w---- +1 1000 +5 +136, +0 .*/dev/pts/0" \
+	"run -t --init -u 1000: the pty belongs to the container's user (group tty)"
+
+# TIOCSTI on the container's own terminal types into the container at most.
+out=$("$T/pty-run" -w 24x80 bash -c \
+	"'$LIMPET' --root '$ROOT' run --rm -it '$rf' /attack tiocsti; read -t 1 line; echo \"read [\$line]\"")
+like "$out" "read \[\]" "run -it: TIOCSTI inside types nothing into the operator's shell"
+
+err=$(L run --rm -it "$rf" /bin/true </dev/null 2>&1)
+is "$?" 125 "run -it with input that is no terminal: refused, 125"
+like "$err" "^limpet run: the input device is not a TTY$" "(Docker's message)"
+out=$(L run --rm -t "$rf" /bin/sh -c 'tty' </dev/null | tr -d '\r')
+is "$out" "/dev/pts/0" "run -t without -i needs no terminal of ours: the container still gets one"
+
+# ---------------------------------------------------------------- exec -it
+start_agent
+L run -d --name box "$rf" /bin/sleep 1000 >/dev/null
+L run -d --name box1k -u 1000:1000 "$rf" /bin/sleep 1000 >/dev/null
+chmod 711 "$T"
+urf=$T/userns-rootfs
+cp -a "$rf" "$urf" && chown -R -h 100000:100000 "$urf"
+L run -d --name ubox --userns 100000:65536 "$urf" /bin/sleep 1000 >/dev/null
+wait_for 30 bash -c "[ \$('$LIMPET' --root '$ROOT' ps | grep -c running) = 3 ]"
+
+out=$(op $'expect ready> \nsend stty size; tty\\r\nexpect /dev/pts/\nresize 50 132\nsend stty size\\r\nexpect 50 132\nsend exit 6\\r' \
+	exec -it -e 'PS1=ready> ' box /bin/sh)
+is "$?" 6 "exec -it: the command's exit status is exec's"
+like "$out" "24 80" "its terminal starts at the operator's size"
+like "$out" "50 132" "and follows a resize"
+for ct in box1k ubox; do
+	want=$([ $ct = box1k ] && echo 1000 || echo 0)
+	out=$("$T/pty-run" -w 24x80 "$LIMPET" --root "$ROOT" exec -t $ct /bin/sh -c 'ls -ln $(tty); /attack fds')
+	like "$out" "crw--w---- +1 $want +5 +136, +[0-9]+ .*/dev/pts/[0-9]+" \
+		"exec -t in $ct: a pty of the container's devpts, owned by its user ($want)"
+	like "$out" "0 1 2" "(and the command holds nothing else)"
+done
+out=$("$T/pty-run" -w 24x80 bash -c \
+	"'$LIMPET' --root '$ROOT' exec -it box /attack tiocsti; read -t 1 line; echo \"read [\$line]\"")
+like "$out" "read \[\]" "exec -it: TIOCSTI inside types nothing into the operator's shell"
+err=$(L exec -it box /bin/true </dev/null 2>&1)
+is "$?" 125 "exec -it with input that is no terminal: refused, 125"
+like "$err" "^limpet exec: the input device is not a TTY$" "(one line)"
+
+# ------------------------------------------------------------ run -d -t
+L run -d -t --name tlog "$rf" /bin/sh -c 'echo hello; tty; exec sleep 1000' >/dev/null
+check "a detached container's terminal goes to its log" \
+	wait_for 30 sh -c "'$LIMPET' --root '$ROOT' logs tlog | grep -q /dev/pts/0"
+is "$(L logs tlog | head -1 | od -An -c | tr -s ' ')" " h e l l o \r \n" \
+	"(as the terminal wrote it: \\r\\n)"
+L run -d -t --init --name tinit "$rf" /bin/sleep 1000 >/dev/null
+pid1=$(ps_field tinit pid)
+is "$(stat -L -c %t:%T "/proc/$pid1/fd/0" "/proc/$pid1/fd/1" | tr '\n' ' ')" "1:3 1:3 " \
+	"--init -t: PID 1 holds no terminal at all"
+
+stop_agent
