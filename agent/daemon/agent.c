@@ -221,6 +221,12 @@ static int start_stopped(void *sv, const char *name, struct lp_err *err)
 	return lp_sv_restart_stopped(sv, name, err);
 }
 
+static int attach(void *sv, const char *name, unsigned short rows, unsigned short cols,
+		  struct lp_err *err)
+{
+	return lp_sv_attach(sv, name, rows, cols, err);
+}
+
 static int remove_stopped(void *sv, const char *name, struct lp_err *err)
 {
 	return lp_sv_remove_stopped(sv, name, err);
@@ -332,7 +338,7 @@ int lp_daemon_main(const struct lp_host *host, const struct lp_daemon_hooks *hoo
 	if (lp_sv_init(sv, host, false, err) < 0)
 		goto fail;
 	d.ops = (struct lp_agent_ops){ .run = start_new, .start = start_stopped,
-				       .remove = remove_stopped, .ctx = sv };
+				       .remove = remove_stopped, .attach = attach, .ctx = sv };
 	sv->listen_fd = lp_control_listen(host, err);
 	if (sv->listen_fd < 0)
 		goto fail;

@@ -2,6 +2,7 @@
 #include "agent/daemon/control.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,6 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "platform/lib/fdpass.h"
 #include "platform/lib/util.h"
 
 #define MSG_MAX (1024 * 1024)
@@ -45,7 +47,8 @@ int lp_control_listen(const struct lp_host *host, struct lp_err *err)
 	return steal_fd(&fd);
 }
 
-static int send_msg(int fd, json_t *msg, struct lp_err *err)
+/* msg, and with its first byte pass_fd unless that is -1. */
+static int send_msg(int fd, json_t *msg, int pass_fd, struct lp_err *err)
 {
 	char *text = json_dumps(msg, JSON_COMPACT);
 	size_t len, off = 0;
@@ -53,6 +56,11 @@ static int send_msg(int fd, json_t *msg, struct lp_err *err)
 	if (!text)
 		return lp_fail(err, ENOMEM, "control: cannot encode message");
 	len = strlen(text);
+	if (pass_fd >= 0 && lp_fd_send(fd, pass_fd, text, 1, err) < 0) {
+		free(text);
+		return lp_prefix(err, "control");
+	}
+	off = pass_fd >= 0 ? 1 : 0;
 	while (off < len) {
 		ssize_t n = send(fd, text + off, len - off, MSG_NOSIGNAL);
 
@@ -69,30 +77,37 @@ static int send_msg(int fd, json_t *msg, struct lp_err *err)
 	return 0;
 }
 
-static int receive_msg(int fd, json_t **msg, struct lp_err *err)
+/* A message, and in *passed (if not NULL) the descriptor that came with it, or -1. */
+static int receive_msg(int fd, json_t **msg, int *passed, struct lp_err *err)
 {
 	cleanup_free char *buf = malloc(MSG_MAX);
+	cleanup_fd int got_fd = -1;
 	size_t used = 0;
 	json_error_t jerr;
 
 	if (!buf)
 		return lp_fail(err, ENOMEM, "control: out of memory");
 	for (;;) {
-		ssize_t n = recv(fd, buf + used, MSG_MAX - used, 0);
+		size_t n;
+		int f;
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return lp_fail_errno(err, "control: receive");
+		if (lp_fd_recv(fd, 0, buf + used, MSG_MAX - used, &n, &f, err) < 0)
+			return lp_prefix(err, "control");
+		if (f >= 0 && got_fd < 0)
+			got_fd = f;
+		else if (f >= 0)
+			close(f);
 		if (n == 0)
 			break;
-		used += (size_t)n;
+		used += n;
 		if (used == MSG_MAX)
 			return lp_fail(err, EMSGSIZE, "control: message over %d bytes", MSG_MAX);
 	}
 	*msg = json_loadb(buf, used, 0, &jerr);
 	if (!*msg)
 		return lp_fail(err, EINVAL, "control: bad message: %s", jerr.text);
+	if (passed)
+		*passed = steal_fd(&got_fd);
 	return 0;
 }
 
@@ -137,13 +152,34 @@ static json_t *serve_stopped(const struct lp_agent_ops *ops, json_t *req, bool r
 	return rc < 0 ? refusal(&err) : json_pack("{s:b}", "ok", 1);
 }
 
+/* attach: the reply carries the client's end of a new session on the container's terminal. */
+static json_t *serve_attach(const struct lp_agent_ops *ops, json_t *req, int *session)
+{
+	const char *name = json_string_value(json_object_get(req, "name"));
+	json_int_t rows = json_integer_value(json_object_get(req, "rows"));
+	json_int_t cols = json_integer_value(json_object_get(req, "cols"));
+	struct lp_err err = { 0 };
+
+	if (!ops->attach)
+		lp_fail(&err, ENOTSUP, "attach is not served here");
+	else if (!name)
+		lp_fail(&err, EINVAL, "request has no name");
+	else if (rows < 0 || rows > UINT16_MAX || cols < 0 || cols > UINT16_MAX)
+		lp_fail(&err, EINVAL, "request has a bad terminal size");
+	if (!name || err.code || lp_name_valid(name, &err) < 0)
+		return refusal(&err);
+	*session = ops->attach(ops->ctx, name, (unsigned short)rows, (unsigned short)cols, &err);
+	return *session < 0 ? refusal(&err) : json_pack("{s:b}", "ok", 1);
+}
+
 void lp_control_serve(int conn, const struct lp_agent_ops *ops, const char *log_prefix)
 {
 	struct lp_err err = { 0 };
 	json_t *req = NULL, *reply;
+	cleanup_fd int session = -1;
 	const char *op;
 
-	if (receive_msg(conn, &req, &err) < 0) {
+	if (receive_msg(conn, &req, NULL, &err) < 0) {
 		lp_say(log_prefix, "%s", err.msg);
 		return;
 	}
@@ -152,11 +188,13 @@ void lp_control_serve(int conn, const struct lp_agent_ops *ops, const char *log_
 		reply = serve_run(ops, req);
 	else if (op && (!strcmp(op, "start") || !strcmp(op, "remove")))
 		reply = serve_stopped(ops, req, !strcmp(op, "remove"));
+	else if (op && !strcmp(op, "attach"))
+		reply = serve_attach(ops, req, &session);
 	else if (op && !strcmp(op, "ping"))
 		reply = json_pack("{s:b, s:i}", "ok", 1, "pid", (int)getpid());
 	else
 		reply = json_pack("{s:s, s:i}", "error", "unknown request", "errno", EINVAL);
-	if (reply && send_msg(conn, reply, &err) < 0)
+	if (reply && send_msg(conn, reply, session, &err) < 0)
 		lp_say(log_prefix, "%s", err.msg);
 	json_decref(reply);
 	json_decref(req);
@@ -164,8 +202,12 @@ void lp_control_serve(int conn, const struct lp_agent_ops *ops, const char *log_
 
 /* ---------------------------------------------------------------- client */
 
-/* Send req (taken over: NULL is out of memory) and read the reply into *reply. */
-static int call(const struct lp_host *host, json_t *req, json_t **reply, struct lp_err *err)
+/*
+ * Send req (taken over: NULL is out of memory) and read the reply into
+ * *reply, and the descriptor it carried into *passed (if not NULL).
+ */
+static int call_fd(const struct lp_host *host, json_t *req, json_t **reply, int *passed,
+		   struct lp_err *err)
 {
 	struct sockaddr_un sa;
 	cleanup_fd int fd = -1;
@@ -188,10 +230,10 @@ static int call(const struct lp_host *host, json_t *req, json_t **reply, struct 
 				       host->root);
 		return lp_fail_errno(err, "connect %s", sa.sun_path);
 	}
-	rc = send_msg(fd, req, err);
+	rc = send_msg(fd, req, -1, err);
 	json_decref(req);
 	if (rc == 0)
-		rc = receive_msg(fd, reply, err);
+		rc = receive_msg(fd, reply, passed, err);
 	if (rc < 0) {
 		/* It died between our request and its reply (a crash, a kill -9). */
 		err->code = ENOTCONN;
@@ -205,8 +247,17 @@ static int call(const struct lp_host *host, json_t *req, json_t **reply, struct 
 		rc = lp_fail(err, code > 0 && code < 4096 ? (int)code : EIO, "%s", msg);
 		json_decref(*reply);
 		*reply = NULL;
+		if (passed && *passed >= 0) {
+			close(*passed);
+			*passed = -1;
+		}
 	}
 	return rc;
+}
+
+static int call(const struct lp_host *host, json_t *req, json_t **reply, struct lp_err *err)
+{
+	return call_fd(host, req, reply, NULL, err);
 }
 
 static int call_done(const struct lp_host *host, json_t *req, struct lp_err *err)
@@ -255,4 +306,20 @@ int lp_agent_start(const struct lp_host *host, const char *name, struct lp_err *
 int lp_agent_remove(const struct lp_host *host, const char *name, struct lp_err *err)
 {
 	return call_done(host, json_pack("{s:s, s:s}", "op", "remove", "name", name), err);
+}
+
+int lp_agent_attach(const struct lp_host *host, const char *name, unsigned short rows,
+		    unsigned short cols, struct lp_err *err)
+{
+	json_t *req = json_pack("{s:s, s:s, s:i, s:i}", "op", "attach", "name", name, "rows",
+				(int)rows, "cols", (int)cols);
+	json_t *reply;
+	int session = -1;
+
+	if (call_fd(host, req, &reply, &session, err) < 0)
+		return -1;
+	json_decref(reply);
+	if (session < 0)
+		return lp_fail(err, EPROTO, "the agent sent no session (an older agent?)");
+	return session;
 }

@@ -5,8 +5,10 @@
  * so that the agent, which supervises, is the one that starts a container.
  *
  * Requests: {"op":"run","config":{...},"rm":bool,"deployment":{"name","version"}},
- * {"op":"start"|"remove","name":N}, {"op":"ping"}.  Replies: {"ok":true}
- * (ping adds "pid"), or {"error":MESSAGE,"errno":E}.
+ * {"op":"start"|"remove","name":N}, {"op":"attach","name":N,"rows":R,"cols":C},
+ * {"op":"ping"}.  Replies: {"ok":true} (ping adds "pid"; attach's carries
+ * the client's end of the session, agent/daemon/console.h, as SCM_RIGHTS),
+ * or {"error":MESSAGE,"errno":E}.
  */
 #ifndef LIMPET_CONTROL_H
 #define LIMPET_CONTROL_H
@@ -30,6 +32,9 @@ struct lp_agent_ops {
 	int (*start)(void *ctx, const char *name, struct lp_err *err);
 	/* Delete a stopped container (a deployment done with it); EALREADY while it runs. */
 	int (*remove)(void *ctx, const char *name, struct lp_err *err);
+	/* A session on the running container's terminal: the client's end, or -1. */
+	int (*attach)(void *ctx, const char *name, unsigned short rows, unsigned short cols,
+		      struct lp_err *err);
 	void *ctx;
 };
 
@@ -51,5 +56,8 @@ int lp_agent_run(const struct lp_host *host, const struct lp_container_cfg *cfg,
 		 const char *deploy_name, int64_t deploy_version, struct lp_err *err);
 int lp_agent_start(const struct lp_host *host, const char *name, struct lp_err *err);
 int lp_agent_remove(const struct lp_host *host, const char *name, struct lp_err *err);
+/* A session on the terminal of the running container name: the socket, or -1 with err. */
+int lp_agent_attach(const struct lp_host *host, const char *name, unsigned short rows,
+		    unsigned short cols, struct lp_err *err);
 
 #endif

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <termios.h>
 #include <unistd.h>
@@ -63,7 +64,10 @@ static bool copy_out(struct lp_relay *r)
 		return false;
 	}
 	/* A closed or broken output loses the rest; the container goes on regardless. */
-	lp_write_all(r->out, buf, (size_t)n);
+	if (r->out >= 0)
+		lp_write_all(r->out, buf, (size_t)n);
+	if (r->tap)
+		r->tap(r->tap_ctx, buf, (size_t)n);
 	return true;
 }
 
@@ -81,6 +85,21 @@ static void copy_in(struct lp_relay *r)
 	r->pending_off = 0;
 	r->pending_len = (size_t)n;
 	flush_pending(r);
+}
+
+bool lp_relay_input(struct lp_relay *r, const void *buf, size_t n)
+{
+	if (r->remote_done)
+		return true; /* nobody left to read it */
+	if (r->pending_len)
+		return false;
+	if (n > sizeof(r->pending))
+		n = sizeof(r->pending);
+	memcpy(r->pending, buf, n);
+	r->pending_off = 0;
+	r->pending_len = n;
+	flush_pending(r);
+	return true;
 }
 
 void lp_relay_events(struct lp_relay *r, const struct pollfd *p, size_t n)

@@ -23,6 +23,9 @@ struct lp_relay {
 	unsigned char pending[LP_RELAY_BUF];	/* input the terminal did not take yet */
 	size_t pending_off, pending_len;
 	bool remote_done;	/* hung up: every holder of its other end is gone */
+	/* Handed each chunk of the terminal's output too (attach sessions), or NULL. */
+	void (*tap)(void *ctx, const void *buf, size_t n);
+	void *tap_ctx;
 };
 
 /* Relay between in/out and remote; in -1 when the container gets no input (-t without -i). */
@@ -31,6 +34,15 @@ int lp_relay_init(struct lp_relay *r, int in, int out, int remote);
 size_t lp_relay_pollfds(const struct lp_relay *r, struct pollfd *p);
 /* Act on what the poll said about the fds lp_relay_pollfds gave, in that order. */
 void lp_relay_events(struct lp_relay *r, const struct pollfd *p, size_t n);
+/*
+ * Input from elsewhere (an attach session) for the terminal; false, taking
+ * nothing, while earlier input still waits for it (lp_relay_busy).
+ */
+bool lp_relay_input(struct lp_relay *r, const void *buf, size_t n);
+static inline bool lp_relay_busy(const struct lp_relay *r)
+{
+	return r->pending_len > 0;
+}
 /* The size of the terminal on fd; false when it is none (or says 0x0). */
 bool lp_relay_size(int fd, unsigned short *rows, unsigned short *cols);
 /* The operator's terminal changed size (SIGWINCH): the container's follows. */

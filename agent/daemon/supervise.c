@@ -27,8 +27,8 @@ struct lp_sv_entry {
 	int64_t started_ms;
 	int log_wd;
 	bool done;		/* finished for good: no restart will follow */
-	struct lp_relay relay;	/* its terminal, while proc.console_fd >= 0 */
-	int relay_log;		/* a detached one's: its log file */
+	struct lp_console console;	/* its terminal (cfg.tty), while it runs */
+	size_t console_fds;		/* how many fds of this pass's poll are the console's */
 };
 
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
@@ -69,18 +69,9 @@ int lp_sv_init(struct lp_supervisor *sv, const struct lp_host *host, bool foregr
 	return 0;
 }
 
-static void console_close(struct lp_sv_entry *e)
-{
-	if (e->proc.console_fd >= 0)
-		close(e->proc.console_fd);
-	if (e->relay_log >= 0)
-		close(e->relay_log);
-	e->proc.console_fd = e->relay_log = -1;
-}
-
 static void entry_free(struct lp_sv_entry *e)
 {
-	console_close(e);
+	lp_console_close(&e->console);
 	if (e->proc.pidfd >= 0)
 		close(e->proc.pidfd);
 	lp_ct_free(&e->ct);
@@ -116,7 +107,6 @@ static struct lp_sv_entry *entry_add(struct lp_supervisor *sv, struct lp_contain
 	memset(ct, 0, sizeof(*ct));
 	e->proc.pidfd = -1;
 	e->proc.console_fd = -1;
-	e->relay_log = -1;
 	e->log_wd = -1;
 	nv = realloc(sv->v, (sv->n + 1) * sizeof(*nv));
 	if (!nv) {
@@ -181,18 +171,18 @@ static void rotate_log(struct lp_supervisor *sv, struct lp_sv_entry *e)
  */
 static int console_open(struct lp_supervisor *sv, struct lp_sv_entry *e, struct lp_err *err)
 {
-	int in = sv->foreground ? sv->term_in : -1, out = sv->term_out;
+	int master = e->proc.console_fd, log;
 
-	if (!sv->foreground) {
-		e->relay_log = lp_open_regular(AT_FDCWD, e->ct.log_path,
-					       O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0640, err);
-		if (e->relay_log < 0)
-			return -1;
-		out = e->relay_log;
+	e->proc.console_fd = -1; /* the console's now */
+	if (sv->foreground)
+		return lp_console_start(&e->console, master, sv->term_in, sv->term_out, false, err);
+	log = lp_open_regular(AT_FDCWD, e->ct.log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
+			      0640, err);
+	if (log < 0) {
+		close(master);
+		return -1;
 	}
-	if (lp_relay_init(&e->relay, in, out, e->proc.console_fd) < 0)
-		return lp_fail_errno(err, "container %s: its terminal", e->ct.cfg.name);
-	return 0;
+	return lp_console_start(&e->console, master, -1, log, true, err);
 }
 
 static int start_entry(struct lp_supervisor *sv, struct lp_sv_entry *e, struct lp_err *err)
@@ -206,9 +196,8 @@ static int start_entry(struct lp_supervisor *sv, struct lp_sv_entry *e, struct l
 		return -1;
 	if (e->proc.console_fd >= 0 && console_open(sv, e, err) < 0) {
 		/* Nobody would read it: the container would hang on a full terminal. */
-		lp_say(prefix(sv), "%s", err->msg);
+		lp_say(prefix(sv), "container %s: %s", e->ct.cfg.name, err->msg);
 		syscall(SYS_pidfd_send_signal, e->proc.pidfd, SIGKILL, NULL, 0);
-		console_close(e);
 		e->is_child = true;
 		e->started_ms = lp_now_ms();
 		return 0;
@@ -352,15 +341,13 @@ static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	}
 	close(e->proc.pidfd);
 	e->proc.pidfd = -1;
-	if (e->proc.console_fd >= 0)
-		lp_relay_drain(&e->relay);
-	console_close(e);
 	if (e->log_wd >= 0) {
 		inotify_rm_watch(sv->inotify_fd, e->log_wd);
 		e->log_wd = -1;
 	}
 	lock = lp_ct_lock(&e->ct, &err);
 	if (!refresh_state(sv, e)) {
+		lp_console_end(&e->console, have ? code : 128 + SIGKILL);
 		e->done = true; /* removed under us (rm -f) */
 		return;
 	}
@@ -368,6 +355,8 @@ static void handle_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 		lp_say(prefix(sv), "%s", err.msg);
 	close(lock);
 	lock = -1;
+	/* Its last words into the log, and its status to whoever is attached. */
+	lp_console_end(&e->console, lp_ct_exit_status(&e->ct));
 	rotate_log(sv, e);
 	describe_exit(sv, e);
 	sv->last_status = lp_ct_exit_status(&e->ct);
@@ -493,11 +482,38 @@ static void forward_signal(struct lp_supervisor *sv, int sig)
 			}
 		}
 		/* A terminal's size reaches its programs from the terminal. */
-		if (sig == SIGWINCH && e->proc.console_fd >= 0)
-			lp_relay_resize(&e->relay);
+		if (sig == SIGWINCH && e->console.open)
+			lp_console_resize(&e->console);
 		else if (e->proc.pidfd >= 0)
 			syscall(SYS_pidfd_send_signal, e->proc.pidfd, sig, NULL, 0);
 	}
+}
+
+int lp_sv_attach(struct lp_supervisor *sv, const char *name, unsigned short rows,
+		 unsigned short cols, struct lp_err *err)
+{
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sv->n; i++) {
+		struct lp_sv_entry *e = sv->v[i];
+
+		if (strcmp(e->ct.cfg.name, name) || e->proc.pidfd < 0)
+			continue;
+		if (!e->ct.cfg.tty)
+			return lp_fail(err, ENOTTY,
+				       "container %s has no terminal (it was started without -t): "
+				       "see limpet logs -f",
+				       name);
+		if (!e->console.open)
+			return lp_fail(err, ENOTTY,
+				       "container %s: its terminal was another agent's, which closed "
+				       "it",
+				       name);
+		fd = lp_console_attach(&e->console, rows, cols, err);
+		return fd < 0 ? lp_prefix(err, "container %s", name) : fd;
+	}
+	return lp_fail(err, ESRCH, "container %s is not running", name);
 }
 
 void lp_sv_close_consoles(struct lp_supervisor *sv)
@@ -505,7 +521,7 @@ void lp_sv_close_consoles(struct lp_supervisor *sv)
 	size_t i;
 
 	for (i = 0; i < sv->n; i++)
-		console_close(sv->v[i]);
+		lp_console_close(&sv->v[i]->console);
 }
 
 static void handle_signals(struct lp_supervisor *sv)
@@ -594,20 +610,13 @@ static int next_timeout(const struct lp_supervisor *sv)
 	return (int)best;
 }
 
-static void relay_consoles(struct lp_supervisor *sv, const struct pollfd *p, size_t n)
+static void relay_consoles(struct lp_supervisor *sv, const struct pollfd *p)
 {
 	size_t i, k = 0;
 
-	for (i = 0; i < sv->n && k < n; i++) {
-		struct lp_sv_entry *e = sv->v[i];
-		size_t m;
-
-		if (e->proc.console_fd < 0)
-			continue;
-		/* The same count lp_relay_pollfds gave: its state has not changed since. */
-		m = lp_relay_pollfds(&e->relay, (struct pollfd[LP_RELAY_FDS]){ 0 });
-		lp_relay_events(&e->relay, p + k, m);
-		k += m;
+	for (i = 0; i < sv->n; i++) {
+		lp_console_events(&sv->v[i]->console, p + k, sv->v[i]->console_fds);
+		k += sv->v[i]->console_fds;
 	}
 }
 
@@ -633,7 +642,7 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 		if (sv->quit || (sv->foreground && sv->n == 0))
 			break;
 		free(pfd);
-		pfd = calloc(sv->n * (1 + LP_RELAY_FDS) + 4, sizeof(*pfd));
+		pfd = calloc(sv->n * (1 + LP_CONSOLE_FDS) + 4, sizeof(*pfd));
 		if (!pfd)
 			return lp_fail(err, ENOMEM, "supervisor: out of memory");
 		n = 0;
@@ -645,9 +654,10 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 		for (i = 0; i < sv->n; i++)
 			pfd[n++] = (struct pollfd){ .fd = sv->v[i]->proc.pidfd, .events = POLLIN };
 		consoles = n;
-		for (i = 0; i < sv->n; i++)
-			if (sv->v[i]->proc.console_fd >= 0)
-				n += lp_relay_pollfds(&sv->v[i]->relay, pfd + n);
+		for (i = 0; i < sv->n; i++) {
+			sv->v[i]->console_fds = lp_console_pollfds(&sv->v[i]->console, pfd + n);
+			n += sv->v[i]->console_fds;
+		}
 		timeout = next_timeout(sv);
 		tick = sv->on_tick ? sv->on_tick(sv) : -1;
 		if (tick >= 0 && (timeout < 0 || tick < timeout))
@@ -658,7 +668,7 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 			return lp_fail_errno(err, "supervisor: poll");
 		}
 		/* Before any request or exit can change sv->v: the fds still match. */
-		relay_consoles(sv, pfd + consoles, n - consoles);
+		relay_consoles(sv, pfd + consoles);
 		if (pfd[0].revents)
 			handle_signals(sv);
 		if (pfd[1].revents)

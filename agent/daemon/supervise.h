@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "agent/container/container.h"
-#include "agent/daemon/relay.h"
+#include "agent/daemon/console.h"
 
 struct lp_sv_entry;
 
@@ -89,6 +89,13 @@ int lp_sv_remove_stopped(struct lp_supervisor *sv, const char *name, struct lp_e
 /* How many of the supervised containers are running now. */
 size_t lp_sv_running(const struct lp_supervisor *sv);
 
+/*
+ * A new `limpet attach` session on the terminal of the running container
+ * name, sized rows x cols: the client's end (lp_console_attach), or -1 with
+ * err (ESRCH: not running; ENOTTY: no terminal here).
+ */
+int lp_sv_attach(struct lp_supervisor *sv, const char *name, unsigned short rows,
+		 unsigned short cols, struct lp_err *err);
 /* Close every container's terminal here: in a process forked to do something else. */
 void lp_sv_close_consoles(struct lp_supervisor *sv);
 
