@@ -106,4 +106,65 @@ pid1=$(ps_field tinit pid)
 is "$(stat -L -c %t:%T "/proc/$pid1/fd/0" "/proc/$pid1/fd/1" | tr '\n' ' ')" "1:3 1:3 " \
 	"--init -t: PID 1 holds no terminal at all"
 
+# ---------------------------------------------------------------- attach
+L run -d -it --name sh1 -e 'PS1=ready> ' "$rf" /bin/sh >/dev/null
+out=$(op $'expect ready> \nsend echo one; stty size\\r\nexpect 24 80\nsend \\x10\\x11' attach sh1 2>&1)
+is "$?" 0 "attach, then ctrl-p ctrl-q: detached, exit 0"
+like "$out" "read escape sequence" "(saying so, as Docker does)"
+is "$(ps_field sh1 status)" running "the container runs on after the detach"
+out=$(op $'expect ready> \nsend cat -v\\r\nsleep 200\nsend \\x10x\\r\nexpect ^Px\nsend \\x04\nexpect ready> \nsend \\x01\\x02' \
+	attach --detach-keys ctrl-a,ctrl-b sh1 2>&1)
+is "$?" 0 "--detach-keys ctrl-a,ctrl-b detaches instead"
+like "$out" "\\^Px" "and ctrl-p reaches the container then"
+err=$(L attach --detach-keys ctrl-1 sh1 2>&1)
+is "$?" 2 "--detach-keys with a key that is none: a usage error"
+like "$err" "ctrl-1" "(naming it)"
+
+# Two at once: both see the output; one typing is heard by the other.
+"$T/pty-run" -w 24x80 -e $'expect ready> \nexpect FROM-TWO\nsend \\x10\\x11' \
+	"$LIMPET" --root "$ROOT" attach sh1 >"$T/one.out" 2>&1 &
+one=$!
+check "a first attacher is connected" wait_for 30 grep -q "ready> " "$T/one.out"
+out=$(op $'expect ready> \nsend echo FROM-\\x54WO\\r\nexpect FROM-TWO\nsend \\x10\\x11' attach sh1 2>&1)
+wait $one
+is "$?" 0 "a second attacher's typing reaches the container, and the first sees its output"
+
+# A stopped attacher is let go, never waited for: the agent and the log go on.
+L run -d -t --name flood "$rf" /bin/sh -c 'while :; do echo 0123456789abcdefghijklmnopqrstuvwxyz; done' >/dev/null
+"$T/pty-run" -w 24x80 "$LIMPET" --root "$ROOT" attach --no-stdin flood >"$T/flood.out" 2>&1 &
+stuck=$!
+check "an attacher follows a container that writes without pause" wait_for 30 test -s "$T/flood.out"
+attacher=$(pgrep -P $stuck)
+kill -STOP $attacher
+touch "$T/stopped"
+logf=$ROOT/containers/flood/container.log
+check "with that attacher stopped, the log is still written" \
+	wait_for 30 test "$logf" -nt "$T/stopped"
+# start of a running container is a request the agent answers (EALREADY: nothing to do).
+check "and the agent still answers requests" eval 'L start sh1 >/dev/null'
+kill -CONT $attacher
+wait $stuck
+is "$?" 1 "the stopped attacher was let go, and says so when it wakes"
+L rm -f flood >/dev/null
+
+# The container's end reaches every attacher as its exit status.
+out=$(op $'expect ready> \nsend exit 7\\r' attach sh1 2>&1)
+is "$?" 7 "the shell's exit ends attach with its status"
+log=$(L logs sh1 | tr -d '\r')
+like "$log" "one" "the log has what was typed in the first session"
+like "$log" "exit 7" "and in the last"
+L run -d -it --name sh2 "$rf" /bin/sh >/dev/null
+"$T/pty-run" -w 24x80 "$LIMPET" --root "$ROOT" attach sh2 >"$T/rm.out" 2>&1 &
+att=$!
+wait_for 30 grep -q "#" "$T/rm.out"
+L rm -f sh2 >/dev/null
+wait $att
+is "$?" 137 "rm -f during attach ends it with the container's status (killed: 137)"
+
+err=$(L attach box 2>&1)
+is "$?" 1 "attach to a container started without -t: refused"
+like "$err" "^limpet attach: container box has no terminal .*limpet logs -f$" "(one line, saying what to use)"
+err=$(L attach nosuch 2>&1)
+is "$?" 1 "attach to no such container: refused"
+
 stop_agent

@@ -298,6 +298,9 @@ int main(int argc, char **argv)
 	int opt, fd, status;
 	pid_t pid;
 
+	/* A test waits for what a running session has shown so far: no buffering. */
+	setvbuf(stdout, NULL, _IONBF, 0);
+
 	while ((opt = getopt(argc, argv, "+w:e:")) != -1) {
 		if (opt == 'w' && size(optarg, 'x', &ws))
 			continue;
