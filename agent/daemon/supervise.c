@@ -286,8 +286,7 @@ static void describe_exit(struct lp_supervisor *sv, struct lp_sv_entry *e)
 		lp_say(prefix(sv), "container %s exited with code %d", name, st->exit_code);
 }
 
-/* The next step of a backoff: a run that lasted a while was healthy, so it starts over. */
-static int64_t backoff(int *attempt, int64_t ran_ms)
+int64_t lp_sv_backoff(int *attempt, int64_t ran_ms)
 {
 	*attempt = ran_ms >= LP_RESTART_RESET_MS ? 1 : *attempt + 1;
 	return lp_restart_delay_ms(*attempt);
@@ -303,7 +302,7 @@ int64_t lp_sv_restart_plan(const struct lp_restart *r, const struct lp_ct_state 
 	if (r->policy == LP_RESTART_ON_FAILURE && r->max_retries &&
 	    st->restarts >= r->max_retries)
 		return LP_SV_GIVE_UP;
-	return backoff(attempt, ran_ms);
+	return lp_sv_backoff(attempt, ran_ms);
 }
 
 static void plan_restart(struct lp_supervisor *sv, struct lp_sv_entry *e)
@@ -555,45 +554,6 @@ static void handle_logs(struct lp_supervisor *sv)
 			rotate_log(sv, sv->v[i]);
 }
 
-static void start_worker(struct lp_supervisor *sv)
-{
-	sv->worker_restart_at = 0;
-	sv->worker_started_ms = lp_now_ms();
-	sv->worker_pidfd = sv->spawn_worker(sv);
-	if (sv->worker_pidfd < 0)
-		sv->worker_restart_at = lp_now_ms() + lp_restart_delay_ms(++sv->worker_attempt);
-}
-
-static void worker_exited(struct lp_supervisor *sv)
-{
-	siginfo_t si = { 0 };
-	int64_t now = lp_now_ms(), delay;
-
-	waitid(P_PIDFD, (id_t)sv->worker_pidfd, &si, WEXITED);
-	close(sv->worker_pidfd);
-	sv->worker_pidfd = -1;
-	delay = backoff(&sv->worker_attempt, now - sv->worker_started_ms);
-	sv->worker_restart_at = now + delay;
-	if (si.si_code == CLD_EXITED)
-		lp_say(prefix(sv), "updater (fleet, USB) exited with code %d; again in %lld ms",
-		       si.si_status, (long long)delay);
-	else
-		lp_say(prefix(sv), "updater (fleet, USB) was killed by signal %d; again in %lld ms",
-		       si.si_status, (long long)delay);
-}
-
-static void stop_worker(struct lp_supervisor *sv)
-{
-	siginfo_t si;
-
-	if (sv->worker_pidfd < 0)
-		return;
-	syscall(SYS_pidfd_send_signal, sv->worker_pidfd, SIGTERM, NULL, 0);
-	waitid(P_PIDFD, (id_t)sv->worker_pidfd, &si, WEXITED);
-	close(sv->worker_pidfd);
-	sv->worker_pidfd = -1;
-}
-
 static int next_timeout(const struct lp_supervisor *sv)
 {
 	int64_t now = lp_now_ms(), best = -1;
@@ -636,7 +596,7 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 	bool any_exit;
 
 	if (sv->spawn_worker)
-		start_worker(sv);
+		lp_sv_worker_start(sv);
 	for (;;) {
 		finish_entries(sv);
 		if (sv->quit || (sv->foreground && sv->n == 0))
@@ -664,7 +624,7 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 			timeout = tick;
 		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
 			free(pfd);
-			stop_worker(sv);
+			lp_sv_worker_stop(sv);
 			return lp_fail_errno(err, "supervisor: poll");
 		}
 		/* Before any request or exit can change sv->v: the fds still match. */
@@ -682,10 +642,10 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 			}
 		}
 		if (pfd[3].revents && sv->worker_pidfd >= 0)
-			worker_exited(sv);
+			lp_sv_worker_exited(sv);
 		if (sv->spawn_worker && sv->worker_restart_at &&
 		    sv->worker_restart_at <= lp_now_ms())
-			start_worker(sv);
+			lp_sv_worker_start(sv);
 		/*
 		 * A request may have removed entries since the poll (a deployment
 		 * deleting a container): positions in pfd no longer match sv->v,
@@ -702,6 +662,6 @@ int lp_sv_loop(struct lp_supervisor *sv, struct lp_err *err)
 				do_restart(sv, sv->v[i]);
 	}
 	free(pfd);
-	stop_worker(sv);
+	lp_sv_worker_stop(sv);
 	return 0;
 }

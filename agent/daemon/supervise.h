@@ -102,6 +102,14 @@ void lp_sv_close_consoles(struct lp_supervisor *sv);
 /* Is a container of this name supervised here? */
 bool lp_sv_has(const struct lp_supervisor *sv, const char *name);
 
+/* The next wait of a backoff; a run that lasted LP_RESTART_RESET_MS or more starts it over. */
+int64_t lp_sv_backoff(int *attempt, int64_t ran_ms);
+
+/* worker.c: start spawn_worker's process, record its end (and plan the next), end it. */
+void lp_sv_worker_start(struct lp_supervisor *sv);
+void lp_sv_worker_exited(struct lp_supervisor *sv);
+void lp_sv_worker_stop(struct lp_supervisor *sv);
+
 /*
  * Run until nothing is left to supervise (foreground) or a stop signal
  * arrives (agent: containers keep running for the next agent to adopt).
