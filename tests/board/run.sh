@@ -29,7 +29,7 @@ DEFAULT_TESTS="board/board.t integration/01-run.t integration/02-security.t
 	integration/03-limits.t integration/04-agent.t integration/09-exec.t
 	integration/10-deploy-check.t integration/11-volumes.t integration/13-deploy-apply.t
 	integration/17-vm.t integration/18-escape-exec.t integration/19-escape-mounts.t
-	integration/20-escape-state.t integration/21-seccomp.t"
+	integration/20-escape-state.t integration/21-seccomp.t integration/24-tty.t"
 TESTS=${*:-${BOARD_TESTS:-$DEFAULT_TESTS}}
 BENCH=${BOARD_BENCH:-}
 [ -z "$BENCH" ] || TESTS=$BENCH
