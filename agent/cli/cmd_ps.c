@@ -239,6 +239,8 @@ static const struct {
 	{ ".Config.Hostname", "config.hostname" },
 	{ ".Config.User", "config.user" },
 	{ ".Config.WorkingDir", "config.workdir" },
+	{ ".Config.Tty", "config.tty" },
+	{ ".Config.OpenStdin", "config.interactive" },
 	{ ".HostConfig.Memory", "limits.memory" },
 	{ ".HostConfig.PidsLimit", "limits.pids" },
 	{ ".HostConfig.NetworkMode", "config.net" },

@@ -112,6 +112,8 @@ out=$(op $'expect ready> \nsend echo one; stty size\\r\nexpect 24 80\nsend \\x10
 is "$?" 0 "attach, then ctrl-p ctrl-q: detached, exit 0"
 like "$out" "read escape sequence" "(saying so, as Docker does)"
 is "$(ps_field sh1 status)" running "the container runs on after the detach"
+is "$(ps_field sh1 '{{.Config.Tty}}') $(ps_field sh1 '{{.Config.OpenStdin}}')" "true true" \
+	"inspect shows -t and -i (Docker's .Config.Tty, .Config.OpenStdin)"
 out=$(op $'expect ready> \nsend cat -v\\r\nsleep 200\nsend \\x10x\\r\nexpect ^Px\nsend \\x04\nexpect ready> \nsend \\x01\\x02' \
 	attach --detach-keys ctrl-a,ctrl-b sh1 2>&1)
 is "$?" 0 "--detach-keys ctrl-a,ctrl-b detaches instead"
