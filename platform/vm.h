@@ -22,6 +22,11 @@ struct lp_vm_config {
 	unsigned int vcpus;
 	int console_in;		/* read into the guest's UART 0; -1: none */
 	int console_out;	/* the guest's UART 0 output */
+	/*
+	 * console_in is the guest entrypoint's terminal: its size, and each new
+	 * one (SIGWINCH), go to the guest's (guest_abi.h), not as a signal.
+	 */
+	bool tty;
 	int kernel_log;		/* the guest kernel's console (UART 1, its first MiB); -1: only its tail */
 	bool times;		/* print the VMM's own start and exit costs on stderr */
 	bool probe;		/* run the probe guest (lp_vm_probe_guest), not kernel and initrd */

@@ -33,7 +33,7 @@
 #define STR(x) STR_(x)
 
 enum { OPT_KERNEL = 256, OPT_INITRD, OPT_MEMORY, OPT_CPUS, OPT_APPEND, OPT_KERNEL_LOG, OPT_TIMES,
-       OPT_EXIT_FILE, OPT_KERNEL_LOG_FILE, OPT_PROBE };
+       OPT_EXIT_FILE, OPT_KERNEL_LOG_FILE, OPT_PROBE, OPT_TTY };
 
 static const struct lp_opt vmm_opts[] = {
 	{ OPT_KERNEL, 0, "kernel", "IMAGE", "the guest kernel (bzImage, or arm64 Image)" },
@@ -46,6 +46,7 @@ static const struct lp_opt vmm_opts[] = {
 	{ OPT_TIMES, 0, "times", NULL, "print how long boot and run took" },
 	{ OPT_EXIT_FILE, 0, "exit-file", "FILE", "write how the guest ended into FILE" },
 	{ OPT_PROBE, 0, "probe", NULL, "only check that a guest of a few instructions runs here" },
+	{ OPT_TTY, 0, "tty", NULL, "stdin is the guest entrypoint's terminal: pass its size on" },
 	{ 0 },
 };
 
@@ -186,6 +187,9 @@ static int cmd_vmm(int argc, char **argv, struct lp_globals *g)
 			break;
 		case OPT_PROBE:
 			probe = true;
+			break;
+		case OPT_TTY:
+			cfg.tty = true;
 			break;
 		}
 	}

@@ -26,6 +26,7 @@
 
 #include "agent/container/initramfs.h"
 #include "agent/spec/parse.h"
+#include "platform/kvm/guest/guest_abi.h"
 #include "platform/lib/util.h"
 #include "platform/vm.h"
 
@@ -301,11 +302,16 @@ char *lp_vm_guest_spec_json(const struct lp_spec *spec, struct lp_err *err)
 		return NULL;
 	}
 	/* "o" steals each array, even when the pack fails. */
-	root = json_pack_ex(&je, 0, "{s:o, s:o, s:s, s:I, s:I, s:o, s:s, s:I}", "argv", argv, "env",
-			    env, "cwd", spec->cwd ? spec->cwd : "/", "uid", (json_int_t)spec->uid,
-			    "gid", (json_int_t)spec->gid, "groups", groups, "hostname",
-			    spec->hostname ? spec->hostname : spec->name, "pids",
-			    (json_int_t)spec->limits.pids);
+	root = json_pack_ex(&je, 0, "{s:o, s:o, s:s, s:I, s:I, s:o, s:s, s:I, s:i, s:i, s:i}",
+			    "argv", argv, "env", env, "cwd", spec->cwd ? spec->cwd : "/", "uid",
+			    (json_int_t)spec->uid, "gid", (json_int_t)spec->gid, "groups", groups,
+			    "hostname", spec->hostname ? spec->hostname : spec->name, "pids",
+			    (json_int_t)spec->limits.pids, "tty", spec->tty ? 1 : 0, "rows",
+			    spec->tty_rows > LP_GUEST_SIZE_MAX ? (int)LP_GUEST_SIZE_MAX
+							       : (int)spec->tty_rows,
+			    "cols",
+			    spec->tty_cols > LP_GUEST_SIZE_MAX ? (int)LP_GUEST_SIZE_MAX
+							       : (int)spec->tty_cols);
 	if (!root) {
 		lp_fail(err, EINVAL, "guest spec: %s", je.text);
 		return NULL;
@@ -358,7 +364,7 @@ int lp_vm_container_start(const struct lp_vm_settings *vs, const char *ct_dir,
 	struct lp_spec spec = *ns_spec;
 	char *argv[] = { "limpet", "vmm", "--kernel", vs->kernel, "--initrd", initrd, "--memory",
 			 mem, "--cpus", cpus, "--exit-file", (char *)ns_spec->exit_file,
-			 "--kernel-log-file", klog, NULL };
+			 "--kernel-log-file", klog, ns_spec->tty ? "--tty" : NULL, NULL };
 
 	if (access(vs->kernel, R_OK) < 0)
 		return lp_fail_errno(err, "guest kernel %s (vm.kernel in limpet.conf)", vs->kernel);

@@ -474,8 +474,6 @@ static int check_isolation(const struct lp_container_cfg *c, struct lp_err *err)
 	if (c->read_only)
 		return lp_fail(err, EINVAL, "%s: a microVM's root is a private copy; drop read_only",
 			       iso);
-	if (c->tty)
-		return lp_fail(err, EINVAL, "%s: a microVM has no terminal (-t) yet", iso);
 	if (c->limits.memory && c->limits.memory < LP_VM_MEMORY_MIN)
 		return lp_fail(err, ERANGE, "%s: a microVM needs a memory limit of at least %lld MiB",
 			       iso, (long long)(LP_VM_MEMORY_MIN >> 20));

@@ -64,6 +64,8 @@ struct lp_uart {
 	char tail[TAIL];		/* ring of the last bytes sent */
 	size_t tail_pos;
 	bool tail_wrapped;
+	uint8_t hello[8];		/* received again whenever the guest opens the port */
+	size_t hello_len;
 };
 
 struct lp_uart *lp_uart_new(struct lp_vm *vm, const char *name, unsigned int irq, int out_fd,
@@ -211,6 +213,14 @@ static void uart_write(struct lp_uart *u, uint64_t off, uint8_t v)
 		/* Enabling the THRE interrupt while empty raises it at once. */
 		if (!(u->ier & IER_THRI) && v & IER_THRI)
 			u->thr_ipending = true;
+		/*
+		 * The receive interrupt going on: a driver that has just opened
+		 * the port (and dropped what came before), or a console write
+		 * ending.  Either way it listens now: what it must hear, again.
+		 */
+		if (!(u->ier & IER_RDI) && v & IER_RDI)
+			for (size_t i = 0; i < u->hello_len && u->rx_len < RX_RING; i++)
+				rx_push(u, u->hello[i]);
 		u->ier = v & 0x0f;
 		return;
 	case IIR_FCR:
@@ -264,6 +274,14 @@ size_t lp_uart_input(struct lp_uart *u, const uint8_t *buf, size_t len)
 	update_irq(u);
 	pthread_mutex_unlock(&u->vm->lock);
 	return i;
+}
+
+void lp_uart_set_hello(struct lp_uart *u, const uint8_t *buf, size_t len)
+{
+	pthread_mutex_lock(&u->vm->lock);
+	u->hello_len = len < sizeof(u->hello) ? len : sizeof(u->hello);
+	memcpy(u->hello, buf, u->hello_len);
+	pthread_mutex_unlock(&u->vm->lock);
 }
 
 void lp_uart_limit_output(struct lp_uart *u, uint64_t bytes)

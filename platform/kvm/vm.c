@@ -18,17 +18,21 @@
 #include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "platform/board.h"
 #include "platform/lib/util.h"
+#include "platform/kvm/guest/guest_abi.h"
 #include "platform/kvm/vcpu.h"
 
 /* Guest RAM comes in 2 MiB steps: a multiple of every host page size and of THP. */
 #define RAM_ALIGN (2ull << 20)
 /* How often buffered console output reaches the log when the guest is quiet. */
 #define FLUSH_MS 50
+/* ... and a terminal, where a prompt or an echo must show as it is typed. */
+#define FLUSH_TTY_MS 5
 
 void *lp_vm_gpa(struct lp_vm *vm, uint64_t gpa, uint64_t len)
 {
@@ -259,28 +263,72 @@ static int block_signals(sigset_t *fwd, struct lp_err *err)
 	return 0;
 }
 
-static void forward_signal(struct lp_vm *vm, int sig)
+/*
+ * A terminal's new size goes to the guest's terminal, whose kernel then
+ * sends SIGWINCH to what runs on it; without a terminal, SIGWINCH is a
+ * signal like the others.
+ */
+/* Our terminal's size as the resize escape (guest_abi.h) in b; false when it has none. */
+static bool size_escape(const struct lp_vm *vm, uint8_t b[LP_GUEST_RESIZE_LEN])
 {
-	uint8_t b = (uint8_t)sig;
+	struct winsize ws;
+	unsigned int rows, cols;
 
-	/* A full control queue drops it: the guest is not reading, stop will SIGKILL. */
-	lp_uart_input(vm->control, &b, 1);
+	if (ioctl(vm->cfg->console_in, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
+		return false;
+	rows = ws.ws_row < LP_GUEST_SIZE_MAX ? ws.ws_row : LP_GUEST_SIZE_MAX;
+	cols = ws.ws_col < LP_GUEST_SIZE_MAX ? ws.ws_col : LP_GUEST_SIZE_MAX;
+	b[0] = LP_GUEST_RESIZE;
+	b[1] = (uint8_t)(0x80 | (rows >> 6));
+	b[2] = (uint8_t)(0x80 | (rows & 0x3f));
+	b[3] = (uint8_t)(0x80 | (cols >> 6));
+	b[4] = (uint8_t)(0x80 | (cols & 0x3f));
+	/* Should the guest not listen yet (it boots), it hears it when it opens the line. */
+	lp_uart_set_hello(vm->control, b, LP_GUEST_RESIZE_LEN);
+	return true;
 }
 
-static void feed_console(struct lp_vm *vm, struct pollfd *p)
+static void forward_signal(struct lp_vm *vm, int sig)
 {
-	uint8_t buf[256];
+	uint8_t b[LP_GUEST_RESIZE_LEN] = { (uint8_t)sig };
+	size_t len = 1;
+
+	if (sig == SIGWINCH && vm->cfg->tty && size_escape(vm, b))
+		len = sizeof(b);
+	/* A full control queue drops it: the guest is not reading, stop will SIGKILL. */
+	lp_uart_input(vm->control, b, len);
+}
+
+/* Input the console's receive queue has not taken yet. */
+struct pending {
+	uint8_t buf[4096];
+	size_t off, len;
+};
+
+/*
+ * Read more only when the guest took all of the last: its receive queue is
+ * small, and a paste into a terminal must arrive whole.
+ */
+static void feed_console(struct lp_vm *vm, struct pollfd *p, struct pending *in)
+{
 	ssize_t n;
 
-	n = read(p->fd, buf, sizeof(buf));
-	if (n <= 0) {
-		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+	if (!in->len) {
+		n = read(vm->cfg->console_in, in->buf, sizeof(in->buf));
+		if (n <= 0) {
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				return;
+			p->fd = -1; /* end of input: the guest just sees no more bytes */
 			return;
-		p->fd = -1; /* end of input: the guest just sees no more bytes */
-		return;
+		}
+		in->off = 0;
+		in->len = (size_t)n;
 	}
-	/* Bytes that do not fit are dropped, as a real UART would drop them. */
-	lp_uart_input(vm->console, buf, (size_t)n);
+	n = (ssize_t)lp_uart_input(vm->console, in->buf + in->off, in->len);
+	in->off += (size_t)n;
+	in->len -= (size_t)n;
+	/* Not polled while some waits; the next timeout tries again. */
+	p->fd = in->len ? -1 : vm->cfg->console_in;
 }
 
 static int main_loop(struct lp_vm *vm, int sfd)
@@ -290,13 +338,20 @@ static int main_loop(struct lp_vm *vm, int sfd)
 		{ .fd = sfd, .events = POLLIN },
 		{ .fd = vm->cfg->console_in, .events = POLLIN },
 	};
+	int flush_ms = isatty(vm->cfg->console_out) ? FLUSH_TTY_MS : FLUSH_MS;
+	uint8_t size[LP_GUEST_RESIZE_LEN];
 	struct signalfd_siginfo si;
+	struct pending in = { .len = 0 };
 
+	if (vm->cfg->tty)
+		size_escape(vm, size);
 	while (!atomic_load(&vm->ended)) {
-		int n = poll(p, 3, FLUSH_MS);
+		int n = poll(p, 3, flush_ms);
 
 		if (n < 0 && errno != EINTR)
 			return -1;
+		if (in.len)
+			feed_console(vm, &p[2], &in);
 		if (n <= 0) {
 			lp_uart_flush(vm->console);
 			lp_uart_flush(vm->control);
@@ -304,8 +359,8 @@ static int main_loop(struct lp_vm *vm, int sfd)
 		}
 		if (p[1].revents & POLLIN && read(sfd, &si, sizeof(si)) == sizeof(si))
 			forward_signal(vm, (int)si.ssi_signo);
-		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-			feed_console(vm, &p[2]);
+		if (p[2].fd >= 0 && p[2].revents & (POLLIN | POLLHUP | POLLERR))
+			feed_console(vm, &p[2], &in);
 	}
 	return 0;
 }

@@ -97,6 +97,13 @@ void lp_uart_io(struct lp_vm *vm, void *priv, uint64_t off, uint8_t *data, uint3
 		bool is_write);
 /* Queue host input for the guest; returns how much was taken (0: full). */
 size_t lp_uart_input(struct lp_uart *u, const uint8_t *buf, size_t len);
+/*
+ * Bytes (at most 8) the guest receives each time it turns the receive
+ * interrupt on (it opened the port, or a kernel console write ended): what
+ * was sent before it listened is lost (a terminal's size while it boots),
+ * so this must be something to hear more than once.
+ */
+void lp_uart_set_hello(struct lp_uart *u, const uint8_t *buf, size_t len);
 /* Write at most bytes more to out_fd (a log file must not fill the disk). */
 void lp_uart_limit_output(struct lp_uart *u, uint64_t bytes);
 /* Write out what the guest sent that is still buffered. */

@@ -62,6 +62,11 @@ int lp_seccomp_export_bpf(uint32_t native, int fd, struct lp_err *err);
  */
 int lp_pty_open(unsigned short rows, unsigned short cols, int *slave, struct lp_err *err);
 /*
+ * A pty of the host's for a microVM's VMM, raw (the guest's terminal does
+ * the rest), sized rows x cols: the master, and its other end in *slave.
+ */
+int lp_pty_open_host(unsigned short rows, unsigned short cols, int *slave, struct lp_err *err);
+/*
  * Make slave our controlling terminal in a session of our own, give it to
  * uid, and make it fds 0, 1, 2 (slave itself is closed if above 2).
  */

@@ -12,6 +12,7 @@
 #include "platform/linux/linux.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
@@ -71,6 +72,37 @@ int lp_pty_open(unsigned short rows, unsigned short cols, int *slave, struct lp_
 	*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (*slave < 0) {
 		lp_fail_errno(err, "terminal: open the pty's other end");
+		goto fail;
+	}
+	return master;
+fail:
+	close(master);
+	return -1;
+}
+
+int lp_pty_open_host(unsigned short rows, unsigned short cols, int *slave, struct lp_err *err)
+{
+	struct winsize ws = { .ws_row = rows, .ws_col = cols };
+	struct termios t;
+	int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+
+	*slave = -1;
+	if (master < 0)
+		return lp_fail_errno(err, "terminal: a pty of the host");
+	if (unlockpt(master) < 0 || (rows && cols && ioctl(master, TIOCSWINSZ, &ws) < 0)) {
+		lp_fail_errno(err, "terminal: set up the pty");
+		goto fail;
+	}
+	*slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0) {
+		lp_fail_errno(err, "terminal: open the pty's other end");
+		goto fail;
+	}
+	/* The guest's own terminal echoes and edits: here bytes pass unchanged. */
+	if (tcgetattr(*slave, &t) < 0 || (cfmakeraw(&t), tcsetattr(*slave, TCSANOW, &t)) < 0) {
+		lp_fail_errno(err, "terminal: raw mode");
+		close(*slave);
+		*slave = -1;
 		goto fail;
 	}
 	return master;

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -295,7 +296,13 @@ static __attribute__((noreturn)) void exec_vmm(const struct child_ctx *c)
 		lp_fail_errno(&err, "setsid");
 		child_die(c, &err, 0);
 	}
-	if (set_stdio(spec, &err) < 0)
+	/* Its controlling terminal: a new size of it reaches the VMM as SIGWINCH. */
+	if (spec->tty && (ioctl(c->tty_fd, TIOCSCTTY, 0) < 0 || dup2(c->tty_fd, 0) < 0 ||
+			  dup2(c->tty_fd, 1) < 0 || dup2(c->tty_fd, 2) < 0)) {
+		lp_fail_errno(&err, "the VMM's terminal");
+		child_die(c, &err, 0);
+	}
+	if (!spec->tty && set_stdio(spec, &err) < 0)
 		child_die(c, &err, 0);
 	syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
 	execv("/proc/self/exe", spec->vmm_argv);
@@ -453,8 +460,6 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 	memset(proc, 0, sizeof(*proc));
 	proc->pidfd = -1;
 	proc->console_fd = -1;
-	if (spec->tty && spec->vmm_argv)
-		return lp_fail(err, ENOTSUP, "a microVM's terminal is its VMM's");
 	if (spec->vmm_argv)
 		flags = CLONE_PIDFD | SIGCHLD;
 	else if (!spec->net_host)
@@ -492,12 +497,20 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 			return lp_fail_errno(err, "open %s", spec->exit_file);
 		}
 	}
-	if (spec->tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tty) < 0) {
+	/*
+	 * A container's terminal is made inside it and sent back over tty[];
+	 * a VMM's is the host's, made here: tty[0] the master, tty[1] its stdio.
+	 */
+	if (spec->tty && spec->vmm_argv)
+		tty[0] = lp_pty_open_host(spec->tty_rows, spec->tty_cols, &tty[1], err);
+	else if (spec->tty && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, tty) < 0)
+		lp_fail_errno(err, "terminal: socketpair");
+	if (spec->tty && tty[0] < 0) {
 		if (c.exit_fd >= 0)
 			close(c.exit_fd);
 		free(c.binds);
 		free(c.bind_src);
-		return lp_fail_errno(err, "terminal: socketpair");
+		return -1;
 	}
 	if (pipe2(sync, O_CLOEXEC) < 0 || pipe2(report, O_CLOEXEC) < 0) {
 		if (tty[0] >= 0) {
@@ -547,7 +560,9 @@ int lp_runtime_start(const struct lp_spec *spec, struct lp_proc *proc, struct lp
 	if (ret == 0)
 		ret = await_exec(report[0], proc, err);
 	close(report[0]);
-	if (ret == 0 && tty[0] >= 0)
+	if (ret == 0 && tty[0] >= 0 && spec->vmm_argv)
+		proc->console_fd = steal_fd(&tty[0]);
+	else if (ret == 0 && tty[0] >= 0)
 		ret = take_console(tty[0], proc, err);
 	if (tty[0] >= 0)
 		close(tty[0]);

@@ -144,6 +144,26 @@ fi
 err=$(V run --rm --isolation auto "$ROOTFS" /bin/true 2>&1)
 like "$err" "isolation auto: microVM \($want\)" "auto picks a microVM where KVM works, and says so"
 
+# A terminal (-it): the guest's serial console is the entrypoint's, with the
+# guest's own line discipline (echo, ^C), sized and resized from ours.
+test_tool pty-run "$T/pty-run"
+# vop SCRIPT ARGS...: limpet ARGS on a 24x80 terminal driven by SCRIPT (tests/lib/pty-run.c).
+vop() {
+	local script=$1
+	shift
+	PTY_RUN_TIMEOUT=120 timeout -s KILL 300 "$T/pty-run" -w 24x80 -e "$script" \
+		"$LIMPET" -c "$T/vm.conf" --root "$ROOT" "$@"
+}
+paste=$(printf 'line%04d-abcdefghijklmnopqrstuvwxyz0123456789\\r' $(seq 200))
+out=$(vop $'expect vm> \nsend tty; stty size\\r\nexpect 24 80\nresize 40 120\nsleep 300\nsend stty size\\r\nexpect 40 120\nsend sleep 100\\r\nsleep 300\nsend \\x03\nexpect vm> \nsend echo after $?\\r\nexpect after 130\nsend cat >/tmp/paste\\r\nsleep 300\nsend '"$paste"$'\nsend \\x04\nexpect vm> \nsend wc -c </tmp/paste\\r\nexpect 9200\nsend exit 3\\r' \
+	run --rm -it --isolation vm -e 'PS1=vm> ' "$ROOTFS" /bin/sh)
+is "$?" 3 "run -it in a microVM: a shell on its terminal, its exit status run's"
+like "$out" "/dev/ttyS0" "the guest's serial console is its terminal"
+like "$out" "24 80" "sized as ours from the start"
+like "$out" "40 120" "and resized with ours"
+like "$out" "after 130" "^C is the guest terminal's SIGINT to the foreground job"
+like "$out" "9200" "a 9200-byte paste arrives whole"
+
 # Detached: logs, ps, a graceful stop and a hard one.
 start_agent -c "$T/vm.conf"
 V run -d --name calm --isolation vm "$ROOTFS" /bin/sh -c \
@@ -163,6 +183,15 @@ check "whose memory.max holds guest RAM and the VMM ($mem)" \
 err=$(L exec calm /bin/true 2>&1)
 is "$?" 1 "exec into a microVM fails"
 like "$err" "container calm runs in a microVM: exec cannot enter it yet" "and says why"
+V run -d -it --name vmtty --isolation vm -e 'PS1=vm> ' "$ROOTFS" /bin/sh >/dev/null
+out=$(vop $'expect vm> \nsend stty size\\r\nexpect 24 80\nsend \\x10\\x11' attach vmtty 2>&1)
+rc=$?
+like "$out" "24 80.*read escape sequence" \
+	"attach to a detached microVM's terminal: our size, and the detach keys"
+is "$rc" 0 "(attach exits 0)"
+is "$(ps_field vmtty status)" running "it runs on"
+out=$(vop $'expect vm> \nsend exit 5\\r' attach vmtty 2>&1)
+is "$?" 5 "its end ends attach with its status"
 L stop -t 30 calm
 # stop returns once the VMM is gone; the agent records the exit just after.
 check "stop reaches the guest's entrypoint: it exits 7 by its trap" \

@@ -7,7 +7,9 @@
  *   UART 0 (ttyS0)  the container's stdin, stdout and stderr, raw bytes.
  *   UART 1 (ttyS1)  the guest kernel's console (the VMM keeps its tail for
  *                   error messages); host->guest each received byte is a
- *                   signal number the init forwards to the entrypoint.
+ *                   signal number the init forwards to the entrypoint, but
+ *                   LP_GUEST_RESIZE and the four bytes after it: a new size
+ *                   of the container's terminal (a spec with "tty").
  *   exit device     one 32-bit register; the init writes the entrypoint's
  *                   status to it and the VMM ends the VM right there, so no
  *                   firmware power-off path is needed (x86 has none without
@@ -25,6 +27,15 @@
 
 #define LP_GUEST_CONSOLE_TTY "/dev/ttyS0"
 #define LP_GUEST_CONTROL_TTY "/dev/ttyS1"
+
+/*
+ * The resize escape: rows and cols (each below 4096) as two bytes each of
+ * 0x80 | six bits, high bits first.  Neither it nor those bytes are 1..64,
+ * so a reader that knows only signals takes none of them for one.
+ */
+#define LP_GUEST_RESIZE 0xfeu
+#define LP_GUEST_RESIZE_LEN 5
+#define LP_GUEST_SIZE_MAX 4095u
 
 /* Exit device register values. */
 #define LP_GUEST_EXIT_SIGNALED 0x100u	/* | signal number: killed by it */

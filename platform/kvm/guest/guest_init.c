@@ -318,7 +318,7 @@ static int spec_groups(json_t *root, struct lp_guest_spec *s, struct lp_err *err
 
 static int spec_decode(struct lp_guest_spec *s, const char *path, struct lp_err *err)
 {
-	long long uid = 0, gid = 0;
+	long long uid = 0, gid = 0, tty = 0, rows = 0, cols = 0;
 	json_error_t je;
 
 	s->json = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
@@ -334,8 +334,14 @@ static int spec_decode(struct lp_guest_spec *s, const char *path, struct lp_err 
 	    spec_int(s->json, "uid", ID_MAX, &uid, err) < 0 ||
 	    spec_int(s->json, "gid", ID_MAX, &gid, err) < 0 ||
 	    spec_groups(s->json, s, err) < 0 ||
-	    spec_int(s->json, "pids", INT32_MAX, &s->pids, err) < 0)
+	    spec_int(s->json, "pids", INT32_MAX, &s->pids, err) < 0 ||
+	    spec_int(s->json, "tty", 1, &tty, err) < 0 ||
+	    spec_int(s->json, "rows", LP_GUEST_SIZE_MAX, &rows, err) < 0 ||
+	    spec_int(s->json, "cols", LP_GUEST_SIZE_MAX, &cols, err) < 0)
 		return -1;
+	s->tty = tty;
+	s->rows = (unsigned short)rows;
+	s->cols = (unsigned short)cols;
 	if (!*s->argv[0])
 		return lp_fail(err, EINVAL, "\"argv\"[0] is empty");
 	s->uid = (uid_t)uid;
@@ -394,6 +400,31 @@ fail:
 	return lp_fail_errno(err, "set up %s", path);
 }
 
+/*
+ * With "tty" the console is a terminal as on a serial login: echo, line
+ * editing, ^C as SIGINT, CR to NL in and NL to CRNL out, all done here by
+ * the guest's line discipline, like any serial console's.
+ */
+static int make_terminal(const struct lp_guest_spec *s, struct lp_err *err)
+{
+	struct winsize ws = { .ws_row = s->rows, .ws_col = s->cols };
+	struct termios t;
+
+	if (tcgetattr(console_fd, &t) < 0)
+		return lp_fail_errno(err, "%s: terminal settings", LP_GUEST_CONSOLE_TTY);
+	t.c_iflag = ICRNL | IXON | IUTF8 | BRKINT | IMAXBEL;
+	t.c_oflag = OPOST | ONLCR;
+	t.c_lflag = ISIG | ICANON | IEXTEN | ECHO | ECHOE | ECHOK | ECHOCTL | ECHOKE;
+	t.c_cflag |= CLOCAL | CREAD;
+	t.c_cc[VMIN] = 1;
+	t.c_cc[VTIME] = 0;
+	if (tcsetattr(console_fd, TCSANOW, &t) < 0)
+		return lp_fail_errno(err, "%s: terminal settings", LP_GUEST_CONSOLE_TTY);
+	if (ws.ws_row && ws.ws_col && ioctl(console_fd, TIOCSWINSZ, &ws) < 0)
+		return lp_fail_errno(err, "%s: terminal size", LP_GUEST_CONSOLE_TTY);
+	return 0;
+}
+
 /* The entrypoint joins CGROUP_CT itself, before its exec; we stay in the root. */
 static int setup_pids_limit(long long max, struct lp_err *err)
 {
@@ -426,6 +457,8 @@ static int setup(struct lp_guest_spec *spec, int *control_fd, int *sfd, struct l
 	/* A non-root entrypoint may reopen its stdio (/dev/stdout): let it, as runc does. */
 	if (fchown(console_fd, spec->uid, spec->gid) < 0)
 		return lp_fail_errno(err, "chown %s", LP_GUEST_CONSOLE_TTY);
+	if (spec->tty && make_terminal(spec, err) < 0)
+		return -1;
 	if (spec->hostname && *spec->hostname &&
 	    sethostname(spec->hostname, strlen(spec->hostname)) < 0)
 		return lp_fail_errno(err, "sethostname %s", spec->hostname);
@@ -477,6 +510,9 @@ static _Noreturn void run_entrypoint(const struct lp_guest_spec *s, int report_f
 {
 	lp_signals_reset();
 	if (setsid() < 0)
+		start_failed(report_fd, STEP_SESSION);
+	/* Its controlling terminal: ^C and job control reach its foreground job. */
+	if (s->tty && ioctl(console_fd, TIOCSCTTY, 0) < 0)
 		start_failed(report_fd, STEP_SESSION);
 	if (s->pids && join_cgroup() < 0)
 		start_failed(report_fd, STEP_CGROUP);
@@ -581,9 +617,34 @@ static void handle_signals(pid_t child, int sfd)
 	}
 }
 
-/* Each byte from the host is a signal number.  -1: the line is gone, stop watching it. */
+/* A resize escape from the host, taken in as its bytes come (a read may split it). */
+struct resize {
+	unsigned char b[LP_GUEST_RESIZE_LEN];
+	size_t have;		/* 0: not in one */
+};
+
+static void resize_byte(struct resize *r, unsigned char c)
+{
+	struct winsize ws = { 0 };
+
+	r->b[r->have++] = c;
+	if (r->have < LP_GUEST_RESIZE_LEN)
+		return;
+	r->have = 0;
+	ws.ws_row = (unsigned short)(((r->b[1] & 0x3f) << 6) | (r->b[2] & 0x3f));
+	ws.ws_col = (unsigned short)(((r->b[3] & 0x3f) << 6) | (r->b[4] & 0x3f));
+	/* The kernel tells the terminal's foreground job (SIGWINCH). */
+	if (ws.ws_row && ws.ws_col && ioctl(console_fd, TIOCSWINSZ, &ws) < 0)
+		say("%s: terminal size: %s", LP_GUEST_CONSOLE_TTY, strerror(errno));
+}
+
+/*
+ * Each byte from the host is a signal number, or part of a resize escape.
+ * -1: the line is gone, stop watching it.
+ */
 static int forward_control(pid_t child, int fd)
 {
+	static struct resize resize;
 	unsigned char buf[64];
 	ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -594,9 +655,12 @@ static int forward_control(pid_t child, int fd)
 		    n ? strerror(errno) : "hung up");
 		return -1;
 	}
-	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] >= 1 && buf[i] <= 64)
+	for (ssize_t i = 0; i < n; i++) {
+		if (resize.have || buf[i] == LP_GUEST_RESIZE)
+			resize_byte(&resize, buf[i]);
+		else if (buf[i] >= 1 && buf[i] <= 64)
 			kill(child, buf[i]);
+	}
 	return 0;
 }
 

@@ -25,6 +25,9 @@ struct lp_guest_spec {
 	gid_t groups[LP_GROUPS_MAX];	/* supplementary */
 	size_t n_groups;
 	long long pids;		/* 0: no limit */
+	/* The console is the entrypoint's terminal (-t), rows x cols at the start. */
+	bool tty;
+	unsigned short rows, cols;
 };
 
 /*
