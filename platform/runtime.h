@@ -138,6 +138,24 @@ bool lp_proc_running(pid_t pid, unsigned long long starttime);
 int lp_proc_adopt(pid_t pid, unsigned long long starttime, struct lp_proc *proc);
 
 /*
+ * The root directory of pid's mount namespace, as an O_PATH fd; ESRCH
+ * unless pid is still the process that had starttime once it is open.
+ */
+int lp_proc_root(pid_t pid, unsigned long long starttime, struct lp_err *err);
+
+/* What is done with a container's root (an O_PATH fd of it): 0, or -1 with err. */
+typedef int lp_root_fn(int rootfd, void *arg, struct lp_err *err);
+/*
+ * A stopped container's root for fn: in a child of ours with a mount
+ * namespace of its own, the overlay of spec (lowerdir, upperdir, workdir,
+ * userns_count) and its binds are mounted on spec->mergedir, an empty
+ * directory, where nobody else sees them; fn runs there and its error
+ * comes back in err.  Every other field of spec but name is ignored.
+ */
+int lp_runtime_with_root(const struct lp_spec *spec, lp_root_fn *fn, void *arg,
+			 struct lp_err *err);
+
+/*
  * Is argv0 one of the steps limpet runs inside a container, re-executed
  * from a sealed copy of itself?  main() hands those to lp_runtime_stage
  * before anything else (no config, no environment, fds set by the caller).

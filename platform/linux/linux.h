@@ -10,10 +10,17 @@
 #include "platform/lib/err.h"
 #include "platform/runtime.h"
 
-/* Mount the overlay, /proc, /dev, /sys, masks; pivot_root into it. */
+/*
+ * In a mount namespace of our own: / made private, the overlay on
+ * spec->mergedir and the volumes in it.  Its root as an O_PATH fd.
+ */
+int lp_mount_root(const struct lp_spec *spec, struct lp_err *err);
+/* lp_mount_root, then /proc, /dev, /sys, masks; pivot_root into it. */
 int lp_mount_rootfs(const struct lp_spec *spec, struct lp_err *err);
 /* After pivot_root: remount / read-only if asked. */
 int lp_mount_finish(const struct lp_spec *spec, struct lp_err *err);
+/* openat2(2), which libcs do not wrap; O_CLOEXEC added.  -1 with errno. */
+int lp_openat2(int dir, const char *path, uint64_t flags, uint64_t resolve);
 /*
  * chdir to a container's working directory from inside its root (after
  * pivot_root or setns), following no magic link: /proc/self/fd/N would be

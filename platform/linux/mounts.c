@@ -94,32 +94,11 @@ static int close_keep_errno(int fd)
 	return -1;
 }
 
-static int openat2_fd(int dir, const char *path, uint64_t flags, uint64_t resolve)
-{
-	struct open_how how = { .flags = flags | O_CLOEXEC, .resolve = resolve };
-
-	return (int)syscall(SYS_openat2, dir, path, &how, sizeof(how));
-}
-
 /* path inside the directory rootfd, symlinks resolved as if rootfd were "/". */
 static int open_in_root(int rootfd, const char *path)
 {
-	return openat2_fd(rootfd, path, O_PATH | O_DIRECTORY,
+	return lp_openat2(rootfd, path, O_PATH | O_DIRECTORY,
 			  RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-}
-
-int lp_chdir_workdir(const char *path)
-{
-	int fd = openat2_fd(AT_FDCWD, path, O_PATH | O_DIRECTORY, RESOLVE_NO_MAGICLINKS);
-	int rc, e;
-
-	if (fd < 0)
-		return -1;
-	rc = fchdir(fd);
-	e = errno;
-	close(fd);
-	errno = e;
-	return rc;
 }
 
 /* Mount the detached mount mnt on the very place the fd at names. */
@@ -245,12 +224,12 @@ static int mount_point(int dir, const char *name, const char *path, bool want_di
 	struct stat st;
 	int fd, made;
 
-	fd = openat2_fd(dir, name, O_PATH | O_NOFOLLOW, resolve);
+	fd = lp_openat2(dir, name, O_PATH | O_NOFOLLOW, resolve);
 	if (fd < 0 && errno == ENOENT) {
 		made = want_dir ? mkdirat(dir, name, 0755) : mknodat(dir, name, S_IFREG | 0644, 0);
 		if (made < 0 && errno != EEXIST)
 			return lp_fail_errno(err, "make %s", path);
-		fd = openat2_fd(dir, name, O_PATH | O_NOFOLLOW, resolve);
+		fd = lp_openat2(dir, name, O_PATH | O_NOFOLLOW, resolve);
 	}
 	if (fd < 0)
 		return lp_fail_errno(err, "open %s", path);
@@ -437,7 +416,7 @@ static int open_under(int fs, const char *top, const char *rel, char *path, size
 		      struct lp_err *err)
 {
 	snprintf(path, size, "%s/%s", top, rel);
-	*fd = openat2_fd(fs, rel, O_PATH | O_NOFOLLOW,
+	*fd = lp_openat2(fs, rel, O_PATH | O_NOFOLLOW,
 			 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
 				 RESOLVE_NO_XDEV);
 	if (*fd >= 0)
@@ -533,7 +512,7 @@ static int setup_cgroup(int sys, const struct lp_spec *spec, struct lp_err *err)
 	 * host with --userns) the host's cgroup mount, which ours then hides.
 	 */
 	snprintf(path, sizeof(path), "/sys/fs/cgroup");
-	at = openat2_fd(sys, "fs/cgroup", O_PATH | O_DIRECTORY,
+	at = lp_openat2(sys, "fs/cgroup", O_PATH | O_DIRECTORY,
 			RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 	if (at < 0)
 		return errno == ENOENT ? 0 : lp_fail_errno(err, "open %s", path);
@@ -675,7 +654,7 @@ static int mount_kernel_fs(int rootfd, const struct lp_spec *spec, struct lp_err
 	return 0;
 }
 
-int lp_mount_rootfs(const struct lp_spec *spec, struct lp_err *err)
+int lp_mount_root(const struct lp_spec *spec, struct lp_err *err)
 {
 	cleanup_fd int rootfd = -1;
 
@@ -683,7 +662,14 @@ int lp_mount_rootfs(const struct lp_spec *spec, struct lp_err *err)
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return lp_fail_errno(err, "make / private");
 	rootfd = mount_overlay(spec, err);
-	if (rootfd < 0 || bind_volumes(rootfd, spec, err) < 0)
+	return rootfd < 0 || bind_volumes(rootfd, spec, err) < 0 ? -1 : steal_fd(&rootfd);
+}
+
+int lp_mount_rootfs(const struct lp_spec *spec, struct lp_err *err)
+{
+	cleanup_fd int rootfd = lp_mount_root(spec, err);
+
+	if (rootfd < 0)
 		return -1;
 	if (mount_kernel_fs(rootfd, spec, err) < 0)
 		return lp_prefix(err, "rootfs");
