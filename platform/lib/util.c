@@ -185,7 +185,7 @@ int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct l
 	return 0;
 }
 
-static const char *file_kind(mode_t mode)
+const char *lp_file_kind(mode_t mode)
 {
 	if (S_ISDIR(mode))
 		return "a directory";
@@ -237,7 +237,7 @@ int lp_open_regular(int dirfd, const char *path, int flags, mode_t mode, struct 
 	if (!S_ISREG(st.st_mode)) {
 		close(fd);
 		return lp_fail(err, EINVAL, "%s: not a regular file (%s)", path,
-			       file_kind(st.st_mode));
+			       lp_file_kind(st.st_mode));
 	}
 	/* Reads of a regular file do not wait anyway; writes keep their usual semantics. */
 	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0) {

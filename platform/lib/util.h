@@ -72,6 +72,8 @@ int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct l
  * there: a stick, a download, a container's directory.
  */
 int lp_open_regular(int dirfd, const char *path, int flags, mode_t mode, struct lp_err *err);
+/* What a file of this mode is, for messages: "a FIFO", "a character device"... */
+const char *lp_file_kind(mode_t mode);
 /*
  * Lock the whole file open at fd for this process alone (a POSIX record
  * lock; wait: block until it is free).  Unlike flock() and OFD locks it is
