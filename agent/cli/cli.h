@@ -56,7 +56,7 @@ extern const struct lp_cmd_doc lp_doc_run, lp_doc_ps, lp_doc_inspect, lp_doc_sto
 	lp_doc_logs, lp_doc_exec, lp_doc_image, lp_doc_volume, lp_doc_deploy, lp_doc_import,
 	lp_doc_bundle, lp_doc_agent, lp_doc_keygen, lp_doc_doctor, lp_doc_vmm, lp_doc_version,
 	lp_doc_start, lp_doc_restart, lp_doc_kill, lp_doc_stats, lp_doc_top, lp_doc_system,
-	lp_doc_attach;
+	lp_doc_attach, lp_doc_cp;
 /* image's subcommands that live in files of their own */
 extern const struct lp_cmd_doc lp_doc_image_pull, lp_doc_image_sign, lp_doc_image_verify,
 	lp_doc_image_ls, lp_doc_image_rm;

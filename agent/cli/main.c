@@ -39,6 +39,7 @@ static const struct applet applets[] = {
 	{ &lp_doc_restart, NULL, CONFIG_NEEDED },
 	{ &lp_doc_kill, NULL, CONFIG_NEEDED },
 	{ &lp_doc_attach, NULL, CONFIG_NEEDED },
+	{ &lp_doc_cp, NULL, CONFIG_NEEDED },
 	{ &lp_doc_rm, NULL, CONFIG_NEEDED },
 	{ &lp_doc_image, NULL, CONFIG_NEEDED },
 	{ &lp_doc_image_ls, "images", CONFIG_NEEDED },

@@ -112,6 +112,15 @@ bool lp_ct_supervised(const struct lp_container *ct);
 int lp_ct_main_process(const struct lp_container *ct, pid_t *pid,
 		       unsigned long long *starttime);
 /*
+ * fn with an O_PATH fd of ct's root directory (limpet cp): a running
+ * container's is its process's, the one its mounts (volumes, /proc, /dev)
+ * are in; a stopped one's overlay and volumes are mounted where only fn
+ * sees them (lp_runtime_with_root), and fn runs in a child process.
+ */
+int lp_ct_with_root(const struct lp_host *host, const struct lp_container *ct, lp_root_fn *fn,
+		    void *arg, struct lp_err *err);
+
+/*
  * spec->envp and spec->cwd for a command run in ct (exec, health probes), as
  * Docker's exec has them: the environment and working directory its start
  * gave ct's process (ROOT/containers/NAME/run.env; resolved from its config

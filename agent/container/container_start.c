@@ -387,3 +387,68 @@ void lp_ct_exec_env_free(struct lp_exec_spec *spec)
 	spec->envp = NULL;
 	spec->cwd = NULL;
 }
+
+/* ---------------------------------------------------------------- its root (cp) */
+
+/* A stopped container's root: its overlay and volumes, mounted for fn alone. */
+static int with_stopped_root(const struct lp_host *host, const struct lp_container *ct,
+			     lp_root_fn *fn, void *arg, struct lp_err *err)
+{
+	char upper[PATH_MAX], work[PATH_MAX], merged[PATH_MAX];
+	cleanup_free char *lowerdir = lp_ct_lowerdir(ct);
+	struct lp_spec spec = { 0 };
+	struct lp_bind *binds = NULL;
+	int rc;
+
+	if (ct->cfg.image && !lowerdir)
+		return lp_fail(err, ENOENT, "container %s has never started: its layers are not "
+					    "known yet",
+			       ct->cfg.name);
+	if (lp_ct_path(ct, "upper", upper, sizeof(upper), err) < 0 ||
+	    lp_ct_path(ct, "work", work, sizeof(work), err) < 0 ||
+	    lp_mkdir_p(host->run_dir, 0700, err) < 0 ||
+	    lp_path(merged, sizeof(merged), err, "%s/cp-XXXXXX", host->run_dir) < 0)
+		return lp_prefix(err, "container %s", ct->cfg.name);
+	if (!mkdtemp(merged))
+		return lp_fail_errno(err, "container %s: mkdtemp %s", ct->cfg.name, merged);
+	spec.name = ct->cfg.name;
+	spec.lowerdir = ct->cfg.image ? lowerdir : ct->cfg.rootfs;
+	spec.upperdir = upper;
+	spec.workdir = work;
+	spec.mergedir = merged;
+	spec.userns_uid = ct->cfg.userns_uid;
+	spec.userns_count = ct->cfg.userns_count;
+	rc = lp_volume_binds(host, &ct->cfg, ct->cfg.uid, ct->cfg.gid, &binds, err);
+	spec.binds = binds;
+	spec.n_binds = ct->cfg.n_volumes;
+	if (rc < 0)
+		lp_prefix(err, "container %s", ct->cfg.name);
+	else
+		rc = lp_runtime_with_root(&spec, fn, arg, err);
+	lp_volume_binds_free(binds, ct->cfg.n_volumes);
+	rmdir(merged);
+	return rc;
+}
+
+int lp_ct_with_root(const struct lp_host *host, const struct lp_container *ct, lp_root_fn *fn,
+		    void *arg, struct lp_err *err)
+{
+	unsigned long long starttime;
+	cleanup_fd int rootfd = -1;
+	pid_t pid;
+
+	/* A microVM's files are in its guest (and a stopped one's were never in upper/). */
+	if (ct->st.vm)
+		return lp_fail(err, ENOTSUP, "container %s runs in a microVM: cp cannot enter it yet",
+			       ct->cfg.name);
+	if (lp_ct_main_process(ct, &pid, &starttime) < 0 && lp_ct_alive(ct)) {
+		pid = ct->st.pid; /* --init's PID 1 before its child: the same root */
+		starttime = ct->st.starttime;
+	} else if (!lp_ct_alive(ct)) {
+		return with_stopped_root(host, ct, fn, arg, err);
+	}
+	rootfd = lp_proc_root(pid, starttime, err);
+	if (rootfd < 0)
+		return lp_prefix(err, "container %s", ct->cfg.name);
+	return fn(rootfd, arg, err);
+}
