@@ -159,6 +159,18 @@ int lp_write_at(int dirfd, const char *name, const char *s, struct lp_err *err)
 	return 0;
 }
 
+int lp_open_fresh(const char *path, mode_t mode, struct lp_err *err)
+{
+	int fd;
+
+	if (unlink(path) < 0 && errno != ENOENT)
+		return lp_fail_errno(err, "remove %s", path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0)
+		return lp_fail_errno(err, "open %s", path);
+	return fd;
+}
+
 int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct lp_err *err)
 {
 	char tmp[PATH_MAX];
@@ -166,12 +178,9 @@ int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct l
 
 	if (lp_path(tmp, sizeof(tmp), err, "%s.tmp.%d", path, (int)getpid()) < 0)
 		return -1;
-	/* Made afresh: whatever was left under that name (a link, say) is not written through. */
-	if (unlink(tmp) < 0 && errno != ENOENT)
-		return lp_fail_errno(err, "remove %s", tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	fd = lp_open_fresh(tmp, 0644, err);
 	if (fd < 0)
-		return lp_fail_errno(err, "open %s", tmp);
+		return -1;
 	if (lp_write_all(fd, buf, len) < 0 || fsync(fd) < 0) {
 		lp_fail_errno(err, "write %s", tmp);
 		unlink(tmp);
@@ -566,6 +575,14 @@ uint64_t lp_now_ns(void)
 int64_t lp_wall_s(void)
 {
 	return (int64_t)time(NULL);
+}
+
+int64_t lp_wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /*

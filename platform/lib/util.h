@@ -62,6 +62,11 @@ int lp_write_all(int fd, const void *buf, size_t len);
 int lp_write_file(const char *path, const char *buf, size_t len, struct lp_err *err);
 /* Same as lp_write_file for a NUL-terminated string, relative to dirfd. */
 int lp_write_at(int dirfd, const char *name, const char *s, struct lp_err *err);
+/*
+ * Create path for writing, made afresh: whatever a crash (or anyone else)
+ * left under that name, a link say, is removed, never written through.
+ */
+int lp_open_fresh(const char *path, mode_t mode, struct lp_err *err);
 /* Write to a temporary file beside path, fsync, rename over path. */
 int lp_write_file_atomic(const char *path, const char *buf, size_t len, struct lp_err *err);
 /*
@@ -113,5 +118,7 @@ int64_t lp_now_ms(void);
 uint64_t lp_now_ns(void);
 /* Realtime clock in seconds. */
 int64_t lp_wall_s(void);
+/* The same in nanoseconds (Unix time), for the times of log lines. */
+int64_t lp_wall_ns(void);
 
 #endif
