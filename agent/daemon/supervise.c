@@ -154,6 +154,7 @@ static void watch_log(struct lp_supervisor *sv, struct lp_sv_entry *e)
 	e->log_wd = inotify_add_watch(sv->inotify_fd, e->ct.log_path, IN_MODIFY);
 }
 
+/* Note when its bytes were seen (its start, each wakeup, its exit), then bound it. */
 static void rotate_log(struct lp_supervisor *sv, struct lp_sv_entry *e)
 {
 	const struct lp_agent_config *cfg = &sv->host->cfg;
@@ -205,6 +206,7 @@ static int start_entry(struct lp_supervisor *sv, struct lp_sv_entry *e, struct l
 	e->is_child = true;
 	e->started_ms = lp_now_ms();
 	watch_log(sv, e);
+	rotate_log(sv, e);
 	return 0;
 }
 

@@ -21,6 +21,13 @@ int lp_cpus_to_limits(double cpus, struct lp_limits *limits, struct lp_err *err)
 int lp_parse_restart(const char *s, struct lp_restart *r, struct lp_err *err);
 /* "none" or "host". */
 int lp_parse_net(const char *s, enum lp_net_mode *net, struct lp_err *err);
+/*
+ * A point in time as Unix ns, in the forms docker logs --since takes: RFC
+ * 3339 ("2026-12-07T18:00:00Z", "...T18:00:00.5+01:00", "2026-12-07",
+ * "2026-12-07T18:00"; without a zone, UTC), Unix seconds ("1700000000",
+ * "1700000000.25"), or a duration before now_ns ("10m", "1h30m", "500ms").
+ */
+int lp_parse_time_ns(const char *s, int64_t now_ns, int64_t *ns, struct lp_err *err);
 /* A stop timeout in whole seconds (0 to a day), as milliseconds; -1 if it is not one. */
 int lp_parse_seconds_ms(const char *s, int64_t *ms);
 /* A signal as kill(1) takes it: KILL, SIGKILL, sigkill or 9. */

@@ -89,9 +89,10 @@ is "$(ps_field okonce restarts)" 0 "on-failure does not restart a clean exit"
 # Logs are bounded: 1 MB of output, 16K files, 2 kept.
 L run -d --name chatty "$ROOTFS" /bin/sh -c 'i=0; while [ $i -lt 20000 ]; do echo "line $i of chatter ......................"; i=$((i+1)); done; exec sleep 1000' >/dev/null
 check "chatty wrote its last line" wait_for 30 bash -c "$LIMPET --root $ROOT logs --tail 1 chatty | grep -q 'line 19999 '"
-size=$(cat "$ROOT"/containers/chatty/container.log* | wc -c)
+size=$(cat "$ROOT"/containers/chatty/container.log "$ROOT"/containers/chatty/container.log.1 | wc -c)
 check "its logs stay within 2 x 16K ($size bytes)" test "$size" -le 32768
-is "$(ls "$ROOT"/containers/chatty/ | grep -c container.log)" 2 "two log files"
+is "$(ls "$ROOT"/containers/chatty/ | grep -c '^container\.log\(\.[0-9]*\)\?$')" 2 "two log files"
+is "$(ls "$ROOT"/containers/chatty/ | grep -c '^container\.log.*\.idx$')" 2 "each with its times beside it"
 is "$(L logs --tail 3 chatty | wc -l)" 3 "logs --tail 3 gives 3 lines"
 
 # The agent restarts; the containers keep running and are adopted.

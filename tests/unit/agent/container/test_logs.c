@@ -6,86 +6,15 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "logs_fixtures.h"
 
-#include "agent/container/logs.h"
-#include "platform/lib/util.h"
-
-static char dir[64];
-static char logpath[128];
-
-static int setup(void **state)
-{
-	(void)state;
-	/* Under the build tree, not /tmp: tmpfs cannot collapse ranges. */
-	snprintf(dir, sizeof(dir), "%s", "/var/tmp/limpet-logs-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(logpath, sizeof(logpath), "%s/container.log", dir);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct lp_err err;
-
-	(void)state;
-	assert_int_equal(lp_remove_tree(dir, &err), 0);
-	return 0;
-}
-
-static void append_lines(int fd, int from, int to)
-{
-	char line[64];
-
-	for (int i = from; i < to; i++) {
-		int n = snprintf(line, sizeof(line), "line %06d of the log\n", i);
-
-		assert_int_equal(write(fd, line, (size_t)n), n);
-	}
-}
-
-static off_t size_of(const char *path)
-{
-	struct stat st;
-
-	return stat(path, &st) == 0 ? st.st_size : 0;
-}
-
-/* Run lp_log_print with stdout captured; returns the malloc'd text. */
+/* All of it, or its last `tail` lines. */
 static char *capture_print(int files, long tail)
 {
-	char out[128], *text = NULL;
-	struct lp_err err;
-	int saved, fd;
+	struct lp_log_view v = LP_LOG_VIEW_ALL;
 
-	snprintf(out, sizeof(out), "%s/captured", dir);
-	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	fflush(stdout);
-	saved = dup(STDOUT_FILENO);
-	dup2(fd, STDOUT_FILENO);
-	assert_int_equal(lp_log_print(logpath, files, tail, &err), 0);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	close(fd);
-	assert_int_equal(lp_read_file(out, 1 << 24, &text, NULL, &err), 0);
-	return text;
-}
-
-static int count_lines(const char *s)
-{
-	int n = 0;
-
-	for (; *s; s++)
-		n += *s == '\n';
-	return n;
+	v.tail = tail;
+	return capture(files, &v);
 }
 
 static void test_under_cap_untouched(void **state)
@@ -96,7 +25,7 @@ static void test_under_cap_untouched(void **state)
 	(void)state;
 	append_lines(fd, 0, 10);
 	assert_int_equal(lp_log_rotate(logpath, 4096, 2, &err), 0);
-	assert_int_equal(size_of(logpath), 10 * 23);
+	assert_int_equal(size_of(logpath), 10 * LINE_LEN);
 	close(fd);
 }
 
@@ -140,7 +69,7 @@ static void test_tail_across_files(void **state)
 	append_lines(fd, 1000, 1002);
 	close(fd);
 	/* More lines than the newest file holds: the rest come from .1. */
-	want = (long)(size_of(logpath) / 23) + 5;
+	want = (long)(size_of(logpath) / LINE_LEN) + 5;
 	tail = capture_print(2, want);
 	assert_int_equal(count_lines(tail), want);
 	assert_non_null(strstr(tail, "line 001001 of the log\n"));
@@ -200,7 +129,7 @@ static void test_log_must_be_a_file(void **state)
 	assert_non_null(strstr(err.msg, "container.log: a symbolic link"));
 	assert_int_equal(mkfifo(rotated, 0600), 0);
 	assert_int_equal(unlink(logpath), 0);
-	assert_int_equal(lp_log_print(logpath, 2, -1, &err), -1);
+	assert_int_equal(lp_log_print(logpath, 2, &LP_LOG_VIEW_ALL, &err), -1);
 	assert_non_null(strstr(err.msg, "container.log.1: not a regular file (a FIFO)"));
 }
 
