@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * limpet volume ls | rm NAME...: the directories under ROOT/volumes that
+ * limpet volume create | ls | rm: the directories under ROOT/volumes that
  * containers keep their data in (volume.h).
  */
 #include <dirent.h>
@@ -12,8 +12,9 @@
 
 #include "agent/cli/cli.h"
 #include "agent/container/container.h"
-#include "platform/lib/util.h"
 #include "agent/container/volume.h"
+#include "agent/spec/parse.h"
+#include "platform/lib/util.h"
 
 #define USERS_MAX 256	/* the CONTAINERS column; longer lists end in "..." */
 
@@ -114,8 +115,22 @@ static int volume_rm(struct lp_globals *g, const char *name)
 	return 0;
 }
 
+static int cmd_volume_create(int argc, char **argv, struct lp_globals *g);
 static int cmd_volume_ls(int argc, char **argv, struct lp_globals *g);
 static int cmd_volume_rm(int argc, char **argv, struct lp_globals *g);
+
+static const struct lp_opt create_opts[] = {
+	{ 'o', 0, "owner", "UID[:GID]", "who owns it (numeric; default 0:0, GID 0 if left out)" },
+	{ 0 },
+};
+
+static const struct lp_cmd_doc doc_create = {
+	.name = "volume create",
+	.operands = "NAME",
+	.summary = "Make a volume now, as a container's first use would (one that exists is kept)",
+	.opts = create_opts,
+	.fn = cmd_volume_create,
+};
 
 static const struct lp_cmd_doc doc_ls = {
 	.name = "volume ls",
@@ -129,6 +144,33 @@ static const struct lp_cmd_doc doc_rm = {
 	.summary = "Remove volumes, with their data, that no container uses",
 	.fn = cmd_volume_rm,
 };
+
+static int cmd_volume_create(int argc, char **argv, struct lp_globals *g)
+{
+	uint32_t uid = 0, gid = 0;
+	struct lp_err err = { 0 };
+	bool owner = false;
+	struct lp_opts p;
+	int opt;
+
+	lp_opts_init(&p, &doc_create, argc, argv);
+	while ((opt = lp_opt_next(&p)) > 0) {
+		if (lp_parse_user(p.arg, &uid, &gid, &err) < 0)
+			return lp_usage_error("volume create", "--owner: %s", err.msg);
+		owner = true;
+	}
+	if (opt == LP_OPT_EXIT)
+		return p.status;
+	if (lp_opts_left(&p) != 1)
+		return lp_usage_error("volume create", "needs exactly one volume NAME");
+	if (lp_volume_name_valid(argv[p.ind], &err) < 0)
+		return lp_usage_error("volume create", "%s", err.msg);
+	/* As docker volume create: one that is there already is fine, unless it is another's. */
+	if (lp_volume_create(&g->host, argv[p.ind], uid, gid, owner, &err) < 0)
+		return lp_cmd_fail("volume create", &err);
+	printf("%s\n", argv[p.ind]);
+	return 0;
+}
 
 static int cmd_volume_ls(int argc, char **argv, struct lp_globals *g)
 {
@@ -158,7 +200,7 @@ static int cmd_volume_rm(int argc, char **argv, struct lp_globals *g)
 	return rc;
 }
 
-static const struct lp_cmd_doc *const volume_subs[] = { &doc_ls, &doc_rm, NULL };
+static const struct lp_cmd_doc *const volume_subs[] = { &doc_create, &doc_ls, &doc_rm, NULL };
 
 static int cmd_volume(int argc, char **argv, struct lp_globals *g)
 {
@@ -168,7 +210,7 @@ static int cmd_volume(int argc, char **argv, struct lp_globals *g)
 const struct lp_cmd_doc lp_doc_volume = {
 	.name = "volume",
 	.operands = "COMMAND",
-	.summary = "List and remove named volumes (made when a container first uses one)",
+	.summary = "Make, list and remove named volumes (also made when a container first uses one)",
 	.subs = volume_subs,
 	.fn = cmd_volume,
 };

@@ -18,9 +18,12 @@ int lp_volume_dir(const struct lp_host *host, const char *name, char *buf, size_
 	return lp_path(buf, len, err, "%s/volumes/%s", host->root, name);
 }
 
-/* ROOT/volumes/NAME, made if missing; a new one belongs to uid:gid (host ids). */
+/*
+ * ROOT/volumes/NAME, made if missing (*made); a new one belongs to uid:gid
+ * (host ids).
+ */
 static int prepare(const struct lp_host *host, const char *name, uid_t uid, gid_t gid,
-		   char *path, size_t len, struct lp_err *err)
+		   char *path, size_t len, bool *made, struct lp_err *err)
 {
 	char parent[PATH_MAX];
 	struct stat st;
@@ -40,7 +43,8 @@ static int prepare(const struct lp_host *host, const char *name, uid_t uid, gid_
 		return lp_fail_errno(err, "%s", parent);
 	if ((st.st_mode & 07777) != 0700 && chmod(parent, 0700) < 0)
 		return lp_fail_errno(err, "chmod %s", parent);
-	if (mkdir(path, 0755) == 0) {
+	*made = mkdir(path, 0755) == 0;
+	if (*made) {
 		/* whatever the umask: the container's other users may need to read it */
 		if (chmod(path, 0755) < 0)
 			return lp_fail_errno(err, "chmod %s", path);
@@ -54,6 +58,26 @@ static int prepare(const struct lp_host *host, const char *name, uid_t uid, gid_
 		return lp_fail_errno(err, "%s", path);
 	if (!S_ISDIR(st.st_mode))
 		return lp_fail(err, ENOTDIR, "%s is not a directory", path);
+	return 0;
+}
+
+int lp_volume_create(const struct lp_host *host, const char *name, uid_t uid, gid_t gid,
+		     bool same_owner, struct lp_err *err)
+{
+	char path[PATH_MAX];
+	struct stat st;
+	bool made;
+
+	if (prepare(host, name, uid, gid, path, sizeof(path), &made, err) < 0)
+		return lp_prefix(err, "volume %s", name);
+	if (made || !same_owner)
+		return 0;
+	if (lstat(path, &st) < 0)
+		return lp_fail_errno(err, "%s", path);
+	if (st.st_uid != uid || st.st_gid != gid)
+		return lp_fail(err, EEXIST, "volume %s exists, owned by %u:%u, not %u:%u", name,
+			       (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)uid,
+			       (unsigned)gid);
 	return 0;
 }
 
@@ -81,8 +105,10 @@ int lp_volume_binds(const struct lp_host *host, const struct lp_container_cfg *c
 	for (i = 0; i < cfg->n_volumes; i++) {
 		const struct lp_volume *v = &cfg->volumes[i];
 
+		bool made;
+
 		if (prepare(host, v->name, host_id(cfg, uid), host_id(cfg, gid), path, sizeof(path),
-			    err) < 0) {
+			    &made, err) < 0) {
 			lp_volume_binds_free(b, i);
 			return lp_prefix(err, "volume %s", v->name);
 		}

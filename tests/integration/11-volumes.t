@@ -106,3 +106,25 @@ err=$(L volume rm data 2>&1)
 like "$err" "no such volume: data" "removing it twice says so"
 err=$(L volume rm ../containers 2>&1)
 is "$?" 2 "volume rm refuses a name that is not one"
+
+# limpet volume create: made now as a first use would make it, idempotent as Docker's.
+is "$(L volume create made)" made "volume create prints the name"
+is "$(stat -c %a:%u:%g "$ROOT/volumes/made")" 755:0:0 "made 0755, root's"
+check "volume ls shows it" grep -qx made <<<"$(L volume ls)"
+is "$(L volume create made 2>&1)" made "creating it again is fine, and changes nothing"
+is "$(L volume create --owner 1000:1000 owned)" owned "volume create --owner"
+is "$(stat -c %a:%u:%g "$ROOT/volumes/owned")" 755:1000:1000 "gives it to that owner"
+out=$(L run --rm -u 1000:1000 -v owned:/data "$ROOTFS" /bin/sh -c 'echo mine > /data/f && cat /data/f' 2>&1)
+is "$out" mine "a container running as that owner writes to it"
+is "$(L volume create --owner 1000:1000 owned)" owned "again with the same owner: fine"
+err=$(L volume create --owner 2000 owned 2>&1)
+is "$?:$err" "1:limpet volume create: volume owned exists, owned by 1000:1000, not 2000:0" \
+	"another owner for one that exists: refused, in one line"
+is "$(stat -c %u:%g "$ROOT/volumes/owned")" 1000:1000 "and left as it was"
+err=$(L volume create ../x 2>&1)
+is "$?:$(wc -l <<<"$err")" "2:1" "a bad name: a usage error, one line"
+like "$err" "^limpet volume create: '\.\./x' is not a volume name" "naming it"
+err=$(L volume create --owner bob x 2>&1)
+is "$?" 2 "a bad --owner: a usage error"
+like "$err" "^limpet volume create: --owner: 'bob'" "naming it"
+check "neither made anything" test ! -e "$ROOT/volumes/x"
