@@ -268,21 +268,39 @@ static int block_signals(sigset_t *fwd, struct lp_err *err)
  * sends SIGWINCH to what runs on it; without a terminal, SIGWINCH is a
  * signal like the others.
  */
-/* Our terminal's size as the resize escape (guest_abi.h) in b; false when it has none. */
-static bool size_escape(const struct lp_vm *vm, uint8_t b[LP_GUEST_RESIZE_LEN])
+static void put_size(uint8_t b[LP_GUEST_RESIZE_LEN], unsigned int rows, unsigned int cols)
 {
-	struct winsize ws;
-	unsigned int rows, cols;
-
-	if (ioctl(vm->cfg->console_in, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
-		return false;
-	rows = ws.ws_row < LP_GUEST_SIZE_MAX ? ws.ws_row : LP_GUEST_SIZE_MAX;
-	cols = ws.ws_col < LP_GUEST_SIZE_MAX ? ws.ws_col : LP_GUEST_SIZE_MAX;
 	b[0] = LP_GUEST_RESIZE;
 	b[1] = (uint8_t)(0x80 | (rows >> 6));
 	b[2] = (uint8_t)(0x80 | (rows & 0x3f));
 	b[3] = (uint8_t)(0x80 | (cols >> 6));
 	b[4] = (uint8_t)(0x80 | (cols & 0x3f));
+}
+
+/*
+ * Our terminal's size as the resize escape (guest_abi.h) in b; false when
+ * it has none.  A SIGWINCH that finds the size the guest has already is a
+ * redraw asked for (someone attached, limpet's console nudged the size):
+ * the guest's terminal is nudged too, one row more first, since its kernel
+ * signals only a change.
+ */
+static bool size_escape(struct lp_vm *vm, uint8_t b[LP_GUEST_RESIZE_LEN], bool nudge)
+{
+	struct winsize ws;
+	unsigned int rows, cols;
+	uint8_t more[LP_GUEST_RESIZE_LEN];
+
+	if (ioctl(vm->cfg->console_in, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
+		return false;
+	rows = ws.ws_row < LP_GUEST_SIZE_MAX ? ws.ws_row : LP_GUEST_SIZE_MAX;
+	cols = ws.ws_col < LP_GUEST_SIZE_MAX ? ws.ws_col : LP_GUEST_SIZE_MAX;
+	if (nudge && rows == vm->tty_rows && cols == vm->tty_cols && rows < LP_GUEST_SIZE_MAX) {
+		put_size(more, rows + 1, cols);
+		lp_uart_input(vm->control, more, sizeof(more));
+	}
+	vm->tty_rows = rows;
+	vm->tty_cols = cols;
+	put_size(b, rows, cols);
 	/* Should the guest not listen yet (it boots), it hears it when it opens the line. */
 	lp_uart_set_hello(vm->control, b, LP_GUEST_RESIZE_LEN);
 	return true;
@@ -293,7 +311,7 @@ static void forward_signal(struct lp_vm *vm, int sig)
 	uint8_t b[LP_GUEST_RESIZE_LEN] = { (uint8_t)sig };
 	size_t len = 1;
 
-	if (sig == SIGWINCH && vm->cfg->tty && size_escape(vm, b))
+	if (sig == SIGWINCH && vm->cfg->tty && size_escape(vm, b, true))
 		len = sizeof(b);
 	/* A full control queue drops it: the guest is not reading, stop will SIGKILL. */
 	lp_uart_input(vm->control, b, len);
@@ -344,7 +362,7 @@ static int main_loop(struct lp_vm *vm, int sfd)
 	struct pending in = { .len = 0 };
 
 	if (vm->cfg->tty)
-		size_escape(vm, size);
+		size_escape(vm, size, false);
 	while (!atomic_load(&vm->ended)) {
 		int n = poll(p, 3, flush_ms);
 

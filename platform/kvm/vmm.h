@@ -69,6 +69,7 @@ struct lp_vm {
 	pthread_mutex_t lock;		/* device state */
 	int wake_fd;			/* eventfd: a vCPU thread ended the VM */
 	atomic_bool ended;
+	unsigned int tty_rows, tty_cols;	/* the size the guest's terminal was last given */
 	struct lp_vm_result *result;	/* written once, by whoever ends the VM */
 	struct lp_err vcpu_err;		/* why a vCPU thread failed (LP_VM_FAILED) */
 	void *arch;			/* the architecture's own state */
