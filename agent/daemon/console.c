@@ -10,6 +10,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "platform/lib/util.h"
+
 static void drop_session(struct lp_console *c, size_t i)
 {
 	close(c->sessions[i]);
@@ -22,10 +24,15 @@ static void send_all(struct lp_console *c, const void *pkt, size_t len)
 	size_t i = 0;
 
 	while (i < c->n_sessions) {
-		if (send(c->sessions[i], pkt, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
+		if (send(c->sessions[i], pkt, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len) {
 			i++;
-		else
-			drop_session(c, i);
+			continue;
+		}
+		if (errno == EAGAIN)
+			lp_say("limpet agent", "container %s: an attached terminal fell %d KiB behind "
+					       "its output: let go",
+			       c->name, LP_CONSOLE_SESSION_BUF / 1024);
+		drop_session(c, i);
 	}
 }
 
@@ -41,10 +48,11 @@ static void tap_output(void *ctx, const void *buf, size_t n)
 	send_all(c, pkt, n + 1);
 }
 
-int lp_console_start(struct lp_console *c, int master, int in, int out, bool out_owned,
-		     struct lp_err *err)
+int lp_console_start(struct lp_console *c, const char *name, int master, int in, int out,
+		     bool out_owned, struct lp_err *err)
 {
 	memset(c, 0, sizeof(*c));
+	c->name = name;
 	c->out_owned = out_owned ? out : -1;
 	if (lp_relay_init(&c->relay, in, out, master) < 0) {
 		lp_fail_errno(err, "its terminal");
@@ -147,6 +155,13 @@ int lp_console_attach(struct lp_console *c, unsigned short rows, unsigned short 
 			       LP_CONSOLE_SESSIONS_MAX);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return lp_fail_errno(err, "attach: socketpair");
+	/* The agent's memory for a client that stopped reading is bounded, and small. */
+	if (setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &(int){ LP_CONSOLE_SESSION_BUF },
+		       sizeof(int)) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return lp_fail_errno(err, "attach: socket buffer");
+	}
 	c->sessions[c->n_sessions++] = sv[0];
 	/*
 	 * A program learns of a new size only from SIGWINCH, which the kernel

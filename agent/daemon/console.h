@@ -27,8 +27,11 @@
 #define LP_CONSOLE_PACKET_MAX (1 + LP_RELAY_BUF)
 #define LP_CONSOLE_SESSIONS_MAX 8
 #define LP_CONSOLE_FDS (LP_RELAY_FDS + LP_CONSOLE_SESSIONS_MAX)
+/* What a session may fall behind by before it is let go (the kernel doubles it). */
+#define LP_CONSOLE_SESSION_BUF (64 * 1024)
 
 struct lp_console {
+	const char *name;	/* the container's, for the log; not owned */
 	struct lp_relay relay;
 	int out_owned;		/* the log file we write to and close, or -1 */
 	int sessions[LP_CONSOLE_SESSIONS_MAX];
@@ -41,8 +44,8 @@ struct lp_console {
  * ours to close at the end, else the operator's), input from in (-1: none
  * but the sessions').
  */
-int lp_console_start(struct lp_console *c, int master, int in, int out, bool out_owned,
-		     struct lp_err *err);
+int lp_console_start(struct lp_console *c, const char *name, int master, int in, int out,
+		     bool out_owned, struct lp_err *err);
 /* What to wait for (at most LP_CONSOLE_FDS); none when it is not open. */
 size_t lp_console_pollfds(const struct lp_console *c, struct pollfd *p);
 /* Act on the poll's answer for those fds. */

@@ -176,14 +176,15 @@ static int console_open(struct lp_supervisor *sv, struct lp_sv_entry *e, struct 
 
 	e->proc.console_fd = -1; /* the console's now */
 	if (sv->foreground)
-		return lp_console_start(&e->console, master, sv->term_in, sv->term_out, false, err);
+		return lp_console_start(&e->console, e->ct.cfg.name, master, sv->term_in,
+					sv->term_out, false, err);
 	log = lp_open_regular(AT_FDCWD, e->ct.log_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW,
 			      0640, err);
 	if (log < 0) {
 		close(master);
 		return -1;
 	}
-	return lp_console_start(&e->console, master, -1, log, true, err);
+	return lp_console_start(&e->console, e->ct.cfg.name, master, -1, log, true, err);
 }
 
 static int start_entry(struct lp_supervisor *sv, struct lp_sv_entry *e, struct lp_err *err)

@@ -132,7 +132,7 @@ wait $one
 is "$?" 0 "a second attacher's typing reaches the container, and the first sees its output"
 
 # A stopped attacher is let go, never waited for: the agent and the log go on.
-L run -d -t --name flood "$rf" /bin/sh -c 'while :; do echo 0123456789abcdefghijklmnopqrstuvwxyz; done' >/dev/null
+L run -d -t --name flood "$rf" /bin/yes 0123456789abcdefghijklmnopqrstuvwxyz >/dev/null
 "$T/pty-run" -w 24x80 "$LIMPET" --root "$ROOT" attach --no-stdin flood >"$T/flood.out" 2>&1 &
 stuck=$!
 check "an attacher follows a container that writes without pause" wait_for 30 test -s "$T/flood.out"
@@ -152,6 +152,9 @@ check "with that attacher stopped, the log is still written" \
 	wait_for 30 test "$logf" -nt "$T/stopped"
 # start of a running container is a request the agent answers (EALREADY: nothing to do).
 check "and the agent still answers requests" eval 'L start sh1 >/dev/null'
+check "the agent lets the stopped attacher go (its log says so)" \
+	wait_for 120 grep -q "container flood: an attached terminal fell .* behind its output: let go" \
+	"$T/agent.log"
 kill -CONT ${attacher:-$stuck}
 check "the stopped attacher was let go, and says so when it wakes" \
 	wait_for 60 grep -q "the agent ended the session" "$T/flood.out"
