@@ -65,7 +65,7 @@ static void send_size(struct session *s)
 	uint16_t size[2];
 	unsigned short rows, cols;
 
-	if (!lp_relay_size(0, &rows, &cols) && !lp_relay_size(1, &rows, &cols))
+	if (!lp_relay_size(0, 1, &rows, &cols))
 		return;
 	size[0] = rows;
 	size[1] = cols;
@@ -177,8 +177,7 @@ static int cmd_attach(int argc, char **argv, struct lp_globals *g)
 	raw = s.input && isatty(0);
 	if (raw && lp_term_check(0, &err) < 0)
 		return lp_cmd_fail("attach", &err);
-	if (!lp_relay_size(0, &rows, &cols))
-		lp_relay_size(1, &rows, &cols);
+	lp_relay_size(0, 1, &rows, &cols);
 	s.sock = lp_agent_attach(&g->host, argv[p.ind], rows, cols, &err);
 	if (s.sock < 0)
 		return lp_cmd_fail("attach", &err);

@@ -75,8 +75,7 @@ static int take_terminal(bool input, struct lp_exec_spec *spec, struct lp_err *e
 	spec->tty = true;
 	if (input && lp_term_check(0, err) < 0)
 		return -1;
-	if (!lp_relay_size(0, &spec->tty_rows, &spec->tty_cols))
-		lp_relay_size(1, &spec->tty_rows, &spec->tty_cols);
+	lp_relay_size(0, 1, &spec->tty_rows, &spec->tty_cols);
 	return 0;
 }
 

@@ -120,12 +120,12 @@ void lp_relay_events(struct lp_relay *r, const struct pollfd *p, size_t n)
 	}
 }
 
-bool lp_relay_size(int fd, unsigned short *rows, unsigned short *cols)
+bool lp_relay_size(int fd, int alt, unsigned short *rows, unsigned short *cols)
 {
 	struct winsize ws;
 
 	if (fd < 0 || ioctl(fd, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col)
-		return false;
+		return alt >= 0 && lp_relay_size(alt, -1, rows, cols);
 	*rows = ws.ws_row;
 	*cols = ws.ws_col;
 	return true;
@@ -135,8 +135,7 @@ void lp_relay_resize(const struct lp_relay *r)
 {
 	struct winsize ws = { 0 };
 
-	if (lp_relay_size(r->in, &ws.ws_row, &ws.ws_col) ||
-	    lp_relay_size(r->out, &ws.ws_row, &ws.ws_col))
+	if (lp_relay_size(r->in, r->out, &ws.ws_row, &ws.ws_col))
 		ioctl(r->remote, TIOCSWINSZ, &ws);
 }
 

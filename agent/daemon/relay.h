@@ -43,8 +43,11 @@ static inline bool lp_relay_busy(const struct lp_relay *r)
 {
 	return r->pending_len > 0;
 }
-/* The size of the terminal on fd; false when it is none (or says 0x0). */
-bool lp_relay_size(int fd, unsigned short *rows, unsigned short *cols);
+/*
+ * The size of the terminal on fd, else on alt (the operator's input, else
+ * output); false when neither is one (or says 0x0).  -1 is no fd.
+ */
+bool lp_relay_size(int fd, int alt, unsigned short *rows, unsigned short *cols);
 /* The operator's terminal changed size (SIGWINCH): the container's follows. */
 void lp_relay_resize(const struct lp_relay *r);
 /* After the container's process ended: what it wrote last, up to its terminal's end. */

@@ -192,8 +192,7 @@ static int start_entry(struct lp_supervisor *sv, struct lp_sv_entry *e, struct l
 	e->restart_at = 0;
 	e->ct.tty_rows = e->ct.tty_cols = 0;
 	if (sv->foreground && e->ct.cfg.tty)
-		if (!lp_relay_size(sv->term_in, &e->ct.tty_rows, &e->ct.tty_cols))
-			lp_relay_size(sv->term_out, &e->ct.tty_rows, &e->ct.tty_cols);
+		lp_relay_size(sv->term_in, sv->term_out, &e->ct.tty_rows, &e->ct.tty_cols);
 	if (lp_ct_start(sv->host, &e->ct, &e->proc, err) < 0)
 		return -1;
 	if (e->proc.console_fd >= 0 && console_open(sv, e, err) < 0) {

@@ -299,16 +299,23 @@ static void test_size(void **state)
 
 	(void)state;
 	assert_int_equal(pipe(p), 0);
-	assert_false(lp_relay_size(p[0], &rows, &cols));
+	assert_false(lp_relay_size(p[0], -1, &rows, &cols));
 	close(p[0]);
 	close(p[1]);
 	master = open_pty(&slave);
 	/* a fresh pty is 0x0: no size to pass on */
-	assert_false(lp_relay_size(slave, &rows, &cols));
+	assert_false(lp_relay_size(slave, -1, &rows, &cols));
 	assert_int_equal(ioctl(master, TIOCSWINSZ, &ws), 0);
-	assert_true(lp_relay_size(slave, &rows, &cols));
+	assert_true(lp_relay_size(slave, -1, &rows, &cols));
 	assert_int_equal(rows, 42);
 	assert_int_equal(cols, 132);
+	/* a pipe first (input redirected): the other, a terminal, gives the size */
+	assert_int_equal(pipe(p), 0);
+	rows = cols = 1;
+	assert_true(lp_relay_size(p[0], slave, &rows, &cols));
+	assert_int_equal(rows, 42);
+	close(p[0]);
+	close(p[1]);
 	close(slave);
 	close(master);
 }
