@@ -132,7 +132,10 @@ wait $one
 is "$?" 0 "a second attacher's typing reaches the container, and the first sees its output"
 
 # A stopped attacher is let go, never waited for: the agent and the log go on.
-L run -d -t --name flood "$rf" /bin/yes 0123456789abcdefghijklmnopqrstuvwxyz >/dev/null
+# About 40 KB/s: a running attacher keeps up with it even on a loaded machine,
+# a stopped one falls 64 KiB behind within seconds, even on a slow board.
+L run -d -t --name flood "$rf" /bin/sh -c \
+	'while :; do yes 0123456789abcdefghijklmnopqrstuvwxyz | head -n 100; sleep 0.1; done' >/dev/null
 "$T/pty-run" -w 24x80 "$LIMPET" --root "$ROOT" attach --no-stdin flood >"$T/flood.out" 2>&1 &
 stuck=$!
 check "an attacher follows a container that writes without pause" wait_for 30 test -s "$T/flood.out"
