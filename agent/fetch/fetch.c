@@ -82,6 +82,25 @@ static int add_header(struct xfer *x, const char *line, struct lp_err *err)
 	return 0;
 }
 
+/* Values the caller gives go into header lines. */
+static int check_header_value(const char *url, const char *what, const char *value,
+			      struct lp_err *err)
+{
+	if (lp_fetch_has_control_chars(value))
+		return lp_fail(err, EINVAL, "%s: the %s has control characters", url, what);
+	return 0;
+}
+
+static int add_caller_headers(struct xfer *x, struct lp_err *err)
+{
+	const char *const *h;
+
+	for (h = x->o->headers; h && *h; h++)
+		if (check_header_value(x->url, "header", *h, err) < 0 ||
+		    add_header(x, *h, err) < 0)
+			return -1;
+	return 0;
+}
 
 static void set_tls_options(struct xfer *x)
 {
@@ -111,6 +130,13 @@ static void set_common_options(struct xfer *x)
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_REDIR_PROTOCOLS_STR, "https"));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_FOLLOWLOCATION, 1L));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_MAXREDIRS, MAX_REDIRECTS));
+	/*
+	 * A registry's token is for the registry: a redirect to blob storage on
+	 * another host, port or scheme must not carry it (libcurl drops our own
+	 * Authorization header too on such a hop).  0 is the default; it is set
+	 * so that no later change of default can hand tokens around.
+	 */
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_UNRESTRICTED_AUTH, 0L));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_ERRORBUFFER, x->errbuf));
 	/* no SIGALRM for DNS timeouts: the agent has threads and signal handlers */
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L));
@@ -142,11 +168,18 @@ int lp_xfer_open(struct xfer *x, const char *url, const struct lp_fetch_opts *o,
 	if (!x->curl)
 		return lp_fail(err, ENOMEM, "%s: libcurl: out of memory", url);
 	set_common_options(x);
+	if (add_caller_headers(x, err) < 0)
+		return -1;
 	return lp_xfer_ready(x, err);
 }
 
+/* The last reply's head goes to the caller who asked for it. */
 void lp_xfer_close(struct xfer *x)
 {
+	if (x->o && x->o->reply) {
+		*x->o->reply = x->head;
+		x->o->reply->status = x->status;
+	}
 	curl_slist_free_all(x->headers);
 	if (x->curl)
 		curl_easy_cleanup(x->curl);
@@ -260,6 +293,24 @@ static int gave_up(struct lp_err *err, int attempts)
 	return -1;
 }
 
+/*
+ * A throttling server's Retry-After beyond what this caller may wait: give
+ * up now, saying when to come back, rather than retry too soon (a registry
+ * counts the refused requests too) or block a poller for an hour.
+ */
+static bool told_to_wait_too_long(struct xfer *x, struct lp_err *err)
+{
+	long max = x->o->retry_after_max_s > 0 ? x->o->retry_after_max_s
+					       : LP_FETCH_RETRY_AFTER_MAX_S;
+	size_t len = strlen(err->msg);
+
+	if ((x->status != 429 && x->status != 503) || x->head.retry_after_s <= max)
+		return false;
+	snprintf(err->msg + len, sizeof(err->msg) - len, "; retry after %ld s",
+		 x->head.retry_after_s);
+	return true;
+}
+
 /* Run once() until it succeeds, fails for good, or the attempts are used up. */
 int lp_xfer_with_retries(struct xfer *x, int (*once)(struct xfer *, struct lp_err *),
 			struct lp_err *err)
@@ -274,9 +325,13 @@ int lp_xfer_with_retries(struct xfer *x, int (*once)(struct xfer *, struct lp_er
 			return 0;
 		if (err->code != EAGAIN)
 			return -1;
+		if (told_to_wait_too_long(x, err))
+			return -1;
 		if (attempt >= max)
 			return gave_up(err, attempt);
 		wait = backoff_ms(attempt);
+		if (x->head.retry_after_s > 0 && x->head.retry_after_s * 1000 > wait)
+			wait = x->head.retry_after_s * 1000;
 		if (lp_xfer_interactive(x))
 			fprintf(stderr, "%slimpet: %s; trying again in %.1f s\n",
 				x->bar_on_line ? "\n" : "", err->msg, (double)wait / 1000.0);
@@ -333,15 +388,6 @@ static int get_once(struct xfer *x, struct lp_err *err)
 	return lp_xfer_http_failed(x, err);
 }
 
-/* Values the caller gives go into header lines. */
-static int check_header_value(const char *url, const char *what, const char *value,
-			      struct lp_err *err)
-{
-	if (lp_fetch_has_control_chars(value))
-		return lp_fail(err, EINVAL, "%s: the %s has control characters", url, what);
-	return 0;
-}
-
 static int send_if_none_match(struct xfer *x, const char *etag, struct lp_err *err)
 {
 	char line[sizeof(x->etag) + 32];
@@ -384,7 +430,10 @@ int lp_fetch_get(const char *url, const char *etag_in, char **body, size_t *len,
 		rc = send_if_none_match(&x, etag_in, err);
 	if (rc == 0) {
 		/* documents compress well; max_len bounds what they inflate to */
-		lp_xfer_opt(&x, curl_easy_setopt(x.curl, CURLOPT_ACCEPT_ENCODING, ""));
+		if (!x.o->identity)
+			lp_xfer_opt(&x, curl_easy_setopt(x.curl, CURLOPT_ACCEPT_ENCODING, ""));
+		if (x.o->head)
+			lp_xfer_opt(&x, curl_easy_setopt(x.curl, CURLOPT_NOBODY, 1L));
 		x.sink = (struct sink){ NULL, memory_write, &m };
 		rc = lp_xfer_ready(&x, err);
 	}

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * HTTPS for the fleet: image archives (resumable, size and digest pinned),
- * small documents revalidated by ETag, and PUT for status reports.  This
- * module is the only user of libcurl.
+ * HTTPS for the fleet and for registries: image archives and blobs
+ * (resumable, size and digest pinned), small documents revalidated by ETag
+ * (or HEAD), and PUT for status reports.  This module is the only user of
+ * libcurl.
  *
- * Only https:// URLs are used, redirects included.  The server's certificate
+ * Only https:// URLs are used, redirects included; a redirect to another
+ * host, port or scheme never takes an Authorization header along (neither
+ * libcurl's nor one in opts->headers).  The server's certificate
  * must chain to opts->ca_file (or the system store) and name the host; the
  * device proves who it is with a client certificate.
  *
@@ -38,6 +41,21 @@
 #define LP_FETCH_ATTEMPTS 4		/* default for opts->attempts */
 #define LP_FETCH_CONNECT_TIMEOUT_S 15	/* default for opts->connect_timeout_s */
 #define LP_FETCH_STALL_TIMEOUT_S 30	/* default for opts->stall_timeout_s */
+#define LP_FETCH_RETRY_AFTER_MAX_S 60	/* default for opts->retry_after_max_s */
+
+/*
+ * What a caller may want from the last reply's head beyond its body: a
+ * registry's authentication challenge, a throttling server's Retry-After,
+ * a manifest's Content-Type.  Values are printable ASCII, NUL terminated,
+ * "" when absent; a longer value than fits is dropped, never cut.
+ */
+struct lp_fetch_reply {
+	long status;			/* 0: no reply */
+	char www_authenticate[4096];	/* every WWW-Authenticate, joined with ", " */
+	char content_type[128];		/* without parameters (";charset=...") */
+	char docker_content_digest[80];	/* a hint only: never trust it for a digest */
+	long retry_after_s;		/* -1: absent */
+};
 
 /* Zero-initialised, these are the defaults. */
 struct lp_fetch_opts {
@@ -49,6 +67,21 @@ struct lp_fetch_opts {
 	long stall_timeout_s;		/* a transfer moving no byte this long is dropped */
 	int attempts;			/* tries for failures that may pass; 0: LP_FETCH_ATTEMPTS */
 	bool progress;			/* progress bar (and retry notes) on stderr if it is a TTY */
+	/*
+	 * A 429 or 503 with Retry-After is tried again after that long, when it
+	 * is at most this (0: LP_FETCH_RETRY_AFTER_MAX_S); a longer wait fails
+	 * at once with EAGAIN, naming it, for a poller's own backoff.
+	 */
+	long retry_after_max_s;
+	const char *const *headers;	/* extra "Name: value" lines, NULL-ended; NULL: none */
+	const char *progress_name;	/* the progress bar's label; NULL: the URL's file name */
+	bool head;			/* lp_fetch_get: HEAD, not GET (no body comes) */
+	/*
+	 * lp_fetch_get: no Accept-Encoding, so the body is the bytes as stored
+	 * (a registry manifest, whose digest is over exactly those).
+	 */
+	bool identity;
+	struct lp_fetch_reply *reply;	/* filled with the last reply's head; NULL: not wanted */
 };
 
 /* url parses and is https:// with a host; the message quotes it. */

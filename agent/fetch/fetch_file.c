@@ -276,7 +276,9 @@ static void setup_bar(struct xfer *x, struct download *d)
 	d->bar = lp_xfer_interactive(x);
 	if (!d->bar)
 		return;
-	if (lp_fetch_url_file_name(x->url, d->name, sizeof(d->name), &ignored) < 0)
+	if (x->o->progress_name)
+		snprintf(d->name, sizeof(d->name), "%s", x->o->progress_name);
+	else if (lp_fetch_url_file_name(x->url, d->name, sizeof(d->name), &ignored) < 0)
 		snprintf(d->name, sizeof(d->name), "download");
 	d->started_ms = lp_now_ms();
 	d->size_at_start = d->size;

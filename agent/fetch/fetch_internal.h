@@ -39,6 +39,7 @@ struct xfer {
 	int64_t range_start;		/* Content-Range: bytes START-END/TOTAL; -1: absent */
 	int64_t range_total;		/* TOTAL; -1: absent or '*' */
 	char etag[256];
+	struct lp_fetch_reply head;	/* what opts->reply gets; head.status unused until then */
 	bool body_started;
 	char error_page[ERROR_PAGE_MAX + 1];	/* start of a non-2xx reply's body */
 	size_t error_page_len;
@@ -59,7 +60,8 @@ int lp_xfer_open(struct xfer *x, const char *url, const struct lp_fetch_opts *o,
 void lp_xfer_close(struct xfer *x);
 /*
  * libcurl's header callback: one line of the reply's head (status line,
- * Content-Range, ETag) into x's reply fields.  Its own function for the fuzzer.
+ * Content-Range, ETag, WWW-Authenticate, Retry-After, Content-Type,
+ * Docker-Content-Digest) into x's reply fields.  Its own function for the fuzzer.
  */
 size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud);
 /* libcurl's write callback: a 2xx body to x->sink, else the start of the error page. */
@@ -69,6 +71,8 @@ bool lp_fetch_is_2xx(long status);
 bool lp_fetch_has_control_chars(const char *value);
 /* For a sink callback: stop the transfer with x->abort_err as the reason. */
 int lp_xfer_abort_transfer(struct xfer *x);
+/* x's reply fields as a new reply (a redirect's, a 100's) starts. */
+void lp_xfer_reply_reset(struct xfer *x);
 /* A reply that is not a success, as one line with its kind in err->code. */
 int lp_xfer_http_failed(struct xfer *x, struct lp_err *err);
 int lp_xfer_perform_once(struct xfer *x, struct lp_err *err);

@@ -9,15 +9,18 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <jansson.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "agent/fetch/fetch_internal.h"
 
 #define DETAIL_MAX 120		/* what of an error page goes into a message */
-#define HEADER_MAX 1024
+#define HEADER_MAX 4096		/* a registry's Bearer challenge names a realm and scopes */
 
 /* ---------------------------------------------------------------- the reply's head */
 
@@ -34,15 +37,22 @@ static const char *header_value(const char *line, const char *name)
 	return line;
 }
 
+void lp_xfer_reply_reset(struct xfer *x)
+{
+	x->range_start = -1;
+	x->range_total = -1;
+	x->etag[0] = '\0';
+	x->reason[0] = '\0';
+	memset(&x->head, 0, sizeof(x->head));
+	x->head.retry_after_s = -1;
+}
+
 /* "HTTP/1.1 206 Partial Content": a new reply (after a redirect or a 100). */
 static void new_reply(struct xfer *x, const char *status_line)
 {
 	const char *p = strchr(status_line, ' ');
 
-	x->range_start = -1;
-	x->range_total = -1;
-	x->etag[0] = '\0';
-	x->reason[0] = '\0';
+	lp_xfer_reply_reset(x);
 	if (p)
 		p = strchr(p + 1, ' ');
 	if (p)
@@ -105,6 +115,58 @@ bool lp_fetch_has_control_chars(const char *value)
 	return false;
 }
 
+/* Kept whole or not at all: a cut value would be another value. */
+static void keep_value(char *out, size_t size, const char *v)
+{
+	if (strlen(v) < size && !lp_fetch_has_control_chars(v))
+		snprintf(out, size, "%s", v);
+}
+
+/* Several challenges may come in several headers: one list, as RFC 9110 allows. */
+static void add_challenge(struct xfer *x, const char *v)
+{
+	char *list = x->head.www_authenticate;
+	size_t used = strlen(list), add = strlen(v) + (used ? 2 : 0);
+
+	if (lp_fetch_has_control_chars(v) || used + add >= sizeof(x->head.www_authenticate))
+		return;
+	if (used) {
+		memcpy(list + used, ", ", 2);
+		used += 2;
+	}
+	memcpy(list + used, v, strlen(v) + 1);
+}
+
+/* "Content-Type: application/json; charset=utf-8" -> "application/json" */
+static void keep_media_type(struct xfer *x, const char *v)
+{
+	size_t n = strcspn(v, "; \t");
+
+	if (n < sizeof(x->head.content_type)) {
+		memcpy(x->head.content_type, v, n);
+		x->head.content_type[n] = '\0';
+		if (lp_fetch_has_control_chars(x->head.content_type))
+			x->head.content_type[0] = '\0';
+	}
+}
+
+/* Retry-After: delta-seconds, or an HTTP-date (RFC 9110 10.2.3). */
+static void parse_retry_after(struct xfer *x, const char *v)
+{
+	time_t at, now = time(NULL);
+	int64_t s;
+	const char *end;
+
+	if (parse_offset(v, &end, &s)) {
+		if (*end == '\0')
+			x->head.retry_after_s = s > LONG_MAX ? LONG_MAX : (long)s;
+		return;
+	}
+	at = curl_getdate(v, NULL);
+	if (at != (time_t)-1)
+		x->head.retry_after_s = at > now ? (long)(at - now) : 0;
+}
+
 size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud)
 {
 	struct xfer *x = ud;
@@ -112,6 +174,9 @@ size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud)
 	char buf[HEADER_MAX + 1];
 	const char *v;
 
+	/* a header cut short would be another header: only a status line may be */
+	if (len > HEADER_MAX && strncmp(line, "HTTP/", 5))
+		return len;
 	memcpy(buf, line, used);
 	while (used > 0 && (buf[used - 1] == '\n' || buf[used - 1] == '\r' ||
 			    buf[used - 1] == ' '))
@@ -121,10 +186,17 @@ size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud)
 		new_reply(x, buf);
 	else if ((v = header_value(buf, "Content-Range")))
 		parse_content_range(x, v);
-	else if ((v = header_value(buf, "ETag")) && strlen(v) < sizeof(x->etag) &&
-		 !lp_fetch_has_control_chars(v))
+	else if ((v = header_value(buf, "ETag")))
 		/* kept only when the next request can send it back whole */
-		snprintf(x->etag, sizeof(x->etag), "%s", v);
+		keep_value(x->etag, sizeof(x->etag), v);
+	else if ((v = header_value(buf, "WWW-Authenticate")))
+		add_challenge(x, v);
+	else if ((v = header_value(buf, "Retry-After")))
+		parse_retry_after(x, v);
+	else if ((v = header_value(buf, "Content-Type")))
+		keep_media_type(x, v);
+	else if ((v = header_value(buf, "Docker-Content-Digest")))
+		keep_value(x->head.docker_content_digest, sizeof(x->head.docker_content_digest), v);
 	return len;
 }
 
@@ -275,14 +347,43 @@ static void copy_detail(char *out, const char *from, size_t len)
 }
 
 /*
- * What the server said about the failure: an HTML page's <title> (nginx:
- * "400 No required SSL certificate was sent"), else a text body's first line.
+ * A registry's error body (OCI distribution spec, "Error Codes"):
+ * {"errors":[{"code":"MANIFEST_UNKNOWN","message":"manifest unknown",...}]}
+ * -> "MANIFEST_UNKNOWN: manifest unknown".  Only the first error is named.
+ */
+static bool registry_error(const struct xfer *x, char *out)
+{
+	json_t *doc = json_loadb(x->error_page, x->error_page_len, JSON_REJECT_DUPLICATES, NULL);
+	json_t *first = json_array_get(json_object_get(doc, "errors"), 0);
+	const char *code = json_string_value(json_object_get(first, "code"));
+	const char *msg = json_string_value(json_object_get(first, "message"));
+	char line[2 * DETAIL_MAX + 3];
+
+	if (code)
+		snprintf(line, sizeof(line), "%.*s%s%.*s", DETAIL_MAX, code, msg ? ": " : "",
+			 DETAIL_MAX, msg ? msg : "");
+	json_decref(doc);
+	if (!code)
+		return false;
+	copy_detail(out, line, strlen(line));
+	return true;
+}
+
+/*
+ * What the server said about the failure: a registry's error code, an HTML
+ * page's <title> (nginx: "400 No required SSL certificate was sent"), else
+ * a text body's first line.
  */
 static void error_detail(const struct xfer *x, char *out)
 {
 	const char *page = x->error_page, *start, *end;
 
 	out[0] = '\0';
+	if (page[0] == '{') {
+		/* JSON in a message is noise unless it is a registry's error */
+		registry_error(x, out);
+		return;
+	}
 	start = strcasestr(page, "<title>");
 	if (start) {
 		start += strlen("<title>");
@@ -320,10 +421,7 @@ int lp_xfer_perform_once(struct xfer *x, struct lp_err *err)
 	CURLcode rc;
 
 	x->status = 0;
-	x->reason[0] = '\0';
-	x->range_start = -1;
-	x->range_total = -1;
-	x->etag[0] = '\0';
+	lp_xfer_reply_reset(x);
 	x->body_started = false;
 	x->error_page_len = 0;
 	x->error_page[0] = '\0';

@@ -15,6 +15,10 @@
 #   /slow/      limit_rate $NGINX_SLOW_RATE (default 200k), to interrupt a download
 #   /norange/   Range ignored: always 200 and the whole file
 #   /chunked/   no Content-Length (chunked), as a proxy or a generated file may send
+# and, for request checks: /echo/ (answers with the Authorization and
+# X-Limpet-Test headers it got), /throttled/ (429, Retry-After: 3600),
+# /busy/ (503, Retry-After: 1), /elsewhere/ (302 to /echo/ on a second port,
+# $NGINX_PORT2: another host to a client) and /samehost/ (302 to /echo/),
 # and WebDAV PUT under /status/ (written to $NGINX_ROOT/status/).
 # PKI, in $NGINX_PKI: ca.pem signs server.pem (CN and SAN "localhost");
 # client-ca.pem signs device.pem/device.key (CN pi-0042), the only client
@@ -26,6 +30,7 @@ NGINX_ROOT=$NGINX_DIR/www
 NGINX_LOG=$NGINX_DIR/access.log
 NGINX_SLOW_RATE=${NGINX_SLOW_RATE:-200k}
 NGINX_PORT=
+NGINX_PORT2=
 NGINX_PID=
 
 # _nginx_ca NAME CN: a self-signed EC P-256 CA, NAME.pem and NAME.key.
@@ -101,10 +106,30 @@ http {
 			sub_filter_types *;
 			sub_filter 'limpet-never-matches' '';
 		}
+		# what a request carried, for checks of the headers limpet sends
+		location /echo/ {
+			default_type text/plain;
+			return 200 "authorization=\$http_authorization test=\$http_x_limpet_test\n";
+		}
+		location /throttled/ { add_header Retry-After 3600 always; return 429; }
+		location /busy/ { add_header Retry-After 1 always; return 503; }
+		# another port: another host to libcurl (since 7.83.1)
+		location /elsewhere/ { return 302 https://localhost:$NGINX_PORT2/echo/; }
+		location /samehost/ { return 302 https://localhost:$NGINX_PORT/echo/; }
 		location /status/ {
 			dav_methods PUT;
 			create_full_put_path on;
 			dav_access user:rw group:r all:r;
+		}
+	}
+	server {
+		listen 127.0.0.1:$NGINX_PORT2 ssl;
+		server_name localhost;
+		ssl_certificate $NGINX_PKI/server.pem;
+		ssl_certificate_key $NGINX_PKI/server.key;
+		location /echo/ {
+			default_type text/plain;
+			return 200 "authorization=\$http_authorization test=\$http_x_limpet_test\n";
 		}
 	}
 }
@@ -117,7 +142,8 @@ nginx_url() { echo "https://localhost:$NGINX_PORT/${1#/}"; }
 _nginx_listening() {
 	kill -0 "$NGINX_PID" 2>/dev/null &&
 		! grep -q 'bind() to' "$NGINX_DIR/error.log" 2>/dev/null &&
-		(: <"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null
+		(: <"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null &&
+		(: <"/dev/tcp/127.0.0.1/$NGINX_PORT2") 2>/dev/null
 }
 
 nginx_start() {
@@ -127,6 +153,8 @@ nginx_start() {
 	mkdir -p "$NGINX_ROOT" "$NGINX_DIR/tmp"
 	for try in 1 2 3; do
 		NGINX_PORT=$(_nginx_free_port)
+		NGINX_PORT2=$NGINX_PORT
+		while [ "$NGINX_PORT2" = "$NGINX_PORT" ]; do NGINX_PORT2=$(_nginx_free_port); done
 		_nginx_conf
 		nginx -p "$NGINX_DIR" -c "$NGINX_DIR/nginx.conf" -e "$NGINX_DIR/error.log" \
 			>>"$NGINX_DIR/stdout.log" 2>&1 &

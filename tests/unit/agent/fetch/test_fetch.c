@@ -244,6 +244,104 @@ static void test_get_refusals(void **state)
 	assert_null(body);
 }
 
+/* GET (or HEAD) path at the test server: lp_fetch_get's return; *body the reply. */
+static int get(const char *path, const struct lp_fetch_opts *o, char **body, struct lp_err *err)
+{
+	size_t len;
+	long status;
+
+	*body = NULL;
+	return lp_fetch_get(url_for(path), NULL, body, &len, NULL, &status, 4096, o, err);
+}
+
+static char *echo_of(const char *path, const struct lp_fetch_opts *o)
+{
+	struct lp_err err = { 0 };
+	char *body;
+
+	if (get(path, o, &body, &err) < 0)
+		fail_msg("%s", err.msg);
+	return body;
+}
+
+/* A registry's token goes to the registry, and to no other host a redirect names. */
+static void test_headers_stay_with_their_host(void **state)
+{
+	static const char *const headers[] = { "Authorization: Bearer t0ken",
+					       "X-Limpet-Test: yes", NULL };
+	struct lp_fetch_opts o = server_opts;
+	char *body;
+
+	need_server();
+	o.headers = headers;
+	body = echo_of("echo/", &o);
+	assert_string_equal(body, "authorization=Bearer t0ken test=yes\n");
+	free(body);
+	body = echo_of("samehost/", &o);
+	assert_string_equal(body, "authorization=Bearer t0ken test=yes\n");
+	free(body);
+	body = echo_of("elsewhere/", &o);
+	assert_string_equal(body, "authorization= test=yes\n");
+	free(body);
+}
+
+static void test_header_values_checked(void **state)
+{
+	static const char *const headers[] = { "X-Limpet-Test: a\r\nInjected: 1", NULL };
+	struct lp_fetch_opts o = server_opts;
+	struct lp_err err = { 0 };
+	char *body = NULL;
+	size_t len;
+	long status;
+
+	o.headers = headers;
+	assert_int_equal(lp_fetch_get("https://localhost:1/x", NULL, &body, &len, NULL, &status,
+				      100, &o, &err),
+			 -1);
+	assert_int_equal(err.code, EINVAL);
+	assert_string_equal(err.msg, "https://localhost:1/x: the header has control characters");
+}
+
+/* HEAD answers "has it changed?" with the reply's head alone. */
+static void test_head_and_reply(void **state)
+{
+	struct lp_fetch_opts o = server_opts;
+	struct lp_fetch_reply reply;
+	char *body;
+
+	need_server();
+	o.head = true;
+	o.reply = &reply;
+	body = echo_of("hello.tar", &o);
+	assert_int_equal(reply.status, 200);
+	assert_string_equal(body, "");
+	assert_string_equal(reply.content_type, "application/x-tar");
+	free(body);
+}
+
+static void test_retry_after(void **state)
+{
+	struct lp_fetch_opts o = server_opts;
+	struct lp_fetch_reply reply;
+	struct lp_err err = { 0 };
+	char *body;
+
+	need_server();
+	o.reply = &reply;
+	o.attempts = 3;
+	/* an hour is longer than a command may wait: at once, saying when */
+	assert_int_equal(get("throttled/", &o, &body, &err), -1);
+	assert_int_equal(err.code, EAGAIN);
+	assert_message(err.msg, url_for("throttled/"),
+		       ": HTTP 429 Too Many Requests; retry after 3600 s");
+	assert_int_equal(reply.retry_after_s, 3600);
+	/* a second is not: waited for, then tried again */
+	o.attempts = 2;
+	assert_int_equal(get("busy/", &o, &body, &err), -1);
+	assert_message(err.msg, url_for("busy/"),
+		       ": HTTP 503 Service Temporarily Unavailable (2 attempts)");
+}
+
 /* A status report goes up with PUT (WebDAV) and comes back with GET. */
 static void test_put(void **state)
 {
@@ -441,6 +539,10 @@ int main(void)
 		cmocka_unit_test(test_get_and_etag),
 		cmocka_unit_test(test_get_refusals),
 		cmocka_unit_test(test_put),
+		cmocka_unit_test(test_headers_stay_with_their_host),
+		cmocka_unit_test(test_header_values_checked),
+		cmocka_unit_test(test_head_and_reply),
+		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_file_pinned),
 		cmocka_unit_test(test_file_cut_off),
 		cmocka_unit_test(test_file_wrong_digest),
