@@ -572,6 +572,12 @@ uint64_t lp_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+void lp_wipe(void *p, size_t len)
+{
+	if (p && len)
+		explicit_bzero(p, len);
+}
+
 int64_t lp_wall_s(void)
 {
 	return (int64_t)time(NULL);

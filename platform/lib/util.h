@@ -51,6 +51,9 @@ bool lp_ascii_alnum(char ch);
 /* s is well-formed UTF-8 (no overlong forms, surrogates or code points past U+10FFFF). */
 bool lp_utf8_valid(const char *s);
 
+/* Zero len bytes at p in a way the compiler may not drop (secrets before free). */
+void lp_wipe(void *p, size_t len);
+
 /* Free a NULL-terminated vector of strings and the strings in it. */
 void lp_strv_free(char **v);
 
