@@ -50,6 +50,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (lp_image_ref_parse(in, &r, &err) < 0) {
 		fz_check_err(&err);
+		if (strpbrk(err.msg, "\n\r"))
+			fz_fail("a message of more than one line: %s", err.msg);
 		if (err.code != EINVAL)
 			fz_fail("'%s': refused with code %d", in, err.code);
 		free(in);
