@@ -3,7 +3,8 @@
  * Authentication to OCI registries, without any I/O but reading the auth
  * file: what a 401's WWW-Authenticate asks for, the credentials the auth
  * file holds for a repository, the token endpoint's URL and reply, and a
- * small cache of bearer tokens.  registry.c does the requests.
+ * small cache of bearer tokens (registry_auth.c; the auth file,
+ * registry_auth_file.c).  registry.c does the requests.
  *
  * Errors are one line; err->code is EPROTO for what a registry or token
  * server sent that cannot be used, EACCES for an auth file that is not
@@ -76,6 +77,9 @@ void lp_auth_file_free(struct lp_auth_file *f);
 void lp_auth_file_freep(struct lp_auth_file **f);
 #define cleanup_auth_file __attribute__((cleanup(lp_auth_file_freep)))
 
+/* A line to show when the file names credential helpers, which are ignored; else NULL. */
+const char *lp_auth_file_note(const struct lp_auth_file *f);
+
 /*
  * The credentials for repository path ("library/alpine") on host
  * ("docker.io", "registry.example.com:5000"): the most specific key
@@ -115,6 +119,10 @@ int lp_auth_token_url(const struct lp_auth_challenge *c, const char *path, const
  * LP_AUTH_TOKEN_MAX); "expires_in" seconds (absent or under 60: 60);
  * "issued_at" RFC 3339 (absent: now).  *expires_at := issued_at +
  * expires_in - 10 s, so that a token is not used in its last seconds.
+ * An issued_at after now, or so early that the token would arrive
+ * expired, says our clock is off (a board without a battery-backed
+ * clock): now is taken instead.  Errors are EPROTO (EFBIG: over
+ * LP_AUTH_REPLY_MAX bytes), and *token is wiped.
  */
 int lp_token_reply_parse(const char *body, size_t len, time_t now, char *token,
 			 size_t token_len, time_t *expires_at, struct lp_err *err);
