@@ -243,7 +243,7 @@ static int parse(const char *s, struct lp_image_ref *out, struct lp_err *err)
 			return lp_fail(err, EINVAL,
 				       "image reference with a space, control character or non-ASCII byte (byte %zu)",
 				       (size_t)(p - s) + 1);
-	if (len >= LP_IMAGE_REF_MAX + strlen(LEGACY_HOST))
+	if (len >= LP_IMAGE_REF_STR_MAX + strlen(LEGACY_HOST))
 		return bad(err, s, "too long for an image reference");
 	/* A bare image ID, which docker refuses as a name too. */
 	if (len == SHA256_HEX && lower_hex(s, len))

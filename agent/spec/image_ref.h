@@ -18,7 +18,7 @@
 /* "host/path" at most (the distribution spec's limit on a repository name). */
 #define LP_IMAGE_REPO_MAX 255
 /* The longest "host/path:tag@sha256:<hex>", with its NUL. */
-#define LP_IMAGE_REF_MAX (LP_IMAGE_REPO_MAX + 1 + 128 + 1 + 71 + 1)
+#define LP_IMAGE_REF_STR_MAX (LP_IMAGE_REPO_MAX + 1 + 128 + 1 + 71 + 1)
 
 struct lp_image_ref {
 	char host[256];		/* "docker.io", "localhost:5000": as written but for index.docker.io */
@@ -39,7 +39,7 @@ int lp_image_ref_parse(const char *s, struct lp_image_ref *out, struct lp_err *e
 /*
  * The normalised reference: "host/path:tag", "host/path@sha256:..." or
  * "host/path:tag@sha256:...", which parses back to *r.  -1 (errno
- * ENAMETOOLONG) if it does not fit in len bytes; LP_IMAGE_REF_MAX always does.
+ * ENAMETOOLONG) if it does not fit in len bytes; LP_IMAGE_REF_STR_MAX always does.
  */
 int lp_image_ref_format(const struct lp_image_ref *r, char *out, size_t len);
 

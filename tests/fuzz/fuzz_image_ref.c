@@ -44,7 +44,7 @@ static void check_fields(const char *in, const struct lp_image_ref *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *in = fz_strndup(data, size), out[LP_IMAGE_REF_MAX], repo[LP_IMAGE_REF_MAX];
+	char *in = fz_strndup(data, size), out[LP_IMAGE_REF_STR_MAX], repo[LP_IMAGE_REF_STR_MAX];
 	struct lp_image_ref r, again;
 	struct lp_err err;
 
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	check_fields(in, &r);
 	if (lp_image_ref_format(&r, out, sizeof(out)) < 0)
-		fz_fail("'%s': the normalised form does not fit in LP_IMAGE_REF_MAX", in);
+		fz_fail("'%s': the normalised form does not fit in LP_IMAGE_REF_STR_MAX", in);
 	if (lp_image_ref_repo(&r, repo, sizeof(repo)) < 0 || strncmp(out, repo, strlen(repo)))
 		fz_fail("'%s': repository '%s' is not the start of '%s'", in, repo, out);
 	if (lp_image_ref_parse(out, &again, &err) < 0)

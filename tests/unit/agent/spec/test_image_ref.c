@@ -55,7 +55,7 @@ static const struct ref_case valid[] = {
 
 static void test_ref_valid(void **state)
 {
-	char buf[LP_IMAGE_REF_MAX];
+	char buf[LP_IMAGE_REF_STR_MAX];
 	struct lp_image_ref r, again;
 	struct lp_err err;
 	size_t i;
@@ -80,7 +80,7 @@ static void test_ref_valid(void **state)
 
 static void test_ref_repo_and_format_limits(void **state)
 {
-	char buf[LP_IMAGE_REF_MAX], small[8];
+	char buf[LP_IMAGE_REF_STR_MAX], small[8];
 	struct lp_image_ref r;
 	struct lp_err err;
 
