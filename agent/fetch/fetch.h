@@ -32,6 +32,7 @@
 #ifndef LIMPET_FETCH_H
 #define LIMPET_FETCH_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,8 @@ struct lp_fetch_opts {
 	 */
 	bool identity;
 	struct lp_fetch_reply *reply;	/* filled with the last reply's head; NULL: not wanted */
+	/* Another thread sets it to stop the transfer at its next bytes (ECANCELED). */
+	const atomic_bool *cancel;
 };
 
 /* url parses and is https:// with a host; the message quotes it. */

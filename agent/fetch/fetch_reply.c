@@ -245,6 +245,11 @@ size_t lp_xfer_on_body(char *data, size_t size, size_t n, void *ud)
 	struct xfer *x = ud;
 	size_t len = size * n;
 
+	if (x->o->cancel && atomic_load(x->o->cancel)) {
+		lp_fail(&x->abort_err, ECANCELED, "%s: cancelled", x->url);
+		lp_xfer_abort_transfer(x);
+		return 0;
+	}
 	if (!x->body_started && start_body(x) < 0)
 		return 0; /* anything but len stops the transfer */
 	if (!lp_fetch_is_2xx(x->status)) {
