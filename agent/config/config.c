@@ -237,6 +237,7 @@ static const struct rule top_rules[] = {
 	{ "images", apply_images, true },
 	{ "containers", cfg_apply_containers, true },
 	{ "fleet", cfg_apply_fleet, true },
+	{ "registry", cfg_apply_registry, true },
 	{ "usb", apply_usb, true },
 	{ "vm", apply_vm, true },
 };
@@ -351,6 +352,7 @@ void lp_config_free(struct lp_agent_config *cfg)
 	free(cfg->cgroup_parent);
 	lp_strv_free(cfg->trusted_keys);
 	cfg_fleet_free(&cfg->fleet);
+	cfg_registry_free(&cfg->registry);
 	free(cfg->vm.kernel);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -30,6 +30,33 @@ struct lp_fleet_config {
 	bool keep_downloads;	/* keep archives in ROOT/downloads after an import */
 };
 
+/* One registry's settings: registry = { hosts = ( { host = ...; ... } ) }. */
+struct lp_registry_host {
+	char *host;		/* "registry.example.com:5000", "docker.io" */
+	char *ca;		/* PEM bundle its certificate must chain to; NULL: system store */
+	char *cert;		/* client certificate (PEM), with key */
+	char *key;
+	char **mirrors;		/* tried first, in order, for what is named by digest; never NULL */
+	bool mirror_tags;	/* tags may resolve at a mirror too (a site offline from the origin) */
+};
+
+/* Pulls from registries: registry = { ... } (all optional). */
+struct lp_registry_config {
+	char *auth_file;	/* credentials (docker config.json format); NULL: anonymous */
+	/*
+	 * A signature whose identity is the repository without a tag (what
+	 * cosign writes) is enough: signatures = "repository".  Default
+	 * "exact": the reference with its tag, as skopeo signs.
+	 */
+	bool signatures_by_repository;
+	struct lp_registry_host *hosts;
+	size_t n_hosts;
+};
+
+/* The settings for host (as a reference names it), or NULL. */
+const struct lp_registry_host *lp_registry_host_find(const struct lp_registry_config *r,
+						     const char *host);
+
 /* Deployments from USB sticks (or any block device): usb = { ... }. */
 struct lp_usb_config {
 	bool enabled;		/* watch uevents for new block devices */
@@ -60,6 +87,7 @@ struct lp_agent_config {
 	struct lp_container_cfg *containers;
 	size_t n_containers;
 	struct lp_fleet_config fleet;
+	struct lp_registry_config registry;
 	struct lp_usb_config usb;
 	struct lp_vm_settings vm;
 };

@@ -16,6 +16,7 @@
 /* config.h's; the loader fills them in but needs none of their fields. */
 struct lp_agent_config;
 struct lp_fleet_config;
+struct lp_registry_config;
 
 #define SETTING_PATH_MAX 160
 
@@ -60,6 +61,9 @@ int cfg_apply_containers(struct loader *ld, const config_setting_t *s, const cha
 			 void *dst);
 int cfg_apply_fleet(struct loader *ld, const config_setting_t *s, const char *path, void *dst);
 int cfg_fleet_defaults(struct lp_fleet_config *f, struct lp_err *err);
+int cfg_apply_registry(struct loader *ld, const config_setting_t *s, const char *path,
+		       void *dst);
+void cfg_registry_free(struct lp_registry_config *r);
 void cfg_fleet_free(struct lp_fleet_config *f);
 
 #endif

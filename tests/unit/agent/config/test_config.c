@@ -578,6 +578,64 @@ static void test_validation_errors(void **state)
 		     3, "containers.[0].name: 'bad name' is not a valid name");
 }
 
+/* The registry group: hosts as references name them, mirrors, TLS per host. */
+static void test_registry(void **state)
+{
+	const struct lp_registry_host *h;
+	struct lp_agent_config cfg;
+
+	(void)state;
+	load_ok("", &cfg);
+	assert_null(cfg.registry.auth_file);
+	assert_false(cfg.registry.signatures_by_repository);
+	assert_int_equal(cfg.registry.n_hosts, 0);
+	lp_config_free(&cfg);
+	load_ok("registry = {\n"
+		"  auth_file = \"/etc/limpet/auth.json\";\n"
+		"  signatures = \"repository\";\n"
+		"  hosts = (\n"
+		"    { host = \"registry.example.com:5000\"; ca = \"/etc/limpet/reg.pem\";\n"
+		"      mirrors = [ \"mirror.lan:5000\", \"localhost\" ]; },\n"
+		"    { host = \"index.docker.io\"; mirrors = [ \"hub.lan\" ]; mirror_tags = true; }\n"
+		"  );\n"
+		"};\n",
+		&cfg);
+	assert_string_equal(cfg.registry.auth_file, "/etc/limpet/auth.json");
+	assert_true(cfg.registry.signatures_by_repository);
+	h = lp_registry_host_find(&cfg.registry, "registry.example.com:5000");
+	assert_non_null(h);
+	assert_string_equal(h->ca, "/etc/limpet/reg.pem");
+	assert_string_equal(h->mirrors[0], "mirror.lan:5000");
+	assert_string_equal(h->mirrors[1], "localhost");
+	assert_null(h->mirrors[2]);
+	assert_false(h->mirror_tags);
+	/* Docker Hub by any of its names is docker.io, as references say */
+	h = lp_registry_host_find(&cfg.registry, "docker.io");
+	assert_non_null(h);
+	assert_true(h->mirror_tags);
+	assert_null(h->ca);
+	assert_null(lp_registry_host_find(&cfg.registry, "other.example.com"));
+	lp_config_free(&cfg);
+
+	expect_error("registry = 1;\n", 1, "registry: expected a group { hosts = ( ... ); ... }");
+	expect_error("registry = { signatures = \"any\"; };\n", 1,
+		     "registry.signatures: 'any': exact or repository");
+	expect_error("registry = { auth_file = \"auth.json\"; };\n", 1,
+		     "registry.auth_file: 'auth.json' is not an absolute path");
+	expect_error("registry = { hosts = ( { ca = \"/x.pem\"; } ); };\n", 1,
+		     "registry.hosts[0]: needs host = \"registry.example.com\"");
+	expect_error("registry = { hosts = ( { host = \"registry\"; } ); };\n", 1,
+		     "registry.hosts[0].host: 'registry' is not a registry host");
+	expect_error("registry = { hosts = ( { host = \"r.example/x\"; } ); };\n", 1,
+		     "registry.hosts[0].host: 'r.example/x' is not a registry host");
+	expect_error("registry = { hosts = ( { host = \"r.example\"; mirrors = [ \"m\" ]; } ); };\n", 1,
+		     "registry.hosts[0].mirrors: element 0: 'm' is not a registry host");
+	expect_error("registry = { hosts = ( { host = \"r.example\"; cert = \"/c.pem\"; } ); };\n",
+		     1, "registry.hosts[0]: needs key as well");
+	expect_error("registry = { hosts = ( { host = \"r.example\"; },\n{ host = \"r.example\"; } ); };\n",
+		     2, "registry.hosts[1]: r.example is listed twice");
+}
+
 /* The fleet group: paths absolute, https only, plain names, a certificate with its key. */
 static void test_fleet_errors(void **state)
 {
@@ -670,6 +728,7 @@ int main(void)
 		cmocka_unit_test(test_validation_errors),
 		cmocka_unit_test(test_duplicate_names),
 		cmocka_unit_test(test_fleet_errors),
+		cmocka_unit_test(test_registry),
 	};
 
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
