@@ -5,7 +5,8 @@
  * and --platform), and each one's manifest, config and layers, resolved
  * against what step 2 read and checked by digest, size and diff_id before any
  * is committed.  Apart from import.c because it reads only JSON already in
- * memory: the archive formats' rules live here and nowhere else.
+ * memory: the archive formats' rules live here and nowhere else; what any
+ * index or manifest may say, also one a registry serves, in manifest.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "platform/board.h"
 #include "platform/lib/util.h"
 #include "agent/image/import_internal.h"
+#include "agent/image/manifest.h"
 
 #define LINK_HOPS 8
 #define REF_NAME "org.opencontainers.image.ref.name"
@@ -98,35 +100,6 @@ static struct blob *resolve_desc(struct importer *im, json_t *desc, bool want_js
 	return b;
 }
 
-static bool platform_matches(json_t *p, const char *want)
-{
-	char os[32] = "", arch[32] = "", variant[32] = "";
-	const char *pv = json_string_value(json_object_get(p, "variant"));
-
-	sscanf(want, "%31[^/]/%31[^/]/%31s", os, arch, variant);
-	if (strcmp(os, jstr(json_object_get(p, "os"))) ||
-	    strcmp(arch, jstr(json_object_get(p, "architecture"))))
-		return false;
-	/* arm64 images rarely say v8; an unspecified variant matches any. */
-	return !variant[0] || !pv || !strcmp(variant, pv);
-}
-
-static const char *const index_types[] = {
-	"application/vnd.oci.image.index.v1+json",
-	"application/vnd.docker.distribution.manifest.list.v2+json",
-};
-
-static bool is_index(json_t *desc)
-{
-	const char *t = json_string_value(json_object_get(desc, "mediaType"));
-	size_t i;
-
-	for (i = 0; t && i < ARRAY_SIZE(index_types); i++)
-		if (!strcmp(t, index_types[i]))
-			return true;
-	return false;
-}
-
 /* The name an index entry gives its image: Docker's and containerd's, else OCI's ref. */
 static const char *entry_name(json_t *desc)
 {
@@ -195,7 +168,7 @@ static json_t *pick_manifest(struct importer *im, json_t *index, const char *pla
 
 			if (filter && depth == 0 && !same_name(entry_name(d), image))
 				continue;
-			if ((!p && n == 1) || (p && platform_matches(p, platform))) {
+			if ((!p && n == 1) || (p && lp_platform_matches(p, platform))) {
 				chosen = d;
 				break;
 			}
@@ -206,7 +179,7 @@ static json_t *pick_manifest(struct importer *im, json_t *index, const char *pla
 		}
 		if (!*name_desc)
 			*name_desc = chosen;
-		if (!is_index(chosen))
+		if (!lp_manifest_is_index(chosen))
 			return chosen;
 		nested = resolve_desc(im, chosen, true, err);
 		if (!nested)
@@ -215,28 +188,6 @@ static json_t *pick_manifest(struct importer *im, json_t *index, const char *pla
 	}
 	lp_fail(err, ELOOP, "image indexes nested too deep");
 	return NULL;
-}
-
-static const char *const layer_types[] = {
-	"application/vnd.oci.image.layer.v1.tar",
-	"application/vnd.oci.image.layer.v1.tar+gzip",
-	"application/vnd.oci.image.layer.v1.tar+zstd",
-	"application/vnd.oci.image.layer.nondistributable.v1.tar",
-	"application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
-	"application/vnd.oci.image.layer.nondistributable.v1.tar+zstd",
-	"application/vnd.docker.image.rootfs.diff.tar",
-	"application/vnd.docker.image.rootfs.diff.tar.gzip",
-};
-
-static int check_layer_type(json_t *desc, struct lp_err *err)
-{
-	const char *t = json_string_value(json_object_get(desc, "mediaType"));
-	size_t i;
-
-	for (i = 0; t && i < ARRAY_SIZE(layer_types); i++)
-		if (!strcmp(t, layer_types[i]))
-			return 0;
-	return lp_fail(err, ENOTSUP, "layer media type %s is not supported", t ? t : "(none)");
 }
 
 /* One image of the archive: an archive (docker save a b) may hold several. */
@@ -266,7 +217,7 @@ static int resolve_oci(struct importer *im, struct blob *index, const struct ima
 	if (!json_is_array(layers) || json_array_size(layers) > ARRAY_SIZE(r->layers))
 		return lp_fail(err, EBADMSG, "manifest: bad or too many layers");
 	json_array_foreach(layers, i, d) {
-		if (check_layer_type(d, err) < 0)
+		if (lp_manifest_check_layer_type(d, err) < 0)
 			return -1;
 		r->layers[i] = resolve_desc(im, d, false, err);
 		if (!r->layers[i])
