@@ -10,7 +10,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "platform/board.h"
 #include "platform/lib/util.h"
 #include "agent/image/import_internal.h"
 
@@ -111,7 +110,7 @@ static json_t *make_record(struct importer *im, struct resolved *r, const char *
 	/* archive_sha256 lets a deployment that pins this file skip fetching it again. */
 	rec = json_pack("{s:s, s:s, s:s, s:o, s:O, s:I, s:I, s:s, s:s?, s:s, s:s}", "name", name,
 			"digest", digest, "platform",
-			im->o->platform ? im->o->platform : lp_board_platform(), "layers", layers,
+			im->want.name, "layers", layers,
 			"config", r->config->json, "unpacked_size", (json_int_t)size, "imported_at",
 			(json_int_t)lp_wall_s(), "source", im->o->file, "signed_by", im->signed_by,
 			"format", r->format, "archive_sha256", archive);
@@ -203,6 +202,9 @@ int lp_image_import(const struct lp_host *host, const struct lp_import_opts *o, 
 	im->st.lock_fd = -1;
 	im->budget = host->cfg.image_max_size;
 	lp_sha256_init(&im->file_hash);
+	/* A platform that cannot be is refused before the archive is read. */
+	if (lp_platform_want(&im->want, o->platform, err) < 0)
+		goto out;
 	/* Never a FIFO that blocks the updater, nor a link a stick points at a host file. */
 	im->fd = lp_open_regular(AT_FDCWD, o->file, O_RDONLY | O_NOFOLLOW, 0, err);
 	if (im->fd < 0)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "agent/image/import.h"
+#include "agent/image/manifest.h"
 #include "agent/image/store.h"
 #include "agent/trust/hasher.h"
 
@@ -36,6 +37,7 @@ struct blob {
 struct importer {
 	const struct lp_host *host;
 	const struct lp_import_opts *o;
+	struct lp_platform_want want;	/* o->platform's or this host's */
 	struct lp_store st;
 	int fd;
 	struct lp_sha256 file_hash;
@@ -55,7 +57,7 @@ struct importer {
 /* One image of the archive, checked: what step 3 commits. */
 struct resolved {
 	struct blob *config;
-	struct blob *layers[128];
+	struct blob *layers[LP_MANIFEST_LAYERS_MAX];
 	size_t n_layers;
 	const char *name;	/* from the archive, may be NULL */
 	unsigned char manifest_digest[32];

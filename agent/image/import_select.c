@@ -13,10 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "platform/board.h"
 #include "platform/lib/util.h"
 #include "agent/image/import_internal.h"
 #include "agent/image/manifest.h"
+#include "agent/spec/json.h"
+#include "agent/trust/trust.h"
 
 #define LINK_HOPS 8
 #define REF_NAME "org.opencontainers.image.ref.name"
@@ -52,45 +53,39 @@ static struct blob *find_path(struct importer *im, const char *path)
 	return NULL;
 }
 
-static struct blob *find_digest(struct importer *im, const char *digest, struct lp_err *err)
+/*
+ * A descriptor's target, checked by digest and size (max: the descriptor's
+ * cap); JSON targets must parse.
+ */
+static struct blob *resolve_desc(struct importer *im, json_t *desc, uint64_t max, bool want_json,
+				 struct lp_err *err)
 {
-	unsigned char d[32];
-	char path[128];
+	struct lp_descriptor d;
+	char hex[LP_SHA256_HEX_LEN + 1], path[128];
 	struct blob *b;
 	size_t i;
 
-	if (lp_digest_parse(digest ? digest : "", d, err) < 0)
+	if (lp_descriptor_check(desc, max, &d, err) < 0)
 		return NULL;
-	snprintf(path, sizeof(path), "blobs/sha256/%s", digest + strlen("sha256:"));
+	lp_hex(d.digest, sizeof(d.digest), hex);
+	snprintf(path, sizeof(path), "blobs/sha256/%s", hex);
 	b = find_path(im, path);
 	for (i = 0; !b && i < im->n; i++)
-		if (!im->v[i].link && !memcmp(im->v[i].digest, d, sizeof(d)))
+		if (!im->v[i].link && !memcmp(im->v[i].digest, d.digest, sizeof(d.digest)))
 			b = &im->v[i];
 	if (!b) {
-		lp_fail(err, ENOENT, "blob %.19s... is not in the archive", digest);
+		lp_fail(err, ENOENT, "blob sha256:%.12s... is not in the archive", hex);
 		return NULL;
 	}
 	/* The bytes we read must be the ones the descriptor names. */
-	if (memcmp(b->digest, d, sizeof(d))) {
-		lp_fail(err, EBADMSG, "%s: content does not match its digest %.19s...", b->path,
-			digest);
+	if (memcmp(b->digest, d.digest, sizeof(d.digest))) {
+		lp_fail(err, EBADMSG, "%s: content does not match its digest sha256:%.12s...",
+			b->path, hex);
 		return NULL;
 	}
-	return b;
-}
-
-/* A descriptor's target, checked by digest and size; JSON targets must parse. */
-static struct blob *resolve_desc(struct importer *im, json_t *desc, bool want_json,
-				 struct lp_err *err)
-{
-	json_t *size = json_object_get(desc, "size");
-	struct blob *b = find_digest(im, json_string_value(json_object_get(desc, "digest")), err);
-
-	if (!b)
-		return NULL;
-	if (json_is_integer(size) && (uint64_t)json_integer_value(size) != b->size) {
-		lp_fail(err, EBADMSG, "%s: %llu bytes, its descriptor says %lld", b->path,
-			(unsigned long long)b->size, (long long)json_integer_value(size));
+	if (d.size != b->size) {
+		lp_fail(err, EBADMSG, "%s: %llu bytes, its descriptor says %llu", b->path,
+			(unsigned long long)b->size, (unsigned long long)d.size);
 		return NULL;
 	}
 	if (want_json && !b->json) {
@@ -114,82 +109,6 @@ static bool same_name(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
-/* None of the index's entries (named image, when filter) is for platform: say what is. */
-static void no_platform(struct importer *im, json_t *list, bool filter, const char *image,
-			const char *platform, struct lp_err *err)
-{
-	char have[256] = "";
-	size_t i, used = 0;
-	json_t *d;
-
-	json_array_foreach(list, i, d) {
-		json_t *p = json_object_get(d, "platform");
-		const char *variant = json_string_value(json_object_get(p, "variant"));
-
-		if ((filter && !same_name(entry_name(d), image)) || used >= sizeof(have))
-			continue;
-		if (!p)
-			used += (size_t)snprintf(have + used, sizeof(have) - used,
-						 "%s(no platform)", used ? ", " : "");
-		else
-			used += (size_t)snprintf(have + used, sizeof(have) - used, "%s%s/%s%s%s",
-						 used ? ", " : "", jstr(json_object_get(p, "os")),
-						 jstr(json_object_get(p, "architecture")),
-						 variant ? "/" : "", variant ? variant : "");
-	}
-	lp_fail(err, ENOENT, "the archive has no image for %s%s, only for %s", platform,
-		im->o->platform ? "" : " (this host; --platform picks another)", have);
-}
-
-/*
- * Pick the manifest for our platform from an index (descending into nested
- * ones); at the top, only among the entries named `image` (one image of an
- * archive that holds several; all of them when there is one).
- */
-static json_t *pick_manifest(struct importer *im, json_t *index, const char *platform,
-			     bool filter, const char *image, json_t **name_desc,
-			     struct lp_err *err)
-{
-	json_t *list = json_object_get(index, "manifests"), *d, *chosen = NULL;
-	struct blob *nested;
-	size_t i, depth, n;
-
-	for (depth = 0; depth < 4; depth++) {
-		if (!json_is_array(list) || !json_array_size(list)) {
-			lp_fail(err, EBADMSG, "image index lists no manifests");
-			return NULL;
-		}
-		n = 0;
-		json_array_foreach(list, i, d)
-			n += !(filter && depth == 0) || same_name(entry_name(d), image);
-		chosen = NULL;
-		json_array_foreach(list, i, d) {
-			json_t *p = json_object_get(d, "platform");
-
-			if (filter && depth == 0 && !same_name(entry_name(d), image))
-				continue;
-			if ((!p && n == 1) || (p && lp_platform_matches(p, platform))) {
-				chosen = d;
-				break;
-			}
-		}
-		if (!chosen) {
-			no_platform(im, list, filter && depth == 0, image, platform, err);
-			return NULL;
-		}
-		if (!*name_desc)
-			*name_desc = chosen;
-		if (!lp_manifest_is_index(chosen))
-			return chosen;
-		nested = resolve_desc(im, chosen, true, err);
-		if (!nested)
-			return NULL;
-		list = json_object_get(nested->json, "manifests");
-	}
-	lp_fail(err, ELOOP, "image indexes nested too deep");
-	return NULL;
-}
-
 /* One image of the archive: an archive (docker save a b) may hold several. */
 struct image_sel {
 	bool several;		/* the archive holds more than this one */
@@ -197,33 +116,57 @@ struct image_sel {
 	size_t index;		/* docker: its entry in manifest.json */
 };
 
+/* For lp_index_pick: the archive's own indexes, and the image sel names. */
+struct pick_ctx {
+	struct importer *im;
+	const struct image_sel *sel;
+};
+
+static json_t *load_index(void *ctx, json_t *desc, struct lp_err *err)
+{
+	struct pick_ctx *c = ctx;
+	struct blob *b = resolve_desc(c->im, desc, LP_MANIFEST_MAX, true, err);
+
+	return b ? json_incref(b->json) : NULL;
+}
+
+static bool keep_named(void *ctx, json_t *desc)
+{
+	struct pick_ctx *c = ctx;
+
+	return !c->sel->several || same_name(entry_name(desc), c->sel->name);
+}
+
 static int resolve_oci(struct importer *im, struct blob *index, const struct image_sel *sel,
 		       struct resolved *r, struct lp_err *err)
 {
-	const char *platform = im->o->platform ? im->o->platform : lp_board_platform();
-	json_t *name_desc = NULL, *desc, *layers, *d;
+	struct pick_ctx ctx = { im, sel };
+	const struct lp_index_pick pick = { &im->want, load_index, keep_named, &ctx };
+	json_t *name_desc = NULL, *layers;
+	cleanup_json json_t *desc = NULL;
 	struct blob *manifest;
+	struct lp_manifest m;
 	size_t i;
 
-	desc = pick_manifest(im, index->json, platform, sel->several, sel->name, &name_desc, err);
-	if (!desc || !(manifest = resolve_desc(im, desc, true, err)))
+	desc = lp_index_pick(index->json, &pick, &name_desc, err);
+	if (!desc || !(manifest = resolve_desc(im, desc, LP_MANIFEST_MAX, true, err)))
 		return -1;
+	if (lp_manifest_check(manifest->json, json_string_value(json_object_get(desc, "mediaType")),
+			      &m, err) < 0)
+		return lp_prefix(err, "manifest");
 	memcpy(r->manifest_digest, manifest->digest, 32);
 	r->name = entry_name(name_desc);
-	r->config = resolve_desc(im, json_object_get(manifest->json, "config"), true, err);
+	r->config = resolve_desc(im, json_object_get(manifest->json, "config"), LP_CONFIG_MAX, true,
+				 err);
 	if (!r->config)
 		return lp_prefix(err, "image config");
 	layers = json_object_get(manifest->json, "layers");
-	if (!json_is_array(layers) || json_array_size(layers) > ARRAY_SIZE(r->layers))
-		return lp_fail(err, EBADMSG, "manifest: bad or too many layers");
-	json_array_foreach(layers, i, d) {
-		if (lp_manifest_check_layer_type(d, err) < 0)
-			return -1;
-		r->layers[i] = resolve_desc(im, d, false, err);
+	for (i = 0; i < m.n_layers; i++) {
+		r->layers[i] = resolve_desc(im, json_array_get(layers, i), INT64_MAX, false, err);
 		if (!r->layers[i])
 			return lp_prefix(err, "layer %zu", i + 1);
 	}
-	r->n_layers = json_array_size(layers);
+	r->n_layers = m.n_layers;
 	r->format = "oci";
 	return 0;
 }
@@ -263,44 +206,26 @@ static int resolve_docker(struct importer *im, struct blob *mf, const struct ima
 	return 0;
 }
 
-/* Every layer's uncompressed digest must be the one the config promises. */
-static int check_diff_ids(struct resolved *r, const char *platform, bool platform_given,
+/* The config is for the platform, and each layer's uncompressed digest the one it promises. */
+static int check_diff_ids(struct resolved *r, const struct lp_platform_want *want,
 			  struct lp_err *err)
 {
-	json_t *cfg = r->config->json;
-	json_t *ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
-	const char *arch = json_string_value(json_object_get(cfg, "architecture"));
-	const char *os = json_string_value(json_object_get(cfg, "os"));
-	unsigned char d[32];
+	unsigned char ids[LP_MANIFEST_LAYERS_MAX][32];
 	size_t i;
 
-	if (json_array_size(ids) != r->n_layers)
-		return lp_fail(err, EBADMSG, "config lists %zu diff_ids for %zu layers",
-			       json_array_size(ids), r->n_layers);
+	if (lp_config_check(r->config->json, want, r->n_layers, ids, err) < 0)
+		return -1;
 	for (i = 0; i < r->n_layers; i++) {
 		if (!r->layers[i]->layer)
 			return lp_fail(err, EBADMSG, "%s is not a layer", r->layers[i]->path);
-		if (lp_digest_parse(jstr(json_array_get(ids, i)), d, err) < 0)
-			return lp_prefix(err, "config diff_ids[%zu]", i);
-		if (memcmp(d, r->layers[i]->diff_id, 32))
+		if (memcmp(ids[i], r->layers[i]->diff_id, 32))
 			return lp_fail(err, EBADMSG,
 				       "layer %zu (%s): uncompressed content does not match "
 				       "the config's diff_id",
 				       i + 1, r->layers[i]->path);
 	}
-	/* An index may not say: the config always does. */
-	if (arch && os) {
-		char have[96];
-
-		snprintf(have, sizeof(have), "%s/%s", os, arch);
-		if (strncmp(platform, have, strlen(have)))
-			return lp_fail(err, ENOEXEC, "the image is for %s, not %s%s", have, platform,
-				       platform_given ? "" :
-				       " (this host; --platform imports one for another board)");
-	}
 	return 0;
 }
-
 
 /*
  * The images of the archive: the distinct names of the index's entries, or
@@ -396,7 +321,6 @@ static ssize_t select_images(struct importer *im, struct image_sel *v, size_t n,
 
 int lp_import_resolve_and_commit(struct importer *im, char **name_out, struct lp_err *err)
 {
-	const char *platform = im->o->platform ? im->o->platform : lp_board_platform();
 	struct blob *index = find_path(im, "index.json");
 	struct blob *mf = find_path(im, "manifest.json");
 	struct image_sel sel[IMAGES_MAX];
@@ -416,7 +340,7 @@ int lp_import_resolve_and_commit(struct importer *im, char **name_out, struct lp
 	if (n == 0 && !index)
 		return lp_fail(err, EBADMSG, "manifest.json: no image in it");
 	if (n == 0)
-		n = 1, sel[0] = (struct image_sel){ 0 }; /* pick_manifest says what is wrong */
+		n = 1, sel[0] = (struct image_sel){ 0 }; /* lp_index_pick says what is wrong */
 	n = select_images(im, sel, (size_t)n, err);
 	if (n < 0)
 		return -1;
@@ -428,7 +352,7 @@ int lp_import_resolve_and_commit(struct importer *im, char **name_out, struct lp
 		rc = index ? resolve_oci(im, index, &sel[i], &r[i], err)
 			   : resolve_docker(im, mf, &sel[i], &r[i], err);
 		if (rc == 0)
-			rc = check_diff_ids(&r[i], platform, im->o->platform != NULL, err);
+			rc = check_diff_ids(&r[i], &im->want, err);
 		if (rc < 0 && sel[i].several)
 			lp_prefix(err, "image %s", sel[i].name);
 	}
