@@ -38,19 +38,6 @@ static int read_document(const char *path, char **text, size_t *len, struct lp_e
 		       LP_DEPLOY_MAX / 1024);
 }
 
-static int hash_buffer(const char *buf, size_t len, unsigned char digest[LP_SHA256_LEN],
-		       struct lp_err *err)
-{
-	struct lp_sha256 h;
-	int ret;
-
-	lp_sha256_init(&h);
-	lp_sha256_update(&h, buf, len);
-	ret = lp_sha256_final(&h, digest, err);
-	lp_sha256_free(&h);
-	return ret;
-}
-
 int lp_deploy_load_signed(const char *path, const char *sig_path, const struct lp_trust *trust,
 			  struct lp_deployment *d, unsigned char digest[LP_SHA256_LEN],
 			  struct lp_err *err)
@@ -69,7 +56,7 @@ int lp_deploy_load_signed(const char *path, const char *sig_path, const struct l
 	if (read_document(path, &text, &len, err) < 0)
 		return -1;
 	/* the bytes hashed are the bytes parsed: the file is not read twice */
-	if (hash_buffer(text, len, sum, err) < 0 ||
+	if (lp_sha256_buf(text, len, sum, err) < 0 ||
 	    lp_trust_verify(trust, sum, sig_path, NULL, err) < 0 ||
 	    lp_deploy_parse(text, len, d, err) < 0)
 		return lp_prefix(err, "%s", path);

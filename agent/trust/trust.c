@@ -266,6 +266,19 @@ void lp_sha256_free(struct lp_sha256 *h)
 	mbedtls_platform_zeroize(&h->own, sizeof(h->own));
 }
 
+int lp_sha256_buf(const void *data, size_t len, unsigned char out[LP_SHA256_LEN],
+		  struct lp_err *err)
+{
+	struct lp_sha256 h;
+	int ret;
+
+	lp_sha256_init(&h);
+	lp_sha256_update(&h, data, len);
+	ret = lp_sha256_final(&h, out, err);
+	lp_sha256_free(&h);
+	return ret;
+}
+
 int lp_sha256_fd(int fd, unsigned char out[LP_SHA256_LEN], uint64_t *size, struct lp_err *err)
 {
 	cleanup_free unsigned char *buf = malloc(HASH_CHUNK);
@@ -492,20 +505,27 @@ static bool base64_to_der(const char *text, size_t len, unsigned char **der, siz
 	return false;
 }
 
-int lp_trust_verify(const struct lp_trust *t, const unsigned char digest[LP_SHA256_LEN],
-		    const char *sig_path, const char **key_name, struct lp_err *err)
+static int need_keys(const struct lp_trust *t, struct lp_err *err)
 {
-	cleanup_free char *sig = NULL;
+	if (t->n_keys > 0)
+		return 0;
+	return lp_fail(err, ENOKEY, "no trusted keys configured "
+				    "(trust = [...] in the config, or --trust PEM)");
+}
+
+int lp_trust_verify_buf(const struct lp_trust *t, const unsigned char digest[LP_SHA256_LEN],
+			const void *sig, size_t sig_len, const char **key_name, struct lp_err *err)
+{
 	cleanup_free unsigned char *der = NULL;
 	const struct lp_trust_key *signer;
-	size_t sig_len = 0, der_len = 0;
+	size_t der_len = 0;
 
-	if (t->n_keys == 0)
-		return lp_fail(err, ENOKEY, "no trusted keys configured "
-					    "(trust = [...] in the config, or --trust PEM)");
-	if (read_signature(sig_path, &sig, &sig_len, err) < 0)
+	if (need_keys(t, err) < 0)
 		return -1;
-	signer = find_signer(t, digest, (const unsigned char *)sig, sig_len);
+	if (sig_len > LP_SIG_FILE_MAX)
+		return lp_fail(err, EFBIG, "signature of %zu bytes: larger than %d KiB, not one",
+			       sig_len, LP_SIG_FILE_MAX / 1024);
+	signer = find_signer(t, digest, sig, sig_len);
 	if (!signer && base64_to_der(sig, sig_len, &der, &der_len))
 		signer = find_signer(t, digest, der, der_len);
 	if (!signer)
@@ -515,6 +535,18 @@ int lp_trust_verify(const struct lp_trust *t, const unsigned char digest[LP_SHA2
 	if (key_name)
 		*key_name = signer->name;
 	return 0;
+}
+
+int lp_trust_verify(const struct lp_trust *t, const unsigned char digest[LP_SHA256_LEN],
+		    const char *sig_path, const char **key_name, struct lp_err *err)
+{
+	cleanup_free char *sig = NULL;
+	size_t sig_len = 0;
+
+	/* no keys is the mistake to name, whether or not the file is there */
+	if (need_keys(t, err) < 0 || read_signature(sig_path, &sig, &sig_len, err) < 0)
+		return -1;
+	return lp_trust_verify_buf(t, digest, sig, sig_len, key_name, err);
 }
 
 /* ---------------------------------------------------------------- signing */

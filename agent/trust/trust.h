@@ -48,6 +48,9 @@ void lp_sha256_update(struct lp_sha256 *h, const void *data, size_t len);
 int lp_sha256_final(struct lp_sha256 *h, unsigned char out[LP_SHA256_LEN], struct lp_err *err);
 /* Wipes the state; safe after final and on a state that was never updated. */
 void lp_sha256_free(struct lp_sha256 *h);
+/* The digest of len bytes in memory, in one call. */
+int lp_sha256_buf(const void *data, size_t len, unsigned char out[LP_SHA256_LEN],
+		  struct lp_err *err);
 
 /*
  * Hash from fd's current offset to EOF; *size (if not NULL) gets the number
@@ -79,10 +82,15 @@ void lp_trust_free(struct lp_trust *t);
 #define cleanup_trust __attribute__((cleanup(lp_trust_free)))
 
 /*
- * Check the signature in sig_path (DER, or the base64 of it) over digest
- * against every trusted key.  On success *key_name (if not NULL) points at
- * the path of the key that verified, owned by t.
+ * Check the signature sig (sig_len bytes of DER, or of its base64, as a
+ * cosign annotation carries it) over digest against every trusted key.  On
+ * success *key_name (if not NULL) points at the path of the key that
+ * verified, owned by t.  Refusals: ENOKEY (no keys), EFBIG (longer than
+ * LP_SIG_FILE_MAX), EKEYREJECTED (no key verifies it).
  */
+int lp_trust_verify_buf(const struct lp_trust *t, const unsigned char digest[LP_SHA256_LEN],
+			const void *sig, size_t sig_len, const char **key_name, struct lp_err *err);
+/* lp_trust_verify_buf on the content of the file sig_path (a missing one: ENOENT). */
 int lp_trust_verify(const struct lp_trust *t, const unsigned char digest[LP_SHA256_LEN],
 		    const char *sig_path, const char **key_name, struct lp_err *err);
 

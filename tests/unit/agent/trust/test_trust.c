@@ -61,15 +61,12 @@ static void write_bytes(const char *path, const void *data, size_t len)
 		fail_msg("%s", err.msg);
 }
 
+/* The one-shot form: the known vectors check it, the streaming form below. */
 static void sha256_of(const void *data, size_t len, unsigned char out[LP_SHA256_LEN])
 {
 	struct lp_err err = { 0 };
-	struct lp_sha256 h;
 
-	lp_sha256_init(&h);
-	lp_sha256_update(&h, data, len);
-	assert_int_equal(lp_sha256_final(&h, out, &err), 0);
-	lp_sha256_free(&h);
+	assert_int_equal(lp_sha256_buf(data, len, out, &err), 0);
 }
 
 static void assert_hex(const unsigned char d[LP_SHA256_LEN], const char *want)
@@ -519,6 +516,59 @@ static void test_signature_file_errors(void **state)
 	lp_trust_free(&t);
 }
 
+/* The signature as bytes in memory, as a registry's annotation carries it. */
+static void test_verify_buf(void **state)
+{
+	char priv[PATH_MAX], pub[PATH_MAX], other[PATH_MAX], sig[PATH_MAX], *der = NULL;
+	char *b64 = NULL, *big;
+	unsigned char d[LP_SHA256_LEN];
+	struct lp_err err = { 0 };
+	const char *key = NULL;
+	size_t len = 0, b64_len = 0;
+	struct lp_trust t;
+
+	keygen_ok("buf", priv, pub);
+	in_dir(other, "ec.pub");
+	in_dir(sig, "buf.sig");
+	sha256_of("abc", 3, d);
+	sign_ok(priv, d, sig);
+	assert_int_equal(lp_read_file(sig, 4096, &der, &len, &err), 0);
+	sh("base64 -w0 buf.sig > buf.sig.b64");
+	in_dir(sig, "buf.sig.b64");
+	assert_int_equal(lp_read_file(sig, 4096, &b64, &b64_len, &err), 0);
+
+	lp_trust_init(&t);
+	assert_int_equal(lp_trust_verify_buf(&t, d, der, len, &key, &err), -1);
+	assert_int_equal(err.code, ENOKEY);
+	trust_ok(&t, other);
+	trust_ok(&t, pub);
+	assert_int_equal(lp_trust_verify_buf(&t, d, der, len, &key, &err), 0);
+	assert_string_equal(key, pub);
+	key = NULL;
+	assert_int_equal(lp_trust_verify_buf(&t, d, b64, b64_len, &key, &err), 0);
+	assert_string_equal(key, pub);
+	/* only len bytes count: what follows them is not the signature */
+	b64[b64_len] = 'A';
+	assert_int_equal(lp_trust_verify_buf(&t, d, b64, b64_len, NULL, &err), 0);
+	assert_int_equal(lp_trust_verify_buf(&t, d, b64, b64_len - 4, NULL, &err), -1);
+	assert_int_equal(err.code, EKEYREJECTED);
+	assert_string_equal(err.msg, "signature does not match any trusted key (2 keys)");
+	assert_int_equal(lp_trust_verify_buf(&t, d, "", 0, NULL, &err), -1);
+	assert_int_equal(err.code, EKEYREJECTED);
+	d[0] ^= 1;
+	assert_int_equal(lp_trust_verify_buf(&t, d, der, len, NULL, &err), -1);
+	assert_int_equal(err.code, EKEYREJECTED);
+
+	big = calloc(1, LP_SIG_FILE_MAX + 1);
+	assert_non_null(big);
+	assert_int_equal(lp_trust_verify_buf(&t, d, big, LP_SIG_FILE_MAX + 1, NULL, &err), -1);
+	assert_int_equal(err.code, EFBIG);
+	free(big);
+	free(der);
+	free(b64);
+	lp_trust_free(&t);
+}
+
 /* ---------------------------------------------------------------- keys openssl made */
 
 static void test_openssl_signatures(void **state)
@@ -638,6 +688,7 @@ int main(void)
 		cmocka_unit_test(test_tampering),
 		cmocka_unit_test(test_base64_signature),
 		cmocka_unit_test(test_signature_file_errors),
+		cmocka_unit_test(test_verify_buf),
 		cmocka_unit_test(test_openssl_signatures),
 		cmocka_unit_test(test_openssl_verifies_ours),
 		cmocka_unit_test(test_weak_keys_refused),
