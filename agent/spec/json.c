@@ -17,8 +17,12 @@ const char *lp_json_kind(const json_t *v)
 		[JSON_REAL] = "a real number",	[JSON_TRUE] = "a boolean",
 		[JSON_FALSE] = "a boolean",	[JSON_NULL] = "null",
 	};
-	unsigned int type = (unsigned int)json_typeof(v);
+	unsigned int type;
 
+	/* what json_object_get finds of a member that is not there */
+	if (!v)
+		return "nothing";
+	type = (unsigned int)json_typeof(v);
 	return type < ARRAY_SIZE(kinds) && kinds[type] ? kinds[type] : "an unknown type";
 }
 

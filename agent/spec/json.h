@@ -25,7 +25,7 @@ static inline void lp_json_decrefp(json_t **j)
 /* Longest path a message names; longer ones are cut short with '~'. */
 #define LP_JSON_PATH_MAX 128
 
-/* "an object", "a string", ...: what v is, for "expected X, got Y". */
+/* "an object", "a string", ...: what v is, for "expected X, got Y" (NULL: "nothing"). */
 const char *lp_json_kind(const json_t *v);
 /* buf := path.key (or key at the top); a path cut short ends in '~'. */
 void lp_json_key_path(char *buf, size_t size, const char *path, const char *key);
