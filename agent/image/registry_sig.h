@@ -111,10 +111,10 @@ int lp_cosign_payload_match(const struct lp_cosign_payload *p, const struct lp_c
 /*
  * One signature: sig's signature by a trusted key over the digest sig
  * names, payload (the blob of sig, fetched by the caller) of that size and
- * digest, then parsed and matched against w.  *key_name (if not NULL) := the key that
- * verified, owned by t.  Refusals: EBADMSG (payload not the blob, or not a
- * payload), what lp_trust_verify_buf says, EACCES (for another digest or
- * reference).
+ * digest, then parsed and matched against w.  *key_name (if not NULL) :=
+ * the key that verified, owned by t.  Refusals: what lp_trust_verify_buf
+ * says, EBADMSG (payload not the blob, or not a payload), EACCES (for
+ * another digest or reference).
  */
 int lp_cosign_verify_sig(const struct lp_trust *t, const struct lp_cosign_want *w,
 			 const struct lp_cosign_sig *sig, const void *payload, size_t len,
@@ -131,12 +131,12 @@ typedef int (*lp_cosign_fetch_fn)(void *ctx, const struct lp_cosign_sig *sig, un
 /*
  * Accept when any signature of sigs passes lp_cosign_verify_sig, in order
  * (skopeo appends a layer per signing), fetching one payload at a time and
- * only those a trusted key signed.  Otherwise EKEYREJECTED, with one message that says what
- * was looked for: "DISPLAY (sha256:ab12...): no signature by a trusted key
- * (sha256-ab12....sig: 2 signatures, none by the 1 trusted key)", or, when
- * a trusted key signed something else, why that is not this image
- * ("DISPLAY (sha256:ab12...): signature is for sha256:cd34..., not
- * sha256:ab12...").  ENOKEY when t has no keys.
+ * only those a trusted key signed.  Otherwise EKEYREJECTED, with one
+ * message that says what was looked for: "DISPLAY (sha256:ab12...): no
+ * signature by a trusted key (sha256-ab12....sig: 2 signatures, none by
+ * the 1 trusted key)", or, when a trusted key signed something else, why
+ * that is not this image ("DISPLAY (sha256:ab12...): signature is for
+ * sha256:cd34..., not sha256:ab12...").  ENOKEY when t has no keys.
  */
 int lp_cosign_verify_any(const struct lp_trust *t, const struct lp_cosign_want *w,
 			 const struct lp_cosign_sigs *sigs, lp_cosign_fetch_fn fetch, void *ctx,
