@@ -1,0 +1,126 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# The registries limpet pulls from, checked with curl and skopeo before
+# limpet meets them (tests/lib/registry.sh): docker-registry 2.8 anonymous,
+# with htpasswd (Basic) and with bearer tokens from token_issuer.py answer
+# /v2/ with the right challenge; tokens open manifests (and expired or
+# scope-less ones do not); skopeo pushes with credentials; the access log
+# counts requests and blob bytes (206 included); a restart keeps the storage.
+. "$(dirname "$0")/../lib/tap.sh"
+. "$(dirname "$0")/../lib/registry.sh"
+registry_require
+CA=$(registry_ca)
+OCITOOL=$LIB/ocitool.py
+MT_OCI_MANIFEST=application/vnd.oci.image.manifest.v1+json
+
+# rcurl ARGS: curl against the test registries, headers and body on stdout
+rcurl() { curl -s --max-time 30 --cacert "$CA" "$@"; }
+# status URL [ARGS]: the HTTP status only
+status() { local u=$1; shift; rcurl -o /dev/null -w '%{http_code}' "$@" "$u"; }
+# challenge URL [ARGS]: the WWW-Authenticate header of the reply
+challenge() {
+	local u=$1
+	shift
+	rcurl -o /dev/null -D - "$@" "$u" | tr -d '\r' | sed -n 's/^www-authenticate: //Ip'
+}
+fails() { ! "$@" 2>/dev/null; }
+sha256() { echo "sha256:$(sha256sum | cut -c1-64)"; }
+
+python3 "$OCITOOL" mklayer "$T/l1.tar" dir:etc file:etc/hello=hi &&
+	mkdir "$T/l2" && head -c 300000 /dev/urandom >"$T/l2/big" &&
+	tar --owner=0 --group=0 -C "$T/l2" -cf "$T/l2.tar" big &&
+	python3 "$OCITOOL" build "$T/app.tar" --layer "$T/l1.tar" --layer "$T/l2.tar" --cmd '["/bin/true"]' ||
+	{ echo "Bail out! cannot build the test image"; exit 1; }
+
+# --- anonymous
+registry_start none anon || { registry_diag anon; exit 1; }
+U=$(registry_url anon)
+is "$(status "$U/v2/")" 200 "mode none: GET /v2/ answers 200"
+check "mode none: skopeo pushes without credentials" \
+	registry_push anon "oci-archive:$T/app.tar" app:1 --digestfile "$T/anon.digest"
+rcurl -H "Accept: $MT_OCI_MANIFEST" "$U/v2/app/manifests/1" >"$T/m.json"
+is "$(sha256 <"$T/m.json")" "$(cat "$T/anon.digest")" \
+	"the manifest fetched by tag (OCI type in Accept) is the one skopeo pushed, byte for byte"
+read -r big bigsize < <(python3 -c 'import json, sys
+l = max(json.load(open(sys.argv[1]))["layers"], key=lambda l: l["size"])
+print(l["digest"], l["size"])' "$T/m.json")
+registry_log_reset anon
+rcurl -o "$T/blob" "$U/v2/app/blobs/$big"
+is "$(sha256 <"$T/blob")" "$big" "a blob comes back with its digest"
+registry_wait_count anon "^GET /v2/app/blobs/$big 200 " 1
+is "$(registry_blob_bytes anon)" "$bigsize" "registry_blob_bytes counts the blob's body bytes"
+rcurl -o "$T/tail" -H 'Range: bytes=1000-' "$U/v2/app/blobs/$big"
+check "a Range request gets 206, logged" registry_wait_count anon "^GET /v2/app/blobs/$big 206 " 1
+is "$(registry_blob_bytes anon ' 206 ')" "$((bigsize - 1000))" "and registry_blob_bytes counts what the 206 sent"
+is "$(registry_count anon '^GET /v2/app/blobs/')" 2 "registry_count counts the two blob GETs"
+registry_stop anon
+is "$(status "$U/v2/")" 000 "registry_stop: nothing answers on its port"
+check "registry_restart brings it back on the same port" registry_restart anon
+is "$(status "$U/v2/app/manifests/1" -H "Accept: $MT_OCI_MANIFEST")" 200 "with the storage it had"
+
+# --- htpasswd: Basic
+registry_start htpasswd basic || { registry_diag basic; exit 1; }
+U=$(registry_url basic)
+is "$(status "$U/v2/")" 401 "mode htpasswd: GET /v2/ without credentials is 401"
+is "$(challenge "$U/v2/")" 'Basic realm="limpet-test"' "with a Basic challenge"
+is "$(status "$U/v2/" -u "$(registry_creds basic)")" 200 "the test user gets 200"
+is "$(status "$U/v2/" -u "$REGISTRY_USER:wrong")" 401 "a wrong password gets 401"
+check "mode htpasswd: skopeo pushes with --dest-creds" \
+	registry_push basic "oci-archive:$T/app.tar" app:1 --digestfile "$T/basic.digest"
+is "$(rcurl -u "$(registry_creds basic)" -H "Accept: $MT_OCI_MANIFEST" "$U/v2/app/manifests/1" | sha256)" \
+	"$(cat "$T/basic.digest")" "the pushed manifest is there for the test user"
+
+# --- token: Bearer
+registry_start token tok || { registry_diag tok; exit 1; }
+U=$(registry_url tok)
+TU=$(registry_token_url tok)
+is "$(status "$U/v2/")" 401 "mode token: GET /v2/ without a token is 401"
+is "$(challenge "$U/v2/")" "Bearer realm=\"$TU\",service=\"limpet-registry\"" \
+	"with a Bearer challenge naming the issuer and the service (no scope)"
+is "$(challenge "$U/v2/app/manifests/1")" \
+	"Bearer realm=\"$TU\",service=\"limpet-registry\",scope=\"repository:app:pull\"" \
+	"a manifest's challenge adds the scope"
+check "mode token: skopeo pushes with --dest-creds (token for pull,push)" \
+	registry_push tok "oci-archive:$T/app.tar" app:1 --digestfile "$T/tok.digest"
+like "$(grep 'status=200' "$REGISTRY_DIR/tok/issuer.log")" "account=$REGISTRY_USER scope=repository:app:pull,push status=200 granted=repository:app:pull,push" \
+	"the issuer logged skopeo's token request and what it granted"
+tok=$(registry_token tok "$(registry_creds tok)" repository:app:pull)
+like "$tok" '^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$' "the issuer hands out a JWT"
+is "$(python3 -c 'import base64, json, sys
+h = json.loads(base64.urlsafe_b64decode(sys.argv[1].split(".")[0] + "=="))
+print(h["alg"], h["typ"], len(h["x5c"]))' "$tok")" "ES256 JWT 1" "ES256 with the signing certificate in x5c (header)"
+rcurl -H "Authorization: Bearer $tok" -H "Accept: $MT_OCI_MANIFEST" "$U/v2/app/manifests/1" >"$T/m.json"
+is "$(sha256 <"$T/m.json")" "$(cat "$T/tok.digest")" "the token opens the manifest skopeo pushed"
+is "$(status "$U/v2/app/manifests/1" -H "Authorization: Bearer $tok" -X DELETE)" 401 \
+	"a pull token does not delete"
+is "$(status "$TU?service=limpet-registry&scope=repository:app:pull" -u "$REGISTRY_USER:wrong")" 401 \
+	"the issuer refuses a wrong password"
+is "$(status "$TU?service=other&scope=repository:app:pull")" 400 "and another service"
+anon=$(registry_token tok - repository:app:pull)
+like "$(challenge "$U/v2/app/manifests/1" -H "Authorization: Bearer $anon")" \
+	'scope="repository:app:pull",error="insufficient_scope"$' \
+	"an anonymous token grants nothing outside public/: insufficient_scope"
+check "the user pushes public/app" registry_push tok "oci-archive:$T/app.tar" public/app:1
+anon=$(registry_token tok - repository:public/app:pull)
+is "$(status "$U/v2/public/app/manifests/1" -H "Authorization: Bearer $anon" -H "Accept: $MT_OCI_MANIFEST")" 200 \
+	"an anonymous token pulls public/*"
+check "the read-only user cannot push" \
+	fails registry_push tok "oci-archive:$T/app.tar" app:2 --dest-creds "$REGISTRY_READER:$REGISTRY_READER_PASS"
+is "$(registry_token_count tok "account=$REGISTRY_READER .* granted=repository:app:pull stale")" 1 \
+	"the issuer granted the reader pull only"
+
+# --- token: --stale-first, the first pull token of a scope is already expired
+registry_start token stale --stale-first || { registry_diag stale; exit 1; }
+U=$(registry_url stale)
+check "skopeo pushes (tokens to push are never stale: skopeo would not ask again)" \
+	registry_push stale "oci-archive:$T/app.tar" app:1
+t1=$(registry_token stale "$(registry_creds stale)" repository:app:pull)
+like "$(challenge "$U/v2/app/manifests/1" -H "Authorization: Bearer $t1")" \
+	'scope="repository:app:pull",error="invalid_token"$' "the first pull token is refused: invalid_token"
+t2=$(registry_token stale "$(registry_creds stale)" repository:app:pull)
+is "$(status "$U/v2/app/manifests/1" -H "Authorization: Bearer $t2" -H "Accept: $MT_OCI_MANIFEST")" 200 \
+	"the second one opens the manifest"
+is "$(registry_token_count stale 'scope=repository:app:pull status=200 .* stale=1')" 1 \
+	"the issuer's log tells the stale token from the good one (stale=1 once per scope)"
+
+[ $_failed -eq 0 ] || for r in anon basic tok stale; do registry_diag $r; done
