@@ -45,8 +45,6 @@ import http.server
 import json
 import os
 import secrets
-import socketserver
-import ssl
 import sys
 import threading
 import time
@@ -58,8 +56,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
+from tlsserver import serve_tls, write_atomic
+
 MAX_QUERY = 8192
-READ_TIMEOUT_S = 10
 
 
 def b64url(data):
@@ -92,14 +91,6 @@ def signing_identity(cert_path, key_path):
                                               serialization.NoEncryption()))
     write_atomic(cert_path, cert.public_bytes(serialization.Encoding.PEM))
     return key, cert.public_bytes(serialization.Encoding.DER)
-
-
-def write_atomic(path, data, mode=0o644):
-    tmp = "%s.tmp%d" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
 
 
 def write_private(path, data):
@@ -263,24 +254,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.error(404, "NOT_FOUND", "use GET /token", None, [])
 
 
-class Server(socketserver.ThreadingMixIn, http.server.HTTPServer):
-    daemon_threads = True
-
-    def get_request(self):
-        sock, addr = super().get_request()
-        sock.settimeout(READ_TIMEOUT_S)
-        return sock, addr
-
-    def finish_request(self, request, client_address):
-        # The TLS handshake runs here, in the request's thread, with the
-        # timeout set: a client that stalls in it holds up nobody else.
-        try:
-            request.do_handshake()
-        except (OSError, ssl.SSLError):
-            return
-        super().finish_request(request, client_address)
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -300,14 +273,7 @@ def main(argv=None):
                    help="the first pull-only token of each scope set is already expired")
     a = p.parse_args(argv)
 
-    issuer = Issuer(a)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(a.cert, a.key)
-    srv = Server(("127.0.0.1", a.port), Handler)
-    srv.issuer = issuer
-    srv.socket = ctx.wrap_socket(srv.socket, server_side=True, do_handshake_on_connect=False)
-    if a.port_file:
-        write_atomic(a.port_file, b"%d\n" % srv.server_address[1])
+    srv = serve_tls(Handler, a.cert, a.key, a.port, a.port_file, issuer=Issuer(a))
     try:
         srv.serve_forever()
     except KeyboardInterrupt:
