@@ -5,7 +5,8 @@
 # with htpasswd (Basic) and with bearer tokens from token_issuer.py answer
 # /v2/ with the right challenge; tokens open manifests (and expired or
 # scope-less ones do not); skopeo pushes with credentials; the access log
-# counts requests and blob bytes (206 included); a restart keeps the storage.
+# counts requests and blob bytes (206 included); a restart keeps the storage;
+# skopeo pushes a cosign_sig.py signature as the sha256-HEX.sig attachment.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/registry.sh"
 registry_require
@@ -108,6 +109,46 @@ check "the read-only user cannot push" \
 	fails registry_push tok "oci-archive:$T/app.tar" app:2 --dest-creds "$REGISTRY_READER:$REGISTRY_READER_PASS"
 is "$(registry_token_count tok "account=$REGISTRY_READER .* granted=repository:app:pull stale")" 1 \
 	"the issuer granted the reader pull only"
+
+# --- a cosign signature (cosign_sig.py) that skopeo pushes as the .sig attachment
+CS=("$REGISTRY_PYTHON" "$LIB/cosign_sig.py")
+"${CS[@]}" keygen "$T/sign.key" "$T/sign.pub" && "${CS[@]}" keygen "$T/other.key" "$T/other.pub" &&
+	skopeo copy -q "oci-archive:$T/app.tar" "dir:$T/signed" ||
+	{ echo "Bail out! cannot make the keys or the dir: image"; exit 1; }
+SREF=$(registry_addr tok)/signed:1
+"${CS[@]}" sign --key "$T/sign.key" --ref "$SREF" --manifest "$T/signed/manifest.json" >/dev/null
+check "skopeo pushes a dir: image with its signature-1" \
+	registry_push tok "dir:$T/signed" signed:1 --digestfile "$T/signed.digest"
+D=$(cat "$T/signed.digest")
+SIGTAG=sha256-${D#sha256:}.sig
+is "$D" "$(sha256 <"$T/signed/manifest.json")" "skopeo pushed the manifest bytes it was given (the signed digest)"
+stok=$(registry_token tok "$(registry_creds tok)" repository:signed:pull)
+sig_manifest() {
+	rcurl -H "Authorization: Bearer $stok" -H "Accept: $MT_OCI_MANIFEST" "$U/v2/signed/manifests/$SIGTAG"
+}
+sig_manifest >"$T/sig.json"
+# sig_layer N FIELD: a field of layer N of the .sig manifest
+sig_layer() {
+	python3 -c 'import json, sys
+l = json.load(open(sys.argv[1]))["layers"][int(sys.argv[2])]
+print(l["annotations"]["dev.cosignproject.cosign/signature"] if sys.argv[3] == "sig" else l[sys.argv[3]])' \
+		"$T/sig.json" "$1" "$2"
+}
+is "$(sig_layer 0 mediaType)" application/vnd.dev.cosign.simplesigning.v1+json \
+	"the attachment $SIGTAG exists, its layer is a cosign simple-signing payload"
+like "$(sig_layer 0 sig)" '^ME[A-Za-z0-9+/]+=*$' \
+	"with the signature (base64 DER ECDSA) in dev.cosignproject.cosign/signature"
+rcurl -H "Authorization: Bearer $stok" -o "$T/payload" "$U/v2/signed/blobs/$(sig_layer 0 digest)"
+sig_layer 0 sig >"$T/payload.sig"
+is "$("${CS[@]}" verify --pub "$T/sign.pub" --payload "$T/payload" --signature "$(cat "$T/payload.sig")")" \
+	"$SREF $D" "the payload names the reference and digest, and verifies with the key"
+is "$(L image verify --trust "$T/sign.pub" "$T/payload" "$T/payload.sig" 2>&1)" "$T/payload: signed by $T/sign.pub" \
+	"limpet's trust module reads keygen's public key and verifies the payload's signature"
+"${CS[@]}" sign --key "$T/other.key" --ref "$SREF" --manifest "$T/signed/manifest.json" >/dev/null
+check "signed again with another key, skopeo pushes again" registry_push tok "dir:$T/signed" signed:1
+sig_manifest >"$T/sig.json"
+is "$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["layers"]))' "$T/sig.json")" 2 \
+	"and appends a second layer to the same .sig manifest"
 
 # --- token: --stale-first, the first pull token of a scope is already expired
 registry_start token stale --stale-first || { registry_diag stale; exit 1; }
