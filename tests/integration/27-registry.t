@@ -6,7 +6,8 @@
 # /v2/ with the right challenge; tokens open manifests (and expired or
 # scope-less ones do not); skopeo pushes with credentials; the access log
 # counts requests and blob bytes (206 included); a restart keeps the storage;
-# skopeo pushes a cosign_sig.py signature as the sha256-HEX.sig attachment.
+# skopeo pushes a cosign_sig.py signature as the sha256-HEX.sig attachment;
+# a two-platform OCI index (ocitool.py index) is 404 to an Accept without its type.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/registry.sh"
 registry_require
@@ -58,6 +59,32 @@ registry_stop anon
 is "$(status "$U/v2/")" 000 "registry_stop: nothing answers on its port"
 check "registry_restart brings it back on the same port" registry_restart anon
 is "$(status "$U/v2/app/manifests/1" -H "Accept: $MT_OCI_MANIFEST")" 200 "with the storage it had"
+
+# --- a two-platform OCI index: 2.8 answers it by tag only to clients that Accept its type
+MT_OCI_INDEX=application/vnd.oci.image.index.v1+json
+MT_DOCKER=application/vnd.docker.distribution.manifest.list.v2+json,application/vnd.docker.distribution.manifest.v2+json
+python3 "$OCITOOL" build "$T/amd64.tar" --layer "$T/l1.tar" --arch amd64 --cmd '["/bin/true"]' &&
+	python3 "$OCITOOL" build "$T/arm64.tar" --layer "$T/l1.tar" --arch arm64 --variant v8 --cmd '["/bin/true"]' &&
+	python3 "$OCITOOL" index "$T/multi" --layout-dir --image "$T/amd64.tar" --image "$T/arm64.tar" --ref multi ||
+	{ echo "Bail out! ocitool index failed"; exit 1; }
+check "skopeo copy --all pushes the index and both images" \
+	registry_push anon "oci:$T/multi:multi" multi:1 --all --digestfile "$T/multi.digest"
+rcurl -D "$T/h" -H "Accept: $MT_OCI_INDEX,$MT_OCI_MANIFEST,$MT_DOCKER" "$U/v2/multi/manifests/1" >"$T/idx.json"
+is "$(tr -d '\r' <"$T/h" | sed -n 's/^content-type: //Ip')" "$MT_OCI_INDEX" \
+	"by tag, with the OCI index type in Accept: the index"
+is "$(sha256 <"$T/idx.json")" "$(cat "$T/multi.digest")" "byte for byte what skopeo pushed"
+is "$(python3 -c 'import json, sys
+print(" ".join("/".join(filter(None, (m["platform"]["os"], m["platform"]["architecture"], m["platform"].get("variant"))))
+               for m in json.load(open(sys.argv[1]))["manifests"]))' "$T/idx.json")" "linux/amd64 linux/arm64/v8" \
+	"listing both platforms"
+# the regression limpet must avoid: an Accept without the OCI index type
+is "$(status "$U/v2/multi/manifests/1" -H "Accept: $MT_OCI_MANIFEST,$MT_DOCKER")" 404 \
+	"without the OCI index type in Accept the same tag is 404"
+like "$(rcurl -H "Accept: $MT_OCI_MANIFEST,$MT_DOCKER" "$U/v2/multi/manifests/1")" '"code":"MANIFEST_UNKNOWN"' \
+	"MANIFEST_UNKNOWN, as if there were no such tag"
+is "$(status "$U/v2/multi/manifests/1")" 404 "and so is a request with no Accept at all"
+arm=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["manifests"][1]["digest"])' "$T/idx.json")
+is "$(status "$U/v2/multi/manifests/$arm" -H "Accept: $MT_OCI_MANIFEST")" 200 "the arm64 manifest is there by digest"
 
 # --- htpasswd: Basic
 registry_start htpasswd basic || { registry_diag basic; exit 1; }

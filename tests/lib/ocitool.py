@@ -18,6 +18,9 @@ Formats (--format):
 Commands (all write deterministically: SOURCE_DATE_EPOCH or 0 for every
 time stamp, uid/gid 0, sorted or explicitly ordered members):
   build OUT --layer L.tar ...     assemble an image from layer tars
+  index OUT --image SRC ...       a multi-platform image: one image index over
+                                  the images SRC (each from `build --arch`),
+                                  for `skopeo copy --all oci:OUT:REF ...`
   break SRC OUT --flip-layer N | --wrong-diffid N | --truncate [BYTES]
                  | --manifest-digest
   check SRC                       verify every digest, size and diff_id
@@ -366,7 +369,7 @@ def load(spec):
 # ---------------------------------------------------------------- building
 
 def make_config(diff_ids, entrypoint=None, cmd=None, env=None, workdir=None, user=None,
-                labels=None, arch=None, os_name="linux", created=None):
+                labels=None, arch=None, os_name="linux", created=None, variant=None):
     created = rfc3339(epoch() if created is None else created)
     cfg = {}
     if user:
@@ -385,7 +388,7 @@ def make_config(diff_ids, entrypoint=None, cmd=None, env=None, workdir=None, use
     # Docker records config-only steps as empty layers; importers must skip
     # them when they pair history with diff_ids.
     history.append({"created": created, "created_by": "ocitool config", "empty_layer": True})
-    return {
+    out = {
         "created": created,
         "architecture": arch or host_arch(),
         "os": os_name,
@@ -393,6 +396,9 @@ def make_config(diff_ids, entrypoint=None, cmd=None, env=None, workdir=None, use
         "rootfs": {"type": "layers", "diff_ids": list(diff_ids)},
         "history": history,
     }
+    if variant:
+        out["variant"] = variant
+    return out
 
 
 def build_image(layers, compression="gzip", ref="latest", annotations=None, **config):
@@ -412,6 +418,34 @@ def build_image(layers, compression="gzip", ref="latest", annotations=None, **co
         descs.append(lay.add_blob(compress(data, kind), MT_LAYER[kind]))
     cfg = lay.add_blob(jdump(make_config(diff_ids, **config)), MT_CONFIG)
     return _finish(lay, cfg, descs, ref, annotations)
+
+
+def build_index(sources, ref="latest"):
+    """An OCI Layout whose index.json names (ref) one image index over the
+    images of sources (FILE[:REF] or DIR[:REF] each, single-platform), in
+    that order, each entry with the platform its config gives (os,
+    architecture, variant). Manifests and blobs are kept byte for byte."""
+    out = Layout({"oci-layout": jdump({"imageLayoutVersion": "1.0.0"})})
+    entries = []
+    for spec in sources:
+        lay, sref, _ = load(spec)
+        mdesc, m = lay.manifest(sref)
+        cfg = json.loads(lay.blob(m["config"]["digest"]))
+        plat = {"architecture": cfg.get("architecture"), "os": cfg.get("os")}
+        if cfg.get("variant"):
+            plat["variant"] = cfg["variant"]
+        if plat in [e["platform"] for e in entries]:
+            raise OciError("%s: a second image for %s" % (spec, plat))
+        for d in [mdesc, m["config"]] + m.get("layers", []):
+            out.files[blob_path(d["digest"])] = lay.blob(d["digest"])
+        entries.append({"mediaType": mdesc.get("mediaType", MT_MANIFEST), "digest": mdesc["digest"],
+                        "size": len(lay.blob(mdesc["digest"])), "platform": plat})
+    if not entries:
+        raise OciError("an index needs at least one --image")
+    idx = out.add_blob(jdump({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": entries}), MT_INDEX,
+                       {REF_NAME: ref} if ref else None)
+    out.files["index.json"] = jdump({"schemaVersion": 2, "mediaType": MT_INDEX, "manifests": [idx]})
+    return out
 
 
 def _finish(lay, cfg_desc, layer_descs, ref, index_annotations=None, manifest_extra=None):
@@ -945,6 +979,14 @@ def main(argv=None):
     b.add_argument("--label", action="append", help="K=V (repeat)")
     b.add_argument("--arch", default=None, help="GOARCH name (default: the host's, %s)" % host_arch())
     b.add_argument("--os", default="linux")
+    b.add_argument("--variant", help="CPU variant in the config (v7, v8...)")
+
+    ix = sub.add_parser("index", help="a multi-platform image from single-platform ones")
+    ix.add_argument("out")
+    ix.add_argument("--image", action="append", required=True, help="FILE[:REF] or DIR[:REF] (repeat)")
+    ix.add_argument("--layout-dir", action="store_true", help="write an OCI layout directory, not a tar")
+    ix.add_argument("--order", choices=["blobs-first", "index-first"], default="blobs-first")
+    ix.add_argument("--ref", default="latest", help="org.opencontainers.image.ref.name (default latest)")
 
     r = sub.add_parser("recompress", help="same image, layers recompressed")
     r.add_argument("src")
@@ -990,7 +1032,7 @@ def main(argv=None):
                 lay = build_image(layers, comp, ref=a.ref, entrypoint=_json_list(a.entrypoint),
                                   cmd=_json_list(a.cmd), env=["%s=%s" % kv for kv in _kv(a.env).items()],
                                   workdir=a.workdir, user=a.user, labels=_kv(a.label), arch=a.arch,
-                                  os_name=a.os)
+                                  os_name=a.os, variant=a.variant)
             else:
                 src, ref, _ = load(a.src)
                 lay = recompress(src, a.compression, ref, a.ref)
@@ -1000,6 +1042,12 @@ def main(argv=None):
                 write_layout_dir(lay, a.out)
             else:
                 write_image(lay, a.out, a.format, a.order, a.repo_tag)
+        elif a.command == "index":
+            lay = build_index(a.image, a.ref)
+            if a.layout_dir:
+                write_layout_dir(lay, a.out)
+            else:
+                write_oci(lay, a.out, a.order)
         elif a.command == "break":
             flip = a.flip_layer
             if flip is not None and not flip.startswith("sha256:"):
