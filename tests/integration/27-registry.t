@@ -7,7 +7,9 @@
 # scope-less ones do not); skopeo pushes with credentials; the access log
 # counts requests and blob bytes (206 included); a restart keeps the storage;
 # skopeo pushes a cosign_sig.py signature as the sha256-HEX.sig attachment;
-# a two-platform OCI index (ocitool.py index) is 404 to an Accept without its type.
+# a two-platform OCI index (ocitool.py index) is 404 to an Accept without its type;
+# hostile_registry.py serves its image to skopeo under good/ and misbehaves
+# as told under the other prefixes.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/registry.sh"
 registry_require
@@ -191,4 +193,51 @@ is "$(status "$U/v2/app/manifests/1" -H "Authorization: Bearer $t2" -H "Accept: 
 is "$(registry_token_count stale 'scope=repository:app:pull status=200 .* stale=1')" 1 \
 	"the issuer's log tells the stale token from the good one (stale=1 once per scope)"
 
-[ $_failed -eq 0 ] || for r in anon basic tok stale; do registry_diag $r; done
+# --- the hostile registry: its good/ prefix is a registry skopeo pulls from
+python3 "$OCITOOL" build "$T/good" --layout-dir --ref 1 --layer "$T/l1.tar" --layer "$T/l2.tar" \
+	--cmd '["/bin/true"]' || { echo "Bail out! cannot build the hostile server's image"; exit 1; }
+hostile_start bad "$T/good" || exit 1
+H=https://$(hostile_addr bad)
+check "skopeo pulls good/app:1 from the hostile server" \
+	skopeo copy -q --src-cert-dir "$(registry_certdir)" "docker://$(hostile_addr bad)/good/app:1" "oci:$T/pulled:1"
+check "and what it got is intact (digests, sizes, diff_ids)" python3 "$OCITOOL" check -q "$T/pulled:1"
+read -r layer lsize < <(python3 -c 'import json, sys
+m = json.load(open(sys.argv[1] + "/blobs/sha256/" + json.load(open(sys.argv[1] + "/index.json"))["manifests"][0]["digest"][7:]))
+l = max(m["layers"], key=lambda l: l["size"])
+print(l["digest"], l["size"])' "$T/good")
+# hget PREFIX [CURL ARGS]: GET that prefix's layer blob, "STATUS SIZE DIGEST" of what came
+hget() {
+	local p=$1
+	shift
+	rcurl -o "$T/hblob" -w '%{http_code} %{size_download} ' "$@" "$H/v2/$p/app/blobs/$layer"
+	sha256 <"$T/hblob"
+}
+is "$(hget good)" "200 $lsize $layer" "good/: the layer as described"
+is "$(hget good -H 'Range: bytes=1000-' | cut -d' ' -f1,2)" "206 $((lsize - 1000))" "good/: Range gets 206"
+is "$(hget long | cut -d' ' -f1,2)" "200 $((lsize + 1048576))" "long/: 1 MiB more than the descriptor says"
+like "$(hget wrongdigest)" "^200 $lsize " "wrongdigest/: the right size..."
+check "... and other bytes" fails test "$(hget wrongdigest | cut -d' ' -f3)" = "$layer"
+rcurl -L -o /dev/null "$H/v2/loop/app/blobs/$layer"
+is "$?" 47 "loop/: curl gives up after too many redirects"
+is "$(status "$H/v2/offhost/app/manifests/1")" 401 "offhost/: a token is required"
+is "$(hget offhost -L -H 'Authorization: Bearer t')" "200 $lsize $layer" \
+	"offhost/: the blob comes from the server on the other port"
+hostile_wait_count bad '^OFFHOST ' 1
+is "$(hostile_count bad '^OFFHOST GET .* status=200 .* authorization=no$')" 1 \
+	"which logs that curl did not pass the token on (another port is another host)"
+hget offhost -L --location-trusted -H 'Authorization: Bearer t' >/dev/null
+hostile_wait_count bad '^OFFHOST ' 2
+is "$(hostile_count bad '^OFFHOST .* authorization=yes$')" 1 \
+	"and that it did with --location-trusted: the log tells the difference"
+like "$(challenge "$H/v2/401loop/app/manifests/1" -H 'Authorization: Bearer t')" \
+	"^Bearer realm=\"$H/token\",service=\"hostile-registry\",scope=\"repository:401loop/app:pull\",error=\"invalid_token\"$" \
+	"401loop/: every token is refused with a fresh challenge"
+is "$(rcurl -D - -o /dev/null "$H/v2/429/app/manifests/1" | tr -d '\r' | grep -iE '^(HTTP|retry-after)' | tr '\n' ' ')" \
+	"HTTP/1.1 429 Too Many Requests Retry-After: 2 " "429/: the first request is told to come back in 2 s"
+is "$(status "$H/v2/429/app/manifests/1")" 200 "429/: the second one is served"
+is "$(rcurl "$H/v2/endless/app/manifests/1" | head -c 5000000 | wc -c)" 5000000 \
+	"endless/: a manifest longer than 4 MiB"
+rcurl -o /dev/null --speed-time 2 --speed-limit 100 "$H/v2/trickle/app/blobs/$layer"
+is "$?" 28 "trickle/: too slow for curl's low-speed limit"
+
+[ $_failed -eq 0 ] || for r in anon basic tok stale bad; do registry_diag $r; done

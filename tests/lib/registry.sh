@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # OCI registries for the registry tests: Debian's docker-registry 2.8 (the
 # reference server, distribution v2.8.2) in its three auth modes, the token
-# issuer it trusts (token_issuer.py);
+# issuer it trusts (token_issuer.py), and the misbehaving hostile_registry.py;
 # every one on 127.0.0.1 only, over TLS with nginx.sh's test CA (the server
 # certificate names localhost: address them as localhost:PORT), everything
 # (config, storage, logs) under $T/registry/NAME. Source it after tap.sh, and
@@ -14,7 +14,9 @@
 #   registry_start MODE NAME [ARGS]   MODE none | htpasswd | token; ARGS go to token_issuer.py
 #   registry_stop NAME                stop one (its issuer too); storage and logs stay
 #   registry_restart NAME             start a stopped one again on the same port
-#   registry_stop_all                 every registry (the EXIT trap does it)
+#   registry_stop_all                 every registry and hostile server (the EXIT trap does it)
+#   hostile_start NAME LAYOUT [ARGS]  hostile_registry.py serving the OCI layout LAYOUT
+#   hostile_stop NAME
 # Where:
 #   registry_addr NAME                localhost:PORT (the host part of a reference)
 #   registry_url NAME                 https://localhost:PORT
@@ -24,6 +26,10 @@
 #   registry_creds NAME               user:password for NAME's mode ("" in mode none)
 #   registry_data NAME                the storage root (docker/registry/v2/...)
 #   registry_blob_file NAME DIGEST    the file holding blob DIGEST in that storage
+#   hostile_addr NAME                 localhost:PORT of a hostile server
+#   hostile_log NAME                  its log (REQ, TOKEN and OFFHOST lines)
+#   hostile_count NAME ERE            lines of it matching ERE
+#   hostile_wait_count NAME ERE N [S] wait until at least N match
 # Logs (the access log is the registry's stdout, its app log its stderr):
 #   registry_requests NAME            one line per request: METHOD PATH STATUS BYTES
 #   registry_count NAME ERE           how many of those lines match ERE
@@ -50,6 +56,7 @@ REGISTRY_PASS=limpet-test-pass
 REGISTRY_READER=reader
 REGISTRY_READER_PASS=reader-test-pass
 declare -A _REG_MODE=() _REG_PORT=() _REG_PID=() _REG_TPORT=() _REG_TPID=()
+declare -A _HOS_PORT=() _HOS_PID=()
 
 # registry_require: every tool these servers need is here, else the whole
 # test is skipped (tap.sh skip_all: a failure in CI). Call it before the
@@ -142,25 +149,36 @@ _registry_launch() {
 		[[ $(_registry_status "$1") =~ ^(200|401)$ ]]
 }
 
-_issuer_settled() { [ -s "$1" ] || ! _pid_alive "$2"; }
+_port_file_or_gone() { [ -s "$1" ] || ! _pid_alive "$2"; }
 
-# _registry_issuer NAME ARGS: token_issuer.py for NAME on a port of its own
-# choosing (no race for it), ready once it has written the port down.
+# _py_server WHAT PORTFILE OUT SCRIPT ARGS...: a Python test server in the
+# background, output to OUT; _PY_PID := its pid once it has written the port
+# it listens on (its own choice: no race for it) to PORTFILE. Else it says
+# why on stderr, and the server is stopped.
+_py_server() {
+	local what=$1 portfile=$2 out=$3
+	shift 3
+	rm -f "$portfile"
+	"$REGISTRY_PYTHON" "$@" --port-file "$portfile" --cert "$NGINX_PKI/server.pem" \
+		--key "$NGINX_PKI/server.key" >>"$out" 2>&1 &
+	_PY_PID=$!
+	wait_for 60 _port_file_or_gone "$portfile" "$_PY_PID" && _pid_alive "$_PY_PID" && return 0
+	echo "$what did not come up:" >&2
+	tail -5 "$out" >&2
+	_kill_wait "$_PY_PID"
+	return 1
+}
+
+# _registry_issuer NAME ARGS: token_issuer.py for NAME (on its former port
+# after a registry_stop).
 _registry_issuer() {
 	local name=$1 d=$REGISTRY_DIR/$1
 	shift
-	rm -f "$d/token.port"
-	"$REGISTRY_PYTHON" "$LIB/token_issuer.py" --port "${_REG_TPORT[$name]:-0}" \
-		--port-file "$d/token.port" --cert "$NGINX_PKI/server.pem" --key "$NGINX_PKI/server.key" \
+	_py_server "registry_start: the token issuer of $name" "$d/token.port" "$d/issuer.out" \
+		"$LIB/token_issuer.py" --port "${_REG_TPORT[$name]:-0}" \
 		--sign-cert "$d/token-ca.pem" --sign-key "$d/token-sign.key" --users "$d/users" \
-		--log "$d/issuer.log" "$@" >>"$d/issuer.out" 2>&1 &
-	_REG_TPID[$name]=$!
-	if ! wait_for 60 _issuer_settled "$d/token.port" "${_REG_TPID[$name]}" ||
-		! _pid_alive "${_REG_TPID[$name]}"; then
-		echo "registry_start: the token issuer of $name did not come up:" >&2
-		tail -5 "$d/issuer.out" >&2
-		return 1
-	fi
+		--log "$d/issuer.log" "$@" || return 1
+	_REG_TPID[$name]=$_PY_PID
 	_REG_TPORT[$name]=$(cat "$d/token.port")
 }
 
@@ -242,6 +260,7 @@ registry_restart() {
 registry_stop_all() {
 	local name
 	for name in "${!_REG_PID[@]}"; do registry_stop "$name"; done
+	for name in "${!_HOS_PID[@]}"; do hostile_stop "$name"; done
 }
 
 # registry_requests NAME: the access log as METHOD PATH STATUS BYTES, BYTES
@@ -260,9 +279,9 @@ registry_count() {
 
 # registry_wait_count NAME ERE N [SECONDS]: wait (default 30 s) until at
 # least N registry_requests lines match ERE.
-_registry_count_ge() { [ "$(registry_count "$1" "$2")" -ge "$3" ]; }
+_at_least() { local n=$1; shift; [ "$("$@")" -ge "$n" ]; }
 registry_wait_count() {
-	wait_for "${4:-30}" _registry_count_ge "$1" "$2" "$3"
+	wait_for "${4:-30}" _at_least "$3" registry_count "$1" "$2"
 }
 
 # registry_blob_bytes NAME [ERE]: the sum of body bytes sent for GET
@@ -293,7 +312,7 @@ registry_token_count() {
 
 registry_diag() {
 	local f
-	for f in app access issuer issuer.out skopeo; do
+	for f in app access issuer issuer.out hostile hostile.out; do
 		f=$REGISTRY_DIR/$1/$f
 		[ -s "$f.log" ] && f=$f.log
 		[ -s "$f" ] || continue
@@ -344,6 +363,35 @@ registry_auth_json() {
 	local b64
 	b64=$(printf %s "$(registry_creds "$1")" | base64 -w0)
 	(umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$(registry_addr "$1")" "$b64" >"$2")
+}
+
+# hostile_start NAME LAYOUT [ARGS...]: tests/lib/hostile_registry.py serving
+# the image of LAYOUT (an OCI layout dir or archive; its index.json's ref
+# names are the tags) as PREFIX/REPO:TAG, PREFIX choosing the misbehaviour
+# (good/ is the well-behaved one; see its --help); ARGS go to it
+# (--trickle-max S, --endless-max BYTES).
+hostile_start() {
+	local name=$1 layout=$2 d=$REGISTRY_DIR/$1
+	shift 2
+	_registry_pki || return 1
+	mkdir -p "$d"
+	_py_server "hostile_start: $name" "$d/port" "$d/hostile.out" "$LIB/hostile_registry.py" \
+		--layout "$layout" --log "$d/hostile.log" "$@" || return 1
+	_HOS_PID[$name]=$_PY_PID
+	_HOS_PORT[$name]=$(cat "$d/port")
+}
+hostile_addr() { echo "localhost:${_HOS_PORT[$1]:?hostile server $1 was not started}"; }
+hostile_log() { echo "$REGISTRY_DIR/$1/hostile.log"; }
+# hostile_count NAME ERE: lines of its log matching ERE; hostile_wait_count
+# NAME ERE N [SECONDS]: wait (default 30 s) until at least N do (a request
+# is logged once answered: after the client, not before).
+hostile_count() { grep -cE -- "$2" "$(hostile_log "$1")" 2>/dev/null; }
+hostile_wait_count() {
+	wait_for "${4:-30}" _at_least "$3" hostile_count "$1" "$2"
+}
+hostile_stop() {
+	_kill_wait "${_HOS_PID[$1]:-}"
+	_HOS_PID[$1]=
 }
 
 # tap.sh's EXIT trap removes $T: the servers go first, then nginx's; _finish

@@ -58,3 +58,12 @@ def serve_tls(handler, cert, key, port=0, port_file=None, **attrs):
     if port_file:
         write_atomic(port_file, b"%d\n" % srv.server_address[1])
     return srv
+
+
+def run(srv):
+    """Serve until killed (SIGTERM, as the shell stops it, or ^C); exit status 0."""
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0

@@ -56,7 +56,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
 
-from tlsserver import serve_tls, write_atomic
+from tlsserver import run, serve_tls, write_atomic
 
 MAX_QUERY = 8192
 
@@ -273,12 +273,7 @@ def main(argv=None):
                    help="the first pull-only token of each scope set is already expired")
     a = p.parse_args(argv)
 
-    srv = serve_tls(Handler, a.cert, a.key, a.port, a.port_file, issuer=Issuer(a))
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    return 0
+    return run(serve_tls(Handler, a.cert, a.key, a.port, a.port_file, issuer=Issuer(a)))
 
 
 if __name__ == "__main__":
