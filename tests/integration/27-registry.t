@@ -99,6 +99,11 @@ check "mode htpasswd: skopeo pushes with --dest-creds" \
 	registry_push basic "oci-archive:$T/app.tar" app:1 --digestfile "$T/basic.digest"
 is "$(rcurl -u "$(registry_creds basic)" -H "Accept: $MT_OCI_MANIFEST" "$U/v2/app/manifests/1" | sha256)" \
 	"$(cat "$T/basic.digest")" "the pushed manifest is there for the test user"
+registry_auth_json basic "$T/auth.json"
+is "$(stat -c %a "$T/auth.json")" 600 "registry_auth_json writes a private auth file..."
+is "$(skopeo inspect --raw --authfile "$T/auth.json" --cert-dir "$(registry_certdir)" \
+	"docker://$(registry_addr basic)/app:1" | sha256)" "$(cat "$T/basic.digest")" \
+	"... that skopeo logs in with"
 
 # --- token: Bearer
 registry_start token tok || { registry_diag tok; exit 1; }

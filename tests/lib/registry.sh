@@ -23,6 +23,8 @@
 #   registry_token_url NAME           the issuer's realm, https://localhost:TPORT/token
 #   registry_ca                       CA file for limpet --ca and curl --cacert
 #   registry_certdir                  a dir holding only ca.crt (skopeo --src/--dest-cert-dir)
+#   registry_registries_d             for skopeo --registries.d: sigstore attachments on
+#                                     (these three: once any server was started)
 #   registry_creds NAME               user:password for NAME's mode ("" in mode none)
 #   registry_data NAME                the storage root (docker/registry/v2/...)
 #   registry_blob_file NAME DIGEST    the file holding blob DIGEST in that storage
@@ -85,6 +87,7 @@ _registry_pki() {
 
 registry_ca() { echo "$NGINX_PKI/ca.pem"; }
 registry_certdir() { echo "$REGISTRY_DIR/certs"; }
+registry_registries_d() { echo "$REGISTRY_DIR/registries.d"; }
 registry_addr() { echo "localhost:${_REG_PORT[$1]:?registry $1 was not started}"; }
 registry_url() { echo "https://$(registry_addr "$1")"; }
 registry_token_url() { echo "https://localhost:${_REG_TPORT[$1]:?registry $1 has no token issuer}/token"; }
@@ -100,7 +103,9 @@ registry_creds() {
 	esac
 }
 
-# _registry_config NAME: config.yml as brief §4.1 has it, for NAME's mode and port.
+# _registry_config NAME: the smallest 2.8 config.yml for NAME's mode and port:
+# filesystem storage, TLS, the access log on stdout, no upload purging (a
+# goroutine that would wake up during a test).
 _registry_config() {
 	local d=$REGISTRY_DIR/$1 auth
 	case ${_REG_MODE[$1]} in
@@ -335,7 +340,7 @@ registry_push() {
 	creds=$(registry_creds "$name")
 	_registry_pki || return 1
 	echo "+ skopeo copy $* $src $(registry_addr "$name")/$dest" >>"$log"
-	skopeo --registries.d "$REGISTRY_DIR/registries.d" copy --retry-times 0 \
+	skopeo --registries.d "$(registry_registries_d)" copy --retry-times 0 \
 		--dest-cert-dir "$REGISTRY_DIR/certs" ${creds:+--dest-creds "$creds"} "$@" \
 		"$src" "docker://$(registry_addr "$name")/$dest" >>"$log" 2>&1
 	rc=$?
