@@ -16,15 +16,20 @@
 
 /*
  * The pull chain: the tar reader asks `plain` for bytes, which asks the
- * decompressing reader, which asks `blob` for the stored bytes from the
- * outer archive.  Each link hashes what passes through it.
+ * decompressing reader, which asks `blob` for the stored bytes: from the
+ * outer archive, or from a file.  Each link hashes what passes through it.
  */
 struct blob_src {
-	struct archive *outer;
-	const void *peek;
+	struct archive *outer;	/* the stored bytes: this archive's current member, */
+	const void *peek;	/* after these, already read from it */
 	size_t peek_len;
+	int fd;			/* or the next `left` bytes of this file */
+	uint64_t left;
+	bool digest;		/* hash them (else the caller has checked them) */
 	struct lp_sha256 hash;
 	uint64_t size;
+	int errcode;
+	char errmsg[256];
 	struct lp_ring ring;	/* hashed on the other core while we decompress */
 };
 
@@ -53,6 +58,39 @@ struct plain_src {
 	pthread_t thread;
 };
 
+/* Up to a buffer of stored bytes; -1 with the reason in s. */
+static la_ssize_t blob_fill(struct blob_src *s, char *buf)
+{
+	la_ssize_t n;
+
+	if (s->outer) {
+		n = archive_read_data(s->outer, buf, LP_RING_BUF_SIZE);
+		if (n < 0) {
+			s->errcode = archive_errno(s->outer);
+			snprintf(s->errmsg, sizeof(s->errmsg), "%s",
+				 archive_error_string(s->outer) ? archive_error_string(s->outer) :
+								  "read error");
+		}
+		return n;
+	}
+	if (!s->left)
+		return 0;
+	do
+		n = read(s->fd, buf, s->left < LP_RING_BUF_SIZE ? s->left : LP_RING_BUF_SIZE);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		s->left -= (uint64_t)n;
+		return n;
+	}
+	s->errcode = n < 0 ? errno : EBADMSG;
+	if (n < 0)
+		snprintf(s->errmsg, sizeof(s->errmsg), "read: %s", strerror(errno));
+	else
+		snprintf(s->errmsg, sizeof(s->errmsg), "the file ends %llu bytes short of its size",
+			 (unsigned long long)s->left);
+	return -1;
+}
+
 static la_ssize_t blob_read(struct archive *a, void *ud, const void **out)
 {
 	struct blob_src *s = ud;
@@ -60,7 +98,6 @@ static la_ssize_t blob_read(struct archive *a, void *ud, const void **out)
 	la_ssize_t n;
 	char *buf;
 
-	(void)a;
 	if (s->peek_len) {
 		*out = s->peek;
 		n = (la_ssize_t)s->peek_len;
@@ -70,11 +107,14 @@ static la_ssize_t blob_read(struct archive *a, void *ud, const void **out)
 		return n;
 	}
 	buf = lp_ring_get(&s->ring, &slot);
-	n = archive_read_data(s->outer, buf, LP_RING_BUF_SIZE);
+	n = blob_fill(s, buf);
 	*out = buf;
 	if (n > 0) {
-		lp_ring_hash(&s->ring, slot, &s->hash, (size_t)n);
+		if (s->digest)
+			lp_ring_hash(&s->ring, slot, &s->hash, (size_t)n);
 		s->size += (uint64_t)n;
+	} else if (n < 0 && a) {
+		archive_set_error(a, s->errcode ? s->errcode : EIO, "%s", s->errmsg);
 	}
 	return n;
 }
@@ -166,7 +206,7 @@ static void pipe_stop(struct plain_src *s)
  * the rest is pulled through the same hashing callbacks.
  */
 static int drain(la_ssize_t (*rd)(struct archive *, void *, const void **), void *src,
-		 struct archive *errs, const char *what, struct lp_err *err)
+		 const int *errcode, const char *errmsg, const char *what, struct lp_err *err)
 {
 	const void *buf;
 	la_ssize_t n;
@@ -174,8 +214,8 @@ static int drain(la_ssize_t (*rd)(struct archive *, void *, const void **), void
 	while ((n = rd(NULL, src, &buf)) > 0)
 		;
 	if (n < 0)
-		return lp_fail(err, archive_errno(errs), "%s: %s", what,
-			       archive_error_string(errs) ? archive_error_string(errs) : "read error");
+		return lp_fail(err, *errcode ? *errcode : EIO, "%s: %s", what,
+			       errmsg[0] ? errmsg : "read error");
 	return 0;
 }
 
@@ -211,7 +251,7 @@ static int run_chain(struct blob_src *blob, struct plain_src *plain, int layer,
 	}
 	if (lp_unpack_extract(tar, layer, lim, res, err) < 0)
 		goto out;
-	if (drain(plain_read, plain, tar, "layer", err) < 0)
+	if (drain(plain_read, plain, &plain->errcode, plain->errmsg, "layer", err) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -225,24 +265,20 @@ out:
 	return rc;
 }
 
-int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, const char *dir,
-		    const struct lp_unpack_limits *limits, struct lp_hasher *hasher,
-		    struct lp_layer_result *res, struct lp_err *err)
+/* The chain from blob (its source set) into dir. */
+static int unpack(struct blob_src *blob, const char *dir, const struct lp_unpack_limits *limits,
+		  struct lp_hasher *hasher, struct lp_layer_result *res, struct lp_err *err)
 {
-	cleanup_free struct blob_src *blob = calloc(1, sizeof(*blob));
 	cleanup_free struct plain_src *plain = calloc(1, sizeof(*plain));
 	cleanup_fd int here = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	cleanup_fd int layer = -1;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
-	if (!blob || !plain)
+	if (!plain)
 		return lp_fail(err, ENOMEM, "out of memory");
 	if (here < 0)
 		return lp_fail_errno(err, "open the working directory");
-	blob->outer = outer;
-	blob->peek = peek;
-	blob->peek_len = peek_len;
 	lp_sha256_init(&blob->hash);
 	lp_sha256_init(&plain->hash);
 	plain->hasher = hasher;
@@ -268,18 +304,39 @@ int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, co
 	}
 	/* The blob digest needs every stored byte, compression trailer included. */
 	if (rc == 0)
-		rc = drain(blob_read, blob, outer, "archive", err);
+		rc = drain(blob_read, blob, &blob->errcode, blob->errmsg,
+			   blob->outer ? "archive" : "layer file", err);
 	/* Also on failure: the worker must be done with our buffers and hashes. */
 	lp_hasher_wait(hasher, 0);
 	lp_ring_free(&blob->ring);
 	free(plain->bufs);
 	pthread_mutex_destroy(&plain->lock);
 	pthread_cond_destroy(&plain->changed);
-	if (rc == 0 && (lp_sha256_final(&blob->hash, res->blob_digest, err) < 0 ||
+	if (rc == 0 && ((blob->digest && lp_sha256_final(&blob->hash, res->blob_digest, err) < 0) ||
 			lp_sha256_final(&plain->hash, res->diff_id, err) < 0))
 		rc = -1;
 	res->blob_size = blob->size;
 	lp_sha256_free(&blob->hash);
 	lp_sha256_free(&plain->hash);
 	return rc;
+}
+
+int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, const char *dir,
+		    const struct lp_unpack_limits *limits, struct lp_hasher *hasher,
+		    struct lp_layer_result *res, struct lp_err *err)
+{
+	struct blob_src blob = {
+		.outer = outer, .peek = peek, .peek_len = peek_len, .fd = -1, .digest = true,
+	};
+
+	return unpack(&blob, dir, limits, hasher, res, err);
+}
+
+int lp_unpack_layer_fd(int fd, uint64_t size, const char *dir,
+		       const struct lp_unpack_limits *limits, struct lp_hasher *hasher,
+		       bool hash_blob, struct lp_layer_result *res, struct lp_err *err)
+{
+	struct blob_src blob = { .fd = fd, .left = size, .digest = hash_blob };
+
+	return unpack(&blob, dir, limits, hasher, res, err);
 }

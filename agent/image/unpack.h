@@ -12,6 +12,7 @@
 #define LIMPET_UNPACK_H
 
 #include <archive.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "agent/trust/hasher.h"
@@ -23,7 +24,7 @@ struct lp_unpack_limits {
 };
 
 struct lp_layer_result {
-	unsigned char blob_digest[32];	/* sha256 of the bytes as stored (compressed) */
+	unsigned char blob_digest[32];	/* sha256 of the bytes as stored (compressed), or 0s */
 	unsigned char diff_id[32];	/* sha256 of the uncompressed tar */
 	uint64_t blob_size;
 	uint64_t files;
@@ -38,5 +39,14 @@ struct lp_layer_result {
 int lp_unpack_layer(struct archive *outer, const void *peek, size_t peek_len, const char *dir,
 		    const struct lp_unpack_limits *limits, struct lp_hasher *hasher,
 		    struct lp_layer_result *res, struct lp_err *err);
+
+/*
+ * The same from the next `size` bytes of the file fd (a blob a download has
+ * verified); a file that ends sooner is an error.  hash_blob false leaves
+ * res->blob_digest zero: the caller checked the blob as it arrived.
+ */
+int lp_unpack_layer_fd(int fd, uint64_t size, const char *dir,
+		       const struct lp_unpack_limits *limits, struct lp_hasher *hasher,
+		       bool hash_blob, struct lp_layer_result *res, struct lp_err *err);
 
 #endif

@@ -2,11 +2,13 @@
 /*
  * Image layers through limpet's own extraction rules (agent/image/unpack.c): the
  * input is a layer blob (tar, or gzip or zstd of one), handed over the way
- * an import does, as a member of an outer archive.  It is extracted into
- * SANDBOX/a/layer, and after every input nothing outside that directory may
- * have changed: the sandbox holds a canary tree next to it, and a symlink
- * in a layer can name the canary by its absolute path, so the sandbox lives
- * at a fixed place, /dev/shm/limpet-fuzz-unpack (LIMPET_FUZZ_TMP moves it).
+ * an import does, as a member of an outer archive, then the way a registry
+ * pull does, as a file; both must come to the same result.  It is extracted
+ * into SANDBOX/a/layer, and after every input nothing outside that
+ * directory may have changed: the sandbox holds a canary tree next to it,
+ * and a symlink in a layer can name the canary by its absolute path, so the
+ * sandbox lives at a fixed place, /dev/shm/limpet-fuzz-unpack
+ * (LIMPET_FUZZ_TMP moves it).
  */
 #include "tests/fuzz/fuzz.h"
 
@@ -15,6 +17,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/xattr.h>
 
 #include "agent/trust/hasher.h"
@@ -199,21 +202,49 @@ static bool compressed(const uint8_t *p, size_t n)
 	       (n >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd);
 }
 
+/* The same bytes as a pull hands them over: a file, its blob digest already checked. */
+static int unpack_file(const uint8_t *data, size_t size, const struct lp_unpack_limits *lim,
+		       struct lp_layer_result *res, struct lp_err *err)
+{
+	cleanup_fd int fd = memfd_create("layer", MFD_CLOEXEC);
+	size_t done = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		fz_fail("memfd_create: %s", strerror(errno));
+	for (; done < size; done += (size_t)n)
+		if ((n = write(fd, data + done, size - done)) <= 0)
+			fz_fail("write the layer file: %s", strerror(errno));
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		fz_fail("lseek: %s", strerror(errno));
+	return lp_unpack_layer_fd(fd, size, layer, lim, hasher, false, res, err);
+}
+
+/* Nothing outside the layer changed, and the layer is emptied for the next run. */
+static void check_sandbox(void)
+{
+	cleanup_free char *after = sandbox_state();
+
+	if (strcmp(before, after))
+		fz_fail("the layer changed something outside its directory:\n"
+			"before:\n%s\nafter:\n%s", before, after);
+	fresh_layer();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int64_t budget = 4 << 20;
-	struct lp_unpack_limits lim = { 1 << 20, &budget };
-	struct lp_layer_result res;
-	struct lp_err err = { 0 };
+	int64_t budget = 4 << 20, file_budget = 4 << 20;
+	struct lp_unpack_limits lim = { 1 << 20, &budget }, file_lim = { 1 << 20, &file_budget };
+	struct lp_layer_result res, file_res;
+	struct lp_err err = { 0 }, file_err = { 0 };
 	unsigned char want[LP_SHA256_LEN];
 	struct lp_sha256 h;
-	cleanup_free char *after = NULL;
 	cleanup_free void *mem = NULL;
 	struct archive *outer = outer_archive(data, size, &mem);
 	char peek[PEEK];
 	la_ssize_t n;
 	size_t got = 0;
-	int rc;
+	int rc, file_rc;
 
 	while (got < sizeof(peek) &&
 	       (n = archive_read_data(outer, peek + got, sizeof(peek) - got)) > 0)
@@ -222,10 +253,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	archive_read_free(outer);
 	if (rc < 0)
 		fz_check_err(&err);
-	after = sandbox_state();
-	if (strcmp(before, after))
-		fz_fail("the layer changed something outside its directory:\n"
-			"before:\n%s\nafter:\n%s", before, after);
+	check_sandbox();
 	if (rc == 0) {
 		lp_sha256_init(&h);
 		lp_sha256_update(&h, data, size);
@@ -237,6 +265,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!compressed(data, size) && memcmp(res.diff_id, want, sizeof(want)))
 			fz_fail("an uncompressed layer's diff_id is not its digest");
 	}
-	fresh_layer();
+	file_rc = unpack_file(data, size, &file_lim, &file_res, &file_err);
+	if (file_rc < 0)
+		fz_check_err(&file_err);
+	check_sandbox();
+	if (file_rc != rc)
+		fz_fail("from an archive: %s; from a file: %s", rc ? err.msg : "taken",
+			file_rc ? file_err.msg : "taken");
+	if (rc == 0 && (memcmp(res.diff_id, file_res.diff_id, sizeof(res.diff_id)) ||
+			res.files != file_res.files || res.unpacked != file_res.unpacked ||
+			file_res.blob_size != size))
+		fz_fail("a file and an archive member with the same bytes unpack differently");
 	return 0;
 }

@@ -4,7 +4,8 @@
 
 Every archive is a valid OCI image (ocitool: digests, sizes and diff_ids all
 correct), so only the unpacker's own rules can stop it. `hostile.py OUTDIR`
-writes hostile-<case>.tar for each case and cases.txt, one line a case:
+writes hostile-<case>.tar for each case and cases.txt, one line a case
+(`--layers`: the layer blob alone, layer-<case>, for a unit test):
 
     NAME EXPECTATION REASON...
 
@@ -306,7 +307,7 @@ def _opaque_symlink():
 
 # ---------------------------------------------------------------- output
 
-def write_all(outdir, key=None, compression="gzip", only=None):
+def write_all(outdir, key=None, compression="gzip", only=None, layers=False):
     os.makedirs(outdir, exist_ok=True)
     lines = ["# name expectation reason",
              "# refuse: the import must fail and leave nothing behind.",
@@ -316,6 +317,12 @@ def write_all(outdir, key=None, compression="gzip", only=None):
     written = []
     for name, expect, reason, fn in CASES:
         if only and name not in only:
+            continue
+        if layers:
+            path = os.path.join(outdir, "layer-%s" % name)
+            ocitool.write_file(path, ocitool.compress(fn(), compression))
+            lines.append("%s %s %s" % (name, expect, reason))
+            written.append(path)
             continue
         lay = ocitool.build_image([fn()], compression, cmd=["/bin/true"],
                                   labels={"org.limpet.test.case": name, "org.limpet.test.expect": expect})
@@ -335,13 +342,15 @@ def main(argv=None):
     p.add_argument("--key", help="also sign each archive (openssl dgst -sha256 -sign KEY)")
     p.add_argument("--compression", choices=sorted(ocitool.MT_LAYER), default="gzip")
     p.add_argument("--only", action="append", help="just this case (repeat)")
+    p.add_argument("--layers", action="store_true",
+                   help="write each case's layer blob alone, layer-<case>, not an image archive")
     p.add_argument("--list", action="store_true", help="print the cases and exit")
     a = p.parse_args(argv)
     if a.list:
         for name, expect, reason, _ in CASES:
             print("%s %s %s" % (name, expect, reason))
         return 0
-    for path in write_all(a.outdir, a.key, a.compression, a.only):
+    for path in write_all(a.outdir, a.key, a.compression, a.only, a.layers):
         print(path)
     return 0
 

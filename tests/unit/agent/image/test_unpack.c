@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * One image layer through limpet's extraction rules (agent/image/unpack.c),
- * handed over as an import does: the current member of an outer tar.  The
- * layers are written here entry by entry with libarchive, the way GNU tar,
- * umoci or a hostile packer would, so each rule is met on purpose.
+ * handed over as an import does (the current member of an outer tar) and
+ * as a registry pull does (a verified blob file).  The layers are written
+ * here entry by entry with libarchive, the way GNU tar, umoci or a hostile
+ * packer would, so each rule is met on purpose; tests/lib/hostile.py's
+ * corpus goes through the file path too.
  */
 #include <archive.h>
 #include <archive_entry.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -38,12 +42,15 @@ struct entry {
 	const char *data;	/* file content, or the link target */
 };
 
-static size_t write_layer(const struct entry *v, size_t n, unsigned char *buf, size_t cap)
+/* The layer's bytes, stored with filter (ARCHIVE_FILTER_NONE, _GZIP, _ZSTD). */
+static size_t write_layer(const struct entry *v, size_t n, int filter, unsigned char *buf,
+			  size_t cap)
 {
 	struct archive *w = archive_write_new();
 	size_t used = 0, i;
 
 	assert_int_equal(archive_write_set_format_pax_restricted(w), ARCHIVE_OK);
+	assert_int_equal(archive_write_add_filter(w, filter), ARCHIVE_OK);
 	assert_int_equal(archive_write_set_bytes_per_block(w, 0), ARCHIVE_OK);
 	assert_int_equal(archive_write_open_memory(w, buf, cap, &used), ARCHIVE_OK);
 	for (i = 0; i < n; i++) {
@@ -74,24 +81,41 @@ static size_t write_layer(const struct entry *v, size_t n, unsigned char *buf, s
 	return used;
 }
 
+static void sha256_of(const void *data, size_t len, unsigned char out[LP_SHA256_LEN])
+{
+	struct lp_err err = { 0 };
+	struct lp_sha256 h;
+
+	lp_sha256_init(&h);
+	lp_sha256_update(&h, data, len);
+	assert_int_equal(lp_sha256_final(&h, out, &err), 0);
+	lp_sha256_free(&h);
+}
+
+static void fresh_layer(void)
+{
+	struct lp_err ignored;
+
+	lp_remove_tree(layer, &ignored);
+	assert_int_equal(mkdir(layer, 0755), 0);
+}
+
 /* Unpack the n entries into a fresh layer directory; the result of lp_unpack_layer. */
 static int unpack(const struct entry *v, size_t n, int64_t max_file, struct lp_layer_result *res,
 		  struct lp_err *err)
 {
 	static unsigned char tar[LAYER_MAX], outer_buf[LAYER_MAX + 8192];
-	size_t len = write_layer(v, n, tar, sizeof(tar)), used = 0;
+	size_t len = write_layer(v, n, ARCHIVE_FILTER_NONE, tar, sizeof(tar)), used = 0;
 	struct archive *w = archive_write_new(), *r = archive_read_new();
 	struct archive_entry *e = archive_entry_new();
 	int64_t budget = 4 << 20;
 	struct lp_unpack_limits lim = { max_file, &budget };
-	struct lp_err ignored;
 	char peek[512];
 	size_t got = 0;
 	la_ssize_t k;
 	int rc;
 
-	lp_remove_tree(layer, &ignored);
-	assert_int_equal(mkdir(layer, 0755), 0);
+	fresh_layer();
 	archive_entry_set_pathname(e, "blobs/sha256/layer");
 	archive_entry_set_filetype(e, AE_IFREG);
 	archive_entry_set_perm(e, 0644);
@@ -115,13 +139,52 @@ static int unpack(const struct entry *v, size_t n, int64_t max_file, struct lp_l
 	if (rc == 0) {
 		/* the diff_id is the sha256 of the tar as written */
 		unsigned char want[LP_SHA256_LEN];
-		struct lp_sha256 h;
 
-		lp_sha256_init(&h);
-		lp_sha256_update(&h, tar, len);
-		assert_int_equal(lp_sha256_final(&h, want, err), 0);
-		lp_sha256_free(&h);
+		sha256_of(tar, len, want);
 		assert_memory_equal(res->diff_id, want, LP_SHA256_LEN);
+	}
+	return rc;
+}
+
+/* Unpack the blob file path (size: what the caller says it holds) into a fresh layer dir. */
+static int unpack_fd(const char *path, uint64_t size, bool hash_blob,
+		     struct lp_layer_result *res, struct lp_err *err)
+{
+	int64_t budget = 4 << 20;
+	struct lp_unpack_limits lim = { LAYER_MAX, &budget };
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	assert_true(fd >= 0);
+	fresh_layer();
+	rc = lp_unpack_layer_fd(fd, size, layer, &lim, hasher, hash_blob, res, err);
+	close(fd);
+	return rc;
+}
+
+/*
+ * The n entries stored with filter in a file, unpacked from it as a pull
+ * does (extra: bytes the caller claims beyond the file's end).
+ */
+static int unpack_file(const struct entry *v, size_t n, int filter, uint64_t extra,
+		       bool hash_blob, struct lp_layer_result *res, struct lp_err *err)
+{
+	static unsigned char tar[LAYER_MAX], blob[LAYER_MAX];
+	size_t tar_len = write_layer(v, n, ARCHIVE_FILTER_NONE, tar, sizeof(tar));
+	size_t len = write_layer(v, n, filter, blob, sizeof(blob));
+	unsigned char want[LP_SHA256_LEN], zero[LP_SHA256_LEN] = { 0 };
+	char path[64];
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/blob", dir);
+	if (lp_write_file(path, (const char *)blob, len, err) < 0)
+		fail_msg("%s", err->msg);
+	rc = unpack_fd(path, len + extra, hash_blob, res, err);
+	if (rc == 0) {
+		sha256_of(tar, tar_len, want);
+		assert_memory_equal(res->diff_id, want, LP_SHA256_LEN);
+		sha256_of(blob, len, want);
+		assert_memory_equal(res->blob_digest, hash_blob ? want : zero, LP_SHA256_LEN);
+		assert_int_equal(res->blob_size, len);
 	}
 	return rc;
 }
@@ -250,6 +313,121 @@ static void test_whiteouts(void **state)
 	assert_string_equal(value, "y");
 }
 
+static const struct entry plain_layer[] = {
+	{ "etc", AE_IFDIR, NULL },
+	{ "etc/motd", AE_IFREG, "hello\n" },
+	{ "etc/link", AE_IFLNK, "motd" },
+};
+
+/* A registry pull's layers: a verified blob file, stored as tar, tar+gzip or tar+zstd. */
+static void test_layer_from_file(void **state)
+{
+	static const int filters[] = { ARCHIVE_FILTER_NONE, ARCHIVE_FILTER_GZIP,
+				       ARCHIVE_FILTER_ZSTD };
+	struct lp_layer_result res;
+	struct lp_err err = { 0 };
+	char motd[16] = "", target[16] = "";
+	size_t i;
+	FILE *f;
+
+	(void)state;
+	for (i = 0; i < 2 * sizeof(filters) / sizeof(filters[0]); i++) {
+		/* each stored form hashed, and not (the download hashed it) */
+		if (unpack_file(plain_layer, 3, filters[i / 2], 0, i % 2, &res, &err) < 0)
+			fail_msg("filter %d: %s", filters[i / 2], err.msg);
+		assert_int_equal(res.files, 3);
+		assert_int_equal(res.unpacked, 6);
+		f = fopen(layer_path("etc/motd"), "r");
+		assert_non_null(f);
+		assert_non_null(fgets(motd, sizeof(motd), f));
+		fclose(f);
+		assert_string_equal(motd, "hello\n");
+		assert_int_equal(readlink(layer_path("etc/link"), target, sizeof(target) - 1), 4);
+		assert_string_equal(target, "motd");
+	}
+}
+
+/* A blob file that ends before the size the caller verified. */
+static void test_short_file(void **state)
+{
+	struct lp_layer_result res;
+	struct lp_err err = { 0 };
+
+	(void)state;
+	assert_int_equal(unpack_file(plain_layer, 3, ARCHIVE_FILTER_NONE, 100, true, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "the file ends 100 bytes short of its size"));
+	assert_int_equal(err.code, EBADMSG);
+	/* the gzip stream is whole, its trailer too: only the blob's digest would miss them */
+	assert_int_equal(unpack_file(plain_layer, 3, ARCHIVE_FILTER_GZIP, 7, false, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "the file ends 7 bytes short of its size"));
+	/* nothing at all */
+	assert_int_equal(unpack_fd("/dev/null", 512, true, &res, &err), -1);
+	assert_non_null(strstr(err.msg, "the file ends 512 bytes short of its size"));
+}
+
+static int device_found(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)path;
+	(void)type;
+	(void)ftw;
+	/* whiteouts are 0:0 character devices; anything else would reach hardware */
+	return (S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode)) && st->st_rdev != makedev(0, 0);
+}
+
+/*
+ * tests/lib/hostile.py's layers through the file path: each refused, or
+ * neutralised, or accepted as 07-images.t expects of an archive import,
+ * and none reaching outside the layer directory.
+ */
+static void test_hostile_from_file(void **state)
+{
+	static const char *const targets[] = { "/etc/evil", "/evil", "/tmp/evil", "/tmp/etc/evil" };
+	char cmd[256], line[512], path[128], name[64], expect[16];
+	struct lp_layer_result res;
+	struct stat passwd, after;
+	struct lp_err err;
+	size_t i, cases = 0;
+	FILE *list;
+	int rc;
+
+	(void)state;
+	if (access("tests/lib/hostile.py", R_OK) < 0)
+		skip(); /* not run from the source tree */
+	snprintf(cmd, sizeof(cmd), "python3 tests/lib/hostile.py %s/hostile --layers >/dev/null",
+		 dir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(stat("/etc/passwd", &passwd), 0);
+	snprintf(path, sizeof(path), "%s/hostile/cases.txt", dir);
+	list = fopen(path, "r");
+	assert_non_null(list);
+	while (fgets(line, sizeof(line), list)) {
+		if (line[0] == '#' || sscanf(line, "%63s %15s", name, expect) != 2)
+			continue;
+		snprintf(path, sizeof(path), "%s/hostile/layer-%s", dir, name);
+		assert_int_equal(stat(path, &after), 0);
+		err = (struct lp_err){ 0 };
+		rc = unpack_fd(path, (uint64_t)after.st_size, true, &res, &err);
+		if (!strcmp(expect, "refuse") && rc == 0)
+			fail_msg("%s: taken, should be refused", name);
+		if (!strcmp(expect, "accept") && rc < 0)
+			fail_msg("%s: refused (%s), should be taken", name, err.msg);
+		for (i = 0; i < sizeof(targets) / sizeof(targets[0]); i++)
+			if (access(targets[i], F_OK) == 0)
+				fail_msg("%s: made %s", name, targets[i]);
+		snprintf(path, sizeof(path), "%s/evil", dir);
+		if (access(path, F_OK) == 0)
+			fail_msg("%s: made %s", name, path);
+		assert_int_equal(stat("/etc/passwd", &after), 0);
+		if (after.st_nlink != passwd.st_nlink)
+			fail_msg("%s: a hard link to /etc/passwd", name);
+		if (nftw(layer, device_found, 16, FTW_PHYS) != 0)
+			fail_msg("%s: a device node in the layer", name);
+		cases++;
+	}
+	fclose(list);
+	assert_true(cases >= 20);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -257,6 +435,9 @@ int main(void)
 		cmocka_unit_test(test_escapes_refused),
 		cmocka_unit_test(test_what_a_layer_may_not_hold),
 		cmocka_unit_test(test_whiteouts),
+		cmocka_unit_test(test_layer_from_file),
+		cmocka_unit_test(test_short_file),
+		cmocka_unit_test(test_hostile_from_file),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
