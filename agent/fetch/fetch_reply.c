@@ -408,10 +408,35 @@ static void error_detail(const struct xfer *x, char *out)
 		out[0] = '\0';
 }
 
+/* HTTP/2 has no reason phrases: the usual one, so a message reads the same either way. */
+static const char *usual_reason(long status)
+{
+	static const struct {
+		long status;
+		const char *reason;
+	} reasons[] = {
+		{ 400, "Bad Request" },	   { 401, "Unauthorized" },
+		{ 403, "Forbidden" },	   { 404, "Not Found" },
+		{ 405, "Method Not Allowed" }, { 408, "Request Timeout" },
+		{ 410, "Gone" },	   { 416, "Range Not Satisfiable" },
+		{ 429, "Too Many Requests" }, { 500, "Internal Server Error" },
+		{ 502, "Bad Gateway" },	   { 503, "Service Unavailable" },
+		{ 504, "Gateway Timeout" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (reasons[i].status == status)
+			return reasons[i].reason;
+	return "";
+}
+
 int lp_xfer_http_failed(struct xfer *x, struct lp_err *err)
 {
 	char detail[DETAIL_MAX + 1];
 
+	if (!x->reason[0])
+		snprintf(x->reason, sizeof(x->reason), "%s", usual_reason(x->status));
 	error_detail(x, detail);
 	return lp_fail(err, http_errno(x->status), "%s: HTTP %ld%s%s%s%s%s", x->url, x->status,
 		       x->reason[0] ? " " : "", x->reason, detail[0] ? " (" : "", detail,
