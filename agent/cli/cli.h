@@ -9,6 +9,7 @@
 #include "agent/cli/opts.h"
 #include "agent/config/host.h"
 #include "agent/deploy/deploy.h"
+#include "agent/fetch/fetch.h"
 
 #define LP_EXIT_FAILURE 1
 #define LP_EXIT_USAGE 2
@@ -47,6 +48,22 @@ struct lp_trust_args {
 #define LP_OPT_SIG(key) { key, 0, "sig", "SIG", "the detached signature (default: FILE.sig)" }
 /* Take one --trust PEM; past LP_TRUST_ARGS_MAX, an error saying so. */
 int lp_trust_arg(struct lp_trust_args *a, const char *pem, struct lp_err *err);
+
+/* What `image pull REF` and `run REF` (for an image not in the store) pull. */
+struct lp_cli_pull {
+	const char *ref;
+	const char *name;		/* the name in the store; NULL: the normalised reference */
+	const char *platform;		/* NULL: this board's */
+	const struct lp_trust_args *trust;	/* --trust keys, beside the config's; may be NULL */
+	const char *auth_file;		/* NULL: the config's registry.auth_file */
+	struct lp_fetch_opts fetch;	/* TLS given on the command line, rate, progress */
+	bool json;			/* print the result as JSON, not the name */
+	bool quiet;			/* print nothing */
+};
+
+/* Pull a.ref with the config's trust, registries and credentials; *name_out (may be NULL) := its name. */
+int lp_cli_pull_ref(struct lp_globals *g, const struct lp_cli_pull *a, char **name_out,
+		    struct lp_err *err);
 
 /*
  * One per command (agent/cli/cmd_*.c): its options, help and entry point.

@@ -6,6 +6,9 @@
  * the URL>/, under the URL's file name, so the image gets the name an import
  * of that file would give it, and an interrupted pull resumes where it
  * stopped.
+ *
+ * limpet image pull REF: anything that is not an https:// URL is an image
+ * reference, pulled from its registry (agent/image/pull.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,6 +20,7 @@
 #include "agent/cli/cli.h"
 #include "agent/fetch/fetch.h"
 #include "agent/image/import.h"
+#include "agent/spec/image_ref.h"
 #include "agent/spec/parse.h"
 #include "platform/lib/util.h"
 #include "agent/image/store.h"
@@ -24,6 +28,11 @@
 
 struct pull {
 	const char *url;
+	bool registry;					/* url is an image reference */
+	const char *auth_file;				/* --auth-file */
+	bool json;					/* --json */
+	const char *archive_opt;			/* an option only archives take, if given */
+	bool ca_given, cert_given;
 	struct lp_trust_args extra_trust;
 	struct lp_import_opts import;
 	struct lp_fetch_opts fetch;
@@ -46,6 +55,8 @@ enum {
 	OPT_SIZE,
 	OPT_SHA256,
 	OPT_LIMIT_RATE,
+	OPT_AUTH_FILE,
+	OPT_JSON,
 };
 
 static const struct lp_opt pull_opts[] = {
@@ -58,6 +69,8 @@ static const struct lp_opt pull_opts[] = {
 	{ OPT_SIZE, 0, "size", "BYTES", "the archive's size: more is cut off" },
 	{ OPT_SHA256, 0, "sha256", "HEX", "the archive's SHA-256: anything else is refused" },
 	{ OPT_LIMIT_RATE, 0, "limit-rate", "RATE", "most bytes a second, e.g. 200K" },
+	{ OPT_AUTH_FILE, 0, "auth-file", "FILE", "registry credentials, as docker login writes them" },
+	{ OPT_JSON, 0, "json", NULL, "print what was pulled as JSON" },
 	{ 0 },
 };
 
@@ -65,11 +78,15 @@ static int cmd_image_pull(int argc, char **argv, struct lp_globals *g);
 
 const struct lp_cmd_doc lp_doc_image_pull = {
 	.name = "image pull",
-	.operands = "https://URL",
-	.summary = "Download a signed image archive over TLS (resuming), verify and import it",
+	.operands = "https://URL | REF",
+	.summary = "Pull a signed image from a registry, or an image archive over TLS",
 	.opts = pull_opts,
-	.notes = "The signature is fetched from URL.sig. An interrupted download resumes\n"
-		 "where it stopped when the command is run again.",
+	.notes = "REF is a registry reference: registry.example.com:5000/app:1.4, ...@sha256:HEX,\n"
+		 "or a short name (alpine is docker.io/library/alpine:latest). It must carry a\n"
+		 "cosign signature by a trusted key (the sha256-DIGEST.sig tag).\n"
+		 "An archive's signature is fetched from URL.sig; --size and --sha256 are\n"
+		 "for archives. Either way an interrupted download resumes where it\n"
+		 "stopped when the command is run again.",
 	.fn = cmd_image_pull,
 };
 
@@ -97,23 +114,33 @@ static int apply_option(struct pull *p, int opt, const char *arg, struct lp_err 
 		p->import.platform = arg;
 		return 0;
 	case OPT_CA:
+		p->ca_given = true;
 		p->fetch.ca_file = arg;
 		return 0;
 	case OPT_CERT:
+		p->cert_given = true;
 		p->fetch.cert_file = arg;
 		return 0;
 	case OPT_KEY:
 		p->fetch.key_file = arg;
 		return 0;
 	case OPT_SIZE:
+		p->archive_opt = "--size";
 		return lp_parse_size(arg, &p->size, err) < 0 ? lp_prefix(err, "--size") : 0;
 	case OPT_SHA256:
+		p->archive_opt = "--sha256";
 		p->sha256_pinned = true;
 		return parse_sha256(arg, p->sha256, err) < 0 ? lp_prefix(err, "--sha256") : 0;
 	case OPT_LIMIT_RATE:
 		return lp_parse_size(arg, &p->fetch.max_bytes_per_s, err) < 0
 			       ? lp_prefix(err, "--limit-rate")
 			       : 0;
+	case OPT_AUTH_FILE:
+		p->auth_file = arg;
+		return 0;
+	case OPT_JSON:
+		p->json = true;
+		return 0;
 	}
 	return lp_fail(err, EINVAL, "unknown option");
 }
@@ -127,6 +154,27 @@ static void use_fleet_config(struct pull *p, const struct lp_fleet_config *f)
 	p->fetch.key_file = f->key;
 	p->fetch.max_bytes_per_s = f->max_download_rate;
 	p->fetch.progress = true;
+}
+
+static int registry_args(struct pull *p)
+{
+	struct lp_image_ref ref;
+	struct lp_err err = { 0 };
+
+	p->registry = true;
+	if (p->archive_opt)
+		return lp_usage_error("image pull", "%s is for archive URLs; a registry reference "
+				      "is checked by its digest", p->archive_opt);
+	if (lp_image_ref_parse(p->url, &ref, &err) < 0)
+		return lp_usage_error("image pull", "%s", err.msg);
+	/* the fleet's CA and identity are the fleet's: a registry has its own */
+	if (!p->ca_given)
+		p->fetch.ca_file = NULL;
+	if (!p->cert_given) {
+		p->fetch.cert_file = NULL;
+		p->fetch.key_file = NULL;
+	}
+	return 0;
 }
 
 static int parse_args(int argc, char **argv, struct lp_globals *g, struct pull *p)
@@ -150,12 +198,17 @@ static int parse_args(int argc, char **argv, struct lp_globals *g, struct pull *
 		return lp_usage_error("image pull", "--cert and --key go together (the device's "
 						    "certificate and its private key)");
 	if (o.ind + 1 != argc)
-		return lp_usage_error("image pull", "needs exactly one URL");
+		return lp_usage_error("image pull", "needs exactly one URL or image reference");
 	p->url = argv[o.ind];
+	p->import.allow_unsigned = g->host.cfg.allow_unsigned;
+	if (strncmp(p->url, "https://", 8) && strncmp(p->url, "http://", 7))
+		return registry_args(p);
+	if (p->auth_file || p->json)
+		return lp_usage_error("image pull", "%s is for registry references, not archive URLs",
+				      p->auth_file ? "--auth-file" : "--json");
 	if (lp_fetch_url_check(p->url, &err) < 0 ||
 	    lp_fetch_url_file_name(p->url, p->file_name, sizeof(p->file_name), &err) < 0)
 		return lp_usage_error("image pull", "%s", err.msg);
-	p->import.allow_unsigned = g->host.cfg.allow_unsigned;
 	return 0;
 }
 
@@ -308,6 +361,19 @@ static int cmd_image_pull(int argc, char **argv, struct lp_globals *g)
 	rc = parse_args(argc, argv, g, &p);
 	if (rc != 0)
 		return rc < 0 ? 0 : rc;
+	if (p.registry) {
+		struct lp_cli_pull a = {
+			.ref = p.url,
+			.name = p.import.name,
+			.platform = p.import.platform,
+			.trust = &p.extra_trust,
+			.auth_file = p.auth_file,
+			.fetch = p.fetch,
+			.json = p.json,
+		};
+
+		return lp_cli_pull_ref(g, &a, NULL, &err) < 0 ? lp_cmd_fail("image pull", &err) : 0;
+	}
 	if (pull(g, &p, &name, &err) < 0)
 		return lp_cmd_fail("image pull", &err);
 	printf("%s\n", name);

@@ -19,6 +19,7 @@
 #include "agent/spec/parse.h"
 #include "platform/lib/util.h"
 #include "agent/image/store.h"
+#include "agent/spec/image_ref.h"
 #include "agent/daemon/supervise.h"
 
 /* Exit statuses of our own, as Docker uses them: not the container's. */
@@ -221,6 +222,35 @@ static int random_name(struct lp_container_cfg *c)
 }
 
 /*
+ * As docker run does: an image not in the store is pulled from its
+ * registry, under its normalised reference (alpine is
+ * docker.io/library/alpine:latest), unless that is in the store already.
+ */
+static int pull_missing(struct lp_globals *g, const char *arg, char **image, struct lp_err *err)
+{
+	struct lp_cli_pull a = { .ref = arg, .quiet = true, .fetch = { .progress = true } };
+	char name[LP_IMAGE_REF_STR_MAX];
+	struct lp_image_ref ref;
+	struct lp_err why = *err;
+	json_t *rec;
+
+	if (lp_image_ref_parse(arg, &ref, err) < 0 ||
+	    lp_image_ref_format(&ref, name, sizeof(name)) < 0) {
+		*err = why; /* not a reference: no such image is the news */
+		return -1;
+	}
+	if (lp_store_load_image(&g->host, name, &rec, err) == 0) {
+		json_decref(rec);
+		*image = strdup(name);
+		return *image ? 0 : lp_fail(err, ENOMEM, "out of memory");
+	}
+	fprintf(stderr, "limpet run: %s is not in the store; pulling %s\n", arg, name);
+	if (lp_cli_pull_ref(g, &a, image, err) < 0)
+		return lp_prefix(err, "pull");
+	return 0;
+}
+
+/*
  * An existing directory, or anything written as a path (/x, ./x, ../x), is a
  * root filesystem; otherwise the argument names an image in the store
  * (references like docker.io/library/alpine:3 hold '/' too).
@@ -241,13 +271,15 @@ static int set_root(struct lp_globals *g, struct run_opts *o, const char *arg)
 		o->cfg.rootfs = strdup(rootfs);
 		return o->cfg.rootfs ? 0 : -1;
 	}
-	if (lp_store_load_image(&g->host, arg, &rec, &err) < 0) {
-		lp_usage_error("run", "%s (not a directory, and %s)", arg, err.msg);
-		return -1;
+	if (lp_store_load_image(&g->host, arg, &rec, &err) == 0) {
+		json_decref(rec);
+		o->cfg.image = strdup(arg);
+		return o->cfg.image ? 0 : -1;
 	}
-	json_decref(rec);
-	o->cfg.image = strdup(arg);
-	return o->cfg.image ? 0 : -1;
+	if (err.code == ENOENT && pull_missing(g, arg, &o->cfg.image, &err) == 0)
+		return 0;
+	lp_usage_error("run", "%s (not a directory, and %s)", arg, err.msg);
+	return -1;
 }
 
 /* argv -> a validated config; returns 0, an exit status, or -1 when --help was all. */
