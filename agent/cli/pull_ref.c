@@ -27,10 +27,11 @@ static json_t *result_json(const struct lp_pull_result *r)
 							r->layers[i].diff_id, "size",
 							(json_int_t)r->layers[i].size, "skipped",
 							r->layers[i].skipped));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I}", "name", r->name, "ref",
-			 r->ref, "digest", r->digest, "ref_digest", r->ref_digest, "platform",
-			 r->platform, "registry", r->registry, "signed_by", r->signed_by, "layers",
-			 layers, "fetched_bytes", (json_int_t)r->fetched_bytes);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:I, s:b}", "name", r->name,
+			 "ref", r->ref, "digest", r->digest, "ref_digest", r->ref_digest,
+			 "platform", r->platform, "registry", r->registry, "signed_by",
+			 r->signed_by, "layers", layers, "fetched_bytes",
+			 (json_int_t)r->fetched_bytes, "unchanged", r->unchanged);
 }
 
 static int print_result(const struct lp_cli_pull *a, const struct lp_pull_result *r,

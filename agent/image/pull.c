@@ -246,6 +246,48 @@ static int commit(struct puller *p, struct lp_err *err)
 	return p->res->name ? 0 : lp_fail(err, ENOMEM, "out of memory");
 }
 
+/* ---------------------------------------------------------------- has it changed? */
+
+static void copy_field(json_t *rec, const char *key, char *out, size_t len)
+{
+	const char *v = json_string_value(json_object_get(rec, key));
+
+	snprintf(out, len, "%s", v ? v : "");
+}
+
+/*
+ * The image the store has under this name, if it was pulled from this very
+ * tag for this platform and a HEAD of the tag (at the registry itself)
+ * still says its digest.  A HEAD is only a hint, but all it can decide is
+ * to keep what was verified when it came; any doubt means a full pull.
+ */
+static bool unchanged(struct puller *p, const char *name)
+{
+	char head[LP_DIGEST_STR_LEN], stored_ref[sizeof(p->res->ref)];
+	struct lp_registry *origin = p->src[p->n_src - 1].reg;
+	cleanup_json json_t *rec = NULL;
+	struct lp_err ignored;
+
+	if (p->ref.digest[0] || p->o->pinned_digest ||
+	    lp_store_load_image(p->host, name, &rec, &ignored) < 0)
+		return false;
+	copy_field(rec, "source", stored_ref, sizeof(stored_ref));
+	copy_field(rec, "ref_digest", p->res->ref_digest, sizeof(p->res->ref_digest));
+	if (strcmp(stored_ref, p->res->ref) || !p->res->ref_digest[0] ||
+	    strcmp(json_string_value(json_object_get(rec, "platform")) ?: "", p->res->platform))
+		return false;
+	if (lp_registry_head_manifest(origin, p->ref.tag, accept_manifests, head, sizeof(head), &ignored) <=
+		    0 ||
+	    strcmp(head, p->res->ref_digest))
+		return false;
+	copy_field(rec, "digest", p->res->digest, sizeof(p->res->digest));
+	copy_field(rec, "signed_by", p->res->signed_by, sizeof(p->res->signed_by));
+	copy_field(rec, "registry", p->res->registry, sizeof(p->res->registry));
+	p->res->name = strdup(name);
+	p->res->unchanged = p->res->name != NULL;
+	return p->res->unchanged;
+}
+
 /* ---------------------------------------------------------------- the whole pull */
 
 static int prepare(struct puller *p, struct lp_err *err)
@@ -276,6 +318,7 @@ int lp_image_pull(const struct lp_host *host, const struct lp_pull_opts *o,
 		  struct lp_pull_result *res, struct lp_err *err)
 {
 	struct puller *p = calloc(1, sizeof(*p));
+	char name[LP_IMAGE_NAME_MAX + 128];
 	int rc = -1;
 
 	memset(res, 0, sizeof(*res));
@@ -285,9 +328,14 @@ int lp_image_pull(const struct lp_host *host, const struct lp_pull_opts *o,
 	p->o = o;
 	p->res = res;
 	p->st.lock_fd = -1;
+	if (prepare(p, err) < 0 || store_name(p, name, sizeof(name), err) < 0)
+		goto out;
+	if (unchanged(p, name)) {
+		rc = 0;
+		goto out;
+	}
 	/* Everything that talks to the registry before the store is locked. */
-	if (prepare(p, err) < 0 || resolve(p, err) < 0 || trust(p, err) < 0 ||
-	    read_config(p, err) < 0)
+	if (resolve(p, err) < 0 || trust(p, err) < 0 || read_config(p, err) < 0)
 		goto out;
 	memcpy(res->digest, p->image.digest_str, sizeof(res->digest));
 	if (lp_store_open(host, &p->st, err) < 0 || plan_layers(p, err) < 0 ||

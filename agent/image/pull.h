@@ -82,6 +82,12 @@ struct lp_pull_result {
 	size_t n_layers;
 	struct lp_pull_layer layers[LP_PULL_LAYERS_MAX];
 	int64_t fetched_bytes;		/* blob bytes downloaded by this pull */
+	/*
+	 * The store's image of this name came from the same tag, and a HEAD
+	 * says the tag still names that digest: nothing else was asked
+	 * (registries that limit pulls count manifest GETs, not HEADs).
+	 */
+	bool unchanged;
 };
 
 int lp_image_pull(const struct lp_host *host, const struct lp_pull_opts *o,

@@ -45,7 +45,13 @@ like "$(L run --rm "$A/hello:1")" "^hello from run-[0-9a-f]+ as 1000:1000 in /ho
 is "$(rec "$A/hello:1" '.signed_by')" "$T/sign.pub" "its record names the key that signed it"
 is "$(rec "$A/hello:1" '.format')" registry "and says where it came from"
 
-err=$(pull --trust "$T/other.pub" "$A/hello:1" 2>&1)
+registry_log_reset anon
+out=$(pull --trust "$T/sign.pub" --json "$A/hello:1")
+is "$(jq -r '.unchanged, .name' <<<"$out" | paste -sd' ')" "true $A/hello:1" \
+	"pulling an unchanged tag again: unchanged"
+registry_wait_count anon '^HEAD /v2/hello/manifests/1 ' 1
+is "$(registry_count anon '^GET /v2/hello/')" 0 "at the cost of one HEAD and no GET (Docker Hub counts GETs)"
+err=$(pull --trust "$T/other.pub" --name checked-again "$A/hello:1" 2>&1)
 like "$err" "^limpet image pull: $A/hello:1 \(sha256:[0-9a-f]{12}.*\): no signature by a trusted key" \
 	"another key's signature is refused, saying what was looked for"
 before=$(store_sum)
@@ -67,7 +73,7 @@ out=$(L -c "$T/unsigned.conf" image pull --ca "$CA" "$A/plain:1" 2>"$T/err")
 is "$out" "$A/plain:1" "with allow_unsigned it is pulled"
 like "$(cat "$T/err")" "^limpet: $A/plain:1: no trusted key .*; pulling it because allow_unsigned is set$" \
 	"saying so"
-err=$(L -c "$T/unsigned.conf" image pull --ca "$CA" --trust "$T/sign.pub" "$A/plain:1" 2>&1 >/dev/null)
+err=$(L -c "$T/unsigned.conf" image pull --ca "$CA" --trust "$T/sign.pub" --name plain:2 "$A/plain:1" 2>&1 >/dev/null)
 like "$err" "not signed \(no sha256-[0-9a-f]{64}\.sig in $A/plain\); pulling it because allow_unsigned is set$" \
 	"and with a trusted key, that it found no signature"
 
