@@ -276,7 +276,7 @@ DEB_BUILD := build-essential pkg-config kconfig-frontends-nox libncurses-dev \
 	     libconfig-dev libjansson-dev libseccomp-dev libcmocka-dev libmbedtls-dev \
 	     libarchive-dev libcurl4-openssl-dev
 DEB_TEST := busybox-static crun runc hyperfine iproute2 procps openssl curl skopeo umoci zstd \
-	    docker-registry apache2-utils python3-nacl python3-cryptography \
+	    docker-registry apache2-utils python3-nacl python3-cryptography jq \
 	    python3 file nginx-core dosfstools mtools fdisk e2fsprogs lintian \
 	    clang libclang-rt-14-dev mmdebstrap docker.io podman buildah qemu-user-static
 deps:
