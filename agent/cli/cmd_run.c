@@ -222,9 +222,8 @@ static int random_name(struct lp_container_cfg *c)
 }
 
 /*
- * As docker run does: an image not in the store is pulled from its
- * registry, under its normalised reference (alpine is
- * docker.io/library/alpine:latest), unless that is in the store already.
+ * As docker run does: an image not in the store (neither by its name nor by
+ * its normalised reference, lp_store_resolve) is pulled from its registry.
  */
 static int pull_missing(struct lp_globals *g, const char *arg, char **image, struct lp_err *err)
 {
@@ -232,17 +231,11 @@ static int pull_missing(struct lp_globals *g, const char *arg, char **image, str
 	char name[LP_IMAGE_REF_STR_MAX];
 	struct lp_image_ref ref;
 	struct lp_err why = *err;
-	json_t *rec;
 
 	if (lp_image_ref_parse(arg, &ref, err) < 0 ||
 	    lp_image_ref_format(&ref, name, sizeof(name)) < 0) {
 		*err = why; /* not a reference: no such image is the news */
 		return -1;
-	}
-	if (lp_store_load_image(&g->host, name, &rec, err) == 0) {
-		json_decref(rec);
-		*image = strdup(name);
-		return *image ? 0 : lp_fail(err, ENOMEM, "out of memory");
 	}
 	fprintf(stderr, "limpet run: %s is not in the store; pulling %s\n", arg, name);
 	if (lp_cli_pull_ref(g, &a, image, err) < 0)

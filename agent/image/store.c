@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "platform/lib/util.h"
+#include "agent/spec/image_ref.h"
 #include "agent/spec/json.h"
 #include "agent/spec/parse.h"
 #include "agent/trust/trust.h"
@@ -182,6 +183,17 @@ static int load_record_file(const char *path, json_t **record, struct lp_err *er
 	return 0;
 }
 
+/* name as a registry reference, normalised, when that is another name. */
+static bool normalised(const char *name, char *out, size_t len)
+{
+	struct lp_image_ref ref;
+	struct lp_err ignored;
+
+	return lp_image_ref_parse(name, &ref, &ignored) == 0 &&
+	       lp_image_ref_format(&ref, out, len) == 0 && strcmp(out, name) &&
+	       strlen(out) <= LP_IMAGE_NAME_MAX;
+}
+
 /* The stored name `name` means in the store at store_dir (see lp_store_resolve). */
 static int resolve_in(const char *store_dir, const char *name, char *out, size_t len,
 		      struct lp_err *err)
@@ -202,6 +214,10 @@ static int resolve_in(const char *store_dir, const char *name, char *out, size_t
 		if (access(path, F_OK) == 0)
 			return 0;
 	}
+	/* A pulled image is stored under its normalised reference: alpine is docker.io/library/alpine:latest. */
+	if (normalised(name, out, len) && record_path(store_dir, out, path, sizeof(path), err) == 0 &&
+	    access(path, F_OK) == 0)
+		return 0;
 	return lp_fail(err, ENOENT, "no such image: %s", name);
 }
 

@@ -142,6 +142,16 @@ static void test_names_and_records(void **state)
 	assert_int_equal(err.code, ENOENT);
 	assert_string_equal(err.msg, "no such image: registry.local:5000/app");
 	assert_int_equal(lp_store_resolve(&host, "api@sha256:" L3, ref, sizeof(ref), &err), 0);
+	/* a pulled image is named by its normalised reference; the short one finds it */
+	save(&st, "docker.io/library/alpine:latest", L1, L2);
+	assert_int_equal(lp_store_resolve(&host, "alpine", ref, sizeof(ref), &err), 0);
+	assert_string_equal(ref, "docker.io/library/alpine:latest");
+	assert_int_equal(lp_store_resolve(&host, "library/alpine:latest", ref, sizeof(ref), &err),
+			 0);
+	assert_string_equal(ref, "docker.io/library/alpine:latest");
+	assert_int_equal(lp_store_resolve(&host, "alpine:3", ref, sizeof(ref), &err), -1);
+	assert_string_equal(err.msg, "no such image: alpine:3");
+	assert_int_equal(lp_store_remove_image(&st, "alpine", &err), 0);
 	/* not a path: a name is only hashed into a file name */
 	assert_int_equal(lp_store_resolve(&host, "../images/web", ref, sizeof(ref), &err), -1);
 	assert_string_equal(err.msg, "no such image: ../images/web");
