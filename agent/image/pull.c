@@ -176,6 +176,9 @@ static int plan_layers(struct puller *p, struct lp_err *err)
 			if (p->need[j] && !memcmp(p->diff_ids[i], p->diff_ids[j], 32))
 				p->need[i] = false;
 		l->skipped = !p->need[i];
+		/* the record's size counts every layer, those already here too */
+		if (!p->need[i] && access(dir, F_OK) == 0)
+			p->unpacked[i] = lp_tree_bytes(dir);
 		if (p->need[i] &&
 		    lp_store_staging(&p->st, p->layer_dir[i], sizeof(p->layer_dir[i]), err) < 0)
 			return -1;

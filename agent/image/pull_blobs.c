@@ -165,6 +165,15 @@ static int unpack(struct puller *p, struct lp_hasher *hasher, size_t i, struct l
 	return 0;
 }
 
+static void forget_blob(const struct puller *p, size_t i)
+{
+	char path[PATH_MAX];
+	struct lp_err ignored;
+
+	if (blob_path(p, i, path, sizeof(path), &ignored) == 0)
+		unlink(path);
+}
+
 static int unpack_all(struct pipeline *pl, struct lp_err *err)
 {
 	struct lp_hasher *hasher = NULL;
@@ -175,8 +184,12 @@ static int unpack_all(struct pipeline *pl, struct lp_err *err)
 		return -1;
 	for (k = 0; k < pl->n && rc == 0; k++) {
 		rc = take(pl, k, err);
-		if (rc == 0)
-			rc = unpack(pl->p, hasher, pl->todo[k], err);
+		if (rc == 0 && unpack(pl->p, hasher, pl->todo[k], err) < 0) {
+			rc = -1;
+			/* a layer refused stays refused: its blob is no use, unless the disk was full */
+			if (err->code != ENOSPC && err->code != EDQUOT)
+				forget_blob(pl->p, pl->todo[k]);
+		}
 	}
 	lp_hasher_stop(hasher);
 	return rc;

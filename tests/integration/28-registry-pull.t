@@ -158,6 +158,8 @@ out=$(pull --trust "$T/sign.pub" --json "$A/app:2")
 new=$(jq -r '.layers[2].digest' <<<"$out")
 is "$(jq -r '[.layers[] | .skipped] | map(tostring) | join(" ")' <<<"$out")" "true true false" \
 	"v2: the two shared layers are not fetched"
+is "$(L image ls --json | jq -r --arg a "$A" '[.[] | select(.name == $a + "/app:1" or .name == $a + "/app:2") | .unpacked_size] | join(" ")')" \
+	"2000002 2000002" "each image's size counts its shared layers too"
 shared="$(jq -r '.layers[0].digest, .layers[1].digest' <<<"$out" | paste -sd'|')"
 is "$(registry_count anon "^GET /v2/app/blobs/($shared) ")" 0 "the registry saw no GET of a shared layer"
 is "$(registry_count anon "^GET /v2/app/blobs/$new ")" 1 "and one of the new layer"
