@@ -223,9 +223,12 @@ int lp_pull_layers(struct puller *p, struct lp_err *err)
 	if (!pl)
 		return lp_fail(err, ENOMEM, "out of memory");
 	pl->p = p;
-	for (i = 0; i < p->m.n_layers; i++)
+	for (i = 0; i < p->m.n_layers; i++) {
 		if (p->need[i])
 			pl->todo[pl->n++] = i;
+		else if (p->o->fetch.progress && isatty(STDERR_FILENO))
+			fprintf(stderr, "%.19s  already in the store\n", p->res->layers[i].digest);
+	}
 	pthread_mutex_init(&pl->mu, NULL);
 	pthread_cond_init(&pl->cv, NULL);
 	/* the downloader alone uses the registry until it is joined */
