@@ -377,7 +377,7 @@ static void none_wanted(const struct lp_index_pick *p, size_t depth, json_t *lis
 		used += (size_t)snprintf(have + used, sizeof(have) - used, "%s%s", used ? ", " : "",
 					 one);
 	}
-	lp_fail(err, ENOENT, "no image for %s%s, only for %s", p->want->name,
+	lp_fail(err, ENOEXEC, "no image for %s%s, only for %s", p->want->name,
 		p->want->this_host ? " (this host)" : "", have);
 }
 

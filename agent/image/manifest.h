@@ -129,8 +129,8 @@ struct lp_index_pick {
  * first such entry in the index's order, descending into nested indexes.
  * An entry that says no platform is taken only as an index's one entry.
  * *top (may be NULL) is the top index's entry on the way (borrowed).
- * The error says what there is: "no image for linux/arm64 (this host),
- * only for linux/amd64, linux/arm/v7".
+ * The error (ENOEXEC, as for an image of another platform) says what there
+ * is: "no image for linux/arm64 (this host), only for linux/amd64, linux/arm/v7".
  */
 json_t *lp_index_pick(json_t *index, const struct lp_index_pick *p, json_t **top,
 		      struct lp_err *err);
