@@ -69,6 +69,8 @@ T=$TMP
 . "$TOP/tests/lib/wait.sh"
 # shellcheck source=tests/lib/nginx.sh
 . "$TOP/tests/lib/nginx.sh"
+# shellcheck source=tests/lib/fleet.sh
+. "$TOP/tests/lib/fleet.sh"
 
 # ------------------------------------------------------------------ cleanup
 # The agent first (SIGTERM leaves its containers running), then its
@@ -126,23 +128,14 @@ DEMO_PUB=$TMP/images/demo.pub
 
 nginx_start || die "nginx did not start"
 P=$NGINX_PKI
-DEV=$NGINX_ROOT/fleet/pi-0042
+DEV=$FLEET_DEV
 mkdir -p "$DEV/images"
 cp "$TMP/images/hello.tar" "$DEV/images/hello.tar"
 
 cat >"$TMP/limpet.conf" <<EOF
 trust = [ "$DEMO_PUB" ];
 stop_timeout = "5s";
-fleet = {
-	server = "$(nginx_url fleet/pi-0042/)";
-	status_url = "$(nginx_url status/pi-0042.json)";
-	ca = "$P/ca.pem";
-	cert = "$P/device.pem";
-	key = "$P/device.key";
-	device_id = "pi-0042";
-	poll_interval = "1s";
-	poll_jitter = "0s";
-};
+$(fleet_settings "$P/ca.pem" "$P/device.pem" "$P/device.key")
 EOF
 
 # One signed deployment: one container from hello.tar, pinned by size and

@@ -9,14 +9,15 @@
 # the wrong server CA or no client certificate refused.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/nginx.sh"
+. "$(dirname "$0")/../lib/fleet.sh"
 test_images
 SIZE=$(stat -c %s "$IMG/hello.tar")
 # /slow/ sends one archive in about 4 s: time enough to cut it
 NGINX_SLOW_RATE=$((SIZE / 4 / 1024))k
 nginx_start || exit 1
 P=$NGINX_PKI
-DEV=$NGINX_ROOT/fleet/pi-0042
-STATUS=$NGINX_ROOT/status/pi-0042.json
+DEV=$FLEET_DEV
+STATUS=$FLEET_STATUS
 mkdir -p "$DEV/images"
 future=$(date_in 30)
 past=$(date_in -1)
@@ -45,38 +46,16 @@ publish() {
 	L image sign "$IMG/demo.key" "$T/doc.json" >/dev/null
 	# TAMPER (a sed script) changes the document after it was signed
 	[ -z "${TAMPER-}" ] || sed -i "$TAMPER" "$T/doc.json"
-	cp "$T/doc.json.sig" "$DEV/.sig.tmp" && mv "$DEV/.sig.tmp" "$DEV/deployment.json.sig"
-	# nginx's ETag is mtime-size: a document of the same size published in
-	# the same second would look unchanged, so each gets a second of its own.
-	PUBLISHED=$((${PUBLISHED:-$(date +%s)} + 1))
-	cp "$T/doc.json" "$DEV/.doc.tmp" && touch -d "@$PUBLISHED" "$DEV/.doc.tmp" &&
-		mv "$DEV/.doc.tmp" "$DEV/deployment.json"
+	fleet_upload "$T/doc.json"
 }
-# status FIELD...: a field of the last status report nginx received
-status() {
-	python3 - "$STATUS" "$@" <<'PY' 2>/dev/null
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2:]:
-    v = v[int(k)] if isinstance(v, list) else v[k]
-print(v)
-PY
-}
+status() { fleet_status "$@"; }
 running() { L ps | grep -q "^$1 .* running "; }
 conf() { # CA [CERT KEY]
 	cat >"$T/limpet.conf" <<EOF
 trust = [ "$IMG/demo.pub" ];
 usb = { enabled = false; };
 stop_timeout = "5s";
-fleet = {
-	server = "$(nginx_url fleet/pi-0042/)";
-	status_url = "$(nginx_url status/pi-0042.json)";
-	ca = "$1";
-	${2:+cert = \"$2\"; key = \"$3\";}
-	device_id = "pi-0042";
-	poll_interval = "1s";
-	poll_jitter = "0s";
-};
+$(fleet_settings "$@")
 EOF
 }
 conf "$P/ca.pem" "$P/device.pem" "$P/device.key"
