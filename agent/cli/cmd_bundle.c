@@ -97,6 +97,11 @@ static int place_images(const struct lp_deployment *d, struct image_arg *ims, si
 		char hex[LP_SHA256_HEX_LEN + 1], dst[PATH_MAX];
 		struct image_arg *match = NULL;
 
+		if (c->image_ref)
+			return lp_fail(err, EINVAL,
+				       "containers[%zu].image.ref: a device offline cannot pull %s "
+				       "(give an archive: url, sha256 and size)",
+				       i, c->image_ref);
 		lp_hex(c->image_sha256, LP_SHA256_LEN, hex);
 		if (!strncmp(c->image_url, "https://", 8))
 			return lp_fail(err, EINVAL,

@@ -29,8 +29,12 @@ static void print_summary(const struct lp_deployment *d, const unsigned char dig
 	for (i = 0; i < d->n; i++) {
 		const struct lp_deploy_container *c = &d->containers[i];
 
-		printf("  %-20s %s (%lld bytes) as %s\n", c->cfg.name, c->image_url,
-		       (long long)c->image_size, c->cfg.image);
+		if (c->image_ref)
+			printf("  %-20s %s (registry) as %s\n", c->cfg.name, c->image_ref,
+			       c->cfg.image);
+		else
+			printf("  %-20s %s (%lld bytes) as %s\n", c->cfg.name, c->image_url,
+			       (long long)c->image_size, c->cfg.image);
 	}
 }
 

@@ -26,6 +26,7 @@
 #define LIMPET_DEPLOY_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "agent/config/host.h"
 #include "agent/daemon/control.h"
@@ -47,6 +48,11 @@ struct lp_apply_opts {
 	const struct lp_trust *trust;
 	const struct lp_fetch_opts *fetch;
 	const char *log_prefix;	/* "limpet agent", "limpet deploy" */
+	/*
+	 * A USB stick's bundle: a registry image not in the store yet is
+	 * refused, as `limpet bundle create` refuses it, not pulled.
+	 */
+	bool offline;
 };
 
 /*

@@ -232,6 +232,7 @@ static void free_container(struct lp_deploy_container *c)
 {
 	lp_container_cfg_free(&c->cfg);
 	free(c->image_url);
+	free(c->image_ref);
 	lp_strv_free(c->health.argv);
 	lp_strv_free(c->device_specs);
 }

@@ -2,8 +2,8 @@
 /*
  * The deployment document: the signed deployment.json a fleet server or a
  * USB stick hands a device.  It says which containers the device runs, made
- * from which pinned image archives, and for which devices, until when and
- * with which version number it applies.  This module reads, checks and
+ * from which pinned image archives or registry digests, and for which
+ * devices, until when and with which version number it applies.  This module reads, checks and
  * describes it; applying it is someone else's job.
  *
  * The schema is in README.md, "Deployment documents".
@@ -41,14 +41,21 @@ struct lp_health {
 struct lp_deploy_container {
 	/*
 	 * What to run, checked with lp_container_cfg_check.  cfg.image is the
-	 * store name to import the archive as and to run: image.name, or
-	 * "deploy/NAME:" and the first 12 hex digits of the archive's sha256.
-	 * cfg.rootfs, cfg.devices and cfg.userns_* are never set by the parser
-	 * (see lp_deploy_resolve_devices); cfg.volumes holds the "volumes".
+	 * store name to import the archive (or pull the image) as and to run:
+	 * image.name, or "deploy/NAME:" and the first 12 hex digits of
+	 * image_sha256.  cfg.rootfs, cfg.devices and cfg.userns_* are never set
+	 * by the parser (see lp_deploy_resolve_devices); cfg.volumes holds the
+	 * "volumes".
+	 *
+	 * The image is an archive (image_url, image_sha256 of the whole file,
+	 * image_size) or, with image_ref set, a registry image pinned by the
+	 * digest in image_ref, which image_sha256 holds too (image_url NULL,
+	 * image_size 0).
 	 */
 	struct lp_container_cfg cfg;
 	char *image_url;	/* as written: https://..., or relative to the document */
-	unsigned char image_sha256[LP_SHA256_LEN];	/* of the whole archive file */
+	char *image_ref;	/* as written: "registry.example.com/app[:tag]@sha256:..." */
+	unsigned char image_sha256[LP_SHA256_LEN];	/* the archive file's, or image_ref's digest */
 	int64_t image_size;	/* bytes of the archive file */
 	struct lp_health health;
 	char **device_specs;	/* "HOST[:INNER][:PERMS]", syntax checked; never NULL */

@@ -12,11 +12,13 @@
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agent/spec/json.h"
+#include "agent/spec/image_ref.h"
 #include "agent/spec/parse.h"
 #include "agent/image/store.h"
 #include "platform/lib/util.h"
@@ -123,7 +125,27 @@ static int decode_image_name(json_t *v, void *field, const char *path, struct lp
 	return 0;
 }
 
-static const struct member image_members[] = {
+/* field: char *image_ref; the digest it pins goes to image_sha256 beside it */
+static int decode_image_ref(json_t *v, void *field, const char *path, struct lp_err *err)
+{
+	struct lp_deploy_container *c = field;
+	struct lp_image_ref ref;
+
+	if (lp_deploy_decode_string(v, &c->image_ref, path, err) < 0)
+		return -1;
+	if (lp_image_ref_parse(c->image_ref, &ref, err) < 0)
+		return lp_deploy_blame(err, path);
+	/* A tag can be moved; only a digest pins what the signature vouches for. */
+	if (!ref.digest[0])
+		return lp_deploy_fail_at(err, path, EINVAL,
+					 "must be pinned by digest (%.200s@sha256:...)",
+					 c->image_ref);
+	if (lp_digest_parse(ref.digest, c->image_sha256, err) < 0)
+		return lp_deploy_blame(err, path);
+	return 0;
+}
+
+static const struct member archive_members[] = {
 	MEMBER(struct lp_deploy_container, "url", decode_image_url, image_url,
 	       "where the image archive is"),
 	MEMBER(struct lp_deploy_container, "sha256", decode_image_sha256, image_sha256,
@@ -133,13 +155,37 @@ static const struct member image_members[] = {
 	MEMBER(struct lp_deploy_container, "name", decode_image_name, cfg.image, NULL),
 };
 
-/* field: the whole struct lp_deploy_container (the image fields are flat in it) */
+static const struct member registry_members[] = {
+	WHOLE("ref", decode_image_ref, NULL),
+	MEMBER(struct lp_deploy_container, "name", decode_image_name, cfg.image, NULL),
+};
+
+/*
+ * field: the whole struct lp_deploy_container (the image fields are flat in
+ * it).  An archive (url, sha256, size) or a registry image (ref), never a
+ * mix: a document that pins both would leave it open which one runs.
+ */
 static int decode_image(json_t *v, void *field, const char *path, struct lp_err *err)
 {
-	return DECODE_MEMBERS(v, image_members, field, path, err);
+	bool archive, registry;
+
+	if (!json_is_object(v)) /* which says what it is instead */
+		return DECODE_MEMBERS(v, archive_members, field, path, err);
+	registry = json_object_get(v, "ref") != NULL;
+	archive = json_object_get(v, "url") || json_object_get(v, "sha256") ||
+		  json_object_get(v, "size");
+	if (archive == registry)
+		return lp_deploy_fail_at(err, path, EINVAL,
+					 "give either url, sha256 and size, or ref");
+	if (registry)
+		return DECODE_MEMBERS(v, registry_members, field, path, err);
+	return DECODE_MEMBERS(v, archive_members, field, path, err);
 }
 
-/* "deploy/web:0123456789ab": a new archive never replaces the image still running. */
+/*
+ * "deploy/web:0123456789ab": a new archive (or registry digest) never
+ * replaces the image still running.
+ */
 static int derive_image_name(struct lp_deploy_container *c, struct lp_err *err)
 {
 	char hex[LP_SHA256_HEX_LEN + 1];

@@ -126,7 +126,7 @@ static enum lp_apply_result apply_bundle(const struct lp_host *host, const char 
 				       .max_bytes_per_s = f->max_download_rate };
 	char doc[PATH_MAX], origin[PATH_MAX];
 	struct lp_apply_opts o = { .doc = doc, .trust = trust, .fetch = &fetch,
-				   .log_prefix = prefix, .origin = origin };
+				   .log_prefix = prefix, .origin = origin, .offline = true };
 
 	if (lp_path(doc, sizeof(doc), err, "%s/deployment.json", bundle) < 0 ||
 	    lp_path(origin, sizeof(origin), err, "%s/", bundle) < 0)

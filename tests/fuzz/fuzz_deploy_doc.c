@@ -3,12 +3,13 @@
  * Deployment documents (agent/deploy/deploy_doc.c), as a fleet server or a USB
  * stick hands them over: the input is the deployment.json.  A document the
  * parser accepts must hold what the header promises, its containers must
- * pass the same check as any other container, and its image references must
- * resolve against both kinds of origin.
+ * pass the same check as any other container, its image urls must resolve
+ * against both kinds of origin, and its registry references must be pinned.
  */
 #include "tests/fuzz/fuzz.h"
 
 #include "agent/deploy/deploy_doc.h"
+#include "agent/spec/image_ref.h"
 #include "agent/spec/spec.h"
 
 static void check_expires(int64_t expires)
@@ -27,6 +28,22 @@ static void check_expires(int64_t expires)
 		fz_fail("expires %lld -> %s -> %lld", (long long)expires, text, (long long)again);
 }
 
+/* A registry image: pinned by a digest, which is the one image_sha256 holds. */
+static void check_registry_image(const struct lp_deploy_container *c)
+{
+	char hex[LP_SHA256_HEX_LEN + 1];
+	struct lp_err err = { 0 };
+	struct lp_image_ref ref;
+
+	if (c->image_url || c->image_size)
+		fz_fail("%s: accepted with a url or size too", c->image_ref);
+	if (lp_image_ref_parse(c->image_ref, &ref, &err) < 0)
+		fz_fail("ref %s accepted, but it does not parse: %s", c->image_ref, err.msg);
+	lp_hex(c->image_sha256, LP_SHA256_LEN, hex);
+	if (strncmp(ref.digest, "sha256:", 7) || strcmp(ref.digest + 7, hex))
+		fz_fail("ref %s accepted, pinning %s, not its digest", c->image_ref, hex);
+}
+
 static void check_container(const struct lp_deploy_container *c)
 {
 	static const char *const origins[] = {
@@ -39,13 +56,19 @@ static void check_container(const struct lp_deploy_container *c)
 	const char *field = NULL;
 	size_t i;
 
-	if (!c->cfg.name || !c->cfg.image || !c->image_url || !c->device_specs)
-		fz_fail("an accepted container lacks its name, image, url or devices");
-	if (c->image_size < 1)
-		fz_fail("image size %lld accepted", (long long)c->image_size);
+	if (!c->cfg.name || !c->cfg.image || !c->device_specs)
+		fz_fail("an accepted container lacks its name, image or devices");
 	if (lp_container_cfg_check(&c->cfg, &field, &err) < 0)
 		fz_fail("container %s accepted, but its config is not valid: %s: %s", c->cfg.name,
 			field ? field : "?", err.msg);
+	if (c->image_ref) {
+		check_registry_image(c);
+		return;
+	}
+	if (!c->image_url)
+		fz_fail("container %s accepted without an image url or ref", c->cfg.name);
+	if (c->image_size < 1)
+		fz_fail("image size %lld accepted", (long long)c->image_size);
 	for (i = 0; i < ARRAY_SIZE(origins); i++) {
 		char *url = NULL;
 

@@ -533,6 +533,90 @@ static void test_not_json(void **state)
 	parse_refused("{\"version\": 1} trailing", "JSON line 1");
 }
 
+/* ---------------------------------------------------------------- registry images */
+
+#define REF_DIGEST "sha256:" EXAMPLE_SENSOR_SHA256
+#define REF_APP "registry.example.com:5000/app"
+
+/* A document of one container "a" whose image is the JSON object image. */
+static void parse_image(const char *image, struct lp_deployment *d)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text),
+		 "{\"version\": 1, \"expires\": \"2030-01-01T00:00:00Z\","
+		 " \"target\": {\"groups\": [\"all\"]},"
+		 " \"containers\": [{\"name\": \"a\", \"image\": %s}]}",
+		 image);
+	parse_ok(text, d);
+}
+
+static void test_registry_image(void **state)
+{
+	struct lp_deployment d;
+	struct lp_deploy_container *c;
+
+	/* the tag beside the digest is kept as written; the digest names the image */
+	parse_image("{\"ref\": \"" REF_APP ":1.4@" REF_DIGEST "\"}", &d);
+	c = &d.containers[0];
+	assert_string_equal(c->image_ref, REF_APP ":1.4@" REF_DIGEST);
+	assert_null(c->image_url);
+	assert_int_equal(c->image_size, 0);
+	assert_sha256(c->image_sha256, EXAMPLE_SENSOR_SHA256);
+	assert_string_equal(c->cfg.image, "deploy/a:9f86d081884c");
+	lp_deploy_free(&d);
+
+	/* a short name, as docker pull takes it; and a name of its own */
+	parse_image("{\"ref\": \"alpine@" REF_DIGEST "\", \"name\": \"alpine:pinned\"}", &d);
+	c = &d.containers[0];
+	assert_string_equal(c->image_ref, "alpine@" REF_DIGEST);
+	assert_string_equal(c->cfg.image, "alpine:pinned");
+	lp_deploy_free(&d);
+}
+
+static void test_registry_image_refused(void **state)
+{
+	static const struct breakage cases[] = {
+		/* both forms, or neither */
+		{ "containers.0.image.ref", "\"" REF_APP "@" REF_DIGEST "\"",
+		  "containers[0].image: give either url, sha256 and size, or ref" },
+		{ "containers.0.image", "{\"ref\": \"" REF_APP "@" REF_DIGEST "\", \"size\": 1}",
+		  "containers[0].image: give either url, sha256 and size, or ref" },
+		{ "containers.0.image", "{\"name\": \"web:1.4\"}",
+		  "containers[0].image: give either url, sha256 and size, or ref" },
+		{ "containers.0.image", "{}",
+		  "containers[0].image: give either url, sha256 and size, or ref" },
+		/* a tag alone could be moved under the signed document */
+		{ "containers.0.image", "{\"ref\": \"" REF_APP ":1.4\"}",
+		  "containers[0].image.ref: must be pinned by digest (" REF_APP ":1.4@sha256:...)" },
+		{ "containers.0.image", "{\"ref\": \"" REF_APP "\"}",
+		  "containers[0].image.ref: must be pinned by digest (" REF_APP "@sha256:...)" },
+		{ "containers.0.image", "{\"ref\": \"" REF_APP "@sha256:5d41402abc\"}",
+		  "containers[0].image.ref: " REF_APP "@sha256:5d41402abc: a sha256 digest is 64 "
+		  "lowercase hex digits" },
+		{ "containers.0.image", "{\"ref\": \"" REF_APP "@sha512:" EXAMPLE_WEB_SHA256 "\"}",
+		  "containers[0].image.ref: " REF_APP "@sha512:" },
+		{ "containers.0.image", "{\"ref\": \"" REF_APP "@" UPPER_SHA256 "\"}",
+		  "containers[0].image.ref: " REF_APP "@" UPPER_SHA256 ": the digest after '@' "
+		  "is not sha256:<64 hex digits>" },
+		/* not a reference at all */
+		{ "containers.0.image", "{\"ref\": \"Registry.example.com/App@" REF_DIGEST "\"}",
+		  "containers[0].image.ref: Registry.example.com/App@" },
+		{ "containers.0.image", "{\"ref\": \"https://registry.example.com/app@" REF_DIGEST
+		  "\"}",
+		  "containers[0].image.ref: https://registry.example.com/app@" },
+		{ "containers.0.image", "{\"ref\": \"\"}", "containers[0].image.ref: empty" },
+		{ "containers.0.image", "{\"ref\": 7}",
+		  "containers[0].image.ref: expected a string, got an integer" },
+		{ "containers.0.image", "{\"ref\": \"" REF_APP "@" REF_DIGEST "\", \"url\": null}",
+		  "containers[0].image: give either url, sha256 and size, or ref" },
+		{ "containers.0.image", "{\"ref\": \"" REF_APP "@" REF_DIGEST "\", \"digest\": 1}",
+		  "containers[0].image.digest: unknown field" },
+	};
+
+	expect_refusals(cases, N(cases));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -540,6 +624,8 @@ int main(void)
 		cmocka_unit_test(test_minimal_document),
 		cmocka_unit_test(test_other_values),
 		cmocka_unit_test(test_bad_fields),
+		cmocka_unit_test(test_registry_image),
+		cmocka_unit_test(test_registry_image_refused),
 		cmocka_unit_test(test_missing_fields),
 		cmocka_unit_test(test_unknown_fields),
 		cmocka_unit_test(test_duplicate_names),
