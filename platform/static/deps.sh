@@ -231,6 +231,14 @@ orig_only() {
 
 cflags="-Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables -fno-unwind-tables"
 
+# The loops a pull or an import spends its CPU time in are built for speed,
+# the rest for size.  -O2 against -Os, measured with musl and gcc 12, and
+# what it adds to the x86_64 binary: zlib's inflate 12% faster (+4 KB);
+# zstd's decompression 7% faster on x86_64, which has its Huffman decoder
+# in asm, and 40% on arm64 (emulated) (+30 KB); mbedtls' ChaCha20-Poly1305,
+# the cipher it asks TLS servers for first, 2.2x (+2 KB).  -O3 is no
+# faster than -O2 for any of them, and for zstd twice the size.
+
 # Debian's musl wrappers see only musl's headers; the kernel's uapi headers
 # (linux/, asm/) are the host's, with asm/ for the target.
 kernel_headers() {
@@ -250,7 +258,7 @@ autotools() {
 }
 
 build_zlib() {
-	(cd "$1" && ./configure --static --prefix="$prefix")
+	(cd "$1" && CFLAGS="${CFLAGS/-Os/-O2}" ./configure --static --prefix="$prefix")
 	make -C "$1" -j"$jobs" libz.a
 	make -C "$1" install
 }
@@ -259,14 +267,21 @@ build_zlib() {
 build_zstd() {
 	local opts=(ZSTD_LIB_COMPRESSION=0 ZSTD_LIB_DICTBUILDER=0 ZSTD_LIB_DEPRECATED=0
 		    ZSTD_LEGACY_SUPPORT=0 PREFIX="$prefix")
-	make -C "$1/lib" -j"$jobs" "${opts[@]}" libzstd.a
+	# From the environment, which its Makefile adds to; -O2, not its own -O3
+	# (twice the size for the same speed).
+	CFLAGS="${CFLAGS/-Os/-O2}" make -C "$1/lib" -j"$jobs" "${opts[@]}" libzstd.a
 	make -C "$1/lib" "${opts[@]}" install-static install-includes install-pc
 }
 
 build_mbedtls() {
 	local lib
 	install -m 0644 "$here/mbedtls_config.h" "$1/include/mbedtls/mbedtls_config.h"
-	# GEN_FILES empty: use the generated sources the release ships.
+	# GEN_FILES empty: use the generated sources the release ships.  The
+	# TLS bulk cipher and SHA-256 (the Pi 4's hashing: no crypto
+	# extensions) first, for speed; "static" then finds them built and
+	# compiles the rest for size (all of it at -O2: 49 KB more code).
+	CFLAGS="${CFLAGS/-Os/-O2}" make -C "$1/library" -j"$jobs" GEN_FILES= \
+		chacha20.o poly1305.o chachapoly.o sha256.o
 	make -C "$1/library" -j"$jobs" GEN_FILES= static
 	mkdir -p "$prefix/include" "$prefix/lib/pkgconfig"
 	cp -R "$1/include/mbedtls" "$1/include/psa" "$prefix/include/"
