@@ -327,6 +327,7 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 	bool import_tried = false;
 	unsigned char digest[LP_SHA256_LEN];
 	cleanup_trust struct lp_trust trust = { 0 };
+	cleanup_fd int fd = -1;
 	int rc;
 
 	rc = lp_host_trust(&g->host, p->extra_trust.pem, p->extra_trust.n, &trust, err);
@@ -335,12 +336,18 @@ static int pull(struct lp_globals *g, struct pull *p, char **name, struct lp_err
 	if (rc == 0)
 		rc = fetch_signature(p, err);
 	if (rc == 0)
-		rc = lp_fetch_file(p->url, p->file, p->size, p->sha256_pinned ? p->sha256 : NULL,
-				   digest, &p->fetch, err);
+		rc = lp_fetch_file_fd(p->url, p->file, p->size, p->sha256_pinned ? p->sha256 : NULL,
+				      digest, &fd, &p->fetch, err);
 	if (rc == 0) {
 		p->import.file = p->file;
-		/* Hashed on the way in: the signature is checked without reading it again. */
+		/*
+		 * Hashed on the way in: the signature is checked without reading
+		 * the file again, and the import reads it through our fd without
+		 * hashing it again.
+		 */
 		p->import.file_sha256 = digest;
+		p->import.own_fd = true;
+		p->import.fd = fd;
 		p->import.trust = &trust;
 		import_tried = true;
 		rc = lp_image_import(&g->host, &p->import, name, err);

@@ -144,6 +144,7 @@ static enum lp_apply_result fetch_archive(const struct lp_host *host,
 	char dir[PATH_MAX], dest[PATH_MAX];
 	enum lp_apply_result r = LP_APPLY_DONE;
 	char *url = NULL, *imported = NULL;
+	cleanup_fd int fd = -1;
 	bool remote;
 
 	if (lp_deploy_resolve_url(origin, c->image_url, &url, err) < 0)
@@ -159,13 +160,16 @@ static enum lp_apply_result fetch_archive(const struct lp_host *host,
 			return LP_APPLY_RETRY;
 		}
 		lp_say(o->log_prefix, "pulling %s (%lld bytes)", url, (long long)c->image_size);
-		if (lp_fetch_file(url, dest, c->image_size, c->image_sha256, NULL, o->fetch,
-				  err) < 0) {
+		if (lp_fetch_file_fd(url, dest, c->image_size, c->image_sha256, NULL, &fd, o->fetch,
+				     err) < 0) {
 			free(url);
 			return fetch_result(err->code);
 		}
+		/* Checked against the pin as it arrived: the import need not hash it again. */
 		io.file = dest;
 		io.pinned_checked = true;
+		io.own_fd = true;
+		io.fd = fd;
 	}
 	if (lp_image_import(host, &io, &imported, err) < 0)
 		r = err->code == ENOSPC || err->code == EAGAIN ? LP_APPLY_RETRY : LP_APPLY_REFUSED;

@@ -119,6 +119,16 @@ int lp_fetch_url_file_name(const char *url, char *out, size_t len, struct lp_err
 int lp_fetch_file(const char *url, const char *dest, int64_t pinned_size,
 		  const unsigned char *pinned_sha256, unsigned char *sha256_out,
 		  const struct lp_fetch_opts *o, struct lp_err *err);
+/*
+ * lp_fetch_file, and on success *fd_out (the caller closes it) is dest as it
+ * was written, still open (for reading and writing): the very bytes
+ * sha256_out's digest covers, which the caller can read without hashing
+ * them again.  A later download to the same dest renames a new file over
+ * the name; what the fd reads stays.
+ */
+int lp_fetch_file_fd(const char *url, const char *dest, int64_t pinned_size,
+		     const unsigned char *pinned_sha256, unsigned char *sha256_out, int *fd_out,
+		     const struct lp_fetch_opts *o, struct lp_err *err);
 
 /*
  * GET a small document.  With etag_in (NULL: none) it is sent as

@@ -350,6 +350,13 @@ int lp_fetch_file(const char *url, const char *dest, int64_t pinned_size,
 		  const unsigned char *pinned_sha256, unsigned char *sha256_out,
 		  const struct lp_fetch_opts *o, struct lp_err *err)
 {
+	return lp_fetch_file_fd(url, dest, pinned_size, pinned_sha256, sha256_out, NULL, o, err);
+}
+
+int lp_fetch_file_fd(const char *url, const char *dest, int64_t pinned_size,
+		     const unsigned char *pinned_sha256, unsigned char *sha256_out, int *fd_out,
+		     const struct lp_fetch_opts *o, struct lp_err *err)
+{
 	struct download d = { .fd = -1, .pinned = pinned_size, .expected = -1 };
 	unsigned char digest[LP_SHA256_LEN];
 	char partial[PATH_MAX];
@@ -375,6 +382,10 @@ int lp_fetch_file(const char *url, const char *dest, int64_t pinned_size,
 		rc = install(&d, dest, err);
 	if (rc == 0 && sha256_out)
 		memcpy(sha256_out, digest, LP_SHA256_LEN);
+	if (rc == 0 && fd_out) {
+		*fd_out = d.fd;
+		d.fd = -1;
+	}
 	lp_sha256_free(&d.hash);
 	if (d.fd >= 0)
 		close(d.fd);

@@ -171,6 +171,33 @@ int lp_import_commit(struct importer *im, struct resolved *r, char **name_out, s
 	return rc;
 }
 
+/*
+ * The file's digest when its writer hands it over open and vouches for what
+ * that fd reads (import.h: own_fd); NULL: the import hashes the file itself.
+ */
+static const unsigned char *own_digest(const struct lp_import_opts *o)
+{
+	if (!o->own_fd)
+		return NULL;
+	if (o->file_sha256)
+		return o->file_sha256;
+	return o->pinned_sha256 && o->pinned_checked ? o->pinned_sha256 : NULL;
+}
+
+/*
+ * The writer's fd, from the start (not a copy: closing one would drop its
+ * lock), or the file opened afresh.
+ */
+static int open_archive(const struct lp_import_opts *o, struct lp_err *err)
+{
+	/* Never a FIFO that blocks the updater, nor a link a stick points at a host file. */
+	if (!o->own_fd)
+		return lp_open_regular(AT_FDCWD, o->file, O_RDONLY | O_NOFOLLOW, 0, err);
+	if (lseek(o->fd, 0, SEEK_SET) < 0)
+		return lp_fail_errno(err, "%s: rewind", o->file);
+	return o->fd;
+}
+
 static void importer_free(struct importer *im)
 {
 	size_t i;
@@ -184,7 +211,7 @@ static void importer_free(struct importer *im)
 	lp_ring_free(&im->ring);
 	lp_hasher_stop(im->hasher);
 	lp_sha256_free(&im->file_hash);
-	if (im->fd >= 0)
+	if (im->fd >= 0 && !im->o->own_fd)
 		close(im->fd);
 	lp_store_close(&im->st); /* also removes what is left in staging */
 }
@@ -205,8 +232,8 @@ int lp_image_import(const struct lp_host *host, const struct lp_import_opts *o, 
 	/* A platform that cannot be is refused before the archive is read. */
 	if (lp_platform_want(&im->want, o->platform, err) < 0)
 		goto out;
-	/* Never a FIFO that blocks the updater, nor a link a stick points at a host file. */
-	im->fd = lp_open_regular(AT_FDCWD, o->file, O_RDONLY | O_NOFOLLOW, 0, err);
+	im->own_digest = own_digest(o);
+	im->fd = open_archive(o, err);
 	if (im->fd < 0)
 		goto out;
 	if (lp_hasher_start(&im->hasher, err) < 0 || lp_ring_init(&im->ring, im->hasher, err) < 0)

@@ -8,7 +8,8 @@
  *    read, and an archive that fails costs no disk.
  * 2. One streaming pass over the archive unpacks each layer into staging
  *    while hashing its stored bytes (blob digest) and its tar (diff_id), and
- *    hashes the whole file again (so a file changed since step 1 is caught).
+ *    hashes the whole file again (so a file changed since step 1 is caught),
+ *    unless the caller wrote the file and hands it over open (own_fd).
  * 3. Manifests and config are resolved; every digest, size and diff_id must
  *    match.  Only then do the layers and the image record become visible.
  */
@@ -43,6 +44,17 @@ struct lp_import_opts {
 	 * anything is committed.  NULL: the import reads the file to hash it.
 	 */
 	const unsigned char *file_sha256;
+	/*
+	 * The caller wrote FILE itself, hashing it as it went, and holds it open
+	 * as fd (lp_fetch_file_fd into ROOT/downloads, which only limpet
+	 * writes, and only by renaming a new file over a name):
+	 * file_sha256, or pinned_sha256 with pinned_checked, is the digest of
+	 * exactly what fd reads.  The import reads fd from its start, not the
+	 * path, and does not hash the whole file a second time.  The caller
+	 * closes fd.
+	 */
+	bool own_fd;
+	int fd;
 };
 
 /*

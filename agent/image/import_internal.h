@@ -52,6 +52,8 @@ struct importer {
 	unsigned char signed_digest[32];
 	bool is_signed;
 	unsigned char archive_digest[32];	/* of the whole file, as read by the import */
+	/* The file's digest from the caller that wrote it (import.h: own_fd): no second hash. */
+	const unsigned char *own_digest;
 };
 
 /* One image of the archive, checked: what step 3 commits. */

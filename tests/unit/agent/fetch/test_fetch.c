@@ -397,6 +397,45 @@ static void test_file_pinned(void **state)
 	unlink(dest);
 }
 
+/*
+ * The file as it was written, handed over open: the import reads these very
+ * bytes by the digest taken on the way in, whatever dest names later.
+ */
+static void test_file_fd(void **state)
+{
+	unsigned char want[LP_SHA256_LEN], streamed[LP_SHA256_LEN], got[LP_SHA256_LEN];
+	const char *dest = tmp_path("fd.tar");
+	struct lp_err err = { 0 };
+	struct stat by_fd, by_path;
+	char served[512];
+	uint64_t size;
+	int fd = -1;
+
+	need_server();
+	snprintf(served, sizeof(served), "%s/hello.tar", docroot);
+	sha256_of(served, want);
+	if (lp_fetch_file_fd(url_for("hello.tar"), dest, -1, want, streamed, &fd, &server_opts,
+			     &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_true(fd >= 0);
+	assert_memory_equal(streamed, want, sizeof(want));
+	assert_int_equal(fstat(fd, &by_fd), 0);
+	assert_int_equal(stat(dest, &by_path), 0);
+	assert_int_equal(by_fd.st_ino, by_path.st_ino);
+	assert_int_equal(unlink(dest), 0);
+	assert_int_equal(lp_sha256_fd(fd, got, &size, &err), 0);
+	assert_memory_equal(got, want, sizeof(want));
+	assert_int_equal(close(fd), 0);
+
+	/* refused: nothing to hand over */
+	fd = -1;
+	want[0] ^= 1;
+	assert_int_equal(lp_fetch_file_fd(url_for("hello.tar"), dest, -1, want, NULL, &fd,
+					  &server_opts, &err),
+			 -1);
+	assert_int_equal(fd, -1);
+}
+
 /* No Content-Length: only the write callback can see the server send too much. */
 static void test_file_cut_off(void **state)
 {
@@ -544,6 +583,7 @@ int main(void)
 		cmocka_unit_test(test_head_and_reply),
 		cmocka_unit_test(test_retry_after),
 		cmocka_unit_test(test_file_pinned),
+		cmocka_unit_test(test_file_fd),
 		cmocka_unit_test(test_file_cut_off),
 		cmocka_unit_test(test_file_wrong_digest),
 		cmocka_unit_test(test_file_partial_longer_than_pin),
