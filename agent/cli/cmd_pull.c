@@ -55,6 +55,7 @@ enum {
 	OPT_SIZE,
 	OPT_SHA256,
 	OPT_LIMIT_RATE,
+	OPT_STALL_TIMEOUT,
 	OPT_AUTH_FILE,
 	OPT_JSON,
 };
@@ -69,6 +70,8 @@ static const struct lp_opt pull_opts[] = {
 	{ OPT_SIZE, 0, "size", "BYTES", "the archive's size: more is cut off" },
 	{ OPT_SHA256, 0, "sha256", "HEX", "the archive's SHA-256: anything else is refused" },
 	{ OPT_LIMIT_RATE, 0, "limit-rate", "RATE", "most bytes a second, e.g. 200K" },
+	{ OPT_STALL_TIMEOUT, 0, "stall-timeout", "SECONDS",
+	  "retry a transfer slower than 1K/s for this long (default 30)" },
 	{ OPT_AUTH_FILE, 0, "auth-file", "FILE", "registry credentials, as docker login writes them" },
 	{ OPT_JSON, 0, "json", NULL, "print what was pulled as JSON" },
 	{ 0 },
@@ -100,6 +103,17 @@ static int parse_sha256(const char *arg, unsigned char out[LP_SHA256_LEN], struc
 	if (lp_path(digest, sizeof(digest), err, "sha256:%s", arg) < 0)
 		return lp_fail(err, EINVAL, "'%s' is not 64 hex digits", arg);
 	return lp_digest_parse(digest, out, err);
+}
+
+/* Whole seconds: a stall is judged over them, so less than one means nothing. */
+static int parse_stall_timeout(const char *arg, long *out, struct lp_err *err)
+{
+	int64_t ms;
+
+	if (lp_parse_seconds_ms(arg, &ms) < 0 || ms < 1000)
+		return lp_fail(err, EINVAL, "--stall-timeout: '%s' is not 1 to 86400 seconds", arg);
+	*out = (long)(ms / 1000);
+	return 0;
 }
 
 static int apply_option(struct pull *p, int opt, const char *arg, struct lp_err *err)
@@ -135,6 +149,8 @@ static int apply_option(struct pull *p, int opt, const char *arg, struct lp_err 
 		return lp_parse_size(arg, &p->fetch.max_bytes_per_s, err) < 0
 			       ? lp_prefix(err, "--limit-rate")
 			       : 0;
+	case OPT_STALL_TIMEOUT:
+		return parse_stall_timeout(arg, &p->fetch.stall_timeout_s, err);
 	case OPT_AUTH_FILE:
 		p->auth_file = arg;
 		return 0;
