@@ -23,8 +23,8 @@ repository name (app, some/app):
                 another port: another host for libcurl since 7.83.1), a
                 second server that serves the blob and logs whether an
                 Authorization header came along (it must not)
-  trickle/      layer blobs at 1 byte a second, for --trickle-max seconds,
-                then the connection is closed
+  trickle/      layer blobs at --trickle-rate bytes a second (default 1),
+                for --trickle-max seconds, then the connection is closed
   401loop/      manifests and blobs always 401 with a fresh Bearer challenge
                 (error="invalid_token" once a token was sent); /token
                 hands out tokens all the same
@@ -329,10 +329,12 @@ class Handler(Base):
         self.status, self.sent = 200, 0
         deadline = time.monotonic() + self.server.hostile.a.trickle_max
         try:
+            rate = self.server.hostile.a.trickle_rate
             while self.sent < len(data) and time.monotonic() < deadline:
-                self.wfile.write(data[self.sent:self.sent + 1])
+                chunk = data[self.sent:self.sent + rate]
+                self.wfile.write(chunk)
                 self.wfile.flush()
-                self.sent += 1
+                self.sent += len(chunk)
                 time.sleep(1)
         except OSError:
             pass
@@ -383,6 +385,7 @@ def main(argv=None):
     p.add_argument("--port-file", help="written with the port once both servers listen")
     p.add_argument("--log", help="request log (default stderr)")
     p.add_argument("--trickle-max", type=int, default=60, help="seconds a trickle lasts at most (default 60)")
+    p.add_argument("--trickle-rate", type=int, default=1, help="bytes a second it sends (default 1)")
     p.add_argument("--endless-max", type=int, default=64 << 20,
                    help="bytes an endless manifest sends at most (default 64 MiB)")
     p.add_argument("--endless-seconds", type=int, default=60, help="and seconds (default 60)")

@@ -374,7 +374,7 @@ registry_auth_json() {
 # the image of LAYOUT (an OCI layout dir or archive; its index.json's ref
 # names are the tags) as PREFIX/REPO:TAG, PREFIX choosing the misbehaviour
 # (good/ is the well-behaved one; see its --help); ARGS go to it
-# (--trickle-max S, --endless-max BYTES).
+# (--trickle-max S, --trickle-rate B, --endless-max BYTES).
 hostile_start() {
 	local name=$1 layout=$2 d=$REGISTRY_DIR/$1
 	shift 2
