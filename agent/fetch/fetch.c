@@ -118,6 +118,19 @@ static void set_tls_options(struct xfer *x)
 		lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_SSLKEY, o->key_file));
 }
 
+/*
+ * The speed below which a transfer counts as stalled: LP_FETCH_STALL_FLOOR,
+ * or less when the caller caps the rate lower (a cap is not a stall).
+ */
+static long stall_floor(const struct lp_fetch_opts *o)
+{
+	int64_t floor = LP_FETCH_STALL_FLOOR;
+
+	if (o->max_bytes_per_s > 0 && o->max_bytes_per_s / 4 < floor)
+		floor = o->max_bytes_per_s / 4;
+	return floor > 0 ? (long)floor : 1L;
+}
+
 static void set_common_options(struct xfer *x)
 {
 	const struct lp_fetch_opts *o = x->o;
@@ -142,8 +155,12 @@ static void set_common_options(struct xfer *x)
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_NOSIGNAL, 1L));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_USERAGENT, USER_AGENT));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_CONNECTTIMEOUT, connect_s));
-	/* a link that silently died is dropped, then resumed by the next attempt */
-	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_LOW_SPEED_LIMIT, 1L));
+	/*
+	 * A link that silently died is dropped, then resumed by the next
+	 * attempt; so is a server that trickles a byte now and then, which
+	 * would otherwise hold a pull for as long as it likes.
+	 */
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_LOW_SPEED_LIMIT, stall_floor(o)));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_LOW_SPEED_TIME, stall_s));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_TCP_KEEPALIVE, 1L));
 	if (o->max_bytes_per_s > 0)

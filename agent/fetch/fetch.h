@@ -42,6 +42,7 @@
 #define LP_FETCH_ATTEMPTS 4		/* default for opts->attempts */
 #define LP_FETCH_CONNECT_TIMEOUT_S 15	/* default for opts->connect_timeout_s */
 #define LP_FETCH_STALL_TIMEOUT_S 30	/* default for opts->stall_timeout_s */
+#define LP_FETCH_STALL_FLOOR 1024	/* bytes a second below which a transfer stalls */
 #define LP_FETCH_RETRY_AFTER_MAX_S 60	/* default for opts->retry_after_max_s */
 
 /*
@@ -65,7 +66,13 @@ struct lp_fetch_opts {
 	const char *key_file;		/* its private key (PEM); needed with cert_file */
 	int64_t max_bytes_per_s;	/* download rate cap; 0: none */
 	long connect_timeout_s;		/* 0: LP_FETCH_CONNECT_TIMEOUT_S */
-	long stall_timeout_s;		/* a transfer moving no byte this long is dropped */
+	/*
+	 * A transfer slower than LP_FETCH_STALL_FLOOR (or a quarter of
+	 * max_bytes_per_s, if lower) this long is dropped, and tried again
+	 * like a dropped connection: a dead link, or a server trickling bytes.
+	 * 0: LP_FETCH_STALL_TIMEOUT_S.
+	 */
+	long stall_timeout_s;
 	int attempts;			/* tries for failures that may pass; 0: LP_FETCH_ATTEMPTS */
 	bool progress;			/* progress bar (and retry notes) on stderr if it is a TTY */
 	/*
