@@ -451,28 +451,36 @@ int lp_registry_head_manifest(struct lp_registry *r, const char *ref, const char
 
 /* ---------------------------------------------------------------- blobs */
 
+/* A message names the blob by what it is to the caller: a config, a layer. */
 static int blob_request(struct lp_registry *r, struct request *q, char *what, size_t len,
-			const char *digest, unsigned char bin[LP_SHA256_LEN], struct lp_err *err)
+			const char *kind, const char *digest, unsigned char bin[LP_SHA256_LEN],
+			struct lp_err *err)
 {
+	int rc;
+
 	if (lp_digest_parse(digest, bin, err) < 0)
-		return lp_prefix(err, "%s: blob", r->name);
-	if (lp_path(what, len, err, "blob %.19s...", digest) < 0)
+		return lp_prefix(err, "%s: %s", r->name, kind ? kind : "blob");
+	if (kind)
+		rc = lp_path(what, len, err, "%s (%.19s...)", kind, digest);
+	else
+		rc = lp_path(what, len, err, "blob %.19s...", digest);
+	if (rc < 0)
 		return -1;
 	q->what = what;
 	q->digest = bin;
 	return url_for(r, q->url, sizeof(q->url), "blobs/", digest, err);
 }
 
-int lp_registry_get_blob(struct lp_registry *r, const char *digest, int64_t size, char **body,
-			 struct lp_err *err)
+int lp_registry_get_blob(struct lp_registry *r, const char *kind, const char *digest, int64_t size,
+			 char **body, struct lp_err *err)
 {
 	struct lp_registry_doc d = { 0 };
 	struct request q = { .send = send_get, .doc = &d, .size = size };
 	unsigned char want[LP_SHA256_LEN];
-	char what[64];
+	char what[128];
 
 	*body = NULL;
-	if (blob_request(r, &q, what, sizeof(what), digest, want, err) < 0)
+	if (blob_request(r, &q, what, sizeof(what), kind, digest, want, err) < 0)
 		return -1;
 	if (size < 0 || size > LP_REGISTRY_CONFIG_MAX)
 		return lp_fail(err, EFBIG, "%s: %s: %lld bytes is more than the %d allowed",
@@ -496,16 +504,17 @@ int lp_registry_get_blob(struct lp_registry *r, const char *digest, int64_t size
 	return 0;
 }
 
-int lp_registry_fetch_blob(struct lp_registry *r, const char *digest, int64_t size,
-			   const char *dest, const char *progress_name, struct lp_err *err)
+int lp_registry_fetch_blob(struct lp_registry *r, const char *kind, const char *digest,
+			   int64_t size, const char *dest, const char *progress_name,
+			   struct lp_err *err)
 {
 	struct request q = { .send = send_file, .dest = dest, .size = size };
 	unsigned char want[LP_SHA256_LEN];
 	const char *was = r->fetch.progress_name;
-	char what[64];
+	char what[128];
 	int rc;
 
-	if (blob_request(r, &q, what, sizeof(what), digest, want, err) < 0)
+	if (blob_request(r, &q, what, sizeof(what), kind, digest, want, err) < 0)
 		return -1;
 	r->fetch.progress_name = progress_name;
 	rc = perform(r, &q, err);

@@ -83,16 +83,22 @@ int lp_registry_get_manifest(struct lp_registry *r, const char *ref, const char 
 int lp_registry_head_manifest(struct lp_registry *r, const char *ref, const char *const *accept,
 			      char *digest_out, size_t len, struct lp_err *err);
 
-/* GET a small blob (a config, a signature's payload): exactly size bytes, hashing to digest. */
-int lp_registry_get_blob(struct lp_registry *r, const char *digest, int64_t size, char **body,
-			 struct lp_err *err);
+/*
+ * GET a small blob (a config, a signature's payload): exactly size bytes,
+ * hashing to digest.  kind names it in messages ("config": "config
+ * (sha256:0123456789ab...)"); NULL: "blob sha256:0123456789ab...".
+ */
+int lp_registry_get_blob(struct lp_registry *r, const char *kind, const char *digest, int64_t size,
+			 char **body, struct lp_err *err);
 
 /*
  * GET a blob into dest as lp_fetch_file does (dest.partial, locked,
  * resumed with Range, cut off at size, renamed only when it hashes to
- * digest).  progress_name labels the progress bar.
+ * digest).  kind as for lp_registry_get_blob ("layer 2"); progress_name
+ * labels the progress bar.
  */
-int lp_registry_fetch_blob(struct lp_registry *r, const char *digest, int64_t size,
-			   const char *dest, const char *progress_name, struct lp_err *err);
+int lp_registry_fetch_blob(struct lp_registry *r, const char *kind, const char *digest,
+			   int64_t size, const char *dest, const char *progress_name,
+			   struct lp_err *err);
 
 #endif

@@ -144,7 +144,7 @@ static int read_config(struct puller *p, struct lp_err *err)
 		return lp_fail(err, EFBIG, "%s: config: %llu bytes is more than the %u allowed",
 			       lp_pull_name(p), (unsigned long long)p->m.config.size,
 			       LP_CONFIG_MAX);
-	if (lp_pull_blob(p, digest, (int64_t)p->m.config.size, &body, err) < 0)
+	if (lp_pull_blob(p, "config", digest, (int64_t)p->m.config.size, &body, err) < 0)
 		return -1;
 	p->config = lp_manifest_parse(body, p->m.config.size, err);
 	if (!p->config || lp_config_check(p->config, &p->want, p->m.n_layers, p->diff_ids, err) < 0)

@@ -68,7 +68,7 @@ static bool have_blob(const char *path, uint64_t size)
 static int download(struct pipeline *pl, size_t i, struct lp_err *err)
 {
 	struct puller *p = pl->p;
-	char path[PATH_MAX], label[32];
+	char path[PATH_MAX], label[32], kind[32];
 	const struct lp_pull_layer *l = &p->res->layers[i];
 
 	if (blob_path(p, i, path, sizeof(path), err) < 0)
@@ -76,7 +76,8 @@ static int download(struct pipeline *pl, size_t i, struct lp_err *err)
 	if (have_blob(path, p->m.layers[i].size))
 		return 0;
 	snprintf(label, sizeof(label), "%.19s", l->digest);
-	if (lp_pull_fetch_blob(p, l->digest, l->size, path, label, err) < 0)
+	snprintf(kind, sizeof(kind), "layer %zu", i + 1);
+	if (lp_pull_fetch_blob(p, kind, l->digest, l->size, path, label, err) < 0)
 		return -1;
 	pl->fetched += l->size;
 	return 0;

@@ -62,10 +62,11 @@ const char *lp_pull_name(const struct puller *p);
 /* by_digest: ref is a digest (or a tag made of one): a mirror may answer it. */
 int lp_pull_manifest(struct puller *p, const char *ref, bool by_digest, const char *const *accept,
 		     size_t max, struct lp_registry_doc *out, struct lp_err *err);
-int lp_pull_blob(struct puller *p, const char *digest, int64_t size, char **body,
+/* kind: what the blob is, for messages ("config"), as lp_registry_get_blob takes it. */
+int lp_pull_blob(struct puller *p, const char *kind, const char *digest, int64_t size, char **body,
 		 struct lp_err *err);
-int lp_pull_fetch_blob(struct puller *p, const char *digest, int64_t size, const char *dest,
-		       const char *label, struct lp_err *err);
+int lp_pull_fetch_blob(struct puller *p, const char *kind, const char *digest, int64_t size,
+		       const char *dest, const char *label, struct lp_err *err);
 
 /* Step 1's trust: a cosign signature over p->top's (or p->image's) digest. */
 int lp_pull_check_signature(struct puller *p, struct lp_err *err);

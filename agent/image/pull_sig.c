@@ -23,7 +23,7 @@ static int fetch_payload(void *ctx, const struct lp_cosign_sig *sig, unsigned ch
 	struct puller *p = ctx;
 	char *body;
 
-	if (lp_pull_blob(p, sig->digest, (int64_t)sig->size, &body, err) < 0)
+	if (lp_pull_blob(p, "signature payload", sig->digest, (int64_t)sig->size, &body, err) < 0)
 		return -1;
 	*buf = (unsigned char *)body;
 	*len = sig->size;

@@ -75,6 +75,7 @@ const char *lp_pull_name(const struct puller *p)
 struct op {
 	int (*run)(struct lp_registry *r, struct op *op, struct lp_err *err);
 	const char *ref;
+	const char *kind;
 	const char *const *accept;
 	size_t max;
 	struct lp_registry_doc *doc;
@@ -121,27 +122,27 @@ int lp_pull_manifest(struct puller *p, const char *ref, bool by_digest, const ch
 
 static int run_blob(struct lp_registry *r, struct op *op, struct lp_err *err)
 {
-	return lp_registry_get_blob(r, op->ref, op->size, op->body, err);
+	return lp_registry_get_blob(r, op->kind, op->ref, op->size, op->body, err);
 }
 
-int lp_pull_blob(struct puller *p, const char *digest, int64_t size, char **body,
+int lp_pull_blob(struct puller *p, const char *kind, const char *digest, int64_t size, char **body,
 		 struct lp_err *err)
 {
-	struct op op = { .run = run_blob, .ref = digest, .size = size, .body = body };
+	struct op op = { .run = run_blob, .ref = digest, .kind = kind, .size = size, .body = body };
 
 	return from_sources(p, true, &op, err);
 }
 
 static int run_fetch(struct lp_registry *r, struct op *op, struct lp_err *err)
 {
-	return lp_registry_fetch_blob(r, op->ref, op->size, op->dest, op->label, err);
+	return lp_registry_fetch_blob(r, op->kind, op->ref, op->size, op->dest, op->label, err);
 }
 
-int lp_pull_fetch_blob(struct puller *p, const char *digest, int64_t size, const char *dest,
-		       const char *label, struct lp_err *err)
+int lp_pull_fetch_blob(struct puller *p, const char *kind, const char *digest, int64_t size,
+		       const char *dest, const char *label, struct lp_err *err)
 {
-	struct op op = { .run = run_fetch, .ref = digest, .size = size, .dest = dest,
-			 .label = label };
+	struct op op = { .run = run_fetch, .ref = digest, .kind = kind, .size = size,
+			 .dest = dest, .label = label };
 
 	return from_sources(p, true, &op, err);
 }

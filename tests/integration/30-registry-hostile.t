@@ -76,7 +76,7 @@ before=$(store_sum)
 # --- a layer blob 1 MiB longer than its descriptor says
 hpull 60 "$H/long/app:1"
 is "$?" 1 "long: refused"
-one_line "^limpet image pull: $H/long/app(:1)?: .*blob sha256:[0-9a-f]{12}.*: .*$((LAYER1_SIZE + (1 << 20))) bytes.*not .*$LAYER1_SIZE" \
+one_line "^limpet image pull: $H/long/app(:1)?: layer 1 \(sha256:[0-9a-f]{12}\.\.\.\): .*$((LAYER1_SIZE + (1 << 20))) bytes.*not .*$LAYER1_SIZE" \
 	"long: one line naming the registry, the blob and both sizes"
 is "$(store_sum)" "$before" "long: the store is as it was"
 is "$(partials)" 0 "long: no partial blob is kept"
@@ -84,7 +84,7 @@ is "$(partials)" 0 "long: no partial blob is kept"
 # --- a layer blob of the right size with one byte changed
 hpull 60 "$H/wrongdigest/app:1"
 is "$?" 1 "wrongdigest: refused"
-one_line "^limpet image pull: $H/wrongdigest/app(:1)?: .*blob sha256:[0-9a-f]{12}.*: .*SHA-256" \
+one_line "^limpet image pull: $H/wrongdigest/app(:1)?: layer 1 \(sha256:[0-9a-f]{12}\.\.\.\): .*SHA-256" \
 	"wrongdigest: one line naming the registry, the blob and its digest"
 is "$(store_sum)" "$before" "wrongdigest: the store is as it was"
 is "$(partials)" 0 "wrongdigest: no partial blob is kept"
@@ -100,7 +100,7 @@ is "$(store_sum)" "$before" "endless: the store is as it was"
 # --- a layer blob answered 307 to itself
 hpull 60 "$H/loop/app:1"
 is "$?" 1 "loop: refused"
-one_line "^limpet image pull: $H/loop/app(:1)?: .*blob sha256:[0-9a-f]{12}.*: .*redirect" \
+one_line "^limpet image pull: $H/loop/app(:1)?: layer 1 \(sha256:[0-9a-f]{12}\.\.\.\): .*redirect" \
 	"loop: one line saying it was redirected too often"
 check "loop: the server saw the first request and 5 redirects, not retried" \
 	hostile_wait_count h '^REQ GET /v2/loop/app/blobs/.* status=307' 6
@@ -124,7 +124,7 @@ is "$(store_sum)" "$before" "401loop: the store is as it was"
 # stays for the next pull to resume
 hpull 120 --stall-timeout 3 "$H/trickle/app:1"
 is "$?" 1 "trickle: refused"
-one_line "^limpet image pull: $H/trickle/app(:1)?: .*blob sha256:[0-9a-f]{12}.*: .*too slow.* \(4 attempts\)$" \
+one_line "^limpet image pull: $H/trickle/app(:1)?: layer 1 \(sha256:[0-9a-f]{12}\.\.\.\): .*too slow.* \(4 attempts\)$" \
 	"trickle: one line, too slow after 4 attempts"
 # 4 x 3 s and the backoff between (at most 1.5 + 3 + 6 s), with room for a busy machine
 check "trickle: within a minute (took ${SECONDS_TAKEN}s)" test "$SECONDS_TAKEN" -lt 60
