@@ -4,8 +4,9 @@
  * in the same repository, whose layers are simple-signing payloads signed
  * by a trusted key (registry_sig.c checks them).  The digest signed is the
  * one the reference names; for a multi-platform tag that is the index, and
- * when the index carries no signature the chosen platform's manifest may
- * (as `cosign sign --recursive` and `skopeo copy --all` sign each).
+ * when the index carries no signature that fits, the chosen platform's
+ * manifest may (as `cosign sign --recursive` and `skopeo copy --all` sign
+ * each).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -103,12 +104,19 @@ int lp_pull_check_signature(struct puller *p, struct lp_err *err)
 			       p->o->ref);
 	if (check(p, &p->top, err) == 0)
 		return 0;
-	if (!strcmp(p->top.digest_str, p->image.digest_str) || err->code != ENOENT)
+	/*
+	 * An index's .sig may hold only signatures that do not fit (another
+	 * tag's, a stranger's) while its platform manifest carries a good one:
+	 * that one covers all that is pulled just as well.
+	 */
+	if (!strcmp(p->top.digest_str, p->image.digest_str) || err->code == ENOMEM ||
+	    err->code == ECANCELED)
 		return -1;
 	first = *err;
 	if (check(p, &p->image, err) == 0)
 		return 0;
-	if (err->code == ENOENT)
+	/* what the reference names explains best, unless it has no .sig at all */
+	if (err->code == ENOENT || first.code != ENOENT)
 		*err = first;
 	return -1;
 }
