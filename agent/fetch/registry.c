@@ -18,6 +18,7 @@
 #define PING_MAX (64 * 1024)	/* GET /v2/ answers "{}" */
 #define NAME_MAX_LEN 512
 #define HEADERS_MAX 4		/* Authorization, Accept, and the NULL */
+#define NO_AUTH_FILE "no auth file was given (--auth-file, or registry.auth_file)"
 
 struct lp_registry {
 	char *host, *auth_host, *path;
@@ -225,9 +226,28 @@ static int authorize(struct lp_registry *r, struct lp_err *err)
 	if (!r->have_cred)
 		return lp_fail(err, EACCES,
 			       "the registry asks for a user name and password (Basic realm "
-			       "\"%s\") and the auth file has none for %s",
-			       r->ch.realm, r->auth_host);
+			       "\"%s\") and %s%s",
+			       r->ch.realm, r->auth ? "the auth file has none for " : NO_AUTH_FILE,
+			       r->auth ? r->auth_host : "");
 	return set_authz(r, "Basic", r->cred.basic, err);
+}
+
+/* After a second 401: why, in terms of what the person can change. */
+static void refused_why(struct lp_registry *r, struct lp_err *err)
+{
+	size_t len = strlen(err->msg);
+	char *end = err->msg + len;
+
+	if (r->have_cred > 0)
+		snprintf(end, sizeof(err->msg) - len, "; credentials refused (realm \"%s\")",
+			 r->ch.realm);
+	else if (r->auth)
+		snprintf(end, sizeof(err->msg) - len,
+			 "; the auth file has no credentials for %s (realm \"%s\")", r->auth_host,
+			 r->ch.realm);
+	else
+		snprintf(end, sizeof(err->msg) - len,
+			 "; an anonymous pull refused (realm \"%s\") and " NO_AUTH_FILE, r->ch.realm);
 }
 
 static int take_challenge(struct lp_registry *r, const struct lp_fetch_reply *reply,
@@ -297,13 +317,6 @@ static int accept_line(const char *const *types, char *out, size_t len, struct l
 	return 0;
 }
 
-static void append(struct lp_err *err, const char *fmt, const char *a, const char *b)
-{
-	size_t len = strlen(err->msg);
-
-	snprintf(err->msg + len, sizeof(err->msg) - len, fmt, a, b);
-}
-
 /*
  * q->send with the Authorization the registry wants.  A 401 carries its
  * challenge (an expired token, or a scope the ping did not name): answer
@@ -343,9 +356,7 @@ static int perform(struct lp_registry *r, struct request *q, struct lp_err *err)
 	}
 	name_failure(r, q->what, q->url, err);
 	if (reply.status == 401)
-		append(err, "; %s (realm \"%s\")",
-		       r->have_cred > 0 ? "credentials refused" : "the auth file has no credentials",
-		       r->ch.realm);
+		refused_why(r, err);
 	return -1;
 }
 

@@ -89,7 +89,7 @@ registry_start htpasswd basic || { registry_diag basic; exit 1; }
 B=$(registry_addr basic)
 check "push to the htpasswd registry" push_signed basic "oci-archive:$IMG/hello.tar" hello:1
 err=$(pull --trust "$T/sign.pub" "$B/hello:1" 2>&1)
-is "$err" "limpet image pull: $B/hello: manifest 1: the registry asks for a user name and password (Basic realm \"limpet-test\") and the auth file has none for $B" \
+is "$err" "limpet image pull: $B/hello: manifest 1: the registry asks for a user name and password (Basic realm \"limpet-test\") and no auth file was given (--auth-file, or registry.auth_file)" \
 	"without credentials: which realm wants them"
 registry_auth_json basic "$T/auth.json"
 chmod 0644 "$T/auth.json"
@@ -118,7 +118,7 @@ is "$(pull --trust "$T/sign.pub" --auth-file "$T/tok.json" "$K/hello:1")" "$K/he
 is "$(registry_token_count tok 'scope=repository:hello:pull status=200')" 2 \
 	"one token refused (invalid_token), fetched once more, then kept for every request"
 err=$(pull --trust "$T/sign.pub" "$K/hello:1" 2>&1)
-like "$err" "^limpet image pull: $K/hello: manifest 1: HTTP 401 Unauthorized .*; the auth file has no credentials \(realm \"https://localhost:[0-9]+/token\"\)$" \
+like "$err" "^limpet image pull: $K/hello: manifest 1: HTTP 401 Unauthorized .*; an anonymous pull refused \(realm \"https://localhost:[0-9]+/token\"\) and no auth file was given \(--auth-file, or registry.auth_file\)$" \
 	"anonymous where the issuer grants nothing: 401 naming the realm"
 
 # --- a two-platform index

@@ -111,13 +111,23 @@ is "$(partials)" 0 "loop: no (empty) partial blob is kept"
 # --- every token refused
 hpull 60 "$H/401loop/app:1"
 is "$?" 1 "401loop: refused"
-one_line "^limpet image pull: $H/401loop/app(:1)?: manifest 1: HTTP 401 .*realm \"https://localhost:[0-9]+/token\"" \
-	"401loop: one line naming the realm"
+one_line "^limpet image pull: $H/401loop/app: manifest 1: HTTP 401 Unauthorized \(UNAUTHORIZED: authentication required\); an anonymous pull refused \(realm \"https://localhost:[0-9]+/token\"\) and no auth file was given \(--auth-file, or registry.auth_file\)$" \
+	"401loop: one line naming the realm, and that no credentials were given"
 check "401loop: two manifest requests in all" \
 	hostile_wait_count h '^REQ GET /v2/401loop/app/manifests/1 status=401' 2
 is "$(hostile_count h '^REQ GET /v2/401loop/app/manifests/')" 2 "401loop: one retry, with a fresh token"
 is "$(hostile_count h '^TOKEN scope=repository:401loop/app:pull')" 1 "401loop: one token asked for"
 is "$(store_sum)" "$before" "401loop: the store is as it was"
+# an auth file: with credentials for this registry, and with none
+(umask 077 && printf '{"auths":{"%s":{"auth":"%s"}}}\n' "$H" "$(printf u:p | base64)" >"$T/auth.json" &&
+	printf '{"auths":{"elsewhere.example":{"auth":"%s"}}}\n' "$(printf u:p | base64)" >"$T/other.json")
+hpull 60 --auth-file "$T/auth.json" "$H/401loop/app:1"
+one_line "^limpet image pull: $H/401loop/app: manifest 1: HTTP 401 .*; credentials refused \(realm \"https://localhost:[0-9]+/token\"\)$" \
+	"401loop: with credentials, that they were refused"
+is "$(hostile_count h '^TOKEN scope=repository:401loop/app:pull .*account=u$')" 1 "401loop: for one token"
+hpull 60 --auth-file "$T/other.json" "$H/401loop/app:1"
+one_line "^limpet image pull: $H/401loop/app: manifest 1: HTTP 401 .*; the auth file has no credentials for $H \(realm \"https://localhost:[0-9]+/token\"\)$" \
+	"401loop: with an auth file for other registries, that it has none for this one"
 
 # --- layer blobs at 64 bytes a second (the first would take over an hour):
 # the stall timeout drops it, every attempt (4) again; the part received
