@@ -16,6 +16,10 @@ repository name (app, some/app):
   wrongdigest/  layer blobs of the right size, one byte changed
   endless/      manifests that never end: no Content-Length, a valid JSON
                 start and then spaces, until --endless-max bytes
+  endless404/   manifests answered 404 with an error body that never ends
+                (the same bounds)
+  endless307/   layer blobs answered 307 to good/'s copy, with a body that
+                never ends (the same bounds)
   loop/         layer blobs answered 307 to themselves
   offhost/      manifests and blobs need a bearer token (challenge, then
                 GET /token here); layer blobs answered 307 to
@@ -59,7 +63,8 @@ import ocitool
 from tlsserver import run, serve_tls
 
 MT_INDEXES = (ocitool.MT_INDEX, ocitool.MT_DOCKER_LIST)
-PREFIXES = ("good", "long", "wrongdigest", "endless", "loop", "offhost", "trickle", "401loop", "429")
+PREFIXES = ("good", "long", "wrongdigest", "endless", "endless404", "endless307", "loop", "offhost",
+            "trickle", "401loop", "429")
 EXTRA_LONG = 1 << 20
 CHUNK = 64 * 1024
 TOKEN_SCOPE_SERVICE = "hostile-registry"
@@ -256,27 +261,50 @@ class Handler(Base):
             return bytes(b)
         self.serve(kind, ref, flip)
 
+    def endless_reply(self, status, ctype, start, headers=None):
+        """status with a body that starts with start, then spaces, within the endless
+        bounds; it says it is --endless-max bytes long, if a Content-Length is given."""
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        if "Content-Length" not in (headers or {}):
+            self.send_header("Connection", "close")
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.status, self.sent = status, 0
+        chunk = b" " * CHUNK
+        deadline = time.monotonic() + self.server.hostile.a.endless_seconds
+        try:
+            self.wfile.write(start)
+            while self.sent < self.server.hostile.a.endless_max and time.monotonic() < deadline:
+                self.wfile.write(chunk)
+                self.sent += len(chunk)
+        except OSError:
+            pass
+
     def mode_endless(self, url, repo, kind, ref):
         if kind != "manifests" or self.head_only():
             self.serve(kind, ref)
             return
         img = self.server.hostile.image
         mt = img.manifests.get(img.tags.get(ref, ref), (ocitool.MT_MANIFEST,))[0]
-        self.close_connection = True
-        self.send_response(200)
-        self.send_header("Content-Type", mt)
-        self.send_header("Connection", "close")
-        self.end_headers()
-        self.status, self.sent = 200, 0
-        chunk = b" " * CHUNK
-        deadline = time.monotonic() + self.server.hostile.a.endless_seconds
-        try:
-            self.wfile.write(b'{"schemaVersion":2,"mediaType":"%s",' % mt.encode())
-            while self.sent < self.server.hostile.a.endless_max and time.monotonic() < deadline:
-                self.wfile.write(chunk)
-                self.sent += len(chunk)
-        except OSError:
-            pass
+        self.endless_reply(200, mt, b'{"schemaVersion":2,"mediaType":"%s",' % mt.encode())
+
+    def mode_endless404(self, url, repo, kind, ref):
+        if kind != "manifests" or self.head_only():
+            self.serve(kind, ref)
+            return
+        self.endless_reply(404, "application/json", b'{"errors":[{"code":"MANIFEST_UNKNOWN",')
+
+    def mode_endless307(self, url, repo, kind, ref):
+        if not self.is_layer(kind, ref) or self.head_only():
+            self.serve(kind, ref)
+            return
+        good = "/v2/good/%s/blobs/%s" % ("/".join(url.path.split("/")[3:-2]), ref)
+        # a length, so that the connection may stay: a client reads the body to reuse it
+        self.endless_reply(307, "text/html", b"<html>", {"Location": good,
+                                                          "Content-Length": str(self.server.hostile.a.endless_max)})
 
     def mode_loop(self, url, repo, kind, ref):
         if self.is_layer(kind, ref):
