@@ -171,6 +171,9 @@ static void set_common_options(struct xfer *x)
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_HEADERDATA, x));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEFUNCTION, lp_xfer_on_body));
 	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_WRITEDATA, x));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, lp_xfer_on_progress));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, x));
+	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L));
 }
 
 int lp_xfer_open(struct xfer *x, const char *url, const struct lp_fetch_opts *o,

@@ -74,13 +74,9 @@ static void draw_bar(struct xfer *x, struct download *d, bool final)
 	x->bar_on_line = true;
 }
 
-static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-		       curl_off_t ulnow)
+static void on_progress(struct xfer *x)
 {
-	struct xfer *x = ud;
-
 	draw_bar(x, x->sink.data, false);
-	return 0;
 }
 
 static void end_bar(struct xfer *x, struct download *d, bool complete)
@@ -282,9 +278,7 @@ static void setup_bar(struct xfer *x, struct download *d)
 		snprintf(d->name, sizeof(d->name), "download");
 	d->started_ms = lp_now_ms();
 	d->size_at_start = d->size;
-	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_XFERINFOFUNCTION, on_progress));
-	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_XFERINFODATA, x));
-	lp_xfer_opt(x, curl_easy_setopt(x->curl, CURLOPT_NOPROGRESS, 0L));
+	x->on_progress = on_progress;
 }
 
 static int download(struct xfer *x, struct download *d, struct lp_err *err)

@@ -14,6 +14,12 @@
 #include "agent/fetch/fetch.h"
 
 #define ERROR_PAGE_MAX 1024	/* enough of an error page to find its title */
+/*
+ * The most of a body nobody reads (an error page, a redirect's, a PUT's
+ * reply) that is let come: a server sending one without end would hold us
+ * for ever.
+ */
+#define UNREAD_BODY_MAX (64 * 1024)
 
 struct xfer;
 
@@ -43,6 +49,10 @@ struct xfer {
 	bool body_started;
 	char error_page[ERROR_PAGE_MAX + 1];	/* start of a non-2xx reply's body */
 	size_t error_page_len;
+	size_t unread_len;		/* body bytes that came for no sink */
+	bool unread_cut;		/* more than UNREAD_BODY_MAX: the reply is read no further */
+	/* Called as the transfer goes (about once a second at least); NULL: nothing to do. */
+	void (*on_progress)(struct xfer *x);
 
 	/* Why one of our callbacks stopped the transfer. */
 	bool aborted;
@@ -64,8 +74,18 @@ void lp_xfer_close(struct xfer *x);
  * Docker-Content-Digest) into x's reply fields.  Its own function for the fuzzer.
  */
 size_t lp_xfer_on_header(char *line, size_t size, size_t n, void *ud);
-/* libcurl's write callback: a 2xx body to x->sink, else the start of the error page. */
+/*
+ * libcurl's write callback: a 2xx body to x->sink, else the start of the
+ * error page; a body without a sink ends the transfer after UNREAD_BODY_MAX.
+ */
 size_t lp_xfer_on_body(char *data, size_t size, size_t n, void *ud);
+/*
+ * libcurl's progress callback: stops a cancelled transfer, and a reply that
+ * is not a success once its body passes UNREAD_BODY_MAX (libcurl reads a
+ * redirect's body without handing it to lp_xfer_on_body); then x->on_progress.
+ */
+int lp_xfer_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			curl_off_t ulnow);
 bool lp_fetch_is_2xx(long status);
 /* Control characters: a header value we send may not have them (no line break may ride along). */
 bool lp_fetch_has_control_chars(const char *value);

@@ -240,25 +240,57 @@ static void keep_error_page(struct xfer *x, const char *data, size_t len)
 	x->error_page[x->error_page_len] = '\0';
 }
 
+static bool cancelled(struct xfer *x)
+{
+	if (!x->o->cancel || !atomic_load(x->o->cancel))
+		return false;
+	lp_fail(&x->abort_err, ECANCELED, "%s: cancelled", x->url);
+	lp_xfer_abort_transfer(x);
+	return true;
+}
+
 size_t lp_xfer_on_body(char *data, size_t size, size_t n, void *ud)
 {
 	struct xfer *x = ud;
 	size_t len = size * n;
 
-	if (x->o->cancel && atomic_load(x->o->cancel)) {
-		lp_fail(&x->abort_err, ECANCELED, "%s: cancelled", x->url);
-		lp_xfer_abort_transfer(x);
+	if (cancelled(x))
 		return 0;
-	}
 	if (!x->body_started && start_body(x) < 0)
 		return 0; /* anything but len stops the transfer */
-	if (!lp_fetch_is_2xx(x->status)) {
+	if (x->sink.write && lp_fetch_is_2xx(x->status))
+		return x->sink.write(x, data, len) < 0 ? 0 : len;
+	if (!lp_fetch_is_2xx(x->status))
 		keep_error_page(x, data, len);
-		return len;
-	}
-	if (x->sink.write && x->sink.write(x, data, len) < 0)
+	/* the status is the answer: the rest of a body nobody reads need not come */
+	x->unread_len += len;
+	if (x->unread_len > UNREAD_BODY_MAX) {
+		x->unread_cut = true;
 		return 0;
+	}
 	return len;
+}
+
+int lp_xfer_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+			curl_off_t ulnow)
+{
+	struct xfer *x = ud;
+	long status = 0;
+
+	if (cancelled(x))
+		return 1;
+	/* a body lp_xfer_on_body does not see: a redirect's, which libcurl reads to reuse the connection */
+	if (!x->body_started && dlnow > UNREAD_BODY_MAX &&
+	    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK && status &&
+	    !lp_fetch_is_2xx(status)) {
+		lp_fail(&x->abort_err, EPROTO, "%s: HTTP %ld with more than %d bytes of body; cut off",
+			x->url, status, UNREAD_BODY_MAX);
+		lp_xfer_abort_transfer(x);
+		return 1;
+	}
+	if (x->on_progress)
+		x->on_progress(x);
+	return 0;
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -455,9 +487,14 @@ int lp_xfer_perform_once(struct xfer *x, struct lp_err *err)
 	x->body_started = false;
 	x->error_page_len = 0;
 	x->error_page[0] = '\0';
+	x->unread_len = 0;
+	x->unread_cut = false;
 	x->errbuf[0] = '\0';
 	x->aborted = false;
 	rc = curl_easy_perform(x->curl);
+	/* a body cut short that nobody reads: the reply is its status */
+	if (rc == CURLE_WRITE_ERROR && x->unread_cut)
+		rc = CURLE_OK;
 	if (!x->aborted && rc == CURLE_OK && !x->body_started)
 		start_body(x); /* a reply without a body */
 	else if (!x->body_started)

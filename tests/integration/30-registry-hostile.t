@@ -97,6 +97,31 @@ one_line "^limpet image pull: $H/endless/app(:1)?: manifest 1: .*(4194304 bytes|
 check "endless: within a minute" test "$SECONDS_TAKEN" -lt 60
 is "$(store_sum)" "$before" "endless: the store is as it was"
 
+# sent NAME: the bytes the server sent in its replies to requests for NAME/
+# (what the kernel took of them: a client that stops reading gets no more)
+sent() { grep -E "^REQ GET /v2/$1/" "$LOG" | sed -E 's/.* bytes=([0-9]+) .*/\1/' | awk '{ n += $1 } END { print n + 0 }'; }
+
+# --- a 404 whose error page never ends: the status is the answer
+hpull 60 "$H/endless404/app:1"
+is "$?" 1 "endless404: refused"
+one_line "^limpet image pull: $H/endless404/app: manifest 1: HTTP 404 Not Found$" "endless404: one line, HTTP 404"
+hostile_wait_count h '^REQ GET /v2/endless404/app/manifests/1 status=404' 1
+check "endless404: the server got to send little of it ($(sent endless404) bytes)" \
+	test "$(sent endless404)" -lt $((16 << 20))
+is "$(store_sum)" "$before" "endless404: the store is as it was"
+
+# --- layer blobs redirected with a body that never ends (libcurl reads
+# a redirect's body to keep the connection)
+hpull 60 "$H/endless307/app:1"
+is "$?" 1 "endless307: refused"
+one_line "^limpet image pull: $H/endless307/app: layer 1 \(sha256:[0-9a-f]{12}\.\.\.\): HTTP 307 with more than 65536 bytes of body; cut off$" \
+	"endless307: one line, the redirect's body cut off"
+hostile_wait_count h '^REQ GET /v2/endless307/app/blobs/.* status=307' 1
+check "endless307: the server got to send little of it ($(sent endless307) bytes)" \
+	test "$(sent endless307)" -lt $((16 << 20))
+is "$(store_sum)" "$before" "endless307: the store is as it was"
+is "$(partials)" 0 "endless307: no (empty) partial blob is kept"
+
 # --- a layer blob answered 307 to itself
 hpull 60 "$H/loop/app:1"
 is "$?" 1 "loop: refused"
