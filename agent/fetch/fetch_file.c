@@ -17,6 +17,7 @@
 #include "agent/trust/trust.h"
 
 #define PROGRESS_EVERY_MS 250
+#define WRITEBACK_EVERY (8 << 20)
 
 struct download {
 	int fd;
@@ -32,6 +33,7 @@ struct download {
 	 */
 	struct lp_sha256 hash;
 	int64_t hashed;
+	int64_t written_back;	/* bytes handed to the disk already; -1: the file system cannot */
 	/* progress bar */
 	bool bar;
 	char name[48];
@@ -122,6 +124,7 @@ static int start_over(struct xfer *x, struct download *d)
 	if (ftruncate(d->fd, 0) < 0)
 		return lp_fail_errno(&x->abort_err, "truncate %s", d->partial);
 	d->size = 0;
+	d->written_back = d->written_back < 0 ? -1 : 0;
 	d->size_at_start = 0;
 	hash_restart(d);
 	return 0;
@@ -183,6 +186,23 @@ static int pwrite_all(int fd, const char *buf, size_t len, off_t at)
 	return 0;
 }
 
+/*
+ * Start writing what has arrived to the disk every few MB, without waiting
+ * for it: the fsync before the rename then waits for the last few MB, not
+ * for the whole file, and the disk works while the network does.
+ */
+static void start_writeback(struct download *d)
+{
+	if (d->written_back < 0 || d->size - d->written_back < WRITEBACK_EVERY)
+		return;
+	/* A hint only: where it fails, the fsync does all of it, as it would anyway. */
+	if (sync_file_range(d->fd, d->written_back, d->size - d->written_back,
+			    SYNC_FILE_RANGE_WRITE) < 0)
+		d->written_back = -1;
+	else
+		d->written_back = d->size;
+}
+
 static int download_write(struct xfer *x, const char *data, size_t len)
 {
 	struct download *d = x->sink.data;
@@ -202,6 +222,7 @@ static int download_write(struct xfer *x, const char *data, size_t len)
 	lp_sha256_update(&d->hash, data, len);
 	d->size += (int64_t)len;
 	d->hashed = d->size;
+	start_writeback(d);
 	return 0;
 }
 
