@@ -21,6 +21,9 @@ repository name (app, some/app):
   endless307/   layer blobs answered 307 to good/'s copy, with a body that
                 never ends (the same bounds)
   loop/         layer blobs answered 307 to themselves
+  dropwrong/    layer blobs: half of them, one byte changed, then the
+                connection drops (a partial download that is not the blob's
+                start, for a client to resume elsewhere)
   offhost/      manifests and blobs need a bearer token (challenge, then
                 GET /token here); layer blobs answered 307 to
                 https://localhost:PORT2/... (same host name and address,
@@ -63,8 +66,8 @@ import ocitool
 from tlsserver import run, serve_tls
 
 MT_INDEXES = (ocitool.MT_INDEX, ocitool.MT_DOCKER_LIST)
-PREFIXES = ("good", "long", "wrongdigest", "endless", "endless404", "endless307", "loop", "offhost",
-            "trickle", "401loop", "429")
+PREFIXES = ("good", "long", "wrongdigest", "endless", "endless404", "endless307", "loop", "dropwrong",
+            "offhost", "trickle", "401loop", "429")
 EXTRA_LONG = 1 << 20
 CHUNK = 64 * 1024
 TOKEN_SCOPE_SERVICE = "hostile-registry"
@@ -305,6 +308,25 @@ class Handler(Base):
         # a length, so that the connection may stay: a client reads the body to reuse it
         self.endless_reply(307, "text/html", b"<html>", {"Location": good,
                                                           "Content-Length": str(self.server.hostile.a.endless_max)})
+
+    def mode_dropwrong(self, url, repo, kind, ref):
+        if not self.is_layer(kind, ref) or self.head_only():
+            self.serve(kind, ref)
+            return
+        data = bytearray(self.server.hostile.image.blobs[ref])
+        half = len(data) // 2
+        data[half // 2] ^= 0xFF
+        self.close_connection = True
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.status, self.sent = 200, half
+        try:
+            self.wfile.write(bytes(data[:half]))
+            self.wfile.flush()
+        except OSError:
+            pass
 
     def mode_loop(self, url, repo, kind, ref):
         if self.is_layer(kind, ref):
