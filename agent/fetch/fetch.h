@@ -113,8 +113,10 @@ int lp_fetch_url_file_name(const char *url, char *out, size_t len, struct lp_err
  * pinned_size (-1: unknown) is the exact size: the transfer is cut off as
  * soon as the server sends a byte more, and a file that ends short or long is
  * refused.  pinned_sha256 (NULL: none, else 32 bytes) must match the
- * complete file.  On
- * either refusal the partial file is deleted, so the next call starts over.
+ * complete file.  A file resumed from a partial one an earlier call left
+ * that fails them is fetched once more from its start (the part kept may
+ * be what was wrong); on a refusal after that the partial file is deleted,
+ * so the next call starts over.
  *
  * The file is hashed as it arrives; sha256_out (NULL: not wanted, else 32
  * bytes) gets its SHA-256, so a caller checking a signature over it need not

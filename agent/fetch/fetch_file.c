@@ -24,6 +24,7 @@ struct download {
 	bool locked;		/* the partial file is ours to change or remove */
 	const char *partial;
 	int64_t size;		/* bytes in the partial file */
+	bool inherited;		/* its first bytes are an earlier call's */
 	int64_t pinned;		/* -1: unknown */
 	int64_t expected;	/* the whole file's size as the server announced it; -1: unknown */
 	/*
@@ -126,6 +127,7 @@ static int start_over(struct xfer *x, struct download *d)
 	d->size = 0;
 	d->written_back = d->written_back < 0 ? -1 : 0;
 	d->size_at_start = 0;
+	d->inherited = false;
 	hash_restart(d);
 	return 0;
 }
@@ -282,6 +284,7 @@ static int open_partial(struct download *d, const char *url, struct lp_err *err)
 			return lp_fail_errno(err, "truncate %s", d->partial);
 		d->size = 0;
 	}
+	d->inherited = d->size > 0;
 	hash_restart(d);
 	return 0;
 }
@@ -328,6 +331,36 @@ static int check_pins(struct download *d, const char *url, const unsigned char *
 	lp_hex(digest, LP_SHA256_LEN, got);
 	return lp_fail(err, EBADMSG, "%s: SHA-256 is %.16s..., not the pinned %.16s...", url, got,
 		       want);
+}
+
+static int download_checked(struct xfer *x, struct download *d, const char *url,
+			    const unsigned char *pinned_sha256, unsigned char digest[LP_SHA256_LEN],
+			    struct lp_err *err)
+{
+	if (download(x, d, err) < 0)
+		return -1;
+	return check_pins(d, url, pinned_sha256, digest, err);
+}
+
+/*
+ * A partial file an earlier call left is taken for the file's start; if
+ * the whole does not check out, that part may be what is wrong (another
+ * server's bytes, a broken transfer's): the file is fetched once more from
+ * its first byte before it is refused.
+ */
+static int fetch_checked(struct xfer *x, struct download *d, const char *url,
+			 const unsigned char *pinned_sha256, unsigned char digest[LP_SHA256_LEN],
+			 struct lp_err *err)
+{
+	if (download_checked(x, d, url, pinned_sha256, digest, err) == 0)
+		return 0;
+	if (err->code != EBADMSG || !d->inherited)
+		return -1;
+	if (start_over(x, d) < 0) {
+		*err = x->abort_err;
+		return -1;
+	}
+	return download_checked(x, d, url, pinned_sha256, digest, err);
 }
 
 static int fsync_parent(const char *path, struct lp_err *err)
@@ -386,9 +419,7 @@ int lp_fetch_file_fd(const char *url, const char *dest, int64_t pinned_size,
 	if (rc == 0)
 		rc = open_partial(&d, url, err);
 	if (rc == 0)
-		rc = download(&x, &d, err);
-	if (rc == 0)
-		rc = check_pins(&d, url, pinned_sha256, digest, err);
+		rc = fetch_checked(&x, &d, url, pinned_sha256, digest, err);
 	end_bar(&x, &d, rc == 0);
 	/* Not what was pinned, or nothing at all: nothing worth resuming. */
 	if (rc < 0 && d.locked && (err->code == EFBIG || err->code == EBADMSG || d.size == 0))

@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # limpet image pull REF against a registry that misbehaves on purpose
 # (tests/lib/hostile_registry.py): blobs longer than described or with other
-# bytes, a manifest that never ends, a redirect loop, a redirect to another
-# host (which must not get the token), a trickle of 64 bytes a second, a 401
-# for every token, and a 429 asking to wait. Each refusal is one line naming
-# the registry, the reference and the cause, within bounded time, and leaves
-# the store as it was; a blob refused for its size or digest leaves no
-# partial download, a dropped one leaves the part received for the next
-# pull to resume.
+# bytes, a manifest that never ends, an error page and a redirect that never
+# end, a redirect loop, a redirect to another host (which must not get the
+# token), a trickle of 64 bytes a second, half a blob with a byte changed,
+# a 401 for every token, and a 429 asking to wait. Each refusal is one line
+# naming the registry, the reference and the cause, within bounded time,
+# and leaves the store as it was; a blob refused for its size or digest
+# leaves no partial download, a dropped one leaves the part received for
+# the next pull to resume, which fetches the blob whole once more if that
+# part turns out wrong.
 . "$(dirname "$0")/../lib/tap.sh"
 . "$(dirname "$0")/../lib/registry.sh"
 registry_require
@@ -180,6 +182,27 @@ is "$OUT" "$H/good/app:1" "good: under its reference"
 check "good: the trickled blob resumed with a Range request (206)" \
 	hostile_wait_count h '^REQ GET /v2/good/app/blobs/.* status=206' 1
 is "$(find "$ROOT/downloads/blobs" -type f | wc -l)" 0 "good: no blob left behind"
+L image rm "$H/good/app:1" >/dev/null && L system prune -f >/dev/null
+
+# --- half a layer blob with a byte changed, then the connection drops:
+# the part received is kept (it may be good); resumed from the good
+# registry it does not check out, and the blob is fetched whole once more
+hpull 60 "$H/dropwrong/app:1"
+is "$?" 1 "dropwrong: refused"
+one_line "^limpet image pull: $H/dropwrong/app: layer 1 \(sha256:[0-9a-f]{12}\.\.\.\): transfer closed with [0-9]+ bytes remaining to read \(4 attempts\)$" \
+	"dropwrong: one line, the transfer dropped after 4 attempts"
+is "$(partials)" 1 "dropwrong: the part received is kept"
+is "$(store_sum)" "$before" "dropwrong: the store is as it was"
+n206=$(hostile_count h '^REQ GET /v2/good/app/blobs/.* status=206')
+n200=$(hostile_count h '^REQ GET /v2/good/app/blobs/.* status=200')
+hpull 60 "$H/good/app:1"
+is "$?" 0 "good after dropwrong: pulled"
+is "$ERR" "" "good after dropwrong: quietly"
+check "good after dropwrong: it resumed the bad part (206)" \
+	hostile_wait_count h '^REQ GET /v2/good/app/blobs/.* status=206' $((n206 + 1))
+check "good after dropwrong: then fetched that blob whole, the config and the other layer (200)" \
+	hostile_wait_count h '^REQ GET /v2/good/app/blobs/.* status=200' $((n200 + 3))
+is "$(find "$ROOT/downloads/blobs" -type f | wc -l)" 0 "good after dropwrong: no blob left behind"
 L image rm "$H/good/app:1" >/dev/null && L system prune -f >/dev/null
 
 # --- layer blobs redirected to another port: the token stays behind
