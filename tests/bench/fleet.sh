@@ -301,9 +301,6 @@ mapfile -t LAYERS < <(tail -n +2 "$TMP/layers.txt")
 # deleting the last run's files just before the next run times ext4 instead).
 R=$TMP/run
 mkdir -p "$R"
-NAMES=() CMDS=() PREPS=()
-add() { NAMES+=("$1") PREPS+=("$2") CMDS+=("$3"); } # NAME PREPARE COMMAND
-fresh() { echo "sync && mktemp -d $R/$1.XXXXXX >$R/$1.cur"; }
 TLS="--cacert $CA --cert $CERT --key $KEY"
 
 PULL_PREP=$(fresh pull)
@@ -320,14 +317,10 @@ CO_CMD="read -r d <$R/curlo.cur && curl -sS --fail $TLS -o \$d/bench.tar $URL"
 
 # Room for every run's output: pull, import and c leave the layer tars, b, c
 # and e the archive.
-need_mb=$(((RUNS + WARMUP + 1) * (TAR_BYTES * 3 + BYTES * 3) / 1000000))
-have_mb=$(df -Pm "$R" | awk 'NR == 2 { print $4 }')
-[ "$have_mb" -gt $((need_mb + 1000)) ] ||
-	die "needs about $need_mb MB free in $BASE for the runs' output, there are $have_mb MB (LIMPET_BENCH_DIR, LIMPET_BENCH_RUNS)"
+bench_disk "$R" $(((RUNS + WARMUP + 1) * (TAR_BYTES * 3 + BYTES * 3) / 1000000))
 
 # ------------------------------------------------------------------ 4. check once
 # Each command once, untimed, and a look at what it wrote.
-count() { find "$1" -type f | wc -l; }
 sh -c "$PULL_PREP"
 d=$(cat "$R/pull.cur")
 PULL_ARGS=(--root "$d" -c "$TMP/empty.conf" image pull --trust "$DEMO_PUB" --ca "$CA" --cert "$CERT" --key "$KEY"
@@ -371,16 +364,8 @@ cmp -s "$(cat "$R/curlo.cur")/bench.tar" "$IMG" || die "curl -o: the downloaded 
 add curl-o "$CO_PREP" "$CO_CMD"
 
 # ------------------------------------------------------------------ 5. time
-# One hyperfine call per round, one run of each command, in a rotating order.
-TIMES=$TMP/times.txt
-: >"$TIMES"
-LOAD0=$(load)
-for r in $(seq 0 $((RUNS - 1))); do
-	warm=0
-	[ "$r" -eq 0 ] && warm=$WARMUP
-	hyperfine_round 1 "$warm" "$r"
-done
-LOAD1=$(load)
+# Interleaved: one run of each command a round, the order rotated (lib.sh).
+bench_rounds "$RUNS" "$WARMUP"
 
 # ------------------------------------------------------------------ 6. report
 fstype=$(findmnt -no FSTYPE -T "$TMP" 2>/dev/null || stat -f -c %T "$TMP")

@@ -146,9 +146,6 @@ done
 # flushes its own files and not the previous run's.
 R=$TMP/run
 mkdir -p "$R"
-NAMES=() CMDS=() PREPS=()
-add() { NAMES+=("$1") PREPS+=("$2") CMDS+=("$3"); } # NAME PREPARE COMMAND
-fresh() { echo "sync && mktemp -d $R/$1.XXXXXX >$R/$1.cur"; }
 # skopeo unpacks the oci-archive into a temp dir ($TMPDIR) before it copies;
 # keep that in the run's directory. Our own policy file: what /etc/containers
 # holds is not ours to depend on. (skopeo verifies no signature; limpet does.)
@@ -163,7 +160,6 @@ else
 	SKU_MISSING=
 fi
 
-count() { find "$1" -type f | wc -l; } # regular files below DIR
 json_get() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$TMP/meta-$1.json" "$2"; }
 
 # Room for every run's output: ~(layer tars + archive) per skopeo+umoci run.
@@ -171,9 +167,7 @@ need_mb=0
 for k in "${KEYS[@]}"; do
 	need_mb=$((need_mb + (RUNS + WARMUP + 1) * ($(json_get "$k" tar_bytes) * 3 + $(stat -c %s "${SRC[$k]}") * 2) / 1000000))
 done
-have_mb=$(df -Pm "$R" | awk 'NR == 2 { print $4 }')
-[ "$have_mb" -gt $((need_mb + 1000)) ] ||
-	die "needs about $need_mb MB free in $BASE for the runs' output, there are $have_mb MB (LIMPET_BENCH_DIR, LIMPET_BENCH_RUNS)"
+bench_disk "$R" "$need_mb"
 
 # ------------------------------------------------------------------ 3. check once
 # Each command once, untimed, and a look at what it wrote: a benchmark of a
@@ -228,18 +222,8 @@ for k in "${KEYS[@]}"; do
 done
 
 # ------------------------------------------------------------------ 4. time
-# One hyperfine call per round, one run of each command per round, in a
-# rotating order: a burst of load from other work on the box then hits all of
-# them alike. The warm-up runs go into the first round.
-TIMES=$TMP/times.txt
-: >"$TIMES"
-LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
-for r in $(seq 0 $((RUNS - 1))); do
-	warm=0
-	[ "$r" -eq 0 ] && warm=$WARMUP
-	hyperfine_round 1 "$warm" "$r"
-done
-LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
+# Interleaved: one run of each command a round, the order rotated (lib.sh).
+bench_rounds "$RUNS" "$WARMUP"
 
 # ------------------------------------------------------------------ 5. report
 fstype=$(findmnt -no FSTYPE -T "$TMP" 2>/dev/null || stat -f -c %T "$TMP")
