@@ -1,12 +1,16 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
-# The benchmark image, shared by import.sh and fleet.sh so both time the same
-# bytes and LIMPET_BENCH_IMAGE_CACHE keeps one image for both.  Sourced after
-# $TMP and $CACHE (LIMPET_BENCH_IMAGE_CACHE, may be empty) are set.
-#   bench_image  set IMGDIR, IMG (the oci-archive), META (its meta.json) and
-#                GEN_NOTE, making the image when the cache has none (~10 s)
+# The benchmark image, shared by import.sh, fleet.sh and registry.sh so all
+# time the same bytes and LIMPET_BENCH_IMAGE_CACHE keeps one image for all.
+# Sourced after $TMP and $CACHE (LIMPET_BENCH_IMAGE_CACHE, may be empty) are set.
+#   bench_image  set IMGDIR, IMG (the oci-archive), IMG2 (its update), META
+#                (their meta.json) and GEN_NOTE, making the images when the
+#                cache has none (~15 s)
+# IMG2 is IMG with its last layer made again from another seed: the first
+# layers are the same tars, gzipped alike (mtime 0), so the same blobs, as in
+# an update that changes one layer of four. meta.json's "image2" describes it.
 
-GEN_VERSION=1 # bump when the generated image changes
+GEN_VERSION=2 # bump when the generated images change (2: IMG2; IMG as in 1)
 # Four layer tars from one seeded PRNG, then ocitool builds the oci-archive
 # (gzip level 6, mtime 0). meta.json: the numbers printed below.
 generate() {
@@ -139,11 +143,13 @@ app.add_file("opt/app/bin/app", binary(8 << 20), 0o755)
 small_files(app, "opt/app/src", 25, 300)
 layers.append(app)
 # 4. configuration: new files, and some of the base layer's replaced
-conf = Layer("config")
-small_files(conf, "etc/app", 8, 80)
-for p in rng.sample(docs, 20):
-    conf.add_file(p, text(rng.randint(1024, 8 * 1024)))
-layers.append(conf)
+def config_layer(name):
+    conf = Layer(name)
+    small_files(conf, "etc/app", 8, 80)
+    for p in rng.sample(docs, 20):
+        conf.add_file(p, text(rng.randint(1024, 8 * 1024)))
+    return conf
+layers.append(config_layer("config"))
 
 meta = {"version": version, "layers": [], "entries": 0, "files": 0, "symlinks": 0, "dirs": 0,
         "file_bytes": 0}
@@ -164,21 +170,37 @@ for i, l in enumerate(layers):
 meta["merged_files"] = sum(1 for k in merged.values() if k == "f")
 meta["merged_entries"] = len(merged)
 meta["tar_bytes"] = sum(l["tar_bytes"] for l in meta["layers"])
+
+# The update: the last layer again, from a seed of its own, once the first
+# image is made (it stays byte for byte what it was).
+rng = random.Random(0x11398)
+last = config_layer("config-2")
+path = os.path.join(out, "%d-%s.tar" % (len(layers) - 1, last.name))
+last.write(path)
+meta["image2"] = {"tars": [l["tar"] for l in meta["layers"][:-1]] + [path],
+                  "last": {"name": last.name, "tar_bytes": os.path.getsize(path),
+                           "files": sum(1 for k, d, m in last.entries.values() if k == "f"),
+                           "entries": len(last.entries)}}
 json.dump(meta, open(meta_path, "w"), indent=1)
 EOF
-	local args=()
-	while read -r l; do args+=(--layer "$l"); done < <(python3 -c '
+	local img args l
+	for img in "$IMG" "$IMG2"; do
+		args=()
+		while read -r l; do args+=(--layer "$l"); done < <(python3 -c '
 import json, sys
-for l in json.load(open(sys.argv[1]))["layers"]:
-    print(l["tar"])' "$META.tmp")
-	python3 "$TOP/tests/lib/ocitool.py" build "${args[@]}" --compression gzip --ref bench "$IMG.tmp"
+m = json.load(open(sys.argv[1]))
+for t in m["image2"]["tars"] if sys.argv[2] == "2" else [l["tar"] for l in m["layers"]]:
+    print(t)' "$META.tmp" "$([ "$img" = "$IMG" ] && echo 1 || echo 2)")
+		python3 "$TOP/tests/lib/ocitool.py" build "${args[@]}" --compression gzip --ref bench "$img.tmp"
+	done
 	rm -rf "$ldir"
 	mv "$IMG.tmp" "$IMG"
+	mv "$IMG2.tmp" "$IMG2"
 	mv "$META.tmp" "$META"
 }
 
 have_image() {
-	[ -f "$IMG" ] && [ -f "$META" ] &&
+	[ -f "$IMG" ] && [ -f "$IMG2" ] && [ -f "$META" ] &&
 		python3 -c 'import json, sys; sys.exit(json.load(open(sys.argv[1]))["version"] != sys.argv[2])' \
 			"$META" "$GEN_VERSION" 2>/dev/null
 }
@@ -187,6 +209,7 @@ bench_image() {
 	local t0=$EPOCHREALTIME
 	IMGDIR=${CACHE:-$TMP/image}
 	IMG=$IMGDIR/bench.tar
+	IMG2=$IMGDIR/bench2.tar
 	META=$IMGDIR/meta.json
 	mkdir -p "$IMGDIR"
 	if have_image; then
