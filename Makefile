@@ -238,6 +238,14 @@ bench: $(O)/limpet
 bench-fleet: $(O)/limpet
 	tests/bench/fleet.sh $(abspath $(O)/limpet)
 
+# Registry pull: limpet image pull against skopeo copy + umoci unpack and
+# curl | tar of the blobs, from docker-registry over TLS on 127.0.0.1; the
+# static binary too when `make static` made it (tests/bench/README.md).
+# About 3 minutes; needs docker-registry, skopeo, umoci, curl, hyperfine.
+.PHONY: bench-registry
+bench-registry: $(O)/limpet
+	tests/bench/registry.sh $(abspath $(O)/limpet) $(abspath build-static-$(ARCH)/limpet)
+
 # microVM start: limpet's VMM against QEMU on the same KVM, guest kernel and
 # initramfs, inside the emulated arm64 board (tests/board/, nested KVM on
 # TCG: read the ratios). About 3.5 minutes. Not part of `make bench`.
