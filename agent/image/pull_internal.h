@@ -36,6 +36,8 @@ struct puller {
 	/* mirrors first, the registry last; the downloader alone uses them while it runs */
 	struct pull_source src[LP_PULL_SOURCES_MAX];
 	size_t n_src;
+	/* o->fetch's TLS files, absolute: the download thread may open them (pull_source.c) */
+	char ca_file[PATH_MAX], cert_file[PATH_MAX], key_file[PATH_MAX];
 	bool mirror_tags;
 	struct lp_platform_want want;
 

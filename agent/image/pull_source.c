@@ -10,8 +10,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "agent/image/pull_internal.h"
+#include "platform/lib/util.h"
 
 static int open_source(struct puller *p, const char *api_host, const char *auth_host,
 		       bool mirror, struct lp_err *err)
@@ -28,6 +30,9 @@ static int open_source(struct puller *p, const char *api_host, const char *auth_
 	struct pull_source *s = &p->src[p->n_src];
 
 	ro.fetch.cancel = &p->cancel;
+	ro.fetch.ca_file = p->ca_file[0] ? p->ca_file : NULL;
+	ro.fetch.cert_file = p->cert_file[0] ? p->cert_file : NULL;
+	ro.fetch.key_file = p->key_file[0] ? p->key_file : NULL;
 	/* the command line's TLS options are for the registry the reference names */
 	if (mirror || !ro.fetch.ca_file)
 		ro.fetch.ca_file = h ? h->ca : NULL;
@@ -43,12 +48,36 @@ static int open_source(struct puller *p, const char *api_host, const char *auth_
 	return 0;
 }
 
+/*
+ * path as it names a file now, wherever the working directory goes next:
+ * the download thread opens the TLS files (a new connection reads them
+ * again) while this one unpacks a layer from inside it.  Those of the
+ * config are absolute already; the command line's may not be.
+ */
+static int absolute(const char *path, char *out, size_t len, struct lp_err *err)
+{
+	char cwd[PATH_MAX];
+
+	if (!path)
+		return 0;
+	if (path[0] == '/')
+		return lp_path(out, len, err, "%s", path);
+	if (!getcwd(cwd, sizeof(cwd)))
+		return lp_fail_errno(err, "%s: the working directory", path);
+	return lp_path(out, len, err, "%s/%s", cwd, path);
+}
+
 int lp_pull_open_sources(struct puller *p, struct lp_err *err)
 {
 	const struct lp_registry_host *h =
 		p->o->registries ? lp_registry_host_find(p->o->registries, p->ref.host) : NULL;
+	const struct lp_fetch_opts *f = &p->o->fetch;
 	char *const *m;
 
+	if (absolute(f->ca_file, p->ca_file, sizeof(p->ca_file), err) < 0 ||
+	    absolute(f->cert_file, p->cert_file, sizeof(p->cert_file), err) < 0 ||
+	    absolute(f->key_file, p->key_file, sizeof(p->key_file), err) < 0)
+		return -1;
 	for (m = h ? h->mirrors : NULL; m && *m && p->n_src < LP_PULL_SOURCES_MAX - 1; m++)
 		if (open_source(p, *m, *m, true, err) < 0)
 			return -1;

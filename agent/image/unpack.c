@@ -291,7 +291,11 @@ static int unpack(struct blob_src *blob, const char *dir, const struct lp_unpack
 		lp_sha256_free(&plain->hash);
 		return plain->bufs ? -1 : lp_fail(err, ENOMEM, "out of memory");
 	}
-	/* libarchive's secure-extraction checks work relative to the cwd. */
+	/*
+	 * libarchive's secure-extraction checks work relative to the cwd.  It
+	 * is the process's: a thread beside this one (a pull's downloader)
+	 * must not open relative paths meanwhile.
+	 */
 	layer = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (layer < 0) {
 		rc = lp_fail_errno(err, "open %s", dir);

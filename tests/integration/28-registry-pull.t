@@ -164,6 +164,14 @@ shared="$(jq -r '.layers[0].digest, .layers[1].digest' <<<"$out" | paste -sd'|')
 is "$(registry_count anon "^GET /v2/app/blobs/($shared) ")" 0 "the registry saw no GET of a shared layer"
 is "$(registry_count anon "^GET /v2/app/blobs/$new ")" 1 "and one of the new layer"
 
+# --- TLS files named relative to where limpet runs: the download thread
+# opens them for a new connection while the layer before unpacks (from
+# inside the layer's directory)
+cp "$CA" "$T/rel-ca.pem"
+out=$(cd "$T" && "$LIMPET" --root "$T/relroot" image pull --ca rel-ca.pem --trust "$T/sign.pub" --json "$A/app:1" 2>&1)
+is "$(jq -r '[.layers[] | select(.skipped | not)] | length' <<<"$out" 2>/dev/null || echo "$out")" 3 \
+	"--ca with a relative path: all three layers fetched"
+
 # --- a killed pull resumes its blob
 check "push a large image" push_signed anon "oci-archive:$T/v1.tar" slow:1
 L image rm "$A/app:1" "$A/app:2" >/dev/null && L system prune -f >/dev/null
