@@ -351,6 +351,13 @@ static int transfer_failed(struct xfer *x, CURLcode rc, struct lp_err *err)
 		*nl = ' ';
 	if (is_tls_error(rc))
 		return lp_fail(err, EKEYREJECTED, "%s: TLS: %s", x->url, why);
+	/*
+	 * A reply cut short reads "transfer closed with N bytes remaining" with
+	 * OpenSSL but "ssl_read returned: (-0x0000)" with mbedtls (the static
+	 * build): say what happened, whichever library words it.
+	 */
+	if (rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR)
+		return lp_fail(err, EAGAIN, "%s: the connection broke mid-reply (%s)", x->url, why);
 	return lp_fail(err, is_transient_error(rc) ? EAGAIN : EPROTO, "%s: %s", x->url, why);
 }
 
