@@ -53,18 +53,15 @@ static int teardown(void **state)
 
 	(void)state;
 	lp_remove_tree(dir, &err);
+	lp_config_free(&host.cfg);
 	return 0;
 }
 
 static void sha256(const void *data, size_t len, unsigned char out[LP_SHA256_LEN])
 {
 	struct lp_err err = { 0 };
-	struct lp_sha256 h;
 
-	lp_sha256_init(&h);
-	lp_sha256_update(&h, data, len);
-	assert_int_equal(lp_sha256_final(&h, out, &err), 0);
-	lp_sha256_free(&h);
+	assert_int_equal(lp_sha256_buf(data, len, out, &err), 0);
 }
 
 static void put(struct archive *w, const char *name, const void *data, size_t len)
