@@ -272,7 +272,8 @@ for line in open(times_path):
     name, t = line.split()
     times.setdefault(name, []).append(float(t))
 print()
-print("1. pull over loopback TLS (docker-registry 2.8, HTTP/1.1, no auth) into a fresh directory")
+print("1. pull over loopback TLS (docker-registry 2.8, no auth; HTTP/2 for the clients whose library")
+print("   has it: curl, skopeo, limpet built on Debian's libcurl; HTTP/1.1 for the static limpet)")
 print("   image: bench_image.sh's (%s), pushed signed as bench:1 by skopeo in %s s (both tags):"
       % (gen_note, push_s))
 print("   %.1f MB of %s gzip blobs, %.1f MB of layer tars, %s files (%s after the layers merge)"
